@@ -1,0 +1,44 @@
+# The two commands: `make run` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+# Local quick start only: a well-known token so the README's curl works.
+# Production sets ALERTMANAGER_TOKEN from a secret; unset means 401.
+LOCAL_ALERTMANAGER_TOKEN ?= local-dev-token
+
+.PHONY: run test lint typecheck check clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	ALERTMANAGER_TOKEN=$${ALERTMANAGER_TOKEN:-$(LOCAL_ALERTMANAGER_TOKEN)} \
+	ROUTER_LOG_FORMAT=$${ROUTER_LOG_FORMAT:-text} \
+	$(BIN)/runbook-router serve --host 127.0.0.1 --port 8080
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check router tests
+	$(BIN)/ruff format --check router tests
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+check: $(VENV)/.installed
+	$(BIN)/runbook-router check
+
+test: lint typecheck
+	$(BIN)/runbook-router check
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache router.db router.db-*

@@ -1,0 +1,31 @@
+"""The normalized alert: the only thing that crosses from a source into the pipeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SourceName = Literal["alertmanager", "pagerduty", "datadog"]
+Status = Literal["firing", "resolved"]
+
+
+class Alert(BaseModel):
+    """One alert as every part after the source sees it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: SourceName
+    status: Status
+    name: str
+    fingerprint: str = Field(description="stable identity across firing, resolved and repeats")
+    group_key: str = Field(description="alerts sharing it may share one Slack message")
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    source_severity: str | None = None
+    summary: str = ""
+    url: str | None = None
+    raw: dict[str, Any] = Field(default_factory=dict, repr=False)

@@ -1,0 +1,316 @@
+"""The HTTP service. Requests verify, parse, decide and store; nothing here calls Slack.
+
+    request -> verify -> read (size-capped) -> parse -> decide -> store -> 202
+    background: Dispatcher delivers the outbox
+
+Error types map to HTTP statuses here and only here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
+
+from router import __version__
+from router.alert import Alert
+from router.clock import Clock, SystemClock
+from router.decide import Decision, Ruleset, load_ruleset
+from router.dispatcher import Dispatcher
+from router.errors import (
+    ConfigError,
+    PayloadError,
+    PayloadTooLarge,
+    RequestError,
+    StoreUnavailable,
+    Unauthorized,
+)
+from router.metrics import Metrics
+from router.notifiers import Notifier
+from router.notifiers.log import LogNotifier
+from router.notifiers.message import MessageRenderer
+from router.notifiers.slack import SlackNotifier
+from router.settings import Settings
+from router.sources import SOURCES, Source
+from router.store import Store
+
+log = logging.getLogger("router")
+
+_JSON_TYPES = ("application/json", "text/json")
+
+
+@dataclass
+class Runtime:
+    """What the handlers share. ``ruleset`` is swapped whole on reload."""
+
+    settings: Settings
+    ruleset: Ruleset
+    store: Store
+    metrics: Metrics
+    dispatcher: Dispatcher
+    clock: Clock
+    reload_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def renderer(self) -> MessageRenderer:
+        data = self.ruleset.config.data
+        return MessageRenderer(
+            self.ruleset.catalog, data.severity.levels, data.defaults.stale_after_days
+        )
+
+    def reload(self) -> Ruleset:
+        """Load routes and runbooks again; on any problem keep the running ones."""
+        with self.reload_lock:
+            ruleset = load_ruleset(self.settings.config, self.settings.runbooks)
+            self.ruleset = ruleset
+            return ruleset
+
+
+def make_notifier(settings: Settings) -> Notifier:
+    if settings.slack_bot_token is None:
+        log.warning("SLACK_BOT_TOKEN is not set: messages go to the log and /alerts only")
+        return LogNotifier()
+    return SlackNotifier(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body: {declared} bytes is over the limit of {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body: over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json(body: bytes, content_type: str | None) -> Any:
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media and media not in _JSON_TYPES and not media.endswith("+json"):
+        raise PayloadError(
+            "Content-Type", f"expected application/json, got {media}", status_code=415
+        )
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PayloadError("body", f"not UTF-8 (byte {exc.start})", status_code=400) from None
+    if not text.strip():
+        raise PayloadError("body", "empty; expected a JSON object", status_code=400)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PayloadError(
+            "body",
+            f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+            status_code=400,
+        ) from None
+    except RecursionError:
+        raise PayloadError("body", "JSON nested too deeply", status_code=400) from None
+
+
+def _verify(rt: Runtime, source: Source, request: Request, body: bytes) -> None:
+    if rt.ruleset.config.data.auth.get(source.name, "required") == "none":
+        return
+    secrets = rt.settings.secrets_for(source.secret_env)
+    if not secrets:
+        raise Unauthorized(
+            f"{source.secret_env} is not set, so {source.name} webhooks are refused "
+            f"(set it, or allow unauthenticated requests with auth: {{{source.name}: none}} "
+            "in the routes file)"
+        )
+    source.verify(request.headers, body, secrets)
+
+
+def _decide(rt: Runtime, alerts: list[Alert]) -> list[tuple[Alert, list[Decision]]]:
+    ruleset = rt.ruleset
+    batch = []
+    for alert in alerts:
+        decisions = ruleset.decide(alert)
+        batch.append((alert, decisions))
+        rt.metrics.received.labels(alert.source).inc()
+        for d in decisions:
+            rt.metrics.routed.labels(alert.source, d.route or "default").inc()
+            if d.runbook is None:
+                rt.metrics.unmatched.labels(alert.source).inc()
+            if d.severity.unmapped:
+                rt.metrics.severity_unmapped.labels(alert.source).inc()
+    return batch
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    notifier: Notifier | None = None,
+    clock: Clock | None = None,
+    ruleset: Ruleset | None = None,
+    run_dispatcher: bool = True,
+) -> FastAPI:
+    """Build the app. Raises ConfigError when routes or runbooks are invalid."""
+    settings = settings or Settings()
+    clock = clock or SystemClock()
+    ruleset = ruleset or load_ruleset(settings.config, settings.runbooks)
+    store = Store.from_url(settings.database_url, clock)
+    metrics = Metrics()
+    notifier = notifier or make_notifier(settings)
+    rt: Runtime
+
+    def renderer() -> MessageRenderer:
+        return rt.renderer()
+
+    dispatcher = Dispatcher(store, notifier, renderer, metrics, clock=clock)
+    rt = Runtime(settings, ruleset, store, metrics, dispatcher, clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(store.create_schema)
+        for source, mode in rt.ruleset.config.data.auth.items():
+            if mode == "none":
+                log.warning(
+                    "auth: none for %s: its webhooks are accepted without credentials", source
+                )
+        task = asyncio.create_task(dispatcher.run()) if run_dispatcher else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            store.engine.dispose()
+
+    app = FastAPI(title="runbook-router", version=__version__, lifespan=lifespan)
+    app.state.runtime = rt
+
+    @app.exception_handler(RequestError)
+    async def _request_error(_request: Request, exc: RequestError) -> Response:
+        return JSONResponse({"error": exc.message}, status_code=exc.status_code)
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store_error(_request: Request, exc: StoreUnavailable) -> Response:
+        log.error("store unavailable: %s", exc)
+        return JSONResponse(
+            {"error": "storage unavailable; nothing was stored, retry later"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+    async def _parse(request: Request, source: Source, *, verify: bool) -> list[Alert]:
+        body = await _read_body(request, settings.max_body_bytes)
+        if verify:
+            _verify(rt, source, request, body)
+        return source.parse(_json(body, request.headers.get("content-type")))
+
+    @app.post("/webhooks/{source_name}", status_code=202)
+    async def webhook(source_name: str, request: Request) -> Response:
+        source = SOURCES.get(source_name)
+        if source is None:
+            known = ", ".join(sorted(SOURCES))
+            return JSONResponse({"error": f"unknown source {source_name!r}; known: {known}"}, 404)
+        code = 500
+        try:
+            alerts = await _parse(request, source, verify=True)
+            batch = _decide(rt, alerts)
+            result = await run_in_threadpool(store.ingest, batch)
+            dispatcher.wake()
+            code = 202
+            return JSONResponse(
+                {
+                    "status": "accepted",
+                    "alerts": result.alerts,
+                    "messages_changed": result.changed_messages,
+                    "stale_ignored": result.ignored,
+                },
+                status_code=202,
+            )
+        except RequestError as exc:
+            code = exc.status_code
+            raise
+        except StoreUnavailable:
+            code = 503
+            raise
+        finally:
+            rt.metrics.requests.labels(source.name, str(code)).inc()
+
+    @app.post("/api/route")
+    async def explain(request: Request, source: str = "alertmanager") -> Response:
+        """A source payload in, the decision out; nothing stored or sent."""
+        src = SOURCES.get(source)
+        if src is None:
+            raise PayloadError("source", f"unknown source {source!r}", status_code=400)
+        alerts = await _parse(request, src, verify=False)
+        return JSONResponse({"alerts": explain_alerts(rt.ruleset, alerts)})
+
+    @app.get("/alerts")
+    async def recent_alerts(limit: int = 100) -> Response:
+        rows = await run_in_threadpool(store.recent_alerts, max(1, min(limit, 1000)))
+        return JSONResponse({"alerts": rows})
+
+    @app.post("/-/reload")
+    async def reload() -> Response:
+        try:
+            ruleset = await run_in_threadpool(rt.reload)
+        except ConfigError as exc:
+            log.error("reload refused; keeping the running config:\n%s", exc)
+            return JSONResponse(
+                {
+                    "error": "config invalid; the running one is kept",
+                    "problems": [str(p) for p in exc.problems],
+                },
+                status_code=400,
+            )
+        log.info(
+            "reloaded: %d routes, %d runbooks", len(ruleset.table.routes), len(ruleset.catalog)
+        )
+        return JSONResponse(
+            {
+                "status": "reloaded",
+                "routes": len(ruleset.table.routes),
+                "runbooks": len(ruleset.catalog),
+            }
+        )
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        try:
+            await run_in_threadpool(store.ping)
+        except StoreUnavailable as exc:
+            return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/metrics")
+    async def metrics_endpoint() -> Response:
+        return PlainTextResponse(
+            generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST
+        )
+
+    return app
+
+
+def explain_alerts(ruleset: Ruleset, alerts: list[Alert]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": a.name,
+            "status": a.status,
+            "fingerprint": a.fingerprint,
+            "group_key": a.group_key,
+            "labels": a.labels,
+            "decisions": [d.as_dict() for d in ruleset.decide(a)],
+        }
+        for a in alerts
+    ]

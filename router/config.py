@@ -1,0 +1,263 @@
+"""routes.yaml: strict loading, every problem reported as ``file:line: key: message``.
+
+The YAML is composed into nodes (which know their line), constructed into plain
+data, and validated by the pydantic models below with unknown keys forbidden.
+Each validation error's location is walked back through the nodes to its line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    model_validator,
+)
+
+from router.alert import SourceName
+from router.errors import ConfigError, Problem
+from router.matchers import MatcherError, parse_matchers
+
+LevelName = Literal["SEV0", "SEV1", "SEV2", "SEV3", "SEV4"]
+LEVEL_NAMES: tuple[LevelName, ...] = ("SEV0", "SEV1", "SEV2", "SEV3", "SEV4")
+RUNBOOK_ID = re.compile(r"RUN-(\d+)", re.IGNORECASE)
+
+_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+_DURATION_SECONDS = {
+    "ms": 0.001,
+    "s": 1,
+    "m": 60,
+    "h": 3600,
+    "d": 86400,
+    "w": 604800,
+    "y": 31536000,
+}
+
+
+def parse_duration(value: Any) -> float:
+    """Prometheus durations: ``30s``, ``5m``, ``1h30m``; a bare number is seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, str) or not value:
+        raise ValueError("expected a duration such as 30s, 5m or 1h30m")
+    parts = _DURATION.findall(value)
+    if "".join(n + u for n, u in parts) != value:
+        raise ValueError(f"invalid duration {value!r}; expected e.g. 30s, 5m or 1h30m")
+    return sum(int(n) * _DURATION_SECONDS[u] for n, u in parts)
+
+
+def _check_matcher(text: str) -> str:
+    try:
+        parse_matchers(text)
+    except MatcherError as exc:
+        raise ValueError(str(exc)) from None
+    return text
+
+
+def _check_runbook_id(text: str) -> str:
+    if not RUNBOOK_ID.fullmatch(text):
+        raise ValueError(f"{text!r} is not a runbook ID like RUN-001")
+    return text
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+MatcherString = Annotated[str, AfterValidator(_check_matcher)]
+RunbookId = Annotated[str, AfterValidator(_check_runbook_id)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Defaults(_Strict):
+    channel: str = "#alerts"
+    runbook_url: str = "http://localhost:8080/runbooks/{id}"
+    stale_after_days: PositiveInt = 90
+
+
+class Level(_Strict):
+    respond: str
+    mention: str | None = None
+
+
+class Storm(_Strict):
+    alerts: PositiveInt = 10
+    within: Duration = 300.0
+    escalate_to: LevelName = "SEV1"
+
+
+DEFAULT_LEVELS: dict[LevelName, Level] = {
+    "SEV0": Level(respond="immediately"),
+    "SEV1": Level(respond="< 5 min"),
+    "SEV2": Level(respond="< 15 min"),
+    "SEV3": Level(respond="< 1 hour"),
+    "SEV4": Level(respond="best effort"),
+}
+
+
+def _normalize_source_map(value: Any) -> Any:
+    """``{label: severity, map: {...}}`` is shorthand for ``{severity: {...}}``."""
+    if isinstance(value, dict) and ("label" in value or "map" in value):
+        rest = {k: v for k, v in value.items() if k not in ("label", "map")}
+        return {str(value.get("label", "severity")): value.get("map", {}), **rest}
+    return value
+
+
+SourceSeverityMap = Annotated[
+    dict[str, dict[str, LevelName]], BeforeValidator(_normalize_source_map)
+]
+"""Label name -> (raw value -> level), tried in order: the first label present wins."""
+
+
+class SeverityConfig(_Strict):
+    levels: dict[LevelName, Level] = Field(default_factory=lambda: dict(DEFAULT_LEVELS))
+    from_source: dict[SourceName, SourceSeverityMap] = Field(default_factory=dict)
+    default: LevelName = "SEV2"
+    storm: Storm | None = None
+
+    @model_validator(mode="after")
+    def _levels_defined(self) -> SeverityConfig:
+        for name in LEVEL_NAMES:
+            if name not in self.levels:
+                raise ValueError(f"levels: {name} is not defined (all of SEV0-SEV4 are needed)")
+        return self
+
+
+class RouteConfig(_Strict):
+    name: str | None = None
+    source: SourceName | None = None
+    matchers: list[MatcherString] = Field(default_factory=list)
+    runbook: RunbookId | None = None
+    channel: str | None = None
+    severity: LevelName | None = None
+    continue_: bool = Field(default=False, alias="continue")
+
+
+class RoutesFile(_Strict):
+    defaults: Defaults = Field(default_factory=Defaults)
+    severity: SeverityConfig = Field(default_factory=SeverityConfig)
+    auth: dict[SourceName, Literal["none", "required"]] = Field(default_factory=dict)
+    routes: list[RouteConfig] = Field(default_factory=list)
+
+
+Locator = Callable[[Sequence[int | str]], int | None]
+
+
+class LoadedConfig:
+    """A validated routes file, with a way back from a key path to its line."""
+
+    def __init__(self, path: str, data: RoutesFile, locate: Locator) -> None:
+        self.path = path
+        self.data = data
+        self.locate = locate
+
+    def problem(self, loc: Sequence[int | str], message: str) -> Problem:
+        return Problem(self.path, self.locate(loc), _key_name(loc), message)
+
+
+def _key_name(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _node_at(root: yaml.Node | None, loc: Sequence[int | str]) -> yaml.Node | None:
+    """Walk ``loc`` through the YAML nodes; for a missing key, the nearest parent."""
+    node = root
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.value == part:
+                    # An unknown key is reported at the key itself.
+                    node = key_node if part == loc[-1] and value_node is None else value_node
+                    break
+            else:
+                return node
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return node
+            node = node.value[part]
+        else:
+            return node
+    return node
+
+
+def _duplicate_keys(node: yaml.Node | None, path: str) -> list[Problem]:
+    problems: list[Problem] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            if key_node.value in seen:
+                problems.append(
+                    Problem(path, key_node.start_mark.line + 1, key_node.value, "duplicate key")
+                )
+            seen.add(key_node.value)
+            problems += _duplicate_keys(value_node, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            problems += _duplicate_keys(child, path)
+    return problems
+
+
+def _clean(message: str) -> str:
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    if message == "Extra inputs are not permitted":
+        return "unknown key"
+    return message
+
+
+def load_routes(path: str | Path) -> LoadedConfig:
+    """Read and validate a routes file; raise ConfigError listing every problem."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([Problem(name, None, "", f"cannot read: {exc.strerror}")]) from None
+    return parse_routes(text, name)
+
+
+def parse_routes(text: str, name: str = "routes.yaml") -> LoadedConfig:
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([Problem(name, line, "", f"invalid YAML: {reason}")]) from None
+    finally:
+        loader.dispose()
+
+    def locate(loc: Sequence[int | str]) -> int | None:
+        node = _node_at(root, loc)
+        return node.start_mark.line + 1 if node is not None else None
+
+    problems = _duplicate_keys(root, name)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.append(Problem(name, 1, "", "expected a mapping at the top level"))
+        raise ConfigError(problems)
+    try:
+        routes = RoutesFile.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False, include_input=False):
+            loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
+            problems.append(Problem(name, locate(loc), _key_name(loc), _clean(err["msg"])))
+        raise ConfigError(sorted(problems, key=lambda p: p.line or 0)) from None
+    if problems:
+        raise ConfigError(problems)
+    return LoadedConfig(name, routes, locate)

@@ -1,0 +1,135 @@
+"""The decision for one alert: which routes, channel, runbook and level. Pure.
+
+Runbook resolution, first that applies: the route's ``runbook``; the alert's
+``runbook_id`` label or annotation, or a RUN- id inside its ``runbook_url``; a
+``runbook_url`` to an outside page, linked as is. Otherwise the alert is unmatched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from router.alert import Alert
+from router.config import RUNBOOK_ID, LoadedConfig, load_routes
+from router.errors import ConfigError, Problem
+from router.routing import RouteTable
+from router.runbooks import Catalog, Runbook, load_catalog
+from router.severity import Severity, classify
+
+
+@dataclass(frozen=True)
+class RunbookLink:
+    url: str
+    title: str
+    reason: str
+    runbook: Runbook | None = None
+    """Set when the link is one of our RUN- entries."""
+
+    @property
+    def key(self) -> str:
+        return self.runbook.id if self.runbook else self.url
+
+
+@dataclass(frozen=True)
+class Decision:
+    route: str | None
+    """None when no route matched and the defaults applied."""
+    channel: str
+    severity: Severity
+    runbook: RunbookLink | None
+
+    def as_dict(self) -> dict[str, Any]:
+        link = self.runbook
+        return {
+            "route": self.route,
+            "channel": self.channel,
+            "level": self.severity.level,
+            "respond": self.severity.respond,
+            "reason": self.severity.reason,
+            "runbook": link.runbook.id if link and link.runbook else None,
+            "runbook_title": link.title if link else None,
+            "runbook_url": link.url if link else None,
+            "runbook_reason": link.reason if link else "no runbook: unmatched",
+        }
+
+
+def _is_web_url(value: str) -> bool:
+    return value.startswith(("https://", "http://")) and len(value) <= 2000
+
+
+class Ruleset:
+    """routes.yaml and the runbooks folder, loaded and checked against each other."""
+
+    def __init__(self, config: LoadedConfig, catalog: Catalog) -> None:
+        self.config = config
+        self.catalog = catalog
+        self.table = RouteTable.from_config(config.data.routes)
+
+    def runbook_url(self, runbook: Runbook) -> str:
+        return self.config.data.defaults.runbook_url.replace("{id}", runbook.id)
+
+    def _link(self, runbook: Runbook, reason: str) -> RunbookLink:
+        return RunbookLink(self.runbook_url(runbook), runbook.title, reason, runbook)
+
+    def _alert_runbook(self, alert: Alert) -> RunbookLink | None:
+        for where, values in (("label", alert.labels), ("annotation", alert.annotations)):
+            if (rid := values.get("runbook_id")) and (rb := self.catalog.get(rid)):
+                return self._link(rb, f"runbook_id {where}")
+        url = alert.annotations.get("runbook_url") or alert.labels.get("runbook_url", "")
+        if (m := RUNBOOK_ID.search(url)) and (rb := self.catalog.get(m.group(0))):
+            return self._link(rb, "runbook_url names it")
+        if _is_web_url(url):
+            return RunbookLink(url, "External runbook", "runbook_url annotation (outside page)")
+        return None
+
+    def decide(self, alert: Alert) -> list[Decision]:
+        defaults = self.config.data.defaults
+        severity_config = self.config.data.severity
+        routes = self.table.match(alert)
+        if not routes:
+            severity = classify(alert, severity_config)
+            return [Decision(None, defaults.channel, severity, self._alert_runbook(alert))]
+        decisions = []
+        for route in routes:
+            link = None
+            if route.runbook and (rb := self.catalog.get(route.runbook)):
+                link = self._link(rb, f"route {route.name!r}")
+            else:
+                link = self._alert_runbook(alert)
+            severity = classify(alert, severity_config, override=route.severity, route=route.name)
+            decisions.append(
+                Decision(route.name, route.channel or defaults.channel, severity, link)
+            )
+        return decisions
+
+
+def check_references(config: LoadedConfig, catalog: Catalog) -> list[Problem]:
+    problems = []
+    for i, route in enumerate(config.data.routes):
+        if route.runbook and route.runbook not in catalog:
+            problems.append(
+                config.problem(("routes", i, "runbook"), f"unknown runbook {route.runbook}")
+            )
+    return problems
+
+
+def load_ruleset(routes_path: str | Path, runbooks_dir: str | Path) -> Ruleset:
+    """Load both, check every cross-reference; raise ConfigError with all problems."""
+    problems: list[Problem] = []
+    config: LoadedConfig | None = None
+    catalog: Catalog | None = None
+    try:
+        config = load_routes(routes_path)
+    except ConfigError as exc:
+        problems += exc.problems
+    try:
+        catalog = load_catalog(runbooks_dir)
+    except ConfigError as exc:
+        problems += exc.problems
+    if config is not None and catalog is not None:
+        problems += check_references(config, catalog)
+    if problems or config is None or catalog is None:
+        raise ConfigError(problems)
+    return Ruleset(config, catalog)

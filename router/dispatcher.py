@@ -1,0 +1,164 @@
+"""Delivers what the outbox holds: post, edit, and reply on resolve.
+
+Runs beside the HTTP server and never inside a request. Each entry is claimed
+with a lease (so several replicas can share one database), delivered, and then
+marked done for the message version it delivered. Retryable failures come back
+after exponential backoff or Slack's Retry-After; permanent ones are dead letters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+from collections.abc import Callable
+
+from router.clock import Clock, SystemClock
+from router.errors import DeliveryError, Reason, StoreUnavailable
+from router.metrics import Metrics
+from router.notifiers import Notifier
+from router.notifiers.message import MessageRenderer
+from router.store import SLACK_MESSAGE, OutboxItem, Store
+
+log = logging.getLogger("router.dispatcher")
+
+BASE_BACKOFF = 1.0
+MAX_BACKOFF = 300.0
+IDLE_POLL = 1.0
+
+
+def backoff(attempts: int, rng: random.Random) -> float:
+    """1 s, 2 s, 4 s ... capped at 5 min, with ±20% jitter so replicas spread out."""
+    delay = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** max(0, attempts))
+    return float(delay * rng.uniform(0.8, 1.2))
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        notifier: Notifier,
+        renderer: Callable[[], MessageRenderer],
+        metrics: Metrics,
+        *,
+        clock: Clock | None = None,
+        owner: str | None = None,
+        lease_seconds: float = 60.0,
+        batch: int = 20,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.renderer = renderer
+        self.metrics = metrics
+        self.clock = clock or SystemClock()
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        self.lease_seconds = lease_seconds
+        self.batch = batch
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Something was stored: look now instead of at the next poll."""
+        self._wake.set()
+
+    # -- synchronous core (tests drive this directly) ------------------------------
+
+    def dispatch_due(self) -> int:
+        """Deliver every entry due now; return how many were handled."""
+        handled = 0
+        while items := self.store.claim(self.owner, self.lease_seconds, self.batch):
+            for item in items:
+                self.deliver(item)
+                handled += 1
+        self._update_gauges()
+        return handled
+
+    def deliver(self, item: OutboxItem) -> None:
+        try:
+            if item.kind == SLACK_MESSAGE:
+                version = self._sync_message(item)
+            else:
+                raise DeliveryError(
+                    Reason.OTHER, f"unknown outbox kind {item.kind!r}", retryable=False
+                )
+        except DeliveryError as exc:
+            self._failed(item, exc)
+        except StoreUnavailable:
+            log.warning(
+                "store unavailable while delivering outbox entry %s; lease will expire", item.id
+            )
+        except Exception as exc:  # a bug must not stop delivery of everything else
+            log.exception("unexpected error delivering outbox entry %s", item.id)
+            self._failed(item, DeliveryError(Reason.OTHER, type(exc).__name__, retryable=True))
+        else:
+            self.store.complete(item, version)
+            self.metrics.latency.observe(max(0.0, self.clock.now() - item.enqueued_at))
+
+    def _sync_message(self, item: OutboxItem) -> int:
+        view = self.store.load_message(item.ref)
+        if view is None:
+            raise DeliveryError(Reason.NOT_FOUND, f"message {item.ref} is gone", retryable=False)
+        now = self.clock.now()
+        renderer = self.renderer()
+        if view.slack_ts is None or view.slack_channel is None:
+            posted = self.notifier.post(view.channel, renderer.render(view, now))
+            self.store.record_posted(view.id, posted.channel, posted.ts)
+            self.metrics.delivered.labels("post").inc()
+            channel, ts = posted.channel, posted.ts
+        else:
+            channel, ts = view.slack_channel, view.slack_ts
+            self.notifier.update(channel, ts, renderer.render(view, now))
+            self.metrics.delivered.labels("update").inc()
+        if view.closed and not view.resolve_notified:
+            self.notifier.reply(channel, ts, renderer.render_resolved_reply(view, now))
+            self.store.record_resolve_notified(view.id)
+            self.metrics.delivered.labels("reply").inc()
+        log.info(
+            "delivered message %s v%s to %s",
+            view.id,
+            view.version,
+            view.channel,
+            extra={"message_id": view.id, "route": view.route, "channel": view.channel},
+        )
+        return view.version
+
+    def _failed(self, item: OutboxItem, exc: DeliveryError) -> None:
+        self.metrics.failed.labels(exc.reason.value).inc()
+        if not exc.retryable:
+            log.error("outbox entry %s is a dead letter: %s", item.id, exc)
+            self.metrics.dead_lettered.labels(exc.reason.value).inc()
+            self.store.dead(item, exc.reason.value, exc.detail)
+            return
+        delay = exc.retry_after if exc.retry_after is not None else backoff(item.attempts, self.rng)
+        log.warning("outbox entry %s failed (%s); retrying in %.1fs", item.id, exc, delay)
+        self.store.retry_later(item, self.clock.now() + delay, exc.reason.value, exc.detail)
+
+    def _update_gauges(self) -> None:
+        counts = self.store.outbox_counts()
+        for state in ("pending", "done", "dead"):
+            self.metrics.outbox.labels(state).set(counts.get(state, 0))
+
+    # -- the background loop -------------------------------------------------------
+
+    async def run(self) -> None:
+        if self.store.single_process:
+            await asyncio.to_thread(self.store.release_leases)
+        while True:
+            try:
+                handled = await asyncio.to_thread(self.dispatch_due)
+                next_due = None if handled else await asyncio.to_thread(self.store.next_due)
+            except StoreUnavailable as exc:
+                log.warning("dispatcher: %s", exc)
+                handled, next_due = 0, None
+            if handled:
+                continue
+            timeout = IDLE_POLL
+            if next_due is not None:
+                timeout = min(IDLE_POLL, max(0.0, next_due - self.clock.now()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            self._wake.clear()

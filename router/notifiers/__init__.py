@@ -1,0 +1,31 @@
+"""Where messages go: Slack's Web API, or the log when no token is set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message ready to send: notification text plus Block Kit blocks."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Posted:
+    channel: str
+    """The channel ID Slack answered with (edits need the ID, not the name)."""
+    ts: str
+
+
+class Notifier(Protocol):
+    """Blocking calls (run off the event loop); failures raise DeliveryError."""
+
+    def post(self, channel: str, message: Rendered) -> Posted: ...
+
+    def update(self, channel: str, ts: str, message: Rendered) -> None: ...
+
+    def reply(self, channel: str, thread_ts: str, message: Rendered) -> Posted: ...

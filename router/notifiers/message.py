@@ -1,0 +1,268 @@
+"""The Slack message for one (group, channel, runbook), as Block Kit.
+
+Layout: header (level, alert name, state); summary; fields; why this level;
+runbook link with owner and Last Tested; the first three steps with their first
+command; Do not; escalation; the alerts of the group; an "Open runbook" button.
+Every piece of alert-supplied text is escaped, and every piece is cut to fit
+Slack's limits before slack_sdk's models validate them: truncate, never fail.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from router.config import Level, LevelName
+from router.notifiers import Rendered
+from router.notifiers.mrkdwn import (
+    MAX_BLOCKS,
+    MAX_FALLBACK_TEXT,
+    MAX_FIELD_TEXT,
+    MAX_HEADER_TEXT,
+    MAX_SECTION_TEXT,
+    code_block,
+    escape,
+    link,
+    safe,
+    safe_url,
+    truncate,
+)
+from router.runbooks import Catalog, Runbook
+from router.store import Member, MessageView
+
+FIRST_STEPS = 3
+LISTED_ALERTS = 10
+_LEVEL_MARK = {"SEV0": "🔴", "SEV1": "🔴", "SEV2": "🟠", "SEV3": "🟡", "SEV4": "🔵"}
+_SCOPE_LABELS = ("service", "env", "environment", "cluster", "namespace", "region")
+_NOISY_LABELS = {"alertname", "severity", "__name__"}
+
+
+def _mrkdwn(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=_mrkdwn(truncate(text, MAX_SECTION_TEXT)))
+
+
+def duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
+    shown = [f"{n}{unit}" for n, unit in parts if n][:2]
+    return " ".join(shown) or "0s"
+
+
+def _date(ts: float) -> str:
+    """Slack shows ``<!date^...>`` in the reader's time zone; the fallback is UTC."""
+    fallback = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(ts)}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def title(view: MessageView) -> str:
+    names = Counter(m.name or "unnamed alert" for m in view.members)
+    (top, _), *others = names.most_common()
+    return f"{top} (+{len(others)} more)" if others else top
+
+
+def _distinguishing(members: list[Member]) -> list[str]:
+    """Labels whose values differ between the alerts: what tells them apart."""
+    keys = sorted({k for m in members for k in m.labels} - _NOISY_LABELS)
+    return [k for k in keys if len({m.labels.get(k, "") for m in members}) > 1]
+
+
+def _is_stale(runbook: Runbook, now: float, stale_after_days: int) -> bool:
+    return runbook.is_stale(datetime.fromtimestamp(now, UTC).date(), stale_after_days)
+
+
+class MessageRenderer:
+    """Renders a stored message with the current runbooks and severity levels."""
+
+    def __init__(
+        self, runbooks: Catalog, levels: Mapping[LevelName, Level], stale_after_days: int
+    ) -> None:
+        self.runbooks = runbooks
+        self.levels: dict[str, Level] = {str(k): v for k, v in levels.items()}
+        self.stale_after_days = stale_after_days
+
+    def render(self, view: MessageView, now: float) -> Rendered:
+        runbook = self.runbooks.get(view.runbook_id) if view.runbook_id else None
+        level = self.levels[view.level]
+        resolved = not view.firing
+        blocks: list[Block] = [self._header(view, resolved)]
+        blocks += self._summary(view)
+        blocks.append(self._fields(view, level.respond))
+        blocks.append(self._why(view, resolved, now))
+        blocks.append(DividerBlock())
+        blocks += self._runbook(view, runbook, now)
+        if len(view.members) > 1:
+            blocks.append(self._alert_list(view))
+        if url := self._runbook_target(view):
+            blocks.append(
+                ActionsBlock(
+                    block_id="runbook-actions",
+                    elements=[
+                        ButtonElement(
+                            text=PlainTextObject(text="Open runbook"),
+                            action_id="open_runbook",
+                            url=url,
+                        )
+                    ],
+                )
+            )
+        return Rendered(self._fallback(view, resolved, level), self._fit(blocks))
+
+    def render_resolved_reply(self, view: MessageView, now: float) -> Rendered:
+        started = min((m.starts_at for m in view.members if m.starts_at), default=view.created_at)
+        ended = view.resolved_at or now
+        count = len(view.members)
+        alerts = f"{count} alerts" if count > 1 else "the alert"
+        took = duration(ended - started)
+        text = f"✅ Resolved: {safe(title(view), 500)}: {alerts} cleared after {took}."
+        return Rendered(text, [_section(text).to_dict()])
+
+    # -- pieces -------------------------------------------------------------------
+
+    def _header(self, view: MessageView, resolved: bool) -> HeaderBlock:
+        mark = "✅ RESOLVED" if resolved else _LEVEL_MARK.get(view.level, "")
+        text = f"{mark} {view.level} · {title(view)}"
+        return HeaderBlock(text=PlainTextObject(text=truncate(escape(text), MAX_HEADER_TEXT)))
+
+    def _summary(self, view: MessageView) -> list[Block]:
+        summaries = list(dict.fromkeys(m.summary for m in view.members if m.summary))
+        if not summaries:
+            return []
+        text = safe(summaries[0], MAX_SECTION_TEXT)
+        if len(summaries) > 1:
+            text = truncate(
+                f"{text}\n_(+{len(summaries) - 1} other summaries below)_", MAX_SECTION_TEXT
+            )
+        return [_section(text)]
+
+    def _fields(self, view: MessageView, respond: str) -> SectionBlock:
+        first = view.members[0]
+        scope = [
+            f"{k}={first.labels[k]}"
+            for k in _SCOPE_LABELS
+            if k in first.labels and all(m.labels.get(k) == first.labels[k] for m in view.members)
+        ]
+        started = min((m.starts_at for m in view.members if m.starts_at), default=view.created_at)
+        fields = [
+            f"*Source*\n{escape(view.source)}",
+            f"*Severity*\n{view.level} · respond {escape(respond)}",
+            f"*Scope*\n{safe(', '.join(scope) or '—', MAX_FIELD_TEXT - 10)}",
+            f"*Started*\n{_date(started)}",
+        ]
+        if len(view.members) > 1:
+            firing = len(view.firing)
+            fields.append(f"*Alerts*\n{firing} firing, {len(view.members) - firing} resolved")
+        return SectionBlock(fields=[_mrkdwn(truncate(f, MAX_FIELD_TEXT)) for f in fields])
+
+    def _why(self, view: MessageView, resolved: bool, now: float) -> ContextBlock:
+        top = min(view.members, key=lambda m: (m.level, m.status != "firing"))
+        parts = [f"Why {view.level}: {safe(top.reason, 1000)}"]
+        if view.route and view.route not in top.reason:
+            parts.append(f"route `{safe(view.route, 200)}`")
+        if resolved:
+            started = min(
+                (m.starts_at for m in view.members if m.starts_at), default=view.created_at
+            )
+            parts.append(f"resolved after {duration((view.resolved_at or now) - started)}")
+        return ContextBlock(elements=[_mrkdwn(truncate(" · ".join(parts), MAX_SECTION_TEXT))])
+
+    def _runbook_target(self, view: MessageView) -> str | None:
+        return safe_url(view.runbook_url) if view.runbook_url else None
+
+    def _runbook(self, view: MessageView, runbook: Runbook | None, now: float) -> list[Block]:
+        if view.runbook_url is None:
+            return [
+                _section(
+                    "*No runbook matched this alert.* Add a route with `runbook:` to "
+                    "routes.yaml, or a `runbook_url` annotation to the alert rule."
+                )
+            ]
+        if runbook is None:
+            label = view.runbook_title or "Runbook"
+            return [_section(f"*Runbook:* {link(view.runbook_url, label, 1000)}")]
+        head = f"*{link(view.runbook_url, f'{runbook.id}: {runbook.title}', 1500)}*"
+        tested = runbook.last_tested.isoformat() if runbook.last_tested else "never"
+        meta = f"Owner: {escape(runbook.owner or 'unknown')} · Last tested: {tested}"
+        if _is_stale(runbook, now, self.stale_after_days):
+            meta += f" ⚠️ *stale* (older than {self.stale_after_days} days)"
+        blocks: list[Block] = [_section(f"{head}\n{meta}")]
+        for step in runbook.steps[:FIRST_STEPS]:
+            text = f"*Step {step.number}: {escape(step.title)}*"
+            if step.text:
+                text += "\n" + escape(step.text[0])
+            if step.commands:
+                room = MAX_SECTION_TEXT - len(text) - 1
+                text += "\n" + code_block(step.commands[0].code, max(room, 20))
+            blocks.append(_section(text))
+        if len(runbook.steps) > FIRST_STEPS:
+            more = len(runbook.steps) - FIRST_STEPS
+            blocks.append(ContextBlock(elements=[_mrkdwn(f"{more} more step(s) in the runbook.")]))
+        if runbook.do_not:
+            items = "\n".join(f"• {escape(d)}" for d in runbook.do_not)
+            blocks.append(_section(f"*⛔ Do not*\n{items}"))
+        esc = runbook.escalation
+        if esc.defined:
+            parts = []
+            if esc.when:
+                parts.append(f"*When:* {escape(esc.when)}")
+            if esc.who:
+                parts.append(f"*Who:* {escape(esc.who)}")
+            if esc.what:
+                parts.append(f"*Provide:* {escape(esc.what)}")
+            parts += [escape(o) for o in esc.other]
+            blocks.append(_section("*📣 Escalation*\n" + "\n".join(parts)))
+        return blocks
+
+    def _alert_list(self, view: MessageView) -> SectionBlock:
+        keys = _distinguishing(view.members)
+        lines = []
+        for member in view.members[:LISTED_ALERTS]:
+            mark = "🔥" if member.status == "firing" else "✅"
+            labels = (
+                ", ".join(f"{k}={member.labels.get(k, '')}" for k in keys) or member.fingerprint
+            )
+            line = f"{mark} {safe(member.name, 200)} `{safe(labels, 300)}`"
+            if member.summary:
+                line += f" — {safe(member.summary, 300)}"
+            lines.append(line)
+        if len(view.members) > LISTED_ALERTS:
+            lines.append(f"…and {len(view.members) - LISTED_ALERTS} more")
+        return _section(f"*Alerts in this group ({len(view.members)})*\n" + "\n".join(lines))
+
+    def _fallback(self, view: MessageView, resolved: bool, level: Level) -> str:
+        state = "RESOLVED" if resolved else "FIRING"
+        text = f"[{state}] {view.level} {safe(title(view), 500)}"
+        summary = next((m.summary for m in view.members if m.summary), "")
+        if summary:
+            text += f": {safe(summary, 1000)}"
+        if view.runbook_id and view.runbook_title:
+            text += f" · runbook {view.runbook_id}: {safe(view.runbook_title, 200)}"
+        if level.mention and not resolved:
+            text = f"{level.mention} {text}"  # from routes.yaml, not from the alert
+        return truncate(text, MAX_FALLBACK_TEXT)
+
+    @staticmethod
+    def _fit(blocks: list[Block]) -> list[dict[str, Any]]:
+        if len(blocks) > MAX_BLOCKS:
+            blocks = [*blocks[: MAX_BLOCKS - 1], blocks[-1]]
+        return [b.to_dict() for b in blocks]

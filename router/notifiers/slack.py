@@ -1,0 +1,122 @@
+"""Slack's Web API through slack_sdk: post, edit, reply in thread.
+
+Retries are the outbox's job, not the client's: every failure becomes a
+DeliveryError with a reason from a closed list, ``retryable`` set, and Slack's
+``Retry-After`` carried along for 429s.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web import SlackResponse
+
+from router.errors import DeliveryError, Reason
+from router.notifiers import Posted, Rendered
+
+# Slack error codes -> (reason, retryable). Anything unlisted is OTHER, permanent.
+_ERRORS: dict[str, tuple[Reason, bool]] = {
+    "ratelimited": (Reason.RATE_LIMITED, True),
+    "rate_limited": (Reason.RATE_LIMITED, True),
+    "internal_error": (Reason.UNAVAILABLE, True),
+    "fatal_error": (Reason.UNAVAILABLE, True),
+    "service_unavailable": (Reason.UNAVAILABLE, True),
+    "request_timeout": (Reason.UNAVAILABLE, True),
+    "channel_not_found": (Reason.CHANNEL, False),
+    "not_in_channel": (Reason.CHANNEL, False),
+    "is_archived": (Reason.CHANNEL, False),
+    "restricted_action": (Reason.CHANNEL, False),
+    "invalid_auth": (Reason.AUTH, False),
+    "not_authed": (Reason.AUTH, False),
+    "token_revoked": (Reason.AUTH, False),
+    "token_expired": (Reason.AUTH, False),
+    "account_inactive": (Reason.AUTH, False),
+    "missing_scope": (Reason.AUTH, False),
+    "invalid_blocks": (Reason.INVALID_MESSAGE, False),
+    "invalid_blocks_format": (Reason.INVALID_MESSAGE, False),
+    "msg_too_long": (Reason.INVALID_MESSAGE, False),
+    "no_text": (Reason.INVALID_MESSAGE, False),
+    "message_not_found": (Reason.NOT_FOUND, False),
+    "cant_update_message": (Reason.NOT_FOUND, False),
+    "edit_window_closed": (Reason.NOT_FOUND, False),
+}
+
+
+def _retry_after(response: SlackResponse) -> float | None:
+    headers = {k.lower(): v for k, v in (response.headers or {}).items()}
+    value = headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _classify(exc: SlackApiError) -> DeliveryError:
+    response = exc.response
+    status = response.status_code
+    code = response.get("error") if isinstance(response.data, dict) else None
+    if status == 429:
+        return DeliveryError(
+            Reason.RATE_LIMITED, "HTTP 429", retryable=True, retry_after=_retry_after(response)
+        )
+    if status >= 500:
+        return DeliveryError(Reason.UNAVAILABLE, f"HTTP {status}", retryable=True)
+    reason, retryable = _ERRORS.get(str(code), (Reason.OTHER, False))
+    return DeliveryError(reason, f"{code or f'HTTP {status}'}", retryable=retryable)
+
+
+class SlackNotifier:
+    def __init__(
+        self, token: str, base_url: str = "https://slack.com/api/", timeout: int = 10
+    ) -> None:
+        # retry_handlers=[]: the outbox retries with backoff and keeps the state durable.
+        self.client = WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
+
+    def _call(self, method: Callable[..., SlackResponse], **kwargs: Any) -> SlackResponse:
+        try:
+            return method(**kwargs)
+        except SlackApiError as exc:
+            raise _classify(exc) from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            raise DeliveryError(Reason.UNAVAILABLE, type(exc).__name__, retryable=True) from None
+        except SlackClientError as exc:
+            raise DeliveryError(Reason.OTHER, type(exc).__name__, retryable=True) from None
+        except ValueError as exc:  # a non-JSON body, e.g. an HTML error page from a proxy
+            raise DeliveryError(Reason.UNAVAILABLE, type(exc).__name__, retryable=True) from None
+
+    def post(self, channel: str, message: Rendered) -> Posted:
+        response = self._call(
+            self.client.chat_postMessage,
+            channel=channel,
+            text=message.text,
+            blocks=message.blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return Posted(str(response["channel"]), str(response["ts"]))
+
+    def update(self, channel: str, ts: str, message: Rendered) -> None:
+        self._call(
+            self.client.chat_update,
+            channel=channel,
+            ts=ts,
+            text=message.text,
+            blocks=message.blocks,
+        )
+
+    def reply(self, channel: str, thread_ts: str, message: Rendered) -> Posted:
+        response = self._call(
+            self.client.chat_postMessage,
+            channel=channel,
+            thread_ts=thread_ts,
+            text=message.text,
+            blocks=message.blocks,
+            unfurl_links=False,
+        )
+        return Posted(str(response["channel"]), str(response["ts"]))

@@ -1,0 +1,54 @@
+"""Settings from the environment (names in DESIGN.md). Secrets are SecretStr."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    config: str = Field("routes.yaml", validation_alias=_env("ROUTER_CONFIG"))
+    runbooks: str = Field("runbooks", validation_alias=_env("ROUTER_RUNBOOKS"))
+    database_url: str = Field("sqlite:///router.db", validation_alias=_env("ROUTER_DATABASE_URL"))
+    max_body_bytes: int = Field(10 * 1024 * 1024, validation_alias=_env("ROUTER_MAX_BODY_BYTES"))
+    log_format: Literal["json", "text"] = Field("json", validation_alias=_env("ROUTER_LOG_FORMAT"))
+    log_level: str = Field("INFO", validation_alias=_env("ROUTER_LOG_LEVEL"))
+
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=_env("SLACK_SIGNING_SECRET")
+    )
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
+
+    pagerduty_api_token: SecretStr | None = Field(
+        None, validation_alias=_env("PAGERDUTY_API_TOKEN")
+    )
+    pagerduty_from_email: str | None = Field(None, validation_alias=_env("PAGERDUTY_FROM_EMAIL"))
+    pagerduty_webhook_secrets: SecretStr | None = Field(
+        None, validation_alias=_env("PAGERDUTY_WEBHOOK_SECRETS")
+    )
+    pagerduty_api_url: str | None = Field(None, validation_alias=_env("PAGERDUTY_API_URL"))
+
+    alertmanager_token: SecretStr | None = Field(None, validation_alias=_env("ALERTMANAGER_TOKEN"))
+    datadog_webhook_secret: SecretStr | None = Field(
+        None, validation_alias=_env("DATADOG_WEBHOOK_SECRET")
+    )
+
+    def secrets_for(self, env_name: str) -> list[str]:
+        """The configured values of a credential variable; commas separate rotations."""
+        value = {
+            "ALERTMANAGER_TOKEN": self.alertmanager_token,
+            "PAGERDUTY_WEBHOOK_SECRETS": self.pagerduty_webhook_secrets,
+            "DATADOG_WEBHOOK_SECRET": self.datadog_webhook_secret,
+        }[env_name]
+        if value is None:
+            return []
+        return [s.strip() for s in value.get_secret_value().split(",") if s.strip()]

@@ -1,0 +1,43 @@
+"""Helpers shared by the source parsers: validation errors that name the path."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from router.errors import PayloadError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def dotted(loc: tuple[int | str, ...]) -> str:
+    """``("alerts", 3, "labels")`` -> ``alerts[3].labels``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def validate(model: type[M], data: Any) -> M:
+    """Validate ``data`` against ``model``; the first error becomes a PayloadError."""
+    if not isinstance(data, dict):
+        raise PayloadError("body", f"expected a JSON object, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        raise PayloadError(dotted(tuple(first["loc"])), first["msg"].lower()) from None
+
+
+def labels_fingerprint(labels: Mapping[str, str]) -> str:
+    """A stable identity for a label set when the source sends none."""
+    digest = hashlib.sha256()
+    for key in sorted(labels):
+        digest.update(key.encode() + b"\xff" + labels[key].encode() + b"\xff")
+    return digest.hexdigest()[:16]
