@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 # Local quick start only: a well-known token so the README's curl works.
 # Production sets ALERTMANAGER_TOKEN from a secret; unset means 401.
 LOCAL_ALERTMANAGER_TOKEN ?= local-dev-token
+HOST ?= 127.0.0.1
+PORT ?= 8080
 
 .PHONY: run test lint typecheck check clean
 
@@ -24,7 +26,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	ALERTMANAGER_TOKEN=$${ALERTMANAGER_TOKEN:-$(LOCAL_ALERTMANAGER_TOKEN)} \
 	ROUTER_LOG_FORMAT=$${ROUTER_LOG_FORMAT:-text} \
-	$(BIN)/runbook-router serve --host 127.0.0.1 --port 8080
+	$(BIN)/runbook-router serve --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check router tests

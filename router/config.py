@@ -7,10 +7,11 @@ Each validation error's location is walked back through the nodes to its line.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -210,11 +211,42 @@ def _duplicate_keys(node: yaml.Node | None, path: str) -> list[Problem]:
     return problems
 
 
-def _clean(message: str) -> str:
+def _model_in(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The model inside an annotation, and whether a dict key comes before it."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    origin = get_origin(annotation)
+    for arg in get_args(annotation):
+        model, keyed = _model_in(arg)
+        if model is not None:
+            return model, keyed or origin is dict
+    return None, False
+
+
+def _allowed_keys(loc: Sequence[int | str]) -> list[str]:
+    model: type[BaseModel] | None = RoutesFile
+    skip_key = False
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        if skip_key:
+            skip_key = False
+            continue
+        fields = {f.alias or n: f for n, f in model.model_fields.items()} if model else {}
+        if part not in fields:
+            return []
+        model, skip_key = _model_in(fields[part].annotation)
+    return [f.alias or n for n, f in model.model_fields.items()] if model else []
+
+
+def _clean(message: str, loc: Sequence[int | str]) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     if message == "Extra inputs are not permitted":
-        return "unknown key"
+        allowed = _allowed_keys(loc)
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1) if loc else []
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown key{hint} (allowed: {', '.join(allowed)})" if allowed else "unknown key"
     return message
 
 
@@ -256,7 +288,7 @@ def parse_routes(text: str, name: str = "routes.yaml") -> LoadedConfig:
     except ValidationError as exc:
         for err in exc.errors(include_url=False, include_input=False):
             loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
-            problems.append(Problem(name, locate(loc), _key_name(loc), _clean(err["msg"])))
+            problems.append(Problem(name, locate(loc), _key_name(loc), _clean(err["msg"], loc)))
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0)) from None
     if problems:
         raise ConfigError(problems)

@@ -234,8 +234,11 @@ class MessageRenderer:
         return blocks
 
     def _alert_list(self, view: MessageView) -> SectionBlock:
+        """Up to LISTED_ALERTS lines within the section limit; the rest are counted."""
         keys = _distinguishing(view.members)
-        lines = []
+        head = f"*Alerts in this group ({len(view.members)})*"
+        budget = MAX_SECTION_TEXT - len(head) - 40  # room for the "…and N more" line
+        lines: list[str] = []
         for member in view.members[:LISTED_ALERTS]:
             mark = "🔥" if member.status == "firing" else "✅"
             labels = (
@@ -244,10 +247,13 @@ class MessageRenderer:
             line = f"{mark} {safe(member.name, 200)} `{safe(labels, 300)}`"
             if member.summary:
                 line += f" — {safe(member.summary, 300)}"
+            if len(line) + 1 > budget:
+                break
+            budget -= len(line) + 1
             lines.append(line)
-        if len(view.members) > LISTED_ALERTS:
-            lines.append(f"…and {len(view.members) - LISTED_ALERTS} more")
-        return _section(f"*Alerts in this group ({len(view.members)})*\n" + "\n".join(lines))
+        if len(lines) < len(view.members):
+            lines.append(f"…and {len(view.members) - len(lines)} more")
+        return _section("\n".join([head, *lines]))
 
     def _fallback(self, view: MessageView, resolved: bool, level: Level) -> str:
         state = "RESOLVED" if resolved else "FIRING"

@@ -58,7 +58,8 @@ def load_catalog(folder: str | Path) -> Catalog:
                     name,
                     runbook.lines.get("title"),
                     "id",
-                    f"{runbook.id} is also defined in {root / first.path}",
+                    f"{runbook.id} is already defined in {root / first.path}"
+                    + (f" (as {first.id})" if first.id != runbook.id else ""),
                 )
             )
             continue

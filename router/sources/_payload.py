@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -41,3 +42,10 @@ def labels_fingerprint(labels: Mapping[str, str]) -> str:
     for key in sorted(labels):
         digest.update(key.encode() + b"\xff" + labels[key].encode() + b"\xff")
     return digest.hexdigest()[:16]
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """Aware UTC; a time without a zone is taken to be UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -7,6 +7,7 @@ bodies; it authenticates with ``http_config.authorization`` (a bearer token).
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
@@ -15,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from router.alert import Alert
 from router.errors import PayloadError, Unauthorized
-from router.sources._payload import labels_fingerprint, validate
+from router.sources._payload import labels_fingerprint, utc, validate
 
 _GO_ZERO_TIME_YEAR = 1  # Alertmanager sends endsAt "0001-01-01T00:00:00Z" while firing
 
@@ -48,7 +49,7 @@ class _Webhook(BaseModel):
 def _time(value: datetime | None) -> datetime | None:
     if value is None or value.year == _GO_ZERO_TIME_YEAR:
         return None
-    return value
+    return utc(value)
 
 
 def parse(data: Any) -> list[Alert]:
@@ -56,7 +57,7 @@ def parse(data: Any) -> list[Alert]:
     hook = validate(_Webhook, data)
     if hook.version not in (None, "4"):
         raise PayloadError("version", f'expected "4", got {hook.version!r}')
-    group_key = hook.groupKey or f"{hook.receiver}:{sorted(hook.groupLabels.items())}"
+    group_key = hook.groupKey or f"{hook.receiver}:{json.dumps(hook.groupLabels, sort_keys=True)}"
     items: list[dict[str, Any]] = data["alerts"]
     alerts = []
     for item, raw in zip(hook.alerts, items, strict=True):

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from router.alert import Alert
+from router.decide import Ruleset, load_ruleset
+from tests.fakes.slack import FakeSlack
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden"
+UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_795_320_000.0) -> None:  # 2026-11-22 01:20 UTC
+        self.t = now
+
+    def now(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def ruleset() -> Ruleset:
+    return load_ruleset(ROOT / "routes.yaml", ROOT / "runbooks")
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    slack = FakeSlack().start()
+    yield slack
+    slack.stop()
+
+
+def require_binary(name: str) -> str:
+    """The path of a real component, or skip; with ROUTER_E2E=require, fail instead."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} not installed (apt-get install it, as .ci/run does)"
+        if os.environ.get("ROUTER_E2E") == "require":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def check_golden(path: Path, actual: str) -> None:
+    """Compare with a golden file; UPDATE_GOLDEN=1 rewrites it (review the diff)."""
+    if UPDATE_GOLDEN or not path.exists():
+        if not UPDATE_GOLDEN:
+            pytest.fail(f"golden file {path} is missing; run with UPDATE_GOLDEN=1 and review it")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+    assert actual == path.read_text(encoding="utf-8"), f"differs from {path}"
+
+
+def make_alert(
+    name: str = "DatabaseConnectionPoolHigh",
+    *,
+    status: str = "firing",
+    fingerprint: str | None = None,
+    group_key: str = "group-1",
+    source: str = "alertmanager",
+    starts_at: str = "2026-11-22T01:00:00Z",
+    ends_at: str | None = None,
+    summary: str = "",
+    annotations: dict[str, str] | None = None,
+    **labels: str,
+) -> Alert:
+    labels = {"alertname": name, **labels}
+    return Alert(
+        source=source,
+        status=status,
+        name=name,
+        fingerprint=fingerprint or f"fp-{name}-{sorted(labels.items())}",
+        group_key=group_key,
+        labels=labels,
+        annotations=annotations or {},
+        starts_at=datetime.fromisoformat(starts_at),
+        ends_at=datetime.fromisoformat(ends_at) if ends_at else None,
+        source_severity=labels.get("severity"),
+        summary=summary,
+    )

@@ -1,0 +1,210 @@
+"""Real processes on loopback: the router (as users run it) and Alertmanager."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, require_binary
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def _decode(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")
+
+
+def http(
+    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    """One request on loopback; the body as JSON when it is JSON, else as text."""
+    data = json.dumps(body).encode() if body is not None else None
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    request = urllib.request.Request(url, data=data, method=method, headers=all_headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, _decode(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, _decode(exc.read())
+
+
+class RouterProcess:
+    """``python -m router serve`` with the environment a user would set."""
+
+    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp / f"router-{self.port}.log"
+        self.env = {
+            **os.environ,
+            "ROUTER_CONFIG": str(ROOT / "routes.yaml"),
+            "ROUTER_RUNBOOKS": str(ROOT / "runbooks"),
+            "ROUTER_DATABASE_URL": f"sqlite:///{tmp}/router.db",
+            "ROUTER_LOG_FORMAT": "text",
+            **env,
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RouterProcess:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "router", "serve", "--port", str(self.port)],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
+        wait_for(self._ready, 20, f"router on {self.url} (log: {self.log_path})")
+        return self
+
+    def _ready(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"router exited: {self.log_path.read_text()}")
+        try:
+            return http("GET", f"{self.url}/readyz")[0] == 200
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, no flushing; what a crash looks like."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        if self.proc:
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self.proc:
+            self.proc.wait(10)
+
+    def metric(self, name: str) -> float:
+        """A sample by exact name with labels, or the sum over a metric's labels."""
+        with urllib.request.urlopen(f"{self.url}/metrics", timeout=10) as response:
+            lines = response.read().decode().splitlines()
+        total = 0.0
+        for line in lines:
+            if line.startswith("#"):
+                continue
+            series, _, value = line.rpartition(" ")
+            if series == name or ("{" not in name and series.split("{")[0] == name):
+                total += float(value)
+        return total
+
+
+class Alertmanager:
+    """The real prometheus-alertmanager binary, clustering off, fast timers."""
+
+    def __init__(self, tmp: Path, webhook_url: str, token: str) -> None:
+        self.binary = require_binary("prometheus-alertmanager")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.dir = tmp / "alertmanager"
+        self.dir.mkdir()
+        config = {
+            "route": {
+                "receiver": "router",
+                "group_by": ["alertname"],
+                "group_wait": "100ms",
+                "group_interval": "200ms",
+                "repeat_interval": "1s",
+            },
+            "receivers": [
+                {
+                    "name": "router",
+                    "webhook_configs": [
+                        {
+                            "url": webhook_url,
+                            "send_resolved": True,
+                            "http_config": {"authorization": {"credentials": token}},
+                        }
+                    ],
+                }
+            ],
+        }
+        (self.dir / "am.yml").write_text(yaml.safe_dump(config))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Alertmanager:
+        with (self.dir / "log").open("wb") as log:
+            self.proc = subprocess.Popen(
+                [
+                    self.binary,
+                    f"--config.file={self.dir / 'am.yml'}",
+                    f"--storage.path={self.dir / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--cluster.listen-address=",
+                    "--log.level=warn",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+        def ready() -> bool:
+            try:
+                return http("GET", f"{self.url}/-/ready")[0] == 200
+            except OSError:
+                return False
+
+        wait_for(ready, 20, "alertmanager /-/ready")
+        return self
+
+    def post_alerts(self, alerts: list[dict[str, Any]]) -> None:
+        status, _ = http("POST", f"{self.url}/api/v2/alerts", alerts)
+        assert status == 200, status
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+        if self.proc:
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def start_router(tmp_path: Path) -> Iterator[Callable[..., RouterProcess]]:
+    started: list[RouterProcess] = []
+
+    def start(**env: str) -> RouterProcess:
+        router = RouterProcess(tmp_path, env)
+        started.append(router)
+        return router.start()
+
+    yield start
+    for router in started:
+        router.stop()

@@ -1,0 +1,162 @@
+"""A fake Slack Web API on loopback: chat.postMessage, chat.update, chat.postEphemeral.
+
+Keeps every message by channel ID, resolves ``#name`` to a stable ID, and can
+be told to fail: HTTP 5xx, 429 with Retry-After, or ``channel_not_found``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+
+@dataclass
+class SlackMessage:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None = None
+    edits: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def current_text(self) -> str:
+        return self.edits[-1]["text"] if self.edits else self.text
+
+    @property
+    def current_blocks(self) -> list[dict[str, Any]]:
+        return self.edits[-1]["blocks"] if self.edits else self.blocks
+
+
+class FakeSlack:
+    def __init__(self, token: str = "xoxb-test") -> None:
+        self.token = token
+        self.messages: list[SlackMessage] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.lock = threading.Lock()
+        self.refuse_status: int | None = None  # every call answers this status
+        self.fail_next: list[tuple[int, dict[str, str]]] = []  # (status, headers) queue
+        self.missing_channels: set[str] = set()
+        self.delay = 0.0
+        self._seq = itertools.count(1)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/api/"
+
+    def start(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- what tests read ---------------------------------------------------------
+
+    @staticmethod
+    def channel_id(name: str) -> str:
+        if name.startswith("C") and name.isupper():
+            return name
+        return "C" + hashlib.sha1(name.encode()).hexdigest()[:8].upper()
+
+    def posts(self, channel: str | None = None) -> list[SlackMessage]:
+        """Top-level messages (not thread replies), optionally in one channel."""
+        with self.lock:
+            return [
+                m
+                for m in self.messages
+                if m.thread_ts is None
+                and (channel is None or m.channel == self.channel_id(channel))
+            ]
+
+    def replies(self, parent: SlackMessage) -> list[SlackMessage]:
+        with self.lock:
+            return [m for m in self.messages if m.thread_ts == parent.ts]
+
+    def count(self, method: str) -> int:
+        with self.lock:
+            return sum(1 for name, _ in self.calls if name == method)
+
+    # -- the server --------------------------------------------------------------
+
+    def _answer(
+        self, method: str, body: dict[str, Any], auth: str
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        with self.lock:
+            self.calls.append((method, body))
+            if self.fail_next:
+                status, headers = self.fail_next.pop(0)
+                error = "ratelimited" if status == 429 else "internal_error"
+                return status, {"ok": False, "error": error}, headers
+            if self.refuse_status is not None:
+                return self.refuse_status, {"ok": False, "error": "service_unavailable"}, {}
+            if auth != f"Bearer {self.token}":
+                return 200, {"ok": False, "error": "invalid_auth"}, {}
+            channel = str(body.get("channel", ""))
+            if not channel:
+                return 200, {"ok": False, "error": "channel_not_found"}, {}
+            if channel in self.missing_channels:
+                return 200, {"ok": False, "error": "channel_not_found"}, {}
+            cid = self.channel_id(channel)
+            if method in ("chat.postMessage", "chat.postEphemeral"):
+                ts = f"1700000000.{next(self._seq):06d}"
+                message = SlackMessage(
+                    cid, ts, body.get("text", ""), body.get("blocks", []), body.get("thread_ts")
+                )
+                self.messages.append(message)
+                return 200, {"ok": True, "channel": cid, "ts": ts, "message": {"ts": ts}}, {}
+            if method == "chat.update":
+                for message in self.messages:
+                    if message.channel == cid and message.ts == body.get("ts"):
+                        message.edits.append(
+                            {"text": body.get("text", ""), "blocks": body.get("blocks", [])}
+                        )
+                        return 200, {"ok": True, "channel": cid, "ts": message.ts}, {}
+                return 200, {"ok": False, "error": "message_not_found"}, {}
+            return 200, {"ok": False, "error": "unknown_method"}, {}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                if fake.delay:
+                    threading.Event().wait(fake.delay)
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length).decode()
+                if "json" in self.headers.get("Content-Type", ""):
+                    body = json.loads(raw or "{}")
+                else:
+                    body = {k: v[0] for k, v in parse_qs(raw).items()}
+                method = self.path.rsplit("/", 1)[-1]
+                status, payload, headers = fake._answer(
+                    method, body, self.headers.get("Authorization", "")
+                )
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler

@@ -1,0 +1,248 @@
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from router.decide import Ruleset
+from router.notifiers.message import MessageRenderer, duration
+from router.notifiers.mrkdwn import (
+    MAX_BLOCKS,
+    MAX_FIELD_TEXT,
+    MAX_HEADER_TEXT,
+    MAX_SECTION_TEXT,
+    escape,
+    link,
+    safe_url,
+    truncate,
+)
+from router.store import Member, MessageView
+from tests.conftest import GOLDEN, check_golden
+
+NOW = 1_795_320_000.0  # 2026-11-22 01:20 UTC
+STARTED = NOW - 754
+
+
+def member(
+    name: str = "DatabaseConnectionPoolHigh", status: str = "firing", **labels: str
+) -> Member:
+    return Member(
+        fingerprint=f"fp-{sorted(labels.items())}",
+        name=name,
+        status=status,
+        level="SEV1",
+        reason="route 'db-pool' sets SEV1",
+        labels={"alertname": name, "env": "prod", **labels},
+        annotations={},
+        summary=f"Pool at 96% on {labels.get('instance', 'db')}",
+        url=None,
+        starts_at=STARTED,
+        ends_at=None if status == "firing" else NOW,
+    )
+
+
+def view(members: list[Member], **overrides: Any) -> MessageView:
+    values: dict[str, Any] = {
+        "id": 1,
+        "source": "alertmanager",
+        "group_key": "g",
+        "channel": "#db-oncall",
+        "route": "db-pool",
+        "runbook_id": "RUN-001",
+        "runbook_url": "http://localhost:8080/runbooks/RUN-001",
+        "runbook_title": "Database Connection Pool Exhaustion",
+        "runbook_reason": "route 'db-pool'",
+        "level": "SEV1",
+        "version": 1,
+        "closed": False,
+        "created_at": STARTED,
+        "resolved_at": None,
+        "resolve_notified": False,
+        "slack_channel": None,
+        "slack_ts": None,
+        "members": members,
+    }
+    return MessageView(**(values | overrides))
+
+
+@pytest.fixture(scope="module")
+def renderer(ruleset: Ruleset) -> MessageRenderer:
+    data = ruleset.config.data
+    return MessageRenderer(ruleset.catalog, data.severity.levels, data.defaults.stale_after_days)
+
+
+SHAPES = {
+    "single-firing": lambda: view([member(instance="db-1")]),
+    "group-partly-resolved": lambda: view(
+        [
+            member(instance="db-1", status="resolved"),
+            member(instance="db-2"),
+            member(instance="db-3"),
+        ]
+    ),
+    "resolved": lambda: view(
+        [member(instance="db-1", status="resolved")], closed=True, resolved_at=NOW
+    ),
+    "stale-runbook": lambda: view(
+        [member("KubeNodeNotReady", node="node-a1")],
+        runbook_id="RUN-010",
+        runbook_url="http://localhost:8080/runbooks/RUN-010",
+        runbook_title="Host OS Upgrade",
+        route="nodes",
+    ),
+    "outside-runbook": lambda: view(
+        [member("TargetDown", job="node")],
+        runbook_id=None,
+        runbook_url="https://runbooks.prometheus-operator.dev/runbooks/general/targetdown",
+        runbook_title="External runbook",
+        route=None,
+    ),
+    "unmatched": lambda: view(
+        [member("SomethingNew")], runbook_id=None, runbook_url=None, runbook_title=None, route=None
+    ),
+    "sev0-mention": lambda: view([member("SuspiciousLogin")], level="SEV0", route="security"),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_block_kit_golden(renderer: MessageRenderer, shape: str) -> None:
+    rendered = renderer.render(SHAPES[shape](), NOW)
+    payload = {"text": rendered.text, "blocks": rendered.blocks}
+    check_golden(
+        GOLDEN / "slack" / f"{shape}.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    )
+
+
+def test_resolved_reply(renderer: MessageRenderer) -> None:
+    v = SHAPES["resolved"]()
+    reply = renderer.render_resolved_reply(v, NOW)
+    assert reply.text == "✅ Resolved: DatabaseConnectionPoolHigh: the alert cleared after 12m 34s."
+
+
+def test_mention_only_from_config_and_only_while_firing(renderer: MessageRenderer) -> None:
+    firing = renderer.render(SHAPES["sev0-mention"](), NOW)
+    assert firing.text.startswith("<!subteam^S0INCIDENT> ")
+    resolved = renderer.render(
+        view([member("SuspiciousLogin", status="resolved")], level="SEV0"), NOW
+    )
+    assert "subteam" not in resolved.text
+
+
+HOSTILE = (
+    "<!channel> <!here> <@U024BE7LH> <#C123> <!subteam^S1> <https://evil.example|click> & *bold*"
+)
+MENTION_OR_LINK = re.compile(r"<[!@#]|<https?:|<mailto:")
+
+
+def _all_text(obj: Any) -> list[str]:
+    if isinstance(obj, dict):
+        return [t for v in obj.values() for t in _all_text(v)]
+    if isinstance(obj, list):
+        return [t for v in obj for t in _all_text(v)]
+    return [obj] if isinstance(obj, str) else []
+
+
+def test_alert_text_can_never_mention_or_link(renderer: MessageRenderer) -> None:
+    hostile = Member(
+        fingerprint=HOSTILE,
+        name=HOSTILE,
+        status="firing",
+        level="SEV2",
+        reason=HOSTILE,
+        labels={"alertname": HOSTILE, "env": HOSTILE, "service": HOSTILE, HOSTILE: HOSTILE},
+        annotations={"summary": HOSTILE},
+        summary=HOSTILE,
+        url=HOSTILE,
+        starts_at=STARTED,
+        ends_at=None,
+    )
+    other = Member(
+        **{**hostile.__dict__, "fingerprint": "b", "labels": {"alertname": HOSTILE, "x": HOSTILE}}
+    )
+    v = view(
+        [hostile, other],
+        route=HOSTILE,
+        level="SEV2",
+        runbook_title=HOSTILE,
+        runbook_url="https://x.example/a|b><!channel>",
+        runbook_id=None,
+    )
+    rendered = renderer.render(v, NOW)
+    reply = renderer.render_resolved_reply(v, NOW)
+    texts = [*_all_text(rendered.blocks), rendered.text, reply.text, *_all_text(reply.blocks)]
+    for text in texts:
+        # Our own date token and link to the runbook are the only angle brackets allowed.
+        scrubbed = re.sub(r"<!date\^\d+\^[^|>]*\|[^>]*>", "", text)
+        scrubbed = scrubbed.replace("<https://x.example/a%7Cb%3E%3C!channel%3E|", "")
+        assert not MENTION_OR_LINK.search(scrubbed), text
+        assert "<!channel>" not in text
+        assert "<@U024BE7LH>" not in text
+
+
+def test_sizes_are_cut_to_slack_limits_never_failing(renderer: MessageRenderer) -> None:
+    huge = "x" * 20_000
+    members = [
+        Member(
+            fingerprint=str(i),
+            name=huge,
+            status="firing",
+            level="SEV1",
+            reason=huge,
+            labels={"alertname": huge, f"l{i}": huge, "env": huge},
+            annotations={},
+            summary=huge + "<" * 5000,
+            url=None,
+            starts_at=STARTED,
+            ends_at=None,
+        )
+        for i in range(300)
+    ]
+    rendered = renderer.render(view(members, route=huge, runbook_title=huge), NOW)
+    assert len(rendered.blocks) <= MAX_BLOCKS
+    for block in rendered.blocks:
+        if block["type"] == "header":
+            assert len(block["text"]["text"]) <= MAX_HEADER_TEXT
+        if "text" in block and block["type"] == "section":
+            assert len(block["text"]["text"]) <= MAX_SECTION_TEXT
+        for f in block.get("fields", []):
+            assert len(f["text"]) <= MAX_FIELD_TEXT
+    assert re.search(r"…and 2[0-9]{2} more", json.dumps(rendered.blocks, ensure_ascii=False)), (
+        "count line kept"
+    )
+    assert "…and" in json.dumps(rendered.blocks, ensure_ascii=False)
+
+
+def test_truncate_never_splits_an_entity() -> None:
+    text = escape("a" * 8 + "<<<<")
+    for limit in range(5, len(text)):
+        cut = truncate(text, limit)
+        assert len(cut) <= limit
+        assert not re.search(r"&[a-z]*…", cut), cut
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://wiki.example.com/a?b=1&c=2", "https://wiki.example.com/a?b=1&amp;c=2"),
+        ("https://x.example/a|b>c", "https://x.example/a%7Cb%3Ec"),
+        ("https://x.example/a b", "https://x.example/a%20b"),
+        ("javascript:alert(1)", None),
+        ("/relative", None),
+    ],
+)
+def test_safe_url(url: str, expected: str | None) -> None:
+    assert safe_url(url) == expected
+
+
+def test_link_falls_back_to_text_for_unsafe_url() -> None:
+    assert link("javascript:x", "<b>", 100) == "&lt;b&gt;"
+    assert link("https://a.example", "x|y", 100) == "<https://a.example|x¦y>"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(0, "0s"), (59, "59s"), (754, "12m 34s"), (3600, "1h"), (90061, "1d 1h")]
+)
+def test_duration(seconds: float, text: str) -> None:
+    assert duration(seconds) == text

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from router.cli import main
+from tests.conftest import GOLDEN, ROOT
+
+ARGS = ["--config", str(ROOT / "routes.yaml"), "--runbooks", str(ROOT / "runbooks")]
+
+
+def test_check_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", *ARGS]) == 0
+    assert "13 routes" in capsys.readouterr().out
+
+
+def test_check_reports_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    runbooks = tmp_path / "runbooks"
+    shutil.copytree(ROOT / "runbooks", runbooks)
+    (runbooks / "bad.md").write_text("# RUN-050: Broken\nLast Tested: someday\n", encoding="utf-8")
+    routes = tmp_path / "routes.yaml"
+    routes.write_text("routes:\n  - name: x\n    runbook: RUN-404\n", encoding="utf-8")
+    assert main(["check", "--config", str(routes), "--runbooks", str(runbooks)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"{runbooks}/bad.md:2: Last Tested: 'someday' is not a date (YYYY-MM-DD)",
+        "check failed: 1 problem(s)",
+    ]
+    (runbooks / "bad.md").unlink()
+    assert main(["check", "--config", str(routes), "--runbooks", str(runbooks)]) == 1
+    assert (
+        capsys.readouterr().err.splitlines()[0]
+        == f"{routes}:3: routes[0].runbook: unknown runbook RUN-404"
+    )
+
+
+def test_route_prints_the_decision(capsys: pytest.CaptureFixture[str]) -> None:
+    payload = GOLDEN / "sources/alertmanager/firing-group.json"
+    assert main(["route", str(payload), "--source", "alertmanager", *ARGS]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["alerts"]) == 3
+    decision = out["alerts"][0]["decisions"][0]
+    assert (decision["route"], decision["runbook"], decision["level"], decision["channel"]) == (
+        "worker-crashloop",
+        "RUN-006",
+        "SEV3",
+        "#data-platform",
+    )
+    assert decision["reason"] == "severity=warning -> SEV3 (alertmanager map)"
+
+
+def test_route_bad_payload(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"alerts": [{"labels": []}]}', encoding="utf-8")
+    assert main(["route", str(bad), *ARGS]) == 1
+    assert (
+        capsys.readouterr().err.strip()
+        == f"{bad}: alerts[0].labels: input should be a valid dictionary"
+    )
+    bad.write_text("{\n  oops", encoding="utf-8")
+    assert main(["route", str(bad), *ARGS]) == 1
+    assert capsys.readouterr().err.startswith(f"{bad}:2: invalid JSON")

@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from router.alert import Alert
+from router.decide import Ruleset
+from router.dispatcher import MAX_BACKOFF, Dispatcher, backoff
+from router.errors import DeliveryError, Reason
+from router.metrics import Metrics
+from router.notifiers import Posted, Rendered
+from router.notifiers.message import MessageRenderer
+from router.store import Store
+from tests.conftest import FakeClock, make_alert
+
+
+class RecordingNotifier:
+    """Remembers every call; ``failures`` are raised, in order, before succeeding."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str | None, Rendered]] = []
+        self.failures: list[DeliveryError] = []
+        self._n = 0
+
+    def _maybe_fail(self) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+
+    def post(self, channel: str, message: Rendered) -> Posted:
+        self._maybe_fail()
+        self._n += 1
+        self.calls.append(("post", channel, None, message))
+        return Posted(f"C-{channel}", f"1.{self._n}")
+
+    def update(self, channel: str, ts: str, message: Rendered) -> None:
+        self._maybe_fail()
+        self.calls.append(("update", channel, ts, message))
+
+    def reply(self, channel: str, thread_ts: str, message: Rendered) -> Posted:
+        self._maybe_fail()
+        self._n += 1
+        self.calls.append(("reply", channel, thread_ts, message))
+        return Posted(channel, f"1.{self._n}")
+
+    def actions(self) -> list[str]:
+        return [c[0] for c in self.calls]
+
+
+class Harness:
+    def __init__(self, tmp_path: Path, ruleset: Ruleset, clock: FakeClock) -> None:
+        self.ruleset = ruleset
+        self.clock = clock
+        self.store = Store.from_url(f"sqlite:///{tmp_path}/router.db", clock)
+        self.store.create_schema()
+        self.notifier = RecordingNotifier()
+        self.metrics = Metrics()
+        data = ruleset.config.data
+        renderer = MessageRenderer(
+            ruleset.catalog, data.severity.levels, data.defaults.stale_after_days
+        )
+        self.dispatcher = Dispatcher(
+            self.store,
+            self.notifier,
+            lambda: renderer,
+            self.metrics,
+            clock=clock,
+            rng=random.Random(1),
+        )
+
+    def send(self, *alerts: Alert) -> None:
+        self.store.ingest([(a, self.ruleset.decide(a)) for a in alerts])
+
+    def metric(self, name: str, **labels: str) -> float:
+        return self.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+@pytest.fixture
+def h(tmp_path: Path, ruleset: Ruleset, clock: FakeClock) -> Harness:
+    return Harness(tmp_path, ruleset, clock)
+
+
+def db(instance: str, **kw: Any) -> Alert:
+    return make_alert(env="prod", severity="critical", instance=instance, **kw)
+
+
+def test_post_then_edit_then_resolve_reply(h: Harness) -> None:
+    h.send(db("db-1"))
+    assert h.dispatcher.dispatch_due() == 1
+    h.send(db("db-2"))
+    h.dispatcher.dispatch_due()
+    h.send(db("db-1", status="resolved"), db("db-2", status="resolved"))
+    h.dispatcher.dispatch_due()
+    assert h.notifier.actions() == ["post", "update", "update", "reply"]
+    post, _, edit, reply = h.notifier.calls
+    assert post[1] == "#db-oncall"
+    assert edit[1:3] == ("C-#db-oncall", "1.1")  # edits use the channel ID Slack answered
+    assert reply[2] == "1.1"  # the reply goes in the original message's thread
+    assert "Resolved" in reply[3].text
+    assert h.dispatcher.dispatch_due() == 0
+
+
+def test_repeats_post_nothing_new(h: Harness) -> None:
+    for _ in range(5):
+        h.send(db("db-1"))
+        h.dispatcher.dispatch_due()
+    assert h.notifier.actions() == ["post"]
+
+
+def test_retry_after_is_honoured(h: Harness) -> None:
+    h.send(db("db-1"))
+    h.notifier.failures = [
+        DeliveryError(Reason.RATE_LIMITED, "HTTP 429", retryable=True, retry_after=30)
+    ]
+    h.dispatcher.dispatch_due()
+    assert h.notifier.actions() == []
+    h.clock.advance(29)
+    assert h.dispatcher.dispatch_due() == 0
+    h.clock.advance(1)
+    assert h.dispatcher.dispatch_due() == 1
+    assert h.notifier.actions() == ["post"]
+    assert h.metric("router_notifications_failed_total", reason="rate_limited") == 1
+
+
+def test_outage_is_retried_with_backoff_and_coalesced(h: Harness) -> None:
+    down = DeliveryError(Reason.UNAVAILABLE, "HTTP 503", retryable=True)
+    h.notifier.failures = [down] * 4
+    h.send(db("db-1"))
+    for _ in range(4):
+        h.dispatcher.dispatch_due()
+        h.send(db(f"db-{len(h.notifier.failures) + 10}"))  # changes pile up during the outage
+        h.clock.advance(MAX_BACKOFF)
+    h.dispatcher.dispatch_due()
+    # One post with every alert; no edit for the versions that were never shown.
+    assert h.notifier.actions() == ["post"]
+    assert "5 firing" in str(h.notifier.calls[0][3].blocks)
+
+
+def test_permanent_error_is_a_dead_letter(h: Harness) -> None:
+    h.notifier.failures = [DeliveryError(Reason.CHANNEL, "channel_not_found", retryable=False)]
+    h.send(db("db-1"))
+    h.dispatcher.dispatch_due()
+    h.clock.advance(3600)
+    assert h.dispatcher.dispatch_due() == 0
+    assert h.store.outbox_counts() == {"dead": 1}
+    assert h.metric("router_notifications_dead_lettered_total", reason="channel") == 1
+    assert h.metric("router_outbox_entries", state="dead") == 1
+    (delivery,) = h.store.recent_alerts()[0]["deliveries"]
+    assert (delivery["state"], delivery["reason"], delivery["last_error"]) == (
+        "dead",
+        "channel",
+        "channel_not_found",
+    )
+
+
+def test_unexpected_exception_is_retried_not_fatal(h: Harness) -> None:
+    class Boom(RuntimeError):
+        pass
+
+    h.send(db("db-1"))
+    original = h.notifier.post
+
+    def explode(channel: str, message: Rendered) -> Posted:
+        h.notifier.post = original  # type: ignore[method-assign]
+        raise Boom
+
+    h.notifier.post = explode  # type: ignore[method-assign]
+    h.dispatcher.dispatch_due()
+    h.clock.advance(10)
+    h.dispatcher.dispatch_due()
+    assert h.notifier.actions() == ["post"]
+
+
+def test_failed_reply_does_not_repost(h: Harness) -> None:
+    h.send(db("db-1"))
+    h.dispatcher.dispatch_due()
+    h.send(db("db-1", status="resolved"))
+    h.notifier.failures = [DeliveryError(Reason.UNAVAILABLE, "x", retryable=True)]
+    h.dispatcher.dispatch_due()  # the edit fails
+    h.clock.advance(10)
+    h.dispatcher.dispatch_due()
+    assert h.notifier.actions() == ["post", "update", "reply"]
+
+
+def test_latency_is_observed(h: Harness) -> None:
+    h.send(db("db-1"))
+    h.clock.advance(0.05)
+    h.dispatcher.dispatch_due()
+    assert h.metric("router_delivery_latency_seconds_count") == 1
+    assert h.metric("router_delivery_latency_seconds_sum") == pytest.approx(0.05)
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    rng = random.Random(0)
+    delays = [backoff(n, rng) for n in range(12)]
+    assert 0.8 <= delays[0] <= 1.2
+    assert 6.4 <= delays[3] <= 9.6
+    assert all(d <= MAX_BACKOFF * 1.2 for d in delays)
+    assert delays[-1] >= MAX_BACKOFF * 0.8

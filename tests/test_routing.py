@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from router.alert import Alert
+from router.config import parse_routes
+from router.routing import Route, RouteTable
+
+TABLE = """
+routes:
+  - name: db-prod
+    matchers: ['alertname="DatabaseConnectionPoolHigh"', 'env=~"prod|production"']
+    runbook: RUN-001
+    channel: "#db-oncall"
+  - name: db-any
+    matchers: ['alertname="DatabaseConnectionPoolHigh"']
+    channel: "#db"
+  - name: copy-critical
+    matchers: ['severity="critical"']
+    channel: "#incidents"
+    continue: true
+  - name: payments
+    matchers: ['team="payments"']
+    channel: "#payments"
+  - name: datadog-only
+    source: datadog
+    matchers: ['service="checkout"']
+    channel: "#dd"
+  - name: checkout
+    matchers: ['service="checkout"']
+    channel: "#checkout"
+"""
+
+
+def alert(source: str = "alertmanager", **labels: str) -> Alert:
+    return Alert(
+        source=source,
+        status="firing",
+        name=labels.get("alertname", ""),
+        fingerprint="fp",
+        group_key="g",
+        labels=labels,
+    )
+
+
+@pytest.fixture(scope="module")
+def table() -> RouteTable:
+    return RouteTable.from_config(parse_routes(TABLE).data.routes)
+
+
+@pytest.mark.parametrize(
+    ("labels", "source", "expected"),
+    [
+        ({"alertname": "DatabaseConnectionPoolHigh", "env": "prod"}, "alertmanager", ["db-prod"]),
+        (
+            {"alertname": "DatabaseConnectionPoolHigh", "env": "production"},
+            "alertmanager",
+            ["db-prod"],
+        ),
+        # anchored regex: prod-eu is not prod
+        ({"alertname": "DatabaseConnectionPoolHigh", "env": "prod-eu"}, "alertmanager", ["db-any"]),
+        # first match wins: db-prod stops before copy-critical
+        (
+            {"alertname": "DatabaseConnectionPoolHigh", "env": "prod", "severity": "critical"},
+            "alertmanager",
+            ["db-prod"],
+        ),
+        # continue: copy-critical goes on to the next match
+        (
+            {"alertname": "X", "severity": "critical", "team": "payments"},
+            "alertmanager",
+            ["copy-critical", "payments"],
+        ),
+        ({"alertname": "X", "severity": "critical"}, "alertmanager", ["copy-critical"]),
+        # source restriction
+        ({"alertname": "X", "service": "checkout"}, "datadog", ["datadog-only"]),
+        ({"alertname": "X", "service": "checkout"}, "alertmanager", ["checkout"]),
+        ({"alertname": "X"}, "alertmanager", []),
+    ],
+)
+def test_route_table(
+    table: RouteTable, labels: dict[str, str], source: str, expected: list[str]
+) -> None:
+    assert [r.name for r in table.match(alert(source, **labels))] == expected
+
+
+def test_unnamed_routes_are_named_by_position() -> None:
+    table = RouteTable.from_config(parse_routes("routes:\n  - matchers: [a=b]\n").data.routes)
+    assert table.routes[0].name == "routes[0]"
+
+
+def test_route_without_matchers_matches_everything() -> None:
+    table = RouteTable.from_config(parse_routes("routes:\n  - name: all\n").data.routes)
+    assert [r.name for r in table.match(alert(alertname="anything"))] == ["all"]
+
+
+def _linear(routes: list[Route], a: Alert) -> list[str]:
+    taken = []
+    for route in routes:
+        if route.matches(a):
+            taken.append(route.name)
+            if not route.continue_:
+                break
+    return taken
+
+
+def test_alertname_index_gives_the_same_answers_as_a_linear_scan() -> None:
+    """The index is an optimisation only: same routes, same order, as trying each."""
+    rng = random.Random(7)
+    names = [f"Alert{i}" for i in range(30)]
+    lines = ["routes:"]
+    for i in range(300):
+        kind = rng.random()
+        if kind < 0.5:
+            matcher = f'alertname="{rng.choice(names)}"'
+        elif kind < 0.7:
+            matcher = f'alertname=~"{rng.choice(names)}|{rng.choice(names)}"'
+        elif kind < 0.85:
+            matcher = f'team="t{rng.randrange(5)}"'
+        else:
+            matcher = f'alertname!="{rng.choice(names)}"'
+        cont = "true" if rng.random() < 0.3 else "false"
+        lines.append(f"  - {{name: r{i}, matchers: ['{matcher}'], continue: {cont}}}")
+    table = RouteTable.from_config(parse_routes("\n".join(lines)).data.routes)
+    for _ in range(500):
+        a = alert(alertname=rng.choice([*names, "Other"]), team=f"t{rng.randrange(6)}")
+        assert [r.name for r in table.match(a)] == _linear(table.routes, a)

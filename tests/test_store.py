@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from router.alert import Alert
+from router.decide import Ruleset
+from router.store import Store
+from tests.conftest import FakeClock, make_alert
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: FakeClock) -> Store:
+    s = Store.from_url(f"sqlite:///{tmp_path}/router.db", clock)
+    s.create_schema()
+    return s
+
+
+def ingest(store: Store, ruleset: Ruleset, *alerts: Alert) -> tuple[int, int]:
+    result = store.ingest([(a, ruleset.decide(a)) for a in alerts])
+    return result.changed_messages, result.ignored
+
+
+def db_alert(instance: str, **kw: Any) -> Alert:
+    return make_alert(env="prod", severity="critical", instance=instance, **kw)
+
+
+def test_alerts_of_one_group_share_one_message(store: Store, ruleset: Ruleset) -> None:
+    assert ingest(store, ruleset, db_alert("db-1"), db_alert("db-2")) == (1, 0)
+    (item,) = store.claim("me", 60)
+    view = store.load_message(item.ref)
+    assert view is not None
+    assert (view.channel, view.runbook_id, view.level, view.version) == (
+        "#db-oncall",
+        "RUN-001",
+        "SEV1",
+        1,
+    )
+    assert [m.labels["instance"] for m in view.members] == ["db-1", "db-2"]
+
+
+def test_a_repeat_changes_nothing(store: Store, ruleset: Ruleset) -> None:
+    ingest(store, ruleset, db_alert("db-1"))
+    (item,) = store.claim("me", 60)
+    store.complete(item, 1)
+    assert ingest(store, ruleset, db_alert("db-1")) == (0, 0)
+    assert store.claim("me", 60) == []
+    assert store.recent_alerts()[0]["repeats"] == 1
+
+
+def test_a_joining_alert_bumps_the_message_version(store: Store, ruleset: Ruleset) -> None:
+    ingest(store, ruleset, db_alert("db-1"))
+    (item,) = store.claim("me", 60)
+    store.complete(item, 1)
+    assert ingest(store, ruleset, db_alert("db-1"), db_alert("db-2")) == (1, 0)
+    (again,) = store.claim("me", 60)
+    assert again.ref == item.ref
+    assert again.version == 2
+
+
+def test_change_during_delivery_keeps_the_entry_pending(store: Store, ruleset: Ruleset) -> None:
+    ingest(store, ruleset, db_alert("db-1"))
+    (item,) = store.claim("me", 60)
+    ingest(store, ruleset, db_alert("db-2"))  # arrives while v1 is being sent
+    store.complete(item, 1)
+    (again,) = store.claim("me", 60)
+    assert again.version == 2
+
+
+def test_resolving_the_last_alert_closes_the_message(store: Store, ruleset: Ruleset) -> None:
+    ingest(store, ruleset, db_alert("db-1"), db_alert("db-2"))
+    ingest(store, ruleset, db_alert("db-1", status="resolved", ends_at="2026-11-22T01:10:00Z"))
+    (item,) = store.claim("me", 60)
+    view = store.load_message(item.ref)
+    assert view is not None
+    assert not view.closed
+    assert [m.status for m in view.members] == ["resolved", "firing"]
+    store.complete(item, view.version)
+    ingest(store, ruleset, db_alert("db-2", status="resolved"))
+    (item,) = store.claim("me", 60)
+    view = store.load_message(item.ref)
+    assert view is not None
+    assert view.closed
+    assert not view.resolve_notified
+
+
+def test_stale_firing_redelivery_after_resolve_is_ignored(store: Store, ruleset: Ruleset) -> None:
+    ingest(store, ruleset, db_alert("db-1"))
+    ingest(store, ruleset, db_alert("db-1", status="resolved"))
+    assert ingest(store, ruleset, db_alert("db-1")) == (0, 1)
+
+
+def test_refiring_after_resolve_opens_a_new_message(store: Store, ruleset: Ruleset) -> None:
+    ingest(store, ruleset, db_alert("db-1"))
+    ingest(store, ruleset, db_alert("db-1", status="resolved"))
+    first = {i.ref for i in store.claim("me", 60)}
+    assert ingest(store, ruleset, db_alert("db-1", starts_at="2026-11-22T02:00:00Z")) == (1, 0)
+    second = {i.ref for i in store.claim("other", 60)}
+    assert second
+    assert second.isdisjoint(first)
+
+
+def test_resolve_of_an_unknown_alert_posts_nothing(store: Store, ruleset: Ruleset) -> None:
+    assert ingest(store, ruleset, db_alert("db-9", status="resolved")) == (0, 0)
+    assert store.claim("me", 60) == []
+    assert store.recent_alerts()[0]["status"] == "resolved"
+
+
+def test_continue_routes_give_one_message_per_channel(store: Store, tmp_path: Path) -> None:
+    from router.decide import load_ruleset
+    from tests.conftest import ROOT
+
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        "routes:\n"
+        "  - {name: copy, matchers: ['severity=\"critical\"'], channel: '#incidents', continue: true}\n"
+        "  - {name: db, matchers: ['alertname=\"DatabaseConnectionPoolHigh\"'], channel: '#db', runbook: RUN-001}\n",
+        encoding="utf-8",
+    )
+    rules = load_ruleset(routes, ROOT / "runbooks")
+    assert ingest(store, rules, db_alert("db-1")) == (2, 0)
+    channels = sorted(v.channel for i in store.claim("me", 60) if (v := store.load_message(i.ref)))
+    assert channels == ["#db", "#incidents"]
+
+
+def test_leases_keep_an_entry_from_two_owners(
+    store: Store, ruleset: Ruleset, clock: FakeClock
+) -> None:
+    ingest(store, ruleset, db_alert("db-1"))
+    assert len(store.claim("a", 60)) == 1
+    assert store.claim("b", 60) == []
+    clock.advance(61)  # a crashed; its lease ran out
+    assert len(store.claim("b", 60)) == 1
+
+
+def test_release_leases_frees_entries_at_start(store: Store, ruleset: Ruleset) -> None:
+    ingest(store, ruleset, db_alert("db-1"))
+    store.claim("dead-process", 600)
+    store.release_leases()
+    assert len(store.claim("new-process", 60)) == 1
+
+
+def test_the_group_level_is_the_most_severe_member(store: Store, ruleset: Ruleset) -> None:
+    warn = make_alert("QueueDepthHigh", severity="warning", queue="a")
+    crit = make_alert("QueueDepthHigh", severity="critical", queue="b")
+    ingest(store, ruleset, warn)
+    ingest(store, ruleset, crit)
+    (item,) = store.claim("me", 60)
+    view = store.load_message(item.ref)
+    assert view is not None
+    assert view.level == "SEV1"
