@@ -14,8 +14,9 @@ from tests.e2e.conftest import free_port, http, wait_for
 
 def readme_block(containing: str) -> str:
     blocks = re.findall(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-    (block,) = [b for b in blocks if containing in b]
-    return block
+    matching: list[str] = [b for b in blocks if containing in b]
+    assert len(matching) == 1, f"expected one sh block with {containing!r} in README.md"
+    return matching[0]
 
 
 def test_quick_start_is_exactly_the_two_commands() -> None:
@@ -61,12 +62,12 @@ def test_make_run_then_the_readme_curl_shows_the_routed_message(tmp_path: Path) 
             return "slack post to #db-oncall" in log_path.read_text()
 
         wait_for(posted, 15, "the routed message in the log")
-        log = log_path.read_text()
-        assert "SLACK_BOT_TOKEN is not set" in log
-        assert "SEV1 · DatabaseConnectionPoolHigh" in log
-        assert "RUN-001: Database Connection Pool Exhaustion" in log
-        assert "Step 1: Confirm the pool is saturated" in log
-        assert "local-dev-token" not in log
+        output = log_path.read_text()
+        assert "SLACK_BOT_TOKEN is not set" in output
+        assert "SEV1 · DatabaseConnectionPoolHigh" in output
+        assert "RUN-001: Database Connection Pool Exhaustion" in output
+        assert "Step 1: Confirm the pool is saturated" in output
+        assert "local-dev-token" not in output
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(15)
