@@ -47,6 +47,7 @@ alerts = sa.Table(
     sa.Column("ends_at", sa.Float),
     sa.Column("received_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("resolved_seen_at", sa.Float),
     sa.Column("repeats", sa.Integer, nullable=False, default=0),
     sa.Column("decisions", sa.JSON, nullable=False),
     sa.Column("raw", sa.JSON, nullable=False),
@@ -124,6 +125,16 @@ outbox = sa.Table(
 sa.Index("ix_outbox_due", outbox.c.state, outbox.c.due_at)
 
 SLACK_MESSAGE = "slack_message"
+
+STALE_REDELIVERY_WINDOW = 30.0
+"""Seconds after a resolve in which a firing copy with the same startsAt is stale.
+
+Alertmanager HA peers can deliver a group's firing notification late, after
+another peer's resolve. Later than this, a firing alert with the same startsAt
+is taken as firing again (Prometheus keeps activeAt across its own restarts, so a
+re-fire after an outage looks just like that): better a message too many than a
+firing alert dropped.
+"""
 
 
 @dataclass(frozen=True)
@@ -481,45 +492,79 @@ class Store:
 
 
 class _Ingest:
-    """One request's writes. Reads what exists in a few queries, then writes."""
+    """One request's writes: read what exists in a few queries, plan, then write in bulk.
+
+    Statements are built once and run with many parameter sets (executemany), so a
+    batch of a thousand alerts costs a handful of round trips, not thousands.
+    """
 
     def __init__(self, conn: Connection, now: float) -> None:
         self.conn = conn
         self.now = now
         self.changed: set[int] = set()
-        self.open_messages: dict[str, Any] = {}
+        self.open_messages: dict[str, _Open] = {}
         self.membership: dict[tuple[int, int], str] = {}
+        self.level_changes: dict[int, str] = {}
 
     def run(self, batch: Sequence[tuple[Alert, list[Decision]]]) -> IngestResult:
-        existing = self._existing_alerts([a for a, _ in batch])
-        ignored = 0
-        keys = {message_key(a, d) for a, ds in batch for d in ds}
-        self._load_open_messages(keys)
-        for alert, decisions in batch:
+        # The last copy of an alert in one request wins.
+        latest = {(a.source, a.fingerprint): (a, ds) for a, ds in batch}
+        existing = self._existing_alerts([a for a, _ in latest.values()])
+        self._load_open_messages({message_key(a, d) for a, ds in latest.values() for d in ds})
+
+        ignored: list[int] = []
+        kept: list[tuple[Alert, list[Decision], _Seen | None]] = []
+        for alert, decisions in latest.values():
             previous = existing.get((alert.source, alert.fingerprint))
-            starts_at = _ts(alert.starts_at)
-            if (
-                previous is not None
-                and alert.status == "firing"
-                and previous.status == "resolved"
-                and previous.starts_at == starts_at
-            ):
-                ignored += 1
-                self.conn.execute(
-                    alerts.update()
-                    .where(alerts.c.id == previous.id)
-                    .values(repeats=alerts.c.repeats + 1)
-                )
-                continue
-            alert_id = self._upsert_alert(alert, decisions, previous)
-            existing[(alert.source, alert.fingerprint)] = _Seen(alert_id, alert.status, starts_at)
-            if alert.status == "firing":
-                for decision in decisions:
-                    self._join(alert, alert_id, decision)
+            if previous is not None and self._stale(alert, previous):
+                ignored.append(previous.id)
             else:
-                self._resolve(alert, alert_id)
+                kept.append((alert, decisions, previous))
+        if ignored:
+            self.conn.execute(
+                alerts.update()
+                .where(alerts.c.id == sa.bindparam("b_id"))
+                .values(repeats=alerts.c.repeats + 1),
+                [{"b_id": i} for i in ignored],
+            )
+
+        ids = self._write_alerts(kept)
+        member_inserts: list[dict[str, Any]] = []
+        member_updates: list[dict[str, Any]] = []
+        resolved_ids: dict[int, Alert] = {}
+        for (alert, decisions, _previous), alert_id in zip(kept, ids, strict=True):
+            if alert.status == "resolved":
+                resolved_ids[alert_id] = alert
+                continue
+            for decision in decisions:
+                self._join(alert, alert_id, decision, member_inserts, member_updates)
+        if member_inserts:
+            self.conn.execute(members.insert(), member_inserts)
+        if member_updates:
+            self.conn.execute(
+                members.update().where(
+                    members.c.message_id == sa.bindparam("b_message"),
+                    members.c.alert_id == sa.bindparam("b_alert"),
+                ),
+                member_updates,
+            )
+        if self.level_changes:
+            self.conn.execute(
+                messages.update().where(messages.c.id == sa.bindparam("b_id")),
+                [{"b_id": i, "level": lv} for i, lv in self.level_changes.items()],
+            )
+        self._resolve(resolved_ids)
         self._enqueue()
-        return IngestResult(len(batch), len(self.changed), ignored)
+        return IngestResult(len(batch), len(self.changed), len(ignored))
+
+    def _stale(self, alert: Alert, previous: _Seen) -> bool:
+        return (
+            alert.status == "firing"
+            and previous.status == "resolved"
+            and previous.starts_at == _ts(alert.starts_at)
+            and previous.resolved_seen_at is not None
+            and self.now - previous.resolved_seen_at < STALE_REDELIVERY_WINDOW
+        )
 
     def _existing_alerts(self, batch: Iterable[Alert]) -> dict[tuple[str, str], _Seen]:
         by_source: dict[str, list[str]] = {}
@@ -527,49 +572,77 @@ class _Ingest:
             by_source.setdefault(a.source, []).append(a.fingerprint)
         found: dict[tuple[str, str], _Seen] = {}
         for source, fingerprints in by_source.items():
-            for chunk in _chunks(list(dict.fromkeys(fingerprints))):
+            for chunk in _chunks(fingerprints):
                 for row in self.conn.execute(
                     sa.select(
-                        alerts.c.id, alerts.c.fingerprint, alerts.c.status, alerts.c.starts_at
+                        alerts.c.id,
+                        alerts.c.fingerprint,
+                        alerts.c.status,
+                        alerts.c.starts_at,
+                        alerts.c.resolved_seen_at,
                     ).where(alerts.c.source == source, alerts.c.fingerprint.in_(chunk))
                 ):
-                    found[(source, row.fingerprint)] = _Seen(row.id, row.status, row.starts_at)
+                    found[(source, row.fingerprint)] = _Seen(
+                        row.id, row.status, row.starts_at, row.resolved_seen_at
+                    )
         return found
 
-    def _upsert_alert(self, alert: Alert, decisions: list[Decision], previous: _Seen | None) -> int:
-        values = {
-            "name": alert.name,
-            "status": alert.status,
-            "group_key": alert.group_key,
-            "labels": alert.labels,
-            "annotations": alert.annotations,
-            "summary": alert.summary,
-            "url": alert.url,
-            "source_severity": alert.source_severity,
-            "starts_at": _ts(alert.starts_at),
-            "ends_at": _ts(alert.ends_at),
-            "updated_at": self.now,
-            "decisions": [d.as_dict() for d in decisions],
-            "raw": alert.raw,
-        }
-        if previous is None:
-            result = self.conn.execute(
-                alerts.insert().values(
-                    source=alert.source,
-                    fingerprint=alert.fingerprint,
-                    received_at=self.now,
-                    repeats=0,
-                    **values,
+    def _write_alerts(self, kept: list[tuple[Alert, list[Decision], _Seen | None]]) -> list[int]:
+        """Insert the new alerts and update the known ones; their ids, in order."""
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for alert, decisions, previous in kept:
+            row = {
+                "name": alert.name,
+                "status": alert.status,
+                "group_key": alert.group_key,
+                "labels": alert.labels,
+                "annotations": alert.annotations,
+                "summary": alert.summary,
+                "url": alert.url,
+                "source_severity": alert.source_severity,
+                "starts_at": _ts(alert.starts_at),
+                "ends_at": _ts(alert.ends_at),
+                "updated_at": self.now,
+                "decisions": [d.as_dict() for d in decisions],
+                "raw": alert.raw,
+                "resolved_seen_at": None,
+            }
+            if alert.status == "resolved":
+                keep = previous is not None and previous.status == "resolved"
+                row["resolved_seen_at"] = (
+                    previous.resolved_seen_at if keep and previous else self.now
                 )
+            if previous is None:
+                inserts.append(
+                    row
+                    | {
+                        "source": alert.source,
+                        "fingerprint": alert.fingerprint,
+                        "received_at": self.now,
+                        "repeats": 0,
+                    }
+                )
+            else:
+                repeat = previous.status == alert.status and previous.starts_at == row["starts_at"]
+                updates.append(row | {"b_id": previous.id, "b_inc": int(repeat)})
+        new_ids = iter(
+            self.conn.execute(
+                alerts.insert().returning(alerts.c.id, sort_by_parameter_order=True), inserts
             )
-            return _pk(result)
-        repeat = previous.status == alert.status and previous.starts_at == values["starts_at"]
-        self.conn.execute(
-            alerts.update()
-            .where(alerts.c.id == previous.id)
-            .values(repeats=alerts.c.repeats + (1 if repeat else 0), **values)
+            .scalars()
+            .all()
+            if inserts
+            else []
         )
-        return previous.id
+        if updates:
+            self.conn.execute(
+                alerts.update()
+                .where(alerts.c.id == sa.bindparam("b_id"))
+                .values(repeats=alerts.c.repeats + sa.bindparam("b_inc")),
+                updates,
+            )
+        return [previous.id if previous else int(next(new_ids)) for _, _, previous in kept]
 
     def _load_open_messages(self, keys: set[str]) -> None:
         for chunk in _chunks(sorted(keys)):
@@ -578,7 +651,7 @@ class _Ingest:
                     messages.c.key.in_(chunk), messages.c.closed.is_(False)
                 )
             ):
-                self.open_messages[row.key] = row
+                self.open_messages[row.key] = _Open(row.id, row.key, row.level)
         ids = [m.id for m in self.open_messages.values()]
         for chunk in _chunks(ids):
             for row in self.conn.execute(
@@ -588,34 +661,45 @@ class _Ingest:
             ):
                 self.membership[(row.message_id, row.alert_id)] = row.status
 
-    def _join(self, alert: Alert, alert_id: int, decision: Decision) -> None:
+    def _open_message(self, alert: Alert, decision: Decision) -> _Open:
         key = message_key(alert, decision)
         message = self.open_messages.get(key)
-        if message is None:
-            link = decision.runbook
-            result = self.conn.execute(
-                messages.insert().values(
-                    key=key,
-                    source=alert.source,
-                    group_key=alert.group_key,
-                    channel=decision.channel,
-                    route=decision.route,
-                    runbook_key=link.key if link else "-",
-                    runbook_id=link.runbook.id if link and link.runbook else None,
-                    runbook_url=link.url if link else None,
-                    runbook_title=link.title if link else None,
-                    runbook_reason=link.reason if link else None,
-                    level=decision.severity.level,
-                    version=0,
-                    closed=False,
-                    resolve_notified=False,
-                    created_at=self.now,
-                    updated_at=self.now,
-                )
+        if message is not None:
+            return message
+        link = decision.runbook
+        result = self.conn.execute(
+            messages.insert().values(
+                key=key,
+                source=alert.source,
+                group_key=alert.group_key,
+                channel=decision.channel,
+                route=decision.route,
+                runbook_key=link.key if link else "-",
+                runbook_id=link.runbook.id if link and link.runbook else None,
+                runbook_url=link.url if link else None,
+                runbook_title=link.title if link else None,
+                runbook_reason=link.reason if link else None,
+                level=decision.severity.level,
+                version=0,
+                closed=False,
+                resolve_notified=False,
+                created_at=self.now,
+                updated_at=self.now,
             )
-            message_id = _pk(result)
-            message = _Open(message_id, key, decision.severity.level)
-            self.open_messages[key] = message
+        )
+        message = _Open(_pk(result), key, decision.severity.level)
+        self.open_messages[key] = message
+        return message
+
+    def _join(
+        self,
+        alert: Alert,
+        alert_id: int,
+        decision: Decision,
+        inserts: list[dict[str, Any]],
+        updates: list[dict[str, Any]],
+    ) -> None:
+        message = self._open_message(alert, decision)
         state = self.membership.get((message.id, alert_id))
         if state == "firing":
             return
@@ -627,46 +711,53 @@ class _Ingest:
             "ends_at": None,
         }
         if state is None:
-            self.conn.execute(
-                members.insert().values(
-                    message_id=message.id, alert_id=alert_id, added_at=self.now, **row
-                )
+            inserts.append(
+                row | {"message_id": message.id, "alert_id": alert_id, "added_at": self.now}
             )
         else:
-            self.conn.execute(
-                members.update()
-                .where(members.c.message_id == message.id, members.c.alert_id == alert_id)
-                .values(**row)
-            )
+            updates.append(row | {"b_message": message.id, "b_alert": alert_id})
         self.membership[(message.id, alert_id)] = "firing"
-        if LEVEL_NAMES.index(decision.severity.level) < LEVEL_NAMES.index(message.level):
-            message = _Open(message.id, key, decision.severity.level)
-            self.open_messages[key] = message
-            self.conn.execute(
-                messages.update().where(messages.c.id == message.id).values(level=message.level)
-            )
+        level = decision.severity.level
+        if LEVEL_NAMES.index(level) < LEVEL_NAMES.index(message.level):
+            self.open_messages[message.key] = _Open(message.id, message.key, level)
+            self.level_changes[message.id] = level
         self.changed.add(message.id)
 
-    def _resolve(self, alert: Alert, alert_id: int) -> None:
-        rows = self.conn.execute(
-            sa.select(members.c.message_id)
-            .join(messages, messages.c.id == members.c.message_id)
-            .where(
-                members.c.alert_id == alert_id,
-                members.c.status == "firing",
-                messages.c.closed.is_(False),
-            )
-        ).all()
-        for (message_id,) in rows:
+    def _resolve(self, resolved: dict[int, Alert]) -> None:
+        """Mark each resolved alert resolved in the open messages that list it as firing."""
+        updates: list[dict[str, Any]] = []
+        for chunk in _chunks(list(resolved)):
+            for message_id, alert_id in self.conn.execute(
+                sa.select(members.c.message_id, members.c.alert_id)
+                .join(messages, messages.c.id == members.c.message_id)
+                .where(
+                    members.c.alert_id.in_(chunk),
+                    members.c.status == "firing",
+                    messages.c.closed.is_(False),
+                )
+            ):
+                ends_at = _ts(resolved[alert_id].ends_at) or self.now
+                updates.append(
+                    {
+                        "b_message": message_id,
+                        "b_alert": alert_id,
+                        "status": "resolved",
+                        "ends_at": ends_at,
+                    }
+                )
+                self.membership[(message_id, alert_id)] = "resolved"
+                self.changed.add(message_id)
+        if updates:
             self.conn.execute(
-                members.update()
-                .where(members.c.message_id == message_id, members.c.alert_id == alert_id)
-                .values(status="resolved", ends_at=_ts(alert.ends_at) or self.now)
+                members.update().where(
+                    members.c.message_id == sa.bindparam("b_message"),
+                    members.c.alert_id == sa.bindparam("b_alert"),
+                ),
+                updates,
             )
-            self.membership[(message_id, alert_id)] = "resolved"
-            self.changed.add(message_id)
 
     def _enqueue(self) -> None:
+        """Move every changed message to its next version and (re)arm its outbox entry."""
         if not self.changed:
             return
         ids = sorted(self.changed)
@@ -679,64 +770,73 @@ class _Ingest:
                 .distinct()
             )
         }
-        for message_id in ids:
-            closing = message_id not in still_firing
-            self.conn.execute(
-                messages.update()
-                .where(messages.c.id == message_id)
-                .values(
-                    version=messages.c.version + 1,
-                    updated_at=self.now,
-                    closed=closing,
-                    resolved_at=self.now if closing else None,
-                )
-            )
-        versions = dict(
-            self.conn.execute(
-                sa.select(messages.c.id, messages.c.version).where(messages.c.id.in_(ids))
-            ).all()
+        self.conn.execute(
+            messages.update()
+            .where(messages.c.id == sa.bindparam("b_id"))
+            .values(version=messages.c.version + 1),
+            [
+                {
+                    "b_id": i,
+                    "updated_at": self.now,
+                    "closed": i not in still_firing,
+                    "resolved_at": None if i in still_firing else self.now,
+                }
+                for i in ids
+            ],
         )
-        queued = {
-            row.ref: row
-            for chunk in _chunks(ids)
-            for row in self.conn.execute(
-                sa.select(outbox.c.ref, outbox.c.state).where(
-                    outbox.c.kind == SLACK_MESSAGE, outbox.c.ref.in_(chunk)
-                )
-            )
-        }
-        for message_id in ids:
-            row = queued.get(message_id)
-            if row is None:
+        versions: dict[int, int] = {}
+        queued: dict[int, str] = {}
+        for chunk in _chunks(ids):
+            versions.update(
                 self.conn.execute(
-                    outbox.insert().values(
-                        kind=SLACK_MESSAGE,
-                        ref=message_id,
-                        version=versions[message_id],
-                        done_version=0,
-                        state="pending",
-                        due_at=self.now,
-                        enqueued_at=self.now,
-                        attempts=0,
-                        created_at=self.now,
-                        updated_at=self.now,
+                    sa.select(messages.c.id, messages.c.version).where(messages.c.id.in_(chunk))
+                ).all()
+            )
+            queued.update(
+                self.conn.execute(
+                    sa.select(outbox.c.ref, outbox.c.state).where(
+                        outbox.c.kind == SLACK_MESSAGE, outbox.c.ref.in_(chunk)
                     )
-                )
-                continue
-            values: dict[str, Any] = {"version": versions[message_id], "updated_at": self.now}
-            if row.state == "done":
-                values |= {"state": "pending", "due_at": self.now, "enqueued_at": self.now}
+                ).all()
+            )
+        inserts = [
+            {
+                "kind": SLACK_MESSAGE,
+                "ref": i,
+                "version": versions[i],
+                "done_version": 0,
+                "state": "pending",
+                "due_at": self.now,
+                "enqueued_at": self.now,
+                "attempts": 0,
+                "created_at": self.now,
+                "updated_at": self.now,
+            }
+            for i in ids
+            if i not in queued
+        ]
+        if inserts:
+            self.conn.execute(outbox.insert(), inserts)
+        # Delivered entries are armed again now. So are dead letters: a permanent
+        # error such as not_in_channel is often fixed while the incident goes on,
+        # and if it is not, the entry is dead again after one call. A pending entry
+        # keeps its backoff and takes the new version.
+        rearm = [
+            {"b_ref": i, "version": versions[i]} for i in ids if queued.get(i) in ("done", "dead")
+        ]
+        bump = [{"b_ref": i, "version": versions[i]} for i in ids if queued.get(i) == "pending"]
+        target = sa.and_(outbox.c.kind == SLACK_MESSAGE, outbox.c.ref == sa.bindparam("b_ref"))
+        if rearm:
             self.conn.execute(
                 outbox.update()
-                .where(outbox.c.kind == SLACK_MESSAGE, outbox.c.ref == message_id)
-                .values(**values)
+                .where(target)
+                .values(
+                    state="pending", due_at=self.now, enqueued_at=self.now, updated_at=self.now
+                ),
+                rearm,
             )
-
-
-def _pk(result: sa.CursorResult[Any]) -> int:
-    key = result.inserted_primary_key
-    assert key is not None, "INSERT returned no primary key"
-    return int(key[0])
+        if bump:
+            self.conn.execute(outbox.update().where(target).values(updated_at=self.now), bump)
 
 
 @dataclass(frozen=True)
@@ -744,6 +844,7 @@ class _Seen:
     id: int
     status: str
     starts_at: float | None
+    resolved_seen_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -751,6 +852,12 @@ class _Open:
     id: int
     key: str
     level: str
+
+
+def _pk(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None, "INSERT returned no primary key"
+    return int(key[0])
 
 
 def make_engine(url: str) -> Engine:

@@ -155,6 +155,18 @@ def test_permanent_error_is_a_dead_letter(h: Harness) -> None:
     )
 
 
+def test_a_dead_letter_is_tried_again_when_its_message_changes(h: Harness) -> None:
+    """The bot was invited to the channel mid-incident: later changes get through."""
+    h.notifier.failures = [DeliveryError(Reason.CHANNEL, "not_in_channel", retryable=False)]
+    h.send(db("db-1"))
+    h.dispatcher.dispatch_due()
+    assert h.store.outbox_counts() == {"dead": 1}
+    h.send(db("db-2"))
+    h.dispatcher.dispatch_due()
+    assert h.notifier.actions() == ["post"]
+    assert h.store.outbox_counts() == {"done": 1}
+
+
 def test_unexpected_exception_is_retried_not_fatal(h: Harness) -> None:
     class Boom(RuntimeError):
         pass

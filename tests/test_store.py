@@ -7,7 +7,7 @@ import pytest
 
 from router.alert import Alert
 from router.decide import Ruleset
-from router.store import Store
+from router.store import STALE_REDELIVERY_WINDOW, Store
 from tests.conftest import FakeClock, make_alert
 
 
@@ -86,10 +86,29 @@ def test_resolving_the_last_alert_closes_the_message(store: Store, ruleset: Rule
     assert not view.resolve_notified
 
 
-def test_stale_firing_redelivery_after_resolve_is_ignored(store: Store, ruleset: Ruleset) -> None:
+def test_stale_firing_redelivery_after_resolve_is_ignored(
+    store: Store, ruleset: Ruleset, clock: FakeClock
+) -> None:
+    """An HA peer's late copy of the firing notification, just after the resolve."""
     ingest(store, ruleset, db_alert("db-1"))
     ingest(store, ruleset, db_alert("db-1", status="resolved"))
+    clock.advance(STALE_REDELIVERY_WINDOW / 2)
+    ingest(store, ruleset, db_alert("db-1", status="resolved"))  # repeats keep the first time
+    clock.advance(STALE_REDELIVERY_WINDOW / 2 - 1)
     assert ingest(store, ruleset, db_alert("db-1")) == (0, 1)
+
+
+def test_same_starts_at_firing_later_is_firing_again(
+    store: Store, ruleset: Ruleset, clock: FakeClock
+) -> None:
+    """Prometheus keeps activeAt across restarts: after Alertmanager resolved the alert
+    during an outage, the re-fire has the old startsAt. It must not be dropped."""
+    ingest(store, ruleset, db_alert("db-1"))
+    ingest(store, ruleset, db_alert("db-1", status="resolved"))
+    first = {i.ref for i in store.claim("me", 60)}
+    clock.advance(STALE_REDELIVERY_WINDOW + 1)
+    assert ingest(store, ruleset, db_alert("db-1")) == (1, 0)
+    assert {i.ref for i in store.claim("other", 60)}.isdisjoint(first)
 
 
 def test_refiring_after_resolve_opens_a_new_message(store: Store, ruleset: Ruleset) -> None:
