@@ -491,6 +491,13 @@ class Store:
         ]
 
 
+_UPDATE_MEMBER = members.update().where(
+    members.c.message_id == sa.bindparam("b_message"),
+    members.c.alert_id == sa.bindparam("b_alert"),
+)
+"""One alert's row in one message; run with many parameter sets."""
+
+
 class _Ingest:
     """One request's writes: read what exists in a few queries, plan, then write in bulk.
 
@@ -541,13 +548,7 @@ class _Ingest:
         if member_inserts:
             self.conn.execute(members.insert(), member_inserts)
         if member_updates:
-            self.conn.execute(
-                members.update().where(
-                    members.c.message_id == sa.bindparam("b_message"),
-                    members.c.alert_id == sa.bindparam("b_alert"),
-                ),
-                member_updates,
-            )
+            self.conn.execute(_UPDATE_MEMBER, member_updates)
         if self.level_changes:
             self.conn.execute(
                 messages.update().where(messages.c.id == sa.bindparam("b_id")),
@@ -748,13 +749,7 @@ class _Ingest:
                 self.membership[(message_id, alert_id)] = "resolved"
                 self.changed.add(message_id)
         if updates:
-            self.conn.execute(
-                members.update().where(
-                    members.c.message_id == sa.bindparam("b_message"),
-                    members.c.alert_id == sa.bindparam("b_alert"),
-                ),
-                updates,
-            )
+            self.conn.execute(_UPDATE_MEMBER, updates)
 
     def _enqueue(self) -> None:
         """Move every changed message to its next version and (re)arm its outbox entry."""
