@@ -28,4 +28,11 @@ class Alert(BaseModel):
     source_severity: str | None = None
     summary: str = ""
     url: str | None = None
+    acknowledged: bool = False
+    acknowledged_by: str | None = Field(
+        default=None, description="who acknowledged, when the source says; None if unknown"
+    )
+    pagerduty_incident: str | None = Field(
+        default=None, description="the PagerDuty incident this alert is, or is linked to"
+    )
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import threading
@@ -25,12 +26,13 @@ from starlette.concurrency import run_in_threadpool
 from router import __version__
 from router.alert import Alert
 from router.clock import Clock, SystemClock
-from router.decide import Decision, Ruleset, load_ruleset
+from router.decide import Decision, Ruleset, check_paging, load_ruleset
 from router.dispatcher import Dispatcher
 from router.errors import (
     ConfigError,
     PayloadError,
     PayloadTooLarge,
+    Problem,
     RequestError,
     StoreUnavailable,
     Unauthorized,
@@ -39,6 +41,7 @@ from router.metrics import Metrics
 from router.notifiers import Notifier
 from router.notifiers.log import LogNotifier
 from router.notifiers.message import MessageRenderer
+from router.notifiers.pagerduty import PagerDuty
 from router.notifiers.slack import SlackNotifier
 from router.settings import Settings
 from router.sources import SOURCES, Source
@@ -70,9 +73,38 @@ class Runtime:
     def reload(self) -> Ruleset:
         """Load routes and runbooks again; on any problem keep the running ones."""
         with self.reload_lock:
-            ruleset = load_ruleset(self.settings.config, self.settings.runbooks)
+            ruleset = load_ruleset_for(self.settings)
             self.ruleset = ruleset
             return ruleset
+
+
+def load_ruleset_for(settings: Settings) -> Ruleset:
+    """Routes and runbooks, also checked against the routing keys that are configured."""
+    ruleset = load_ruleset(settings.config, settings.runbooks)
+    problems = check_paging(ruleset.config, set(settings.routing_keys()))
+    if problems:
+        raise ConfigError(problems)
+    return ruleset
+
+
+def make_pagerduty(settings: Settings) -> PagerDuty | None:
+    token = settings.pagerduty_api_token
+    keys = settings.routing_keys()
+    if token is None and not keys:
+        return None
+    for name in ("PAGERDUTY_API_URL", "PAGERDUTY_EVENTS_URL"):
+        url = getattr(settings, name.lower())
+        if url is not None and not url.startswith("https://"):
+            raise ConfigError([Problem(name, None, "", "must be an https:// URL")])
+    if token is not None and not settings.pagerduty_from_email:
+        log.warning("PAGERDUTY_FROM_EMAIL is not set: PagerDuty may refuse notes without it")
+    return PagerDuty(
+        token.get_secret_value() if token else None,
+        settings.pagerduty_from_email,
+        keys,
+        api_url=settings.pagerduty_api_url,
+        events_url=settings.pagerduty_events_url,
+    )
 
 
 def make_notifier(settings: Settings) -> Notifier:
@@ -156,11 +188,13 @@ def create_app(
     clock: Clock | None = None,
     ruleset: Ruleset | None = None,
     run_dispatcher: bool = True,
+    pagerduty: PagerDuty | None = None,
 ) -> FastAPI:
     """Build the app. Raises ConfigError when routes or runbooks are invalid."""
     settings = settings or Settings()
     clock = clock or SystemClock()
-    ruleset = ruleset or load_ruleset(settings.config, settings.runbooks)
+    ruleset = ruleset or load_ruleset_for(settings)
+    pagerduty = make_pagerduty(settings) if pagerduty is None else pagerduty
     store = Store.from_url(settings.database_url, clock)
     metrics = Metrics()
     notifier = notifier or make_notifier(settings)
@@ -169,7 +203,7 @@ def create_app(
     def renderer() -> MessageRenderer:
         return rt.renderer()
 
-    dispatcher = Dispatcher(store, notifier, renderer, metrics, clock=clock)
+    dispatcher = Dispatcher(store, notifier, renderer, metrics, clock=clock, pagerduty=pagerduty)
     rt = Runtime(settings, ruleset, store, metrics, dispatcher, clock)
 
     @contextlib.asynccontextmanager
@@ -206,11 +240,11 @@ def create_app(
             headers={"Retry-After": "5"},
         )
 
-    async def _parse(request: Request, source: Source, *, verify: bool) -> list[Alert]:
+    async def _receive(request: Request, source: Source, *, verify: bool) -> Any:
         body = await _read_body(request, settings.max_body_bytes)
         if verify:
             _verify(rt, source, request, body)
-        return source.parse(_json(body, request.headers.get("content-type")))
+        return _json(body, request.headers.get("content-type"))
 
     @app.post("/webhooks/{source_name}", status_code=202)
     async def webhook(source_name: str, request: Request) -> Response:
@@ -220,14 +254,22 @@ def create_app(
             return JSONResponse({"error": f"unknown source {source_name!r}; known: {known}"}, 404)
         code = 500
         try:
-            alerts = await _parse(request, source, verify=True)
-            batch = _decide(rt, alerts)
-            result = await run_in_threadpool(store.ingest, batch)
+            data = await _receive(request, source, verify=True)
+            batch = _decide(rt, source.parse(data))
+            delivery_id = source.delivery_id(request.headers, data)
+            result = await run_in_threadpool(
+                functools.partial(
+                    store.ingest,
+                    batch,
+                    delivery=(source.name, delivery_id) if delivery_id else None,
+                    pagerduty_notes=pagerduty is not None and pagerduty.rest is not None,
+                )
+            )
             dispatcher.wake()
             code = 202
             return JSONResponse(
                 {
-                    "status": "accepted",
+                    "status": "duplicate" if result.duplicate else "accepted",
                     "alerts": result.alerts,
                     "messages_changed": result.changed_messages,
                     "stale_ignored": result.ignored,
@@ -249,7 +291,7 @@ def create_app(
         src = SOURCES.get(source)
         if src is None:
             raise PayloadError("source", f"unknown source {source!r}", status_code=400)
-        alerts = await _parse(request, src, verify=False)
+        alerts = src.parse(await _receive(request, src, verify=False))
         return JSONResponse({"alerts": explain_alerts(rt.ruleset, alerts)})
 
     @app.get("/alerts")

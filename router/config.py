@@ -141,6 +141,10 @@ class RouteConfig(_Strict):
     runbook: RunbookId | None = None
     channel: str | None = None
     severity: LevelName | None = None
+    page: str | None = Field(
+        default=None,
+        description="name of a PagerDuty routing key (PAGERDUTY_ROUTING_KEYS) to page through",
+    )
     continue_: bool = Field(default=False, alias="continue")
 
 

@@ -39,6 +39,8 @@ class Decision:
     channel: str
     severity: Severity
     runbook: RunbookLink | None
+    page: str | None = None
+    """A PagerDuty routing key name: page through the Events API too."""
 
     def as_dict(self) -> dict[str, Any]:
         link = self.runbook
@@ -52,6 +54,7 @@ class Decision:
             "runbook_title": link.title if link else None,
             "runbook_url": link.url if link else None,
             "runbook_reason": link.reason if link else "no runbook: unmatched",
+            "page": self.page,
         }
 
 
@@ -99,9 +102,9 @@ class Ruleset:
             else:
                 link = self._alert_runbook(alert)
             severity = classify(alert, severity_config, override=route.severity, route=route.name)
-            decisions.append(
-                Decision(route.name, route.channel or defaults.channel, severity, link)
-            )
+            page = route.page if alert.source != "pagerduty" else None  # never page PD from PD
+            channel = route.channel or defaults.channel
+            decisions.append(Decision(route.name, channel, severity, link, page))
         return decisions
 
 
@@ -111,6 +114,22 @@ def check_references(config: LoadedConfig, catalog: Catalog) -> list[Problem]:
         if route.runbook and route.runbook not in catalog:
             problems.append(
                 config.problem(("routes", i, "runbook"), f"unknown runbook {route.runbook}")
+            )
+    return problems
+
+
+def check_paging(config: LoadedConfig, routing_keys: set[str]) -> list[Problem]:
+    """Every ``page:`` names a routing key that is configured."""
+    problems = []
+    for i, route in enumerate(config.data.routes):
+        if route.page and route.page not in routing_keys:
+            known = ", ".join(sorted(routing_keys)) or "none"
+            problems.append(
+                config.problem(
+                    ("routes", i, "page"),
+                    f"no routing key named {route.page!r} in PAGERDUTY_ROUTING_KEYS"
+                    f" (known: {known})",
+                )
             )
     return problems
 

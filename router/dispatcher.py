@@ -21,13 +21,16 @@ from router.errors import DeliveryError, Reason, StoreUnavailable
 from router.metrics import Metrics
 from router.notifiers import Notifier
 from router.notifiers.message import MessageRenderer
-from router.store import SLACK_MESSAGE, OutboxItem, Store
+from router.notifiers.pagerduty import PagerDuty, dedup_key, note_text, trigger_properties
+from router.store import PAGERDUTY_EVENT, PAGERDUTY_NOTE, SLACK_MESSAGE, OutboxItem, Store
 
 log = logging.getLogger("router.dispatcher")
 
 BASE_BACKOFF = 1.0
 MAX_BACKOFF = 300.0
 IDLE_POLL = 1.0
+DELIVERY_IDS_KEPT = 7 * 86400.0  # PagerDuty retries for up to 48 h
+PRUNE_EVERY = 3600.0
 
 
 def backoff(attempts: int, rng: random.Random) -> float:
@@ -49,6 +52,7 @@ class Dispatcher:
         lease_seconds: float = 60.0,
         batch: int = 20,
         rng: random.Random | None = None,
+        pagerduty: PagerDuty | None = None,
     ) -> None:
         self.store = store
         self.notifier = notifier
@@ -59,7 +63,14 @@ class Dispatcher:
         self.lease_seconds = lease_seconds
         self.batch = batch
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self.pagerduty = pagerduty
         self._wake = asyncio.Event()
+        self._pruned_at = 0.0
+        self._handlers: dict[str, Callable[[OutboxItem], int]] = {
+            SLACK_MESSAGE: self._sync_message,
+            PAGERDUTY_NOTE: self._pagerduty_note,
+            PAGERDUTY_EVENT: self._pagerduty_event,
+        }
 
     def wake(self) -> None:
         """Something was stored: look now instead of at the next poll."""
@@ -75,16 +86,17 @@ class Dispatcher:
                 self.deliver(item)
                 handled += 1
         self._update_gauges()
+        self._prune()
         return handled
 
     def deliver(self, item: OutboxItem) -> None:
         try:
-            if item.kind == SLACK_MESSAGE:
-                version = self._sync_message(item)
-            else:
+            handler = self._handlers.get(item.kind)
+            if handler is None:
                 raise DeliveryError(
                     Reason.OTHER, f"unknown outbox kind {item.kind!r}", retryable=False
                 )
+            version = handler(item)
         except DeliveryError as exc:
             self._failed(item, exc)
         except StoreUnavailable:
@@ -125,6 +137,44 @@ class Dispatcher:
             extra={"message_id": view.id, "route": view.route, "channel": view.channel},
         )
         return view.version
+
+    def _pagerduty(self) -> PagerDuty:
+        if self.pagerduty is None:
+            raise DeliveryError(Reason.AUTH, "PagerDuty is not configured", retryable=False)
+        return self.pagerduty
+
+    def _pagerduty_note(self, item: OutboxItem) -> int:
+        """The runbook link and first step, as a note on the PagerDuty incident."""
+        alert = self.store.load_alert(item.ref)
+        if alert is None or not alert["pagerduty_incident"]:
+            raise DeliveryError(Reason.NOT_FOUND, f"alert {item.ref} is gone", retryable=False)
+        decision = next((d for d in alert["decisions"] if d.get("runbook_url")), None)
+        if decision is None:
+            return item.version  # routed elsewhere since: nothing to say
+        runbook = self.renderer().runbooks.get(decision["runbook"] or "")
+        self._pagerduty().add_note(alert["pagerduty_incident"], note_text(decision, runbook))
+        self.metrics.delivered.labels("pagerduty_note").inc()
+        return item.version
+
+    def _pagerduty_event(self, item: OutboxItem) -> int:
+        """Trigger or resolve, by the alert's state now, for each routing key it pages."""
+        alert = self.store.load_alert(item.ref)
+        if alert is None:
+            raise DeliveryError(Reason.NOT_FOUND, f"alert {item.ref} is gone", retryable=False)
+        key = dedup_key(alert["source"], alert["fingerprint"])
+        action = "trigger" if alert["status"] == "firing" else "resolve"
+        pages = {d["page"]: d for d in alert["decisions"] if d.get("page")}
+        for name, decision in pages.items():
+            extra = trigger_properties(alert, decision) if action == "trigger" else {}
+            self._pagerduty().send_event(name, action, key, **extra)
+            self.metrics.delivered.labels(f"pagerduty_{action}").inc()
+        return item.version
+
+    def _prune(self) -> None:
+        now = self.clock.now()
+        if now - self._pruned_at >= PRUNE_EVERY:
+            self._pruned_at = now
+            self.store.prune_deliveries(now - DELIVERY_IDS_KEPT)
 
     def _failed(self, item: OutboxItem, exc: DeliveryError) -> None:
         self.metrics.failed.labels(exc.reason.value).inc()

@@ -39,6 +39,18 @@ _SIMPLE_ESCAPES = {
     "'": "'",
 }
 _HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
+_LEADING_FLAGS = re.compile(r"^\(\?([ims]+)\)")
+
+
+def _anchorable(value: str) -> str:
+    """The regex as a group that ``fullmatch`` anchors, as Alertmanager's ``^(?:v)$``.
+
+    RE2 takes ``(?i)`` inside that group; Python wants flags first, so leading
+    flags become a scoped group: ``(?i)prod.*`` -> ``(?i:prod.*)``.
+    """
+    if match := _LEADING_FLAGS.match(value):
+        return f"(?{match.group(1)}:{value[match.end() :]})"
+    return f"(?:{value})"
 
 
 @dataclass(frozen=True)
@@ -53,7 +65,7 @@ class Matcher:
         regex = None
         if op in (Op.RE, Op.NRE):
             try:
-                regex = re.compile(f"(?:{value})")
+                regex = re.compile(_anchorable(value))
             except re.error as exc:
                 raise MatcherError(f"invalid regex {value!r}: {exc}") from None
         return cls(name, op, value, regex)

@@ -26,6 +26,7 @@ class Route:
     runbook: str | None = None
     channel: str | None = None
     severity: LevelName | None = None
+    page: str | None = None
     continue_: bool = False
 
     @classmethod
@@ -39,6 +40,7 @@ class Route:
             runbook=cfg.runbook,
             channel=cfg.channel,
             severity=cfg.severity,
+            page=cfg.page,
             continue_=cfg.continue_,
         )
 

@@ -36,11 +36,26 @@ class Settings(BaseSettings):
         None, validation_alias=_env("PAGERDUTY_WEBHOOK_SECRETS")
     )
     pagerduty_api_url: str | None = Field(None, validation_alias=_env("PAGERDUTY_API_URL"))
+    pagerduty_events_url: str | None = Field(None, validation_alias=_env("PAGERDUTY_EVENTS_URL"))
+    pagerduty_routing_keys: SecretStr | None = Field(
+        None, validation_alias=_env("PAGERDUTY_ROUTING_KEYS")
+    )
+    """``name=key,name2=key2``: the Events API v2 keys that routes page through."""
 
     alertmanager_token: SecretStr | None = Field(None, validation_alias=_env("ALERTMANAGER_TOKEN"))
     datadog_webhook_secret: SecretStr | None = Field(
         None, validation_alias=_env("DATADOG_WEBHOOK_SECRET")
     )
+
+    def routing_keys(self) -> dict[str, str]:
+        if self.pagerduty_routing_keys is None:
+            return {}
+        keys = {}
+        for pair in self.pagerduty_routing_keys.get_secret_value().split(","):
+            name, sep, key = pair.partition("=")
+            if sep and name.strip() and key.strip():
+                keys[name.strip()] = key.strip()
+        return keys
 
     def secrets_for(self, env_name: str) -> list[str]:
         """The configured values of a credential variable; commas separate rotations."""

@@ -14,7 +14,7 @@ ARGS = ["--config", str(ROOT / "routes.yaml"), "--runbooks", str(ROOT / "runbook
 
 def test_check_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", *ARGS]) == 0
-    assert "13 routes" in capsys.readouterr().out
+    assert "15 routes" in capsys.readouterr().out
 
 
 def test_check_reports_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -63,3 +63,31 @@ def test_route_bad_payload(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     bad.write_text("{\n  oops", encoding="utf-8")
     assert main(["route", str(bad), *ARGS]) == 1
     assert capsys.readouterr().err.startswith(f"{bad}:2: invalid JSON")
+
+
+@pytest.mark.parametrize(
+    ("source", "payload", "route", "runbook", "level"),
+    [
+        ("pagerduty", "incident-triggered.json", "pagerduty-checkout", "RUN-004", "SEV1"),
+        ("datadog", "triggered.json", "datadog-checkout-latency", "RUN-007", "SEV1"),
+    ],
+)
+def test_route_for_other_sources(
+    capsys: pytest.CaptureFixture[str],
+    source: str,
+    payload: str,
+    route: str,
+    runbook: str,
+    level: str,
+) -> None:
+    path = GOLDEN / "sources" / source / payload
+    assert main(["route", str(path), "--source", source, *ARGS]) == 0
+    (alert,) = json.loads(capsys.readouterr().out)["alerts"]
+    (decision,) = alert["decisions"]
+    assert (decision["route"], decision["runbook"], decision["level"]) == (route, runbook, level)
+
+
+def test_route_of_a_pagerduty_ping_is_empty(capsys: pytest.CaptureFixture[str]) -> None:
+    path = GOLDEN / "sources/pagerduty/pagey-ping.json"
+    assert main(["route", str(path), "--source", "pagerduty", *ARGS]) == 0
+    assert json.loads(capsys.readouterr().out) == {"alerts": []}

@@ -68,6 +68,20 @@ def test_regex_with_escaped_dot_matches_literally() -> None:
     assert not matcher.matches({"instance": "10x0.0.7:9100"})
 
 
+@pytest.mark.parametrize(
+    ("text", "value", "expected"),
+    [
+        ('alertname=~"(?i)higherror.*"', "HighErrorRate", True),
+        ('alertname=~"(?i)higherror"', "HighErrorRate", False),  # still anchored
+        ('env!~"(?i)PROD.*"', "prod-eu", False),
+        ('msg=~"(?s)a.b"', "a\nb", True),
+    ],
+)
+def test_leading_inline_flags_as_in_re2(text: str, value: str, expected: bool) -> None:
+    (matcher,) = parse_matchers(text)
+    assert matcher.matches({matcher.name: value}) is expected
+
+
 def test_several_matchers_in_one_string_with_braces() -> None:
     matchers = parse_matchers('{alertname="A", env=~"prod|staging" , team!=search}')
     assert [(m.name, m.op, m.value) for m in matchers] == [

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -8,7 +9,7 @@ import pytest
 from router.alert import Alert
 from router.decide import Ruleset
 from router.store import STALE_REDELIVERY_WINDOW, Store
-from tests.conftest import FakeClock, make_alert
+from tests.conftest import GOLDEN, FakeClock, make_alert
 
 
 @pytest.fixture
@@ -170,3 +171,76 @@ def test_the_group_level_is_the_most_severe_member(store: Store, ruleset: Rulese
     view = store.load_message(item.ref)
     assert view is not None
     assert view.level == "SEV1"
+
+
+def pd(name: str) -> Alert:
+    from router.sources import pagerduty
+
+    (alert,) = pagerduty.parse(json.loads((GOLDEN / f"sources/pagerduty/{name}.json").read_text()))
+    return alert
+
+
+def test_acknowledgement_and_priority_update_edit_the_message(
+    store: Store, ruleset: Ruleset
+) -> None:
+    ingest(store, ruleset, pd("incident-triggered"))
+    (item,) = store.claim("me", 60)
+    store.complete(item, item.version)
+    view = store.load_message(item.ref)
+    assert view is not None
+    assert (view.level, view.members[0].ack_by) == ("SEV1", None)  # priority P2 -> SEV1
+
+    assert ingest(store, ruleset, pd("incident-acknowledged")) == (1, 0)
+    (item,) = store.claim("me", 60)
+    store.complete(item, item.version)
+    view = store.load_message(item.ref)
+    assert view is not None
+    assert view.members[0].ack_by == "Jane Oncall"
+
+    # P1 now, and still acknowledged (the event does not say by whom: keep the name).
+    assert ingest(store, ruleset, pd("incident-priority-updated")) == (1, 0)
+    (item,) = store.claim("me", 60)
+    view = store.load_message(item.ref)
+    assert view is not None
+    assert (view.level, view.members[0].level, view.members[0].ack_by) == (
+        "SEV0",
+        "SEV0",
+        "Jane Oncall",
+    )
+    assert view.members[0].reason == "priority=P1 -> SEV0 (pagerduty map)"
+
+
+def test_level_goes_down_when_the_most_severe_alert_resolves(
+    store: Store, ruleset: Ruleset
+) -> None:
+    ingest(store, ruleset, make_alert("QueueDepthHigh", severity="critical", queue="a"))
+    ingest(store, ruleset, make_alert("QueueDepthHigh", severity="warning", queue="b"))
+    ingest(
+        store,
+        ruleset,
+        make_alert("QueueDepthHigh", severity="critical", queue="a", status="resolved"),
+    )
+    (item,) = store.claim("me", 60)
+    view = store.load_message(item.ref)
+    assert view is not None
+    assert view.level == "SEV3"
+
+
+def test_a_delivery_id_is_handled_once(store: Store, ruleset: Ruleset) -> None:
+    alert = pd("incident-triggered")
+    first = store.ingest([(alert, ruleset.decide(alert))], delivery=("pagerduty", "wh-1"))
+    again = store.ingest([(alert, ruleset.decide(alert))], delivery=("pagerduty", "wh-1"))
+    assert (first.duplicate, again.duplicate) == (False, True)
+    assert store.recent_alerts()[0]["repeats"] == 0
+    other_source = store.ingest([(alert, ruleset.decide(alert))], delivery=("datadog", "wh-1"))
+    assert not other_source.duplicate
+
+
+def test_old_delivery_ids_are_pruned(store: Store, ruleset: Ruleset, clock: FakeClock) -> None:
+    alert = pd("incident-triggered")
+    store.ingest([(alert, ruleset.decide(alert))], delivery=("pagerduty", "wh-old"))
+    clock.advance(100)
+    assert store.prune_deliveries(clock.now() - 50) == 1
+    assert not store.ingest(
+        [(alert, ruleset.decide(alert))], delivery=("pagerduty", "wh-old")
+    ).duplicate

@@ -87,6 +87,14 @@ def _distinguishing(members: list[Member]) -> list[str]:
     return [k for k in keys if len({m.labels.get(k, "") for m in members}) > 1]
 
 
+def acknowledged_by(view: MessageView) -> str | None:
+    """Who acknowledged the firing alerts (\"\" if unknown); None unless all are."""
+    acks = [m.ack_by for m in view.firing]
+    if not acks or any(a is None for a in acks):
+        return None
+    return ", ".join(dict.fromkeys(a for a in acks if a))
+
+
 def _is_stale(runbook: Runbook, now: float, stale_after_days: int) -> bool:
     return runbook.is_stale(datetime.fromtimestamp(now, UTC).date(), stale_after_days)
 
@@ -113,19 +121,8 @@ class MessageRenderer:
         blocks += self._runbook(view, runbook, now)
         if len(view.members) > 1:
             blocks.append(self._alert_list(view))
-        if url := self._runbook_target(view):
-            blocks.append(
-                ActionsBlock(
-                    block_id="runbook-actions",
-                    elements=[
-                        ButtonElement(
-                            text=PlainTextObject(text="Open runbook"),
-                            action_id="open_runbook",
-                            url=url,
-                        )
-                    ],
-                )
-            )
+        if actions := self._actions(view):
+            blocks.append(actions)
         return Rendered(self._fallback(view, resolved, level), self._fit(blocks))
 
     def render_resolved_reply(self, view: MessageView, now: float) -> Rendered:
@@ -175,7 +172,7 @@ class MessageRenderer:
         return SectionBlock(fields=[_mrkdwn(truncate(f, MAX_FIELD_TEXT)) for f in fields])
 
     def _why(self, view: MessageView, resolved: bool, now: float) -> ContextBlock:
-        top = min(view.members, key=lambda m: (m.level, m.status != "firing"))
+        top = min(view.members, key=lambda m: (m.status != "firing", m.level))
         parts = [f"Why {view.level}: {safe(top.reason, 1000)}"]
         if view.route and view.route not in top.reason:
             parts.append(f"route `{safe(view.route, 200)}`")
@@ -184,10 +181,28 @@ class MessageRenderer:
                 (m.starts_at for m in view.members if m.starts_at), default=view.created_at
             )
             parts.append(f"resolved after {duration((view.resolved_at or now) - started)}")
+        elif (ack := acknowledged_by(view)) is not None:
+            parts.append(f"✋ Acknowledged by {safe(ack, 200)}" if ack else "✋ Acknowledged")
         return ContextBlock(elements=[_mrkdwn(truncate(" · ".join(parts), MAX_SECTION_TEXT))])
 
-    def _runbook_target(self, view: MessageView) -> str | None:
-        return safe_url(view.runbook_url) if view.runbook_url else None
+    def _actions(self, view: MessageView) -> ActionsBlock | None:
+        buttons = []
+        if view.runbook_url and (url := safe_url(view.runbook_url)):
+            buttons.append(
+                ButtonElement(
+                    text=PlainTextObject(text="Open runbook"), action_id="open_runbook", url=url
+                )
+            )
+        incident_url = view.members[0].url if view.source == "pagerduty" else None
+        if incident_url and (url := safe_url(incident_url)):
+            buttons.append(
+                ButtonElement(
+                    text=PlainTextObject(text="Open in PagerDuty"),
+                    action_id="open_pagerduty",
+                    url=url,
+                )
+            )
+        return ActionsBlock(block_id="runbook-actions", elements=buttons) if buttons else None
 
     def _runbook(self, view: MessageView, runbook: Runbook | None, now: float) -> list[Block]:
         if view.runbook_url is None:
@@ -263,6 +278,8 @@ class MessageRenderer:
             text += f": {safe(summary, 1000)}"
         if view.runbook_id and view.runbook_title:
             text += f" · runbook {view.runbook_id}: {safe(view.runbook_title, 200)}"
+        if not resolved and (ack := acknowledged_by(view)) is not None:
+            text += f" (acknowledged by {safe(ack, 200)})" if ack else " (acknowledged)"
         if level.mention and not resolved:
             text = f"{level.mention} {text}"  # from routes.yaml, not from the alert
         return truncate(text, MAX_FALLBACK_TEXT)

@@ -1,7 +1,8 @@
 """Alert sources. One module each, registered here by hand (no discovery by name).
 
 Each source supplies a pure ``parse`` (JSON value in, ``list[Alert]`` out, raising
-``PayloadError`` that names the bad path) and a ``verify`` for its authentication.
+``PayloadError`` that names the bad path), a ``verify`` for its authentication
+and, where the sender has one, the id that marks a redelivery.
 Adding a source is one new module and one line in ``SOURCES``.
 """
 
@@ -12,7 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from router.alert import Alert, SourceName
-from router.sources import alertmanager
+from router.sources import alertmanager, datadog, pagerduty
+
+
+def _no_delivery_id(headers: Mapping[str, str], data: Any) -> str | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -22,10 +27,22 @@ class Source:
     verify: Callable[[Mapping[str, str], bytes, list[str]], None]
     secret_env: str
     """The environment variable holding the credential ``verify`` checks."""
+    delivery_id: Callable[[Mapping[str, str], Any], str | None] = _no_delivery_id
+    """The sender's id for one delivery, the same on its retries: stored, never twice."""
 
 
 SOURCES: dict[str, Source] = {
     "alertmanager": Source(
         "alertmanager", alertmanager.parse, alertmanager.verify, "ALERTMANAGER_TOKEN"
+    ),
+    "pagerduty": Source(
+        "pagerduty",
+        pagerduty.parse,
+        pagerduty.verify,
+        "PAGERDUTY_WEBHOOK_SECRETS",
+        pagerduty.delivery_id,
+    ),
+    "datadog": Source(
+        "datadog", datadog.parse, datadog.verify, "DATADOG_WEBHOOK_SECRET", datadog.delivery_id
     ),
 }

@@ -25,15 +25,19 @@ def dotted(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def validate(model: type[M], data: Any) -> M:
-    """Validate ``data`` against ``model``; the first error becomes a PayloadError."""
+def validate(model: type[M], data: Any, at: tuple[int | str, ...] = ()) -> M:
+    """Validate ``data`` (found at path ``at``) against ``model``.
+
+    The first error becomes a PayloadError naming the full path.
+    """
     if not isinstance(data, dict):
-        raise PayloadError("body", f"expected a JSON object, got {type(data).__name__}")
+        where = dotted(at) or "body"
+        raise PayloadError(where, f"expected a JSON object, got {type(data).__name__}")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
-        raise PayloadError(dotted(tuple(first["loc"])), first["msg"].lower()) from None
+        raise PayloadError(dotted(at + tuple(first["loc"])), first["msg"].lower()) from None
 
 
 def labels_fingerprint(labels: Mapping[str, str]) -> str:

@@ -103,6 +103,23 @@ SHAPES = {
         [member("SomethingNew")], runbook_id=None, runbook_url=None, runbook_title=None, route=None
     ),
     "sev0-mention": lambda: view([member("SuspiciousLogin")], level="SEV0", route="security"),
+    "pagerduty-acknowledged": lambda: view(
+        [
+            Member(
+                **{
+                    **member("UpstreamTimeouts", service="Checkout API").__dict__,
+                    "url": "https://acme.pagerduty.com/incidents/Q2HMW5ZJ3KX0QR",
+                    "ack_by": "Jane Oncall",
+                    "reason": "priority=P2 -> SEV1 (pagerduty map)",
+                }
+            )
+        ],
+        source="pagerduty",
+        route="external-apis",
+        runbook_id="RUN-007",
+        runbook_url="http://localhost:8080/runbooks/RUN-007",
+        runbook_title="External API Timeouts",
+    ),
 }
 
 

@@ -1,0 +1,183 @@
+"""PagerDuty's REST API (incident notes) and Events API v2, through ``pagerduty``.
+
+The package retries 429s without limit and network errors three times, sleeping
+inside the call; here it tries once (one immediate retry on 429) and failures
+come back as DeliveryError, so the outbox does the waiting, durably.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx2
+import pagerduty
+
+from router.errors import DeliveryError, Reason
+from router.runbooks import Runbook
+
+T = TypeVar("T")
+
+NOTE_LIMIT = 25_000  # PagerDuty notes take 25,000 characters
+SUMMARY_LIMIT = 1024
+_LEVEL_TO_EVENT_SEVERITY = {
+    "SEV0": "critical",
+    "SEV1": "critical",
+    "SEV2": "error",
+    "SEV3": "warning",
+    "SEV4": "info",
+}
+
+
+def _retry_after(response: Any) -> float | None:
+    for header in ("retry-after", "ratelimit-reset"):
+        value = response.headers.get(header)
+        if value is not None:
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                continue
+    return None
+
+
+def classify(exc: Exception) -> DeliveryError:
+    """A ``pagerduty`` exception as a DeliveryError with a reason and retryability."""
+    response = getattr(exc, "response", None)
+    if response is None:
+        return DeliveryError(Reason.UNAVAILABLE, type(exc).__name__, retryable=True)
+    status = int(response.status_code)
+    detail = f"HTTP {status}"
+    if status == 429:
+        return DeliveryError(
+            Reason.RATE_LIMITED, detail, retryable=True, retry_after=_retry_after(response)
+        )
+    if status >= 500:
+        return DeliveryError(Reason.UNAVAILABLE, detail, retryable=True)
+    if status in (401, 403):
+        return DeliveryError(Reason.AUTH, detail, retryable=False)
+    if status == 404:
+        return DeliveryError(Reason.NOT_FOUND, detail, retryable=False)
+    return DeliveryError(Reason.INVALID_MESSAGE, detail, retryable=False)
+
+
+def _tame(client: Any, timeout: float) -> Any:
+    client.retry = {429: 1}
+    client.sleep_timer = 0.0
+    client.max_network_attempts = 0
+    client.timeout = timeout
+    return client
+
+
+class PagerDuty:
+    """The router's calls to PagerDuty. ``transport`` is for tests (httpx2.MockTransport)."""
+
+    def __init__(
+        self,
+        api_token: str | None,
+        from_email: str | None,
+        routing_keys: dict[str, str],
+        *,
+        api_url: str | None = None,
+        events_url: str | None = None,
+        transport: httpx2.BaseTransport | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        kw: dict[str, Any] = {"transport": transport} if transport is not None else {}
+        self.rest = None
+        if api_token:
+            self.rest = _tame(
+                pagerduty.RestApiV2Client(
+                    api_token, default_from=from_email, base_url=api_url, **kw
+                ),
+                timeout,
+            )
+        self.events = {
+            name: _tame(pagerduty.EventsApiV2Client(key, base_url=events_url, **kw), timeout)
+            for name, key in routing_keys.items()
+        }
+
+    @staticmethod
+    def _call(fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except pagerduty.Error as exc:
+            raise classify(exc) from None
+        except httpx2.TransportError as exc:
+            raise DeliveryError(Reason.UNAVAILABLE, type(exc).__name__, retryable=True) from None
+
+    def add_note(self, incident_id: str, content: str) -> None:
+        rest = self.rest
+        if rest is None:
+            raise DeliveryError(Reason.AUTH, "PAGERDUTY_API_TOKEN is not set", retryable=False)
+        path = f"/incidents/{incident_id}/notes"
+        self._call(lambda: rest.rpost(path, json={"content": content[:NOTE_LIMIT]}))
+
+    def send_event(self, key_name: str, action: str, dedup_key: str, **properties: Any) -> None:
+        client = self.events.get(key_name)
+        if client is None:
+            raise DeliveryError(
+                Reason.AUTH,
+                f"no routing key {key_name!r} in PAGERDUTY_ROUTING_KEYS",
+                retryable=False,
+            )
+        self._call(lambda: client.send_event(action, dedup_key=dedup_key, **properties))
+
+
+def note_text(decision: dict[str, Any], runbook: Runbook | None) -> str:
+    """The note added to a PagerDuty incident routed to a runbook."""
+    lines = []
+    if decision.get("runbook"):
+        lines.append(
+            f"Runbook {decision['runbook']}: {decision.get('runbook_title') or ''}".strip()
+        )
+    else:
+        lines.append(f"Runbook: {decision.get('runbook_title') or 'outside page'}")
+    lines.append(str(decision.get("runbook_url") or ""))
+    lines.append(f"{decision['level']} (respond {decision['respond']}): {decision['reason']}")
+    if runbook and runbook.steps:
+        step = runbook.steps[0]
+        lines.append(f"First step: {step.title}")
+        if step.commands:
+            lines.append(step.commands[0].code.rstrip())
+    if runbook and runbook.escalation.who:
+        lines.append(f"Escalate to: {runbook.escalation.who}")
+    lines.append(f"Posted to Slack {decision['channel']} by runbook-router.")
+    return "\n".join(line for line in lines if line)
+
+
+def dedup_key(source: str, fingerprint: str) -> str:
+    """Stable per alert, so a trigger and its resolve meet in one PagerDuty alert."""
+    return f"runbook-router:{source}:{fingerprint}"[:255]
+
+
+def trigger_properties(alert: dict[str, Any], decision: dict[str, Any]) -> dict[str, Any]:
+    """The Events API v2 ``payload``, ``links`` and ``client`` of a trigger."""
+    labels: dict[str, str] = alert["labels"]
+    summary = f"[{decision['level']}] {alert['name']}"
+    if alert["summary"] and alert["summary"] != alert["name"]:
+        summary += f": {alert['summary']}"
+    payload: dict[str, Any] = {
+        "summary": summary[:SUMMARY_LIMIT],
+        "source": labels.get("instance")
+        or labels.get("hostname")
+        or labels.get("service")
+        or alert["source"],
+        "severity": _LEVEL_TO_EVENT_SEVERITY[decision["level"]],
+        "class": alert["name"][:255],
+        "custom_details": {
+            "labels": labels,
+            "level": decision["level"],
+            "reason": decision["reason"],
+            "route": decision["route"],
+            "runbook": decision.get("runbook"),
+        },
+    }
+    if component := labels.get("service"):
+        payload["component"] = component
+    if group := labels.get("env") or labels.get("cluster"):
+        payload["group"] = group
+    properties: dict[str, Any] = {"payload": payload, "client": "runbook-router"}
+    if decision.get("runbook_url"):
+        text = f"Runbook {decision['runbook']}" if decision.get("runbook") else "Runbook"
+        properties["links"] = [{"href": decision["runbook_url"], "text": text}]
+    return properties

@@ -1,0 +1,417 @@
+"""Durable state: alerts, Slack messages and the outbox, with SQLAlchemy Core.
+
+One webhook request is one transaction: the alerts, their membership in Slack
+messages and the outbox entries are written together before the 2xx. The
+outbox has one row per Slack message; its ``version`` moves on with every
+change to the message and the dispatcher marks a row done only for the version
+it delivered, so changes made while Slack is away collapse into one edit.
+
+Times are float seconds since the epoch, the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from router.alert import Alert
+from router.clock import Clock, SystemClock
+from router.decide import Decision
+from router.errors import StoreUnavailable
+from router.store.ingest import STALE_REDELIVERY_WINDOW, Ingest, IngestResult, message_key
+from router.store.schema import (
+    PAGERDUTY_EVENT,
+    PAGERDUTY_NOTE,
+    SLACK_MESSAGE,
+    alerts,
+    chunks,
+    deliveries,
+    make_engine,
+    members,
+    messages,
+    metadata,
+    outbox,
+)
+
+__all__ = [
+    "PAGERDUTY_EVENT",
+    "PAGERDUTY_NOTE",
+    "SLACK_MESSAGE",
+    "STALE_REDELIVERY_WINDOW",
+    "IngestResult",
+    "Member",
+    "MessageView",
+    "OutboxItem",
+    "Store",
+    "make_engine",
+    "message_key",
+]
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    kind: str
+    ref: int
+    version: int
+    attempts: int
+    enqueued_at: float
+
+
+@dataclass(frozen=True)
+class Member:
+    fingerprint: str
+    name: str
+    status: str
+    level: str
+    reason: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    summary: str
+    url: str | None
+    starts_at: float | None
+    ends_at: float | None
+    ack_by: str | None = None
+    """None: not acknowledged; "": acknowledged by someone unknown."""
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """Everything the renderer needs about one Slack message."""
+
+    id: int
+    source: str
+    group_key: str
+    channel: str
+    route: str | None
+    runbook_id: str | None
+    runbook_url: str | None
+    runbook_title: str | None
+    runbook_reason: str | None
+    level: str
+    version: int
+    closed: bool
+    created_at: float
+    resolved_at: float | None
+    resolve_notified: bool
+    slack_channel: str | None
+    slack_ts: str | None
+    members: list[Member] = field(default_factory=list)
+
+    @property
+    def firing(self) -> list[Member]:
+        return [m for m in self.members if m.status == "firing"]
+
+
+class Store:
+    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.clock = clock or SystemClock()
+
+    @classmethod
+    def from_url(cls, url: str, clock: Clock | None = None) -> Store:
+        return cls(make_engine(url), clock)
+
+    @property
+    def single_process(self) -> bool:
+        """SQLite is one process's database: its leases can be dropped at start."""
+        return self.engine.dialect.name == "sqlite"
+
+    def create_schema(self) -> None:
+        metadata.create_all(self.engine)
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise StoreUnavailable(f"database refused the write: {exc.orig}") from None
+
+    def ping(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except OperationalError as exc:
+            raise StoreUnavailable(f"database unreachable: {exc.orig}") from None
+
+    # -- ingest -----------------------------------------------------------------
+
+    def ingest(
+        self,
+        batch: Sequence[tuple[Alert, list[Decision]]],
+        *,
+        delivery: tuple[str, str] | None = None,
+        pagerduty_notes: bool = False,
+    ) -> IngestResult:
+        """Store the alerts, their messages and outbox entries in one transaction.
+
+        ``delivery`` is (source, the sender's delivery id): a retry of a delivery
+        already stored changes nothing. ``pagerduty_notes`` queues a runbook note
+        for each PagerDuty incident routed to a runbook.
+        """
+        for attempt in range(3):
+            try:
+                with self._tx() as conn:
+                    ingest = Ingest(conn, self.clock.now(), pagerduty_notes=pagerduty_notes)
+                    return ingest.run(batch, delivery)
+            except IntegrityError:
+                # Another replica opened the same message first; its row is there now.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    # -- dispatcher side --------------------------------------------------------
+
+    def release_leases(self) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.lease_owner.is_not(None))
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    def claim(self, owner: str, lease_seconds: float, limit: int = 20) -> list[OutboxItem]:
+        now = self.clock.now()
+        with self._tx() as conn:
+            rows = conn.execute(
+                sa.select(outbox)
+                .where(
+                    outbox.c.state == "pending",
+                    outbox.c.due_at <= now,
+                    sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
+                )
+                .order_by(outbox.c.due_at, outbox.c.id)
+                .limit(limit)
+            ).all()
+            claimed = []
+            for row in rows:
+                taken = conn.execute(
+                    outbox.update()
+                    .where(
+                        outbox.c.id == row.id,
+                        sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
+                    )
+                    .values(lease_owner=owner, lease_until=now + lease_seconds)
+                ).rowcount
+                if taken:
+                    claimed.append(
+                        OutboxItem(
+                            row.id, row.kind, row.ref, row.version, row.attempts, row.enqueued_at
+                        )
+                    )
+            return claimed
+
+    def next_due(self) -> float | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(sa.func.min(outbox.c.due_at)).where(outbox.c.state == "pending")
+            ).scalar()
+        return float(value) if value is not None else None
+
+    def complete(self, item: OutboxItem, delivered_version: int) -> None:
+        """Done for the version delivered; pending again if a newer change came in."""
+        now = self.clock.now()
+        with self._tx() as conn:
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.id == item.id)
+                .values(
+                    done_version=delivered_version,
+                    state=sa.case((outbox.c.version > delivered_version, "pending"), else_="done"),
+                    enqueued_at=sa.case(
+                        (outbox.c.version > delivered_version, now), else_=outbox.c.enqueued_at
+                    ),
+                    attempts=0,
+                    reason=None,
+                    last_error=None,
+                    lease_owner=None,
+                    lease_until=None,
+                    updated_at=now,
+                )
+            )
+
+    def retry_later(self, item: OutboxItem, due_at: float, reason: str, error: str) -> None:
+        self._fail(item, "pending", due_at, reason, error)
+
+    def dead(self, item: OutboxItem, reason: str, error: str) -> None:
+        self._fail(item, "dead", self.clock.now(), reason, error)
+
+    def _fail(self, item: OutboxItem, state: str, due_at: float, reason: str, error: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.id == item.id)
+                .values(
+                    state=state,
+                    due_at=due_at,
+                    attempts=outbox.c.attempts + 1,
+                    reason=reason,
+                    last_error=error[:1000],
+                    lease_owner=None,
+                    lease_until=None,
+                    updated_at=self.clock.now(),
+                )
+            )
+
+    def load_message(self, message_id: int) -> MessageView | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(messages).where(messages.c.id == message_id)).first()
+            if row is None:
+                return None
+            member_rows = conn.execute(
+                sa.select(
+                    members.c.status,
+                    members.c.level,
+                    members.c.reason,
+                    members.c.starts_at,
+                    members.c.ends_at,
+                    members.c.ack_by,
+                    alerts.c.fingerprint,
+                    alerts.c.name,
+                    alerts.c.labels,
+                    alerts.c.annotations,
+                    alerts.c.summary,
+                    alerts.c.url,
+                )
+                .join(alerts, alerts.c.id == members.c.alert_id)
+                .where(members.c.message_id == message_id)
+                .order_by(members.c.added_at, alerts.c.id)
+            ).all()
+        return MessageView(
+            id=row.id,
+            source=row.source,
+            group_key=row.group_key,
+            channel=row.channel,
+            route=row.route,
+            runbook_id=row.runbook_id,
+            runbook_url=row.runbook_url,
+            runbook_title=row.runbook_title,
+            runbook_reason=row.runbook_reason,
+            level=row.level,
+            version=row.version,
+            closed=row.closed,
+            created_at=row.created_at,
+            resolved_at=row.resolved_at,
+            resolve_notified=row.resolve_notified,
+            slack_channel=row.slack_channel,
+            slack_ts=row.slack_ts,
+            members=[
+                Member(
+                    fingerprint=m.fingerprint,
+                    name=m.name,
+                    status=m.status,
+                    level=m.level,
+                    reason=m.reason,
+                    labels=m.labels,
+                    annotations=m.annotations,
+                    summary=m.summary,
+                    url=m.url,
+                    starts_at=m.starts_at,
+                    ends_at=m.ends_at,
+                    ack_by=m.ack_by,
+                )
+                for m in member_rows
+            ],
+        )
+
+    def load_alert(self, alert_id: int) -> dict[str, Any] | None:
+        """One stored alert with its decisions, for the PagerDuty outbox entries."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(alerts).where(alerts.c.id == alert_id)).first()
+        return dict(row._mapping) if row is not None else None
+
+    def prune_deliveries(self, older_than: float) -> int:
+        """Forget delivery ids older than this (senders stop retrying long before)."""
+        with self._tx() as conn:
+            return int(
+                conn.execute(
+                    deliveries.delete().where(deliveries.c.received_at < older_than)
+                ).rowcount
+            )
+
+    def record_posted(self, message_id: int, channel_id: str, ts: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                messages.update()
+                .where(messages.c.id == message_id)
+                .values(slack_channel=channel_id, slack_ts=ts)
+            )
+
+    def record_resolve_notified(self, message_id: int) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                messages.update().where(messages.c.id == message_id).values(resolve_notified=True)
+            )
+
+    # -- reading ------------------------------------------------------------------
+
+    def outbox_counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(outbox.c.state, sa.func.count()).group_by(outbox.c.state)
+            ).all()
+        return dict(rows)
+
+    def recent_alerts(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Recent alerts with their decisions and the delivery state of their messages."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(alerts)
+                .order_by(alerts.c.updated_at.desc(), alerts.c.id.desc())
+                .limit(limit)
+            ).all()
+            ids = [r.id for r in rows]
+            deliveries: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+            for chunk in chunks(ids):
+                for d in conn.execute(
+                    sa.select(
+                        members.c.alert_id,
+                        messages.c.id,
+                        messages.c.channel,
+                        messages.c.slack_ts,
+                        outbox.c.state,
+                        outbox.c.reason,
+                        outbox.c.attempts,
+                        outbox.c.last_error,
+                    )
+                    .join(messages, messages.c.id == members.c.message_id)
+                    .outerjoin(
+                        outbox,
+                        sa.and_(outbox.c.ref == messages.c.id, outbox.c.kind == SLACK_MESSAGE),
+                    )
+                    .where(members.c.alert_id.in_(chunk))
+                ).all():
+                    deliveries[d.alert_id].append(
+                        {
+                            "message": d.id,
+                            "channel": d.channel,
+                            "slack_ts": d.slack_ts,
+                            "state": d.state,
+                            "reason": d.reason,
+                            "attempts": d.attempts,
+                            "last_error": d.last_error,
+                        }
+                    )
+        return [
+            {
+                "source": r.source,
+                "fingerprint": r.fingerprint,
+                "name": r.name,
+                "status": r.status,
+                "labels": r.labels,
+                "summary": r.summary,
+                "received_at": r.received_at,
+                "updated_at": r.updated_at,
+                "repeats": r.repeats,
+                "decisions": r.decisions,
+                "deliveries": deliveries[r.id],
+            }
+            for r in rows
+        ]

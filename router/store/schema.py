@@ -1,0 +1,168 @@
+"""The tables, and the engine for SQLite or PostgreSQL.
+
+Times are float seconds since the epoch, the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+metadata = sa.MetaData()
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("fingerprint", sa.String(255), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("group_key", sa.Text, nullable=False),
+    sa.Column("labels", sa.JSON, nullable=False),
+    sa.Column("annotations", sa.JSON, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("url", sa.Text),
+    sa.Column("source_severity", sa.Text),
+    sa.Column("starts_at", sa.Float),
+    sa.Column("ends_at", sa.Float),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("resolved_seen_at", sa.Float),
+    sa.Column("pagerduty_incident", sa.String(64)),
+    sa.Column("repeats", sa.Integer, nullable=False, default=0),
+    sa.Column("decisions", sa.JSON, nullable=False),
+    sa.Column("raw", sa.JSON, nullable=False),
+    sa.UniqueConstraint("source", "fingerprint", name="uq_alerts_identity"),
+)
+sa.Index("ix_alerts_updated", alerts.c.updated_at)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("group_key", sa.Text, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("route", sa.Text),
+    sa.Column("runbook_key", sa.Text, nullable=False),
+    sa.Column("runbook_id", sa.String(32)),
+    sa.Column("runbook_url", sa.Text),
+    sa.Column("runbook_title", sa.Text),
+    sa.Column("runbook_reason", sa.Text),
+    sa.Column("level", sa.String(8), nullable=False),
+    sa.Column("slack_channel", sa.Text),
+    sa.Column("slack_ts", sa.Text),
+    sa.Column("version", sa.Integer, nullable=False, default=1),
+    sa.Column("closed", sa.Boolean, nullable=False, default=False),
+    sa.Column("resolved_at", sa.Float),
+    sa.Column("resolve_notified", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+# At most one open message per (group, channel, runbook).
+sa.Index(
+    "uq_messages_open_key",
+    messages.c.key,
+    unique=True,
+    sqlite_where=sa.text("closed = 0"),
+    postgresql_where=sa.text("closed = false"),
+)
+
+members = sa.Table(
+    "message_alerts",
+    metadata,
+    sa.Column("message_id", sa.ForeignKey("messages.id"), primary_key=True),
+    sa.Column("alert_id", sa.ForeignKey("alerts.id"), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("level", sa.String(8), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("ack_by", sa.Text),  # None: not acknowledged; "": by someone unknown
+    sa.Column("starts_at", sa.Float),
+    sa.Column("ends_at", sa.Float),
+    sa.Column("added_at", sa.Float, nullable=False),
+)
+sa.Index("ix_message_alerts_alert", members.c.alert_id)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("ref", sa.Integer, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("done_version", sa.Integer, nullable=False, default=0),
+    sa.Column("state", sa.String(16), nullable=False),  # pending | done | dead
+    sa.Column("due_at", sa.Float, nullable=False),
+    sa.Column("enqueued_at", sa.Float, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("reason", sa.String(32)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_until", sa.Float),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("kind", "ref", name="uq_outbox_target"),
+)
+sa.Index("ix_outbox_due", outbox.c.state, outbox.c.due_at)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("source", sa.String(32), primary_key=True),
+    sa.Column("delivery_id", sa.String(200), primary_key=True),
+    sa.Column("received_at", sa.Float, nullable=False),
+)
+"""Senders' delivery ids (PagerDuty X-Webhook-Id, Datadog $ID): a retry is seen once."""
+sa.Index("ix_deliveries_received", deliveries.c.received_at)
+
+# Outbox kinds, and what their ``ref`` points at.
+SLACK_MESSAGE = "slack_message"  # messages.id
+PAGERDUTY_NOTE = "pagerduty_note"  # alerts.id: the runbook note on a PagerDuty incident
+PAGERDUTY_EVENT = "pagerduty_event"  # alerts.id: Events API trigger or resolve
+
+
+def ts(value: Any) -> float | None:
+    """An aware datetime as epoch seconds."""
+    return value.timestamp() if value is not None else None
+
+
+def chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def pk(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None, "INSERT returned no primary key"
+    return int(key[0])
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``sqlite:///path`` or ``postgresql://...`` (psycopg 3)."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" below decide
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # a 2xx survives a power cut, too
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Take the write lock up front: no deadlock upgrading a read to a write.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
