@@ -63,6 +63,7 @@ def test_redelivery_with_the_same_webhook_id_does_nothing(client: TestClient) ->
     [
         {"Content-Type": "application/json"},  # missing
         pd_headers(PD_BODY, secret="forged"),  # wrong secret
+        pd_headers(PD_BODY, secret="retired-secret"),  # stale: signed with a rotated-out secret
         {**pd_headers(PD_BODY), "X-PagerDuty-Signature": "v1=nothex"},  # malformed
         {**pd_headers(PD_BODY), "X-PagerDuty-Signature": "t=1,v0=abc"},  # another scheme
         pd_headers(PD_BODY.replace(b"triggered", b"resolved")),  # signed another body
