@@ -29,8 +29,8 @@ run: $(VENV)/.installed
 	$(BIN)/runbook-router serve --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check router tests
-	$(BIN)/ruff format --check router tests
+	$(BIN)/ruff check router tests bench
+	$(BIN)/ruff format --check router tests bench
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy

@@ -14,6 +14,7 @@ import functools
 import json
 import logging
 import threading
+import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,10 @@ from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
 from router.notifiers.slack import SlackNotifier
 from router.settings import Settings
+from router.slackapp.actions import ActionRunner
+from router.slackapp.command import RunbookCommand
+from router.slackapp.interactions import handle as handle_interaction
+from router.slackapp.signature import verify as verify_slack
 from router.sources import SOURCES, Source
 from router.store import Store
 
@@ -62,13 +67,25 @@ class Runtime:
     metrics: Metrics
     dispatcher: Dispatcher
     clock: Clock
+    pagerduty_ack: bool = False
     reload_lock: threading.Lock = field(default_factory=threading.Lock)
+    _command: tuple[Ruleset, RunbookCommand] | None = None
 
     def renderer(self) -> MessageRenderer:
         data = self.ruleset.config.data
         return MessageRenderer(
-            self.ruleset.catalog, data.severity.levels, data.defaults.stale_after_days
+            self.ruleset.catalog,
+            data.severity.levels,
+            data.defaults.stale_after_days,
+            pagerduty_ack=self.pagerduty_ack,
         )
+
+    def command(self) -> RunbookCommand:
+        """/runbook over the current runbooks; its search index is built once per load."""
+        ruleset = self.ruleset
+        if self._command is None or self._command[0] is not ruleset:
+            self._command = (ruleset, RunbookCommand(ruleset))
+        return self._command[1]
 
     def reload(self) -> Ruleset:
         """Load routes and runbooks again; on any problem keep the running ones."""
@@ -203,8 +220,12 @@ def create_app(
     def renderer() -> MessageRenderer:
         return rt.renderer()
 
-    dispatcher = Dispatcher(store, notifier, renderer, metrics, clock=clock, pagerduty=pagerduty)
-    rt = Runtime(settings, ruleset, store, metrics, dispatcher, clock)
+    actions = ActionRunner(store, notifier, lambda: rt.ruleset, pagerduty)
+    dispatcher = Dispatcher(
+        store, notifier, renderer, metrics, clock=clock, pagerduty=pagerduty, actions=actions
+    )
+    ack = pagerduty is not None and pagerduty.rest is not None
+    rt = Runtime(settings, ruleset, store, metrics, dispatcher, clock, pagerduty_ack=ack)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -284,6 +305,39 @@ def create_app(
             raise
         finally:
             rt.metrics.requests.labels(source.name, str(code)).inc()
+
+    async def _slack_form(request: Request) -> dict[str, str]:
+        body = await _read_body(request, settings.max_body_bytes)
+        secret = settings.slack_signing_secret
+        verify_slack(request.headers, body, secret.get_secret_value() if secret else None, rt.clock)
+        try:
+            fields = urllib.parse.parse_qs(body.decode("utf-8"), max_num_fields=100)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise PayloadError("body", f"not a form: {exc}", status_code=400) from None
+        return {k: v[0] for k, v in fields.items()}
+
+    @app.post("/slack/commands")
+    async def slack_command(request: Request) -> Response:
+        form = await _slack_form(request)
+        if form.get("ssl_check"):
+            return Response(status_code=200)
+        return JSONResponse(rt.command().answer(form.get("text", "")))
+
+    @app.post("/slack/interactions")
+    async def slack_interaction(request: Request) -> Response:
+        form = await _slack_form(request)
+        raw = form.get("payload")
+        if raw is None:
+            raise PayloadError("payload", "field required", status_code=400)
+        try:
+            payload = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise PayloadError("payload", f"invalid JSON: {exc.msg}", status_code=400) from None
+        prefix = settings.slack_response_url_prefix
+        queued = await run_in_threadpool(handle_interaction, payload, store, rt.ruleset, prefix)
+        if queued:
+            dispatcher.wake()
+        return Response(status_code=200)
 
     @app.post("/api/route")
     async def explain(request: Request, source: str = "alertmanager") -> Response:

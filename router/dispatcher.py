@@ -22,7 +22,15 @@ from router.metrics import Metrics
 from router.notifiers import Notifier
 from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty, dedup_key, note_text, trigger_properties
-from router.store import PAGERDUTY_EVENT, PAGERDUTY_NOTE, SLACK_MESSAGE, OutboxItem, Store
+from router.slackapp.actions import ActionRunner
+from router.store import (
+    PAGERDUTY_EVENT,
+    PAGERDUTY_NOTE,
+    SLACK_ACTION,
+    SLACK_MESSAGE,
+    OutboxItem,
+    Store,
+)
 
 log = logging.getLogger("router.dispatcher")
 
@@ -53,6 +61,7 @@ class Dispatcher:
         batch: int = 20,
         rng: random.Random | None = None,
         pagerduty: PagerDuty | None = None,
+        actions: ActionRunner | None = None,
     ) -> None:
         self.store = store
         self.notifier = notifier
@@ -64,12 +73,14 @@ class Dispatcher:
         self.batch = batch
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.pagerduty = pagerduty
+        self.actions = actions
         self._wake = asyncio.Event()
         self._pruned_at = 0.0
         self._handlers: dict[str, Callable[[OutboxItem], int]] = {
             SLACK_MESSAGE: self._sync_message,
             PAGERDUTY_NOTE: self._pagerduty_note,
             PAGERDUTY_EVENT: self._pagerduty_event,
+            SLACK_ACTION: self._slack_action,
         }
 
     def wake(self) -> None:
@@ -168,6 +179,14 @@ class Dispatcher:
             extra = trigger_properties(alert, decision) if action == "trigger" else {}
             self._pagerduty().send_event(name, action, key, **extra)
             self.metrics.delivered.labels(f"pagerduty_{action}").inc()
+        return item.version
+
+    def _slack_action(self, item: OutboxItem) -> int:
+        action = self.store.load_action(item.ref)
+        if action is None or self.actions is None:
+            raise DeliveryError(Reason.NOT_FOUND, f"action {item.ref} cannot run", retryable=False)
+        done = self.actions.run(action)
+        self.metrics.delivered.labels(done).inc()
         return item.version
 
     def _prune(self) -> None:

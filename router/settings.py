@@ -27,6 +27,10 @@ class Settings(BaseSettings):
         None, validation_alias=_env("SLACK_SIGNING_SECRET")
     )
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
+    slack_response_url_prefix: str = Field(
+        "https://hooks.slack.com/", validation_alias=_env("SLACK_RESPONSE_URL_PREFIX")
+    )
+    """Interactions' response_url must start with this (tests point it at a fake)."""
 
     pagerduty_api_token: SecretStr | None = Field(
         None, validation_alias=_env("PAGERDUTY_API_TOKEN")

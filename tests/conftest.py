@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -93,3 +94,13 @@ def make_alert(
         source_severity=labels.get("severity"),
         summary=summary,
     )
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll until ``check`` holds; never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

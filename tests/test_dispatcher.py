@@ -23,6 +23,8 @@ class RecordingNotifier:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str | None, Rendered]] = []
         self.failures: list[DeliveryError] = []
+        self.emails: dict[str, str] = {}
+        self.responses: list[tuple[str, dict[str, Any]]] = []
         self._n = 0
 
     def _maybe_fail(self) -> None:
@@ -44,6 +46,14 @@ class RecordingNotifier:
         self._n += 1
         self.calls.append(("reply", channel, thread_ts, message))
         return Posted(channel, f"1.{self._n}")
+
+    def user_email(self, user_id: str) -> str | None:
+        self._maybe_fail()
+        return self.emails.get(user_id)
+
+    def respond(self, response_url: str, payload: dict[str, Any]) -> None:
+        self._maybe_fail()
+        self.responses.append((response_url, payload))
 
     def actions(self) -> list[str]:
         return [c[0] for c in self.calls]

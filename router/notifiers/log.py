@@ -60,6 +60,14 @@ class LogNotifier:
     def update(self, channel: str, ts: str, message: Rendered) -> None:
         log.info("slack edit of %s in %s\n%s", ts, channel, as_text(message.blocks))
 
+    def user_email(self, user_id: str) -> str | None:
+        return None
+
+    def respond(self, response_url: str, payload: dict[str, Any]) -> None:
+        log.info(
+            "slack response\n%s", as_text(payload.get("blocks", [])) or payload.get("text", "")
+        )
+
     def reply(self, channel: str, thread_ts: str, message: Rendered) -> Posted:
         ts = self._ts()
         log.info("slack reply in thread %s of %s\n%s", thread_ts, channel, as_text(message.blocks))

@@ -45,6 +45,8 @@ from router.runbooks import Catalog, Runbook
 from router.store import Member, MessageView
 
 FIRST_STEPS = 3
+SHOW_STEPS_ACTION = "show_steps"
+ACK_ACTION = "pd_ack"
 LISTED_ALERTS = 10
 _LEVEL_MARK = {"SEV0": "🔴", "SEV1": "🔴", "SEV2": "🟠", "SEV3": "🟡", "SEV4": "🔵"}
 _SCOPE_LABELS = ("service", "env", "environment", "cluster", "namespace", "region")
@@ -103,11 +105,18 @@ class MessageRenderer:
     """Renders a stored message with the current runbooks and severity levels."""
 
     def __init__(
-        self, runbooks: Catalog, levels: Mapping[LevelName, Level], stale_after_days: int
+        self,
+        runbooks: Catalog,
+        levels: Mapping[LevelName, Level],
+        stale_after_days: int,
+        *,
+        pagerduty_ack: bool = False,
     ) -> None:
         self.runbooks = runbooks
         self.levels: dict[str, Level] = {str(k): v for k, v in levels.items()}
         self.stale_after_days = stale_after_days
+        self.pagerduty_ack = pagerduty_ack
+        """Offer an Acknowledge button (the router can act in PagerDuty)."""
 
     def render(self, view: MessageView, now: float) -> Rendered:
         runbook = self.runbooks.get(view.runbook_id) if view.runbook_id else None
@@ -191,6 +200,24 @@ class MessageRenderer:
             buttons.append(
                 ButtonElement(
                     text=PlainTextObject(text="Open runbook"), action_id="open_runbook", url=url
+                )
+            )
+        if view.runbook_id and self.runbooks.get(view.runbook_id):
+            buttons.append(
+                ButtonElement(
+                    text=PlainTextObject(text="Show all steps"),
+                    action_id=SHOW_STEPS_ACTION,
+                    value=view.runbook_id,
+                )
+            )
+        unacked = [m for m in view.firing if m.pagerduty_incident and m.ack_by is None]
+        if self.pagerduty_ack and unacked:
+            buttons.append(
+                ButtonElement(
+                    text=PlainTextObject(text="Acknowledge"),
+                    action_id=ACK_ACTION,
+                    value=str(unacked[0].pagerduty_incident),
+                    style="primary",
                 )
             )
         incident_url = view.members[0].url if view.source == "pagerduty" else None

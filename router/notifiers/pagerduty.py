@@ -112,6 +112,22 @@ class PagerDuty:
         path = f"/incidents/{incident_id}/notes"
         self._call(lambda: rest.rpost(path, json={"content": content[:NOTE_LIMIT]}))
 
+    def acknowledge(self, incident_id: str, from_email: str) -> None:
+        """Acknowledge as the PagerDuty user with this email (the ``From`` header)."""
+        rest = self.rest
+        if rest is None:
+            raise DeliveryError(Reason.AUTH, "PAGERDUTY_API_TOKEN is not set", retryable=False)
+        body = {
+            "incidents": [
+                {"id": incident_id, "type": "incident_reference", "status": "acknowledged"}
+            ]
+        }
+        self._call(
+            lambda: pagerduty.successful_response(
+                rest.put("/incidents", json=body, headers={"From": from_email})
+            )
+        )
+
     def send_event(self, key_name: str, action: str, dedup_key: str, **properties: Any) -> None:
         client = self.events.get(key_name)
         if client is None:

@@ -14,6 +14,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
+from slack_sdk.webhook import WebhookClient
 
 from router.errors import DeliveryError, Reason
 from router.notifiers import Posted, Rendered
@@ -100,6 +101,28 @@ class SlackNotifier:
             unfurl_media=False,
         )
         return Posted(str(response["channel"]), str(response["ts"]))
+
+    def user_email(self, user_id: str) -> str | None:
+        try:
+            response = self._call(self.client.users_info, user=user_id)
+        except DeliveryError as exc:
+            if exc.retryable:
+                raise
+            return None  # user_not_found, missing_scope (users:read.email): act as nobody
+        profile = (response.get("user") or {}).get("profile") or {}
+        email = profile.get("email")
+        return str(email) if email else None
+
+    def respond(self, response_url: str, payload: dict[str, Any]) -> None:
+        try:
+            result = WebhookClient(response_url, timeout=self.client.timeout).send_dict(payload)
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            raise DeliveryError(Reason.UNAVAILABLE, type(exc).__name__, retryable=True) from None
+        if result.status_code == 429 or result.status_code >= 500:
+            raise DeliveryError(Reason.UNAVAILABLE, f"HTTP {result.status_code}", retryable=True)
+        if result.status_code >= 400:
+            # expired_url, used_url: the response_url is spent; nothing to retry.
+            raise DeliveryError(Reason.NOT_FOUND, f"HTTP {result.status_code}", retryable=False)
 
     def update(self, channel: str, ts: str, message: Rendered) -> None:
         self._call(

@@ -28,7 +28,9 @@ from router.store.ingest import STALE_REDELIVERY_WINDOW, Ingest, IngestResult, m
 from router.store.schema import (
     PAGERDUTY_EVENT,
     PAGERDUTY_NOTE,
+    SLACK_ACTION,
     SLACK_MESSAGE,
+    actions,
     alerts,
     chunks,
     deliveries,
@@ -37,11 +39,13 @@ from router.store.schema import (
     messages,
     metadata,
     outbox,
+    pk,
 )
 
 __all__ = [
     "PAGERDUTY_EVENT",
     "PAGERDUTY_NOTE",
+    "SLACK_ACTION",
     "SLACK_MESSAGE",
     "STALE_REDELIVERY_WINDOW",
     "IngestResult",
@@ -78,6 +82,7 @@ class Member:
     starts_at: float | None
     ends_at: float | None
     ack_by: str | None = None
+    pagerduty_incident: str | None = None
     """None: not acknowledged; "": acknowledged by someone unknown."""
 
 
@@ -279,6 +284,7 @@ class Store:
                     alerts.c.annotations,
                     alerts.c.summary,
                     alerts.c.url,
+                    alerts.c.pagerduty_incident,
                 )
                 .join(alerts, alerts.c.id == members.c.alert_id)
                 .where(members.c.message_id == message_id)
@@ -316,10 +322,52 @@ class Store:
                     starts_at=m.starts_at,
                     ends_at=m.ends_at,
                     ack_by=m.ack_by,
+                    pagerduty_incident=m.pagerduty_incident,
                 )
                 for m in member_rows
             ],
         )
+
+    def find_message(self, slack_channel: str, slack_ts: str) -> MessageView | None:
+        """The message Slack knows by channel ID and ts (from a signed interaction)."""
+        with self.engine.connect() as conn:
+            message_id = conn.execute(
+                sa.select(messages.c.id).where(
+                    messages.c.slack_channel == slack_channel, messages.c.slack_ts == slack_ts
+                )
+            ).scalar()
+        return self.load_message(int(message_id)) if message_id is not None else None
+
+    def enqueue_action(self, kind: str, data: dict[str, Any]) -> int:
+        """Store a button's work and its outbox entry in one transaction."""
+        with self._tx() as conn:
+            action_id = pk(
+                conn.execute(
+                    actions.insert().values(kind=kind, data=data, created_at=self.clock.now())
+                )
+            )
+            Ingest(conn, self.clock.now()).arm(SLACK_ACTION, [action_id])
+        return action_id
+
+    def load_action(self, action_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(actions).where(actions.c.id == action_id)).first()
+        return {"kind": row.kind, **row.data} if row is not None else None
+
+    def acknowledge(self, message_id: int, by: str) -> None:
+        """Mark the message's firing PagerDuty alerts acknowledged and re-render it."""
+        with self._tx() as conn:
+            alert_ids = sa.select(alerts.c.id).where(alerts.c.pagerduty_incident.is_not(None))
+            conn.execute(
+                members.update()
+                .where(
+                    members.c.message_id == message_id,
+                    members.c.status == "firing",
+                    members.c.alert_id.in_(alert_ids),
+                )
+                .values(ack_by=by)
+            )
+            Ingest(conn, self.clock.now()).touch([message_id])
 
     def load_alert(self, alert_id: int) -> dict[str, Any] | None:
         """One stored alert with its decisions, for the PagerDuty outbox entries."""

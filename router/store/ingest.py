@@ -147,6 +147,15 @@ class Ingest:
         self._enqueue_pagerduty(kept, ids)
         return IngestResult(len(batch), len(self.changed), len(ignored))
 
+    def touch(self, message_ids: Iterable[int]) -> None:
+        """These messages changed outside a webhook (a button): move them on."""
+        self.changed |= set(message_ids)
+        self._enqueue_messages()
+
+    def arm(self, kind: str, refs: Iterable[int]) -> None:
+        """Outbox entries of ``kind`` for these refs, due now."""
+        self._arm(kind, dict.fromkeys(refs))
+
     def _first_delivery(self, source: str, delivery_id: str) -> bool:
         seen = self.conn.execute(
             sa.select(deliveries.c.delivery_id).where(

@@ -120,10 +120,21 @@ deliveries = sa.Table(
 """Senders' delivery ids (PagerDuty X-Webhook-Id, Datadog $ID): a retry is seen once."""
 sa.Index("ix_deliveries_received", deliveries.c.received_at)
 
+actions = sa.Table(
+    "actions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+"""Work asked for from Slack (buttons), done by the dispatcher."""
+
 # Outbox kinds, and what their ``ref`` points at.
 SLACK_MESSAGE = "slack_message"  # messages.id
 PAGERDUTY_NOTE = "pagerduty_note"  # alerts.id: the runbook note on a PagerDuty incident
 PAGERDUTY_EVENT = "pagerduty_event"  # alerts.id: Events API trigger or resolve
+SLACK_ACTION = "slack_action"  # actions.id: a button's work
 
 
 def ts(value: Any) -> float | None:

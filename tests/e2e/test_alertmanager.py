@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Alertmanager, RouterProcess, wait_for
+from tests.conftest import wait_for
+from tests.e2e.conftest import Alertmanager, RouterProcess
 from tests.fakes.slack import FakeSlack
 
 TOKEN = "e2e-am-token"

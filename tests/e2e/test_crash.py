@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from tests.e2e.conftest import RouterProcess, http, wait_for
+from tests.conftest import wait_for
+from tests.e2e.conftest import RouterProcess, http
 from tests.fakes.slack import FakeSlack
 
 TOKEN = "crash-token"

@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.conftest import GOLDEN
-from tests.e2e.conftest import RouterProcess, http, wait_for
+from tests.conftest import GOLDEN, wait_for
+from tests.e2e.conftest import RouterProcess, http
 from tests.fakes.slack import FakeSlack
 
 PD_SECRET = "e2e-pd-secret"

@@ -8,8 +8,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from tests.conftest import ROOT, require_binary
-from tests.e2e.conftest import free_port, http, wait_for
+from tests.conftest import ROOT, require_binary, wait_for
+from tests.e2e.conftest import free_port, http
 
 
 def readme_block(containing: str) -> str:

@@ -44,6 +44,8 @@ class FakeSlack:
         self.fail_next: list[tuple[int, dict[str, str]]] = []  # (status, headers) queue
         self.missing_channels: set[str] = set()
         self.delay = 0.0
+        self.users: dict[str, str] = {}  # user ID -> email, for users.info
+        self.responses: list[dict[str, Any]] = []  # what was sent to response_url
         self._seq = itertools.count(1)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -57,6 +59,11 @@ class FakeSlack:
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/api/"
+
+    @property
+    def response_url_prefix(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/response/"
 
     def start(self) -> FakeSlack:
         self._thread.start()
@@ -105,8 +112,17 @@ class FakeSlack:
                 return status, {"ok": False, "error": error}, headers
             if self.refuse_status is not None:
                 return self.refuse_status, {"ok": False, "error": "service_unavailable"}, {}
+            if method.startswith("response:"):
+                self.responses.append(body)
+                return 200, {"ok": True}, {}
             if auth != f"Bearer {self.token}":
                 return 200, {"ok": False, "error": "invalid_auth"}, {}
+            if method == "users.info":
+                user = str(body.get("user", ""))
+                if user not in self.users:
+                    return 200, {"ok": False, "error": "user_not_found"}, {}
+                profile = {"email": self.users[user], "real_name": user}
+                return 200, {"ok": True, "user": {"id": user, "profile": profile}}, {}
             channel = str(body.get("channel", ""))
             if not channel:
                 return 200, {"ok": False, "error": "channel_not_found"}, {}
@@ -147,6 +163,8 @@ class FakeSlack:
                 else:
                     body = {k: v[0] for k, v in parse_qs(raw).items()}
                 method = self.path.rsplit("/", 1)[-1]
+                if self.path.startswith("/response/"):
+                    method = f"response:{method}"
                 status, payload, headers = fake._answer(
                     method, body, self.headers.get("Authorization", "")
                 )

@@ -20,38 +20,10 @@ from router.notifiers.pagerduty import PagerDuty, dedup_key, note_text
 from router.sources import pagerduty as pd_source
 from router.store import Store
 from tests.conftest import GOLDEN, FakeClock, make_alert
+from tests.fakes.pagerduty import FakePagerDuty
 from tests.test_dispatcher import RecordingNotifier
 
 TRIGGERED = json.loads((GOLDEN / "sources/pagerduty/incident-triggered.json").read_text())
-
-
-class FakePagerDuty:
-    """Answers like api.pagerduty.com and events.pagerduty.com; scripted failures first."""
-
-    def __init__(self) -> None:
-        self.requests: list[httpx2.Request] = []
-        self.script: list[tuple[int, dict[str, str]]] = []
-
-    def handler(self, request: httpx2.Request) -> httpx2.Response:
-        self.requests.append(request)
-        if self.script:
-            status, headers = self.script.pop(0)
-            return httpx2.Response(
-                status, headers=headers, stream=httpx2.ByteStream(b'{"error": {}}')
-            )
-        if request.url.path == "/v2/enqueue":
-            body = json.loads(request.content)
-            answer = {
-                "status": "success",
-                "message": "Event processed",
-                "dedup_key": body["dedup_key"],
-            }
-            return httpx2.Response(202, stream=httpx2.ByteStream(json.dumps(answer).encode()))
-        note = {"note": {"id": "PNOTE1", "content": json.loads(request.content)["note"]["content"]}}
-        return httpx2.Response(201, stream=httpx2.ByteStream(json.dumps(note).encode()))
-
-    def bodies(self, path_end: str = "") -> list[dict[str, Any]]:
-        return [json.loads(r.content) for r in self.requests if r.url.path.endswith(path_end)]
 
 
 @pytest.fixture

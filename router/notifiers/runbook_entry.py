@@ -1,0 +1,107 @@
+"""A runbook entry as Block Kit: the whole procedure, within Slack's limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from router.notifiers.mrkdwn import (
+    MAX_BLOCKS,
+    MAX_HEADER_TEXT,
+    MAX_SECTION_TEXT,
+    code_block,
+    escape,
+    safe_url,
+    truncate,
+)
+from router.runbooks import Runbook, Step
+
+SHARE_ACTION = "share_runbook"
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(
+        text=MarkdownTextObject(text=truncate(text, MAX_SECTION_TEXT), verbatim=True)
+    )
+
+
+def step_text(step: Step) -> str:
+    """One step: title, text, every command, the verification checklist."""
+    parts = [f"*Step {step.number}: {escape(step.title)}*"]
+    parts += [escape(t) for t in step.text]
+    budget = MAX_SECTION_TEXT - sum(len(p) + 1 for p in parts) - 200
+    for command in step.commands:
+        block = code_block(command.code, max(budget, 40))
+        budget -= len(block)
+        parts.append(block)
+    if step.verification:
+        parts.append("*Verify:*\n" + "\n".join(f"☐ {escape(v)}" for v in step.verification))
+    return truncate("\n".join(parts), MAX_SECTION_TEXT)
+
+
+def procedure_blocks(runbook: Runbook, limit: int = MAX_BLOCKS) -> list[Block]:
+    blocks: list[Block] = [_section(step_text(step)) for step in runbook.steps]
+    if len(blocks) > limit:
+        blocks = [
+            *blocks[: limit - 1],
+            _section(f"…{len(blocks) - limit + 1} more steps in the runbook."),
+        ]
+    return blocks
+
+
+def runbook_blocks(runbook: Runbook, url: str, *, share: bool = True) -> list[dict[str, Any]]:
+    """The entry, for /runbook RUN-nnn and for "Post in channel"."""
+    tested = runbook.last_tested.isoformat() if runbook.last_tested else "never"
+    category = escape(runbook.category or "Uncategorised")
+    meta = f"{category} · Owner: {escape(runbook.owner or 'unknown')} · Last tested: {tested}"
+    head: list[Block] = [
+        HeaderBlock(
+            text=PlainTextObject(
+                text=truncate(escape(f"{runbook.id}: {runbook.title}"), MAX_HEADER_TEXT)
+            )
+        ),
+        ContextBlock(elements=[MarkdownTextObject(text=truncate(meta, MAX_SECTION_TEXT))]),
+    ]
+    if runbook.trigger:
+        head.append(_section(f"*Trigger:* {escape(runbook.trigger)}"))
+    tail: list[Block] = [DividerBlock()]
+    if runbook.do_not:
+        tail.append(_section("*⛔ Do not*\n" + "\n".join(f"• {escape(d)}" for d in runbook.do_not)))
+    esc = runbook.escalation
+    if esc.defined:
+        lines = [
+            f"*When:* {escape(esc.when)}" if esc.when else "",
+            f"*Who:* {escape(esc.who)}" if esc.who else "",
+        ]
+        lines += [f"*Provide:* {escape(esc.what)}" if esc.what else "", *map(escape, esc.other)]
+        tail.append(_section("*📣 Escalation*\n" + "\n".join(line for line in lines if line)))
+    buttons = []
+    if link := safe_url(url):
+        buttons.append(
+            ButtonElement(
+                text=PlainTextObject(text="Open runbook"), action_id="open_runbook", url=link
+            )
+        )
+    if share:
+        buttons.append(
+            ButtonElement(
+                text=PlainTextObject(text="Post in channel"),
+                action_id=SHARE_ACTION,
+                value=runbook.id,
+            )
+        )
+    if buttons:
+        tail.append(ActionsBlock(block_id="runbook-entry", elements=buttons))
+    room = MAX_BLOCKS - len(head) - len(tail)
+    return [b.to_dict() for b in [*head, *procedure_blocks(runbook, room), *tail]]

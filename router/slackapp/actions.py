@@ -1,0 +1,138 @@
+"""The work behind message buttons, run by the dispatcher from the outbox.
+
+Every action was checked when the click arrived; what it acts on is read from
+the store again here, never taken from the button's value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from router.decide import Ruleset
+from router.errors import DeliveryError, Reason
+from router.notifiers import Notifier, Rendered
+from router.notifiers.mrkdwn import MAX_BLOCKS, escape
+from router.notifiers.pagerduty import PagerDuty
+from router.notifiers.runbook_entry import procedure_blocks, runbook_blocks
+from router.store import Store
+
+THREAD_STEPS = "thread_steps"
+SHARE = "share"
+PAGERDUTY_ACK = "pagerduty_ack"
+KINDS = (THREAD_STEPS, SHARE, PAGERDUTY_ACK)
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+
+
+def mention(user_id: str) -> str:
+    """``<@U…>`` only for a well-formed ID (it comes from a signed request)."""
+    return f"<@{user_id}>" if SLACK_USER_ID.match(user_id) else "someone"
+
+
+class ActionRunner:
+    def __init__(
+        self,
+        store: Store,
+        notifier: Notifier,
+        ruleset: Callable[[], Ruleset],
+        pagerduty: PagerDuty | None,
+    ) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.ruleset = ruleset
+        self.pagerduty = pagerduty
+
+    def run(self, action: dict[str, Any]) -> str:
+        """Do it; return what was done, for the delivered metric."""
+        kind = str(action["kind"])
+        if kind == THREAD_STEPS:
+            self._thread_steps(action)
+        elif kind == SHARE:
+            self._share(action)
+        elif kind == PAGERDUTY_ACK:
+            self._acknowledge(action)
+        else:
+            raise DeliveryError(Reason.OTHER, f"unknown action {kind!r}", retryable=False)
+        return kind
+
+    def _tell(self, action: dict[str, Any], text: str) -> None:
+        """An answer only the clicking user sees."""
+        if url := action.get("response_url"):
+            payload = {"response_type": "ephemeral", "replace_original": False, "text": text}
+            self.notifier.respond(url, payload)
+
+    def _thread_steps(self, action: dict[str, Any]) -> None:
+        view = self.store.load_message(action["message_id"])
+        if view is None or view.slack_channel is None or view.slack_ts is None:
+            raise DeliveryError(Reason.NOT_FOUND, "message not posted", retryable=False)
+        runbook = self.ruleset().catalog.get(view.runbook_id or "")
+        if runbook is None:
+            self._tell(
+                action, "This alert's runbook is not a RUN- entry here; open its link instead."
+            )
+            return
+        title = f"{runbook.id}: {escape(runbook.title)}"
+        head = f"*Full procedure of {title}* (asked by {mention(action['user_id'])})"
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": head}}]
+        blocks += [b.to_dict() for b in procedure_blocks(runbook, MAX_BLOCKS - 1)]
+        text = f"Full procedure of {runbook.id}: {escape(runbook.title)}"
+        self.notifier.reply(view.slack_channel, view.slack_ts, Rendered(text, blocks))
+
+    def _share(self, action: dict[str, Any]) -> None:
+        ruleset = self.ruleset()
+        runbook = ruleset.catalog.get(action["runbook"])
+        if runbook is None:
+            self._tell(action, f"{escape(action['runbook'])} is gone (the runbooks were reloaded).")
+            return
+        blocks = runbook_blocks(runbook, ruleset.runbook_url(runbook), share=False)
+        shared = {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f"Shared by {mention(action['user_id'])}"}],
+        }
+        payload = {
+            "response_type": "in_channel",
+            "replace_original": False,
+            "text": f"{runbook.id}: {escape(runbook.title)}",
+            "blocks": [*blocks[: MAX_BLOCKS - 1], shared],
+        }
+        self.notifier.respond(action["response_url"], payload)
+
+    def _acknowledge(self, action: dict[str, Any]) -> None:
+        """Acknowledge the message's PagerDuty incidents as the user who clicked."""
+        view = self.store.load_message(action["message_id"])
+        incidents = (
+            sorted({m.pagerduty_incident for m in view.firing if m.pagerduty_incident})
+            if view
+            else []
+        )
+        if view is None or not incidents:
+            self._tell(
+                action, "Nothing to acknowledge: no firing PagerDuty incident on this message."
+            )
+            return
+        if self.pagerduty is None or self.pagerduty.rest is None:
+            self._tell(action, "The router has no PagerDuty API token; acknowledge in PagerDuty.")
+            return
+        email = self.notifier.user_email(action["user_id"])
+        if not email:
+            self._tell(
+                action,
+                "I could not read your email from Slack, so I cannot act as you in PagerDuty. "
+                "Acknowledge in PagerDuty, or ask an admin to grant the app users:read.email.",
+            )
+            return
+        for incident in incidents:
+            try:
+                self.pagerduty.acknowledge(incident, email)
+            except DeliveryError as exc:
+                if exc.retryable:
+                    raise
+                self._tell(
+                    action,
+                    f"PagerDuty refused to acknowledge {incident} as {escape(email)} "
+                    f"({exc.detail}). "
+                    "Is that address a PagerDuty user with access to the service?",
+                )
+                return
+        self.store.acknowledge(view.id, action.get("user_name") or email)

@@ -1,0 +1,76 @@
+"""Button clicks (``block_actions``): checked against what is stored, then queued.
+
+What a click acts on comes from the signed request's container (channel and
+message ts) looked up in the store, never from the button's value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from router.decide import Ruleset
+from router.errors import PayloadError
+from router.notifiers.message import ACK_ACTION, SHOW_STEPS_ACTION
+from router.notifiers.runbook_entry import SHARE_ACTION
+from router.slackapp.actions import PAGERDUTY_ACK, SHARE, SLACK_USER_ID, THREAD_STEPS
+from router.store import Store
+
+
+def _text(value: Any, path: str, *, required: bool = True) -> str:
+    if isinstance(value, str) and value:
+        return value
+    if value is None and not required:
+        return ""
+    raise PayloadError(
+        path,
+        "expected a non-empty string" if value is not None else "field required",
+        status_code=400,
+    )
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def handle(payload: Any, store: Store, ruleset: Ruleset, response_url_prefix: str) -> list[int]:
+    """Queue the work of each action in the payload; return the action ids stored."""
+    if not isinstance(payload, dict):
+        raise PayloadError("payload", "expected a JSON object", status_code=400)
+    if payload.get("type") != "block_actions":
+        return []  # view submissions, shortcuts: nothing of ours
+    user = payload.get("user")
+    if not isinstance(user, dict):
+        raise PayloadError("payload.user", "expected an object", status_code=400)
+    user_id = _text(user.get("id"), "payload.user.id")
+    if not SLACK_USER_ID.match(user_id):
+        raise PayloadError("payload.user.id", "not a Slack user ID", status_code=400)
+    user_name = str(user.get("name") or user.get("username") or user_id)[:100]
+    container = _object(payload.get("container"))
+    channel = container.get("channel_id") or _object(payload.get("channel")).get("id")
+    message_ts = container.get("message_ts") or _object(payload.get("message")).get("ts")
+    response_url = payload.get("response_url")
+    if not (isinstance(response_url, str) and response_url.startswith(response_url_prefix)):
+        response_url = None
+    actions = payload.get("actions")
+    if not isinstance(actions, list):
+        raise PayloadError("payload.actions", "expected a list", status_code=400)
+    base = {"user_id": user_id, "user_name": user_name, "response_url": response_url}
+    queued = []
+    for i, action in enumerate(actions[:5]):
+        if not isinstance(action, dict):
+            raise PayloadError(f"payload.actions[{i}]", "expected an object", status_code=400)
+        action_id = action.get("action_id")
+        if action_id in (SHOW_STEPS_ACTION, ACK_ACTION):
+            view = None
+            if isinstance(channel, str) and isinstance(message_ts, str):
+                view = store.find_message(channel, message_ts)
+            if view is None:
+                continue  # not one of our messages (or from before a database reset)
+            kind = THREAD_STEPS if action_id == SHOW_STEPS_ACTION else PAGERDUTY_ACK
+            queued.append(store.enqueue_action(kind, {**base, "message_id": view.id}))
+        elif action_id == SHARE_ACTION:
+            runbook = ruleset.catalog.get(_text(action.get("value"), f"payload.actions[{i}].value"))
+            if runbook is not None and response_url:
+                queued.append(store.enqueue_action(SHARE, {**base, "runbook": runbook.id}))
+        # URL buttons (open_runbook, open_pagerduty) also report clicks: nothing to do.
+    return queued
