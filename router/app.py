@@ -92,6 +92,7 @@ class Runtime:
         with self.reload_lock:
             ruleset = load_ruleset_for(self.settings)
             self.ruleset = ruleset
+            self.command()  # build the search index now, not on someone's first /runbook
             return ruleset
 
 
@@ -230,6 +231,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(store.create_schema)
+        await run_in_threadpool(rt.command)  # the /runbook search index, before any request
         for source, mode in rt.ruleset.config.data.auth.items():
             if mode == "none":
                 log.warning(
