@@ -1,4 +1,4 @@
-"""``runbook-router``: serve, check, route."""
+"""``runbook-router``: serve, check, route, lint, coverage."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from router.errors import ConfigError, PayloadError, Problem
@@ -79,6 +80,80 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _stale_after_days(args: argparse.Namespace, settings: Settings) -> int:
+    from router.config import load_routes
+
+    if args.stale_after_days is not None:
+        return int(args.stale_after_days)
+    try:
+        return load_routes(args.config or settings.config).data.defaults.stale_after_days
+    except ConfigError:
+        return 90
+
+
+def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
+    from router.runbooks.lint import lint_folder
+
+    folder = args.dir or args.runbooks or settings.runbooks
+    if not Path(folder).is_dir():
+        print(f"{folder}: not a folder", file=sys.stderr)
+        return 1
+    today = date.fromisoformat(args.today) if args.today else date.today()
+    report = lint_folder(folder, today, _stale_after_days(args, settings))
+    if args.format == "json":
+        out = {
+            "runbooks": report.runbooks,
+            "errors": report.errors,
+            "warnings": report.warnings,
+            "findings": [f.as_dict() for f in report.findings],
+        }
+        print(json.dumps(out, indent=2))
+    else:
+        for finding in report.findings:
+            print(finding)
+        print(report.summary())
+    return 1 if report.errors or (args.strict and report.warnings) else 0
+
+
+def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
+    from router.coverage import evaluate, load_monitor_names, load_rules, percent
+    from router.decide import load_ruleset
+
+    assume = {}
+    for pair in args.assume or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            print(f"--assume {pair!r}: expected label=value", file=sys.stderr)
+            return 2
+        assume[key] = value
+    try:
+        ruleset = load_ruleset(args.config or settings.config, args.runbooks or settings.runbooks)
+        rules = [r for path in args.rules for r in load_rules(path)]
+        rules += [r for path in args.datadog or [] for r in load_monitor_names(path)]
+    except ConfigError as exc:
+        _print_problems(exc.problems)
+        return 1
+    except OSError as exc:
+        print(f"{exc.filename}: cannot read: {exc.strerror}", file=sys.stderr)
+        return 1
+    results = evaluate(ruleset, rules, assume)
+    covered = sum(r.covered for r in results)
+    share = percent(results)
+    if args.format == "json":
+        out = {"covered": covered, "total": len(results), "percent": round(share, 1)}
+        print(json.dumps(out | {"alerts": [r.as_dict() for r in results]}, indent=2))
+    else:
+        for r in results:
+            if not r.covered:
+                outside = r.as_dict()["outside_runbooks"]
+                note = f"; links outside runbook {outside[0]}" if outside else ""
+                group = f" (group {r.rule.group})" if r.rule.group else ""
+                where = f"{r.rule.file}:{r.rule.line}"
+                print(f"{where}: {r.rule.name}{group}: no route to a RUN- runbook{note}")
+        print(f"coverage: {covered}/{len(results)} alerts reach a RUN- runbook ({share:.1f}%)")
+    return 1 if share < args.min else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="runbook-router", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -91,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func, text in (
         ("check", cmd_check, "validate routes and runbooks (exit 1 on problems)"),
         ("route", cmd_route, "print the routing decision for a payload, send nothing"),
+        ("lint", cmd_lint, "runbook quality: file:line: RULE-ID message (exit 1 on errors)"),
+        ("coverage", cmd_coverage, "which alerting rules reach no RUN- runbook"),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--config", help="routes file (default: $ROUTER_CONFIG or routes.yaml)")
@@ -99,6 +176,20 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "route":
             p.add_argument("file", help="a webhook body as the source sends it ('-' for stdin)")
             p.add_argument("--source", choices=sorted(SOURCES), default="alertmanager")
+        if name == "lint":
+            p.add_argument("dir", nargs="?", help="runbooks folder (default: --runbooks)")
+            p.add_argument("--format", choices=("text", "json"), default="text")
+            p.add_argument("--strict", action="store_true", help="warnings fail too")
+            p.add_argument("--stale-after-days", type=int, help="default: routes.yaml defaults")
+            p.add_argument("--today", help="YYYY-MM-DD to judge staleness against")
+        if name == "coverage":
+            p.add_argument(
+                "rules", nargs="*", help="Prometheus rule files / PrometheusRule manifests"
+            )
+            p.add_argument("--datadog", action="append", help="file of Datadog monitor names")
+            p.add_argument("--assume", action="append", help="label=value every alert has")
+            p.add_argument("--min", type=float, default=0.0, help="fail below this percent")
+            p.add_argument("--format", choices=("text", "json"), default="text")
     return parser
 
 

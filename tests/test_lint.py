@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from router.cli import main
+from router.runbooks.lint import RULES, lint_folder
+from tests.conftest import GOLDEN, ROOT
+
+BAD = GOLDEN / "lint/bad"
+TODAY = ["--today", "2026-11-22", "--stale-after-days", "90"]
+
+
+def test_each_bad_runbook_gives_its_exact_finding(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", str(BAD), *TODAY]) == 1
+    expected = (GOLDEN / "lint/expected.txt").read_text().replace("{dir}", str(BAD))
+    assert capsys.readouterr().out == expected
+
+
+def test_every_rule_has_a_bad_example() -> None:
+    report = lint_folder(BAD, date(2026, 11, 22), 90)
+    assert {f.rule for f in report.findings} == set(RULES)
+    clean = BAD / "RUN-100-good.md"
+    assert not [f for f in report.findings if f.file == str(clean)]
+
+
+def test_shipped_runbooks_have_no_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", str(ROOT / "runbooks"), *TODAY]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "12 runbooks: 0 error(s), 1 warning(s)"
+    assert out[0].endswith(
+        "RB004 Last Tested 2026-05-12 is 194 days old (limit 90)"
+    )  # RUN-010, on purpose
+
+
+def test_strict_makes_warnings_fail(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", str(ROOT / "runbooks"), *TODAY, "--strict"]) == 1
+
+
+def test_json_format(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["lint", str(BAD), *TODAY, "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+    assert (out["runbooks"], out["errors"], out["warnings"]) == (17, 14, 1)
+    first = out["findings"][0]
+    assert set(first) == {"file", "line", "rule", "message", "severity"}
+    assert first["rule"] == "RB002"
+
+
+def test_stale_limit_comes_from_routes_yaml(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text("defaults: {stale_after_days: 400}\n", encoding="utf-8")
+    assert (
+        main(["lint", str(ROOT / "runbooks"), "--config", str(routes), "--today", "2026-11-22"])
+        == 0
+    )
+    assert capsys.readouterr().out.strip() == "12 runbooks: 0 error(s), 0 warning(s)"
+
+
+def test_not_a_folder(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", "/nonexistent/runbooks"]) == 1
