@@ -17,6 +17,7 @@ import threading
 import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -44,6 +45,7 @@ from router.notifiers.log import LogNotifier
 from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
 from router.notifiers.slack import SlackNotifier
+from router.runbooks.lint import lint_folder
 from router.settings import Settings
 from router.slackapp.actions import ActionRunner
 from router.slackapp.command import RunbookCommand
@@ -51,6 +53,7 @@ from router.slackapp.interactions import handle as handle_interaction
 from router.slackapp.signature import verify as verify_slack
 from router.sources import SOURCES, Source
 from router.store import Store
+from router.web.pages import register as register_pages
 
 log = logging.getLogger("router")
 
@@ -93,7 +96,17 @@ class Runtime:
             ruleset = load_ruleset_for(self.settings)
             self.ruleset = ruleset
             self.command()  # build the search index now, not on someone's first /runbook
+            self.measure_runbooks()
             return ruleset
+
+    def measure_runbooks(self) -> None:
+        """Runbook count, stale ones and lint errors, as gauges."""
+        today = datetime.fromtimestamp(self.clock.now(), UTC).date()
+        stale_after = self.ruleset.config.data.defaults.stale_after_days
+        report = lint_folder(self.settings.runbooks, today, stale_after)
+        self.metrics.runbooks.set(len(self.ruleset.catalog))
+        self.metrics.runbooks_stale.set(sum(1 for f in report.findings if f.rule == "RB004"))
+        self.metrics.runbook_lint_errors.set(report.errors)
 
 
 def load_ruleset_for(settings: Settings) -> Ruleset:
@@ -194,6 +207,7 @@ def _decide(rt: Runtime, alerts: list[Alert]) -> list[tuple[Alert, list[Decision
             rt.metrics.routed.labels(alert.source, d.route or "default").inc()
             if d.runbook is None:
                 rt.metrics.unmatched.labels(alert.source).inc()
+                rt.metrics.unmatched_name(alert.name)
             if d.severity.unmapped:
                 rt.metrics.severity_unmapped.labels(alert.source).inc()
     return batch
@@ -232,6 +246,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(store.create_schema)
         await run_in_threadpool(rt.command)  # the /runbook search index, before any request
+        await run_in_threadpool(rt.measure_runbooks)
         for source, mode in rt.ruleset.config.data.auth.items():
             if mode == "none":
                 log.warning(
@@ -350,11 +365,6 @@ def create_app(
         alerts = src.parse(await _receive(request, src, verify=False))
         return JSONResponse({"alerts": explain_alerts(rt.ruleset, alerts)})
 
-    @app.get("/alerts")
-    async def recent_alerts(limit: int = 100) -> Response:
-        rows = await run_in_threadpool(store.recent_alerts, max(1, min(limit, 1000)))
-        return JSONResponse({"alerts": rows})
-
     @app.post("/-/reload")
     async def reload() -> Response:
         try:
@@ -397,6 +407,7 @@ def create_app(
             generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST
         )
 
+    register_pages(app, rt)
     return app
 
 

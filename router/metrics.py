@@ -14,6 +14,9 @@ from prometheus_client import (
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
+MAX_UNMATCHED_NAMES = 50
+
+
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -69,9 +72,34 @@ class Metrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
             registry=r,
         )
+        self.runbooks = Gauge("router_runbooks", "RUN- entries loaded.", registry=r)
+        self.runbooks_stale = Gauge(
+            "router_runbooks_stale", "Runbooks whose Last Tested is older than allowed.", registry=r
+        )
+        self.runbook_lint_errors = Gauge(
+            "router_runbook_lint_errors", "Lint errors in the loaded runbooks.", registry=r
+        )
+        self.unmatched_names = Counter(
+            "router_unmatched_alert_names",
+            f"Alerts that reached no runbook, by alertname (the first {MAX_UNMATCHED_NAMES}"
+            " names seen; later ones count as _other).",
+            ["alertname"],
+            registry=r,
+        )
+        self._unmatched_seen: set[str] = set()
         self.outbox = Gauge(
             "router_outbox_entries",
             "Outbox entries by state (pending, done, dead).",
             ["state"],
             registry=r,
         )
+
+    def unmatched_name(self, alertname: str) -> None:
+        """Count an unmatched alert by name, keeping the label set bounded."""
+        name = alertname[:100] or "_unnamed"
+        if name not in self._unmatched_seen:
+            if len(self._unmatched_seen) >= MAX_UNMATCHED_NAMES:
+                name = "_other"
+            else:
+                self._unmatched_seen.add(name)
+        self.unmatched_names.labels(name).inc()

@@ -38,7 +38,8 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 
 
 def stored(client: TestClient) -> list[dict[str, Any]]:
-    alerts: list[dict[str, Any]] = client.get("/alerts").json()["alerts"]
+    response = client.get("/alerts", headers={"Accept": "application/json"})
+    alerts: list[dict[str, Any]] = response.json()["alerts"]
     return alerts
 
 

@@ -59,6 +59,8 @@ class Runbook(_Frozen):
     post_incident: list[str] = Field(default_factory=list)
     linked_ids: list[str] = Field(default_factory=list)
     lines: dict[str, int] = Field(default_factory=dict)
+    source: str = Field(default="", exclude=True, repr=False)
+    """The markdown as written, for the web page."""
     """Where each header field and section starts, for lint messages."""
 
     def is_stale(self, today: date, stale_after_days: int) -> bool:

@@ -330,6 +330,7 @@ def parse_runbook(text: str, path: str) -> tuple[Runbook | None, list[Problem]]:
         post_incident=items("post_incident"),
         linked_ids=list(dict.fromkeys(values["linked"])),
         lines=lines,
+        source=text,
     )
     return runbook, problems
 

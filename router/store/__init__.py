@@ -400,6 +400,16 @@ class Store:
 
     # -- reading ------------------------------------------------------------------
 
+    def alert_detail(self, alert_id: int) -> dict[str, Any] | None:
+        """One alert as stored (raw payload included), with its messages' delivery state."""
+        row = self.load_alert(alert_id)
+        if row is None:
+            return None
+        deliveries: list[dict[str, Any]] = next(
+            (a["deliveries"] for a in self.recent_alerts(only=[alert_id])), []
+        )
+        return {**row, "deliveries": deliveries}
+
     def outbox_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -407,14 +417,15 @@ class Store:
             ).all()
         return dict(rows)
 
-    def recent_alerts(self, limit: int = 100) -> list[dict[str, Any]]:
+    def recent_alerts(
+        self, limit: int = 100, only: Sequence[int] | None = None
+    ) -> list[dict[str, Any]]:
         """Recent alerts with their decisions and the delivery state of their messages."""
+        query = sa.select(alerts).order_by(alerts.c.updated_at.desc(), alerts.c.id.desc())
+        if only is not None:
+            query = query.where(alerts.c.id.in_(only))
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(alerts)
-                .order_by(alerts.c.updated_at.desc(), alerts.c.id.desc())
-                .limit(limit)
-            ).all()
+            rows = conn.execute(query.limit(limit)).all()
             ids = [r.id for r in rows]
             deliveries: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
             for chunk in chunks(ids):
@@ -449,6 +460,7 @@ class Store:
                     )
         return [
             {
+                "id": r.id,
                 "source": r.source,
                 "fingerprint": r.fingerprint,
                 "name": r.name,

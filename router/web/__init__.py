@@ -1,0 +1,1 @@
+"""Pages the router serves: runbooks (the target of Slack's runbook links) and alerts."""

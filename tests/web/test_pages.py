@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from router.app import create_app
+from tests.conftest import ROOT, FakeClock
+from tests.test_app import AUTH, BODY, settings
+
+JSON = {"Accept": "application/json"}
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    clock = FakeClock()  # 2026-11-22: RUN-010 (tested 2026-05-12) is stale
+    with TestClient(create_app(settings(tmp_path), run_dispatcher=False, clock=clock)) as c:
+        yield c
+
+
+def test_index_by_category(client: TestClient) -> None:
+    html = client.get("/runbooks").text
+    assert (
+        html.index("<h2>Incident</h2>")
+        < html.index("<h2>Deployment</h2>")
+        < html.index("<h2>Recovery</h2>")
+    )
+    assert '<a href="/runbooks/RUN-001">RUN-001: Database Connection Pool Exhaustion</a>' in html
+    assert 'name="viewport"' in html
+    assert "https://" not in html.split("<main>")[0]  # no CDN: everything is inline
+
+
+def test_index_as_json(client: TestClient) -> None:
+    entries = client.get("/runbooks", headers=JSON).json()["runbooks"]
+    assert len(entries) == 12
+    stale = [e["id"] for e in entries if e["stale"]]
+    assert stale == ["RUN-010"]
+    assert entries[0] == {
+        "id": "RUN-001",
+        "title": "Database Connection Pool Exhaustion",
+        "category": "Incident",
+        "owner": "Backend Team",
+        "last_tested": "2026-10-02",
+        "stale": False,
+        "trigger": "DatabaseConnectionPoolHigh alert (pool utilisation > 90% for 5 minutes)",
+        "url": "/runbooks/RUN-001",
+    }
+
+
+def test_search_uses_the_runbook_search(client: TestClient) -> None:
+    found = client.get("/runbooks", params={"q": "conection pool"}, headers=JSON).json()["runbooks"]
+    assert found[0]["id"] == "RUN-001"
+    html = client.get("/runbooks", params={"q": "conection pool"}).text
+    assert "result(s) for “conection pool”" in html
+    assert "No runbook matches “xyzzy”" in client.get("/runbooks", params={"q": "xyzzy"}).text
+
+
+def test_entry_page(client: TestClient) -> None:
+    html = client.get("/runbooks/run-1").text
+    assert "<h1>RUN-001: Database Connection Pool Exhaustion</h1>" in html
+    assert html.count('class="copy"') == 4  # one per command block (four steps)
+    assert '<code class="language-sql">SELECT pg_terminate_backend' in html
+    assert '<span class="badge fresh">tested</span>' in html
+    assert '<span class="badge stale"' in client.get("/runbooks/RUN-010").text
+
+
+def test_entry_as_json(client: TestClient) -> None:
+    entry = client.get("/runbooks/RUN-001", headers=JSON).json()
+    assert entry["id"] == "RUN-001"
+    assert len(entry["steps"]) == 4
+    assert entry["stale"] is False
+    assert "source" not in entry
+
+
+def test_unknown_entry_is_404(client: TestClient) -> None:
+    assert client.get("/runbooks/RUN-404").status_code == 404
+    assert client.get("/runbooks/RUN-404", headers=JSON).json() == {
+        "error": "runbook RUN-404 not found"
+    }
+    assert client.get("/alerts/999999", headers=JSON).status_code == 404
+
+
+def test_alerts_page_and_detail(client: TestClient) -> None:
+    client.post("/webhooks/alertmanager", content=BODY, headers=AUTH)
+    html = client.get("/alerts").text
+    assert "DatabaseConnectionPoolHigh" in html
+    assert "route &#39;db-pool&#39; sets SEV1" in html
+    assert '<span class="badge pending">pending</span>' in html
+    (row,) = client.get("/alerts", headers=JSON).json()["alerts"]
+    detail = client.get(f"/alerts/{row['id']}").text
+    assert "Payload as received" in detail
+    assert "pgbouncer_pools_server_active_connections" in detail  # the raw generatorURL
+    assert (
+        client.get(f"/alerts/{row['id']}", headers=JSON).json()["raw"]["fingerprint"]
+        == "b1c6f0a3d2e9f874"
+    )
+
+
+def test_hostile_text_is_escaped(client: TestClient) -> None:
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    body = json.dumps(
+        {
+            "alerts": [
+                {
+                    "labels": {"alertname": hostile, "x": hostile},
+                    "annotations": {"summary": hostile},
+                }
+            ]
+        }
+    )
+    client.post("/webhooks/alertmanager", content=body, headers=AUTH)
+    (row,) = client.get("/alerts", headers=JSON).json()["alerts"]
+    for html in (client.get("/alerts").text, client.get(f"/alerts/{row['id']}").text):
+        assert "<script>alert" not in html
+        assert "<img src=x" not in html
+        assert "&lt;script&gt;" in html
+
+
+def test_runbook_markdown_cannot_inject_html(tmp_path: Path) -> None:
+    runbooks = tmp_path / "runbooks"
+    shutil.copytree(ROOT / "runbooks", runbooks)
+    (runbooks / "RUN-099-evil.md").write_text(
+        "# RUN-099: Evil\n<script>alert(1)</script>\n\n[click](javascript:alert(1))\n",
+        encoding="utf-8",
+    )
+    with TestClient(
+        create_app(settings(tmp_path, runbooks=str(runbooks)), run_dispatcher=False)
+    ) as c:
+        html = c.get("/runbooks/RUN-099").text
+    assert "<script>alert(1)</script>" not in html
+    assert 'href="javascript:' not in html
+
+
+def test_runbook_gauges(client: TestClient) -> None:
+    text = client.get("/metrics").text
+    assert "router_runbooks 12.0" in text
+    assert "router_runbooks_stale 1.0" in text
+    assert "router_runbook_lint_errors 0.0" in text
+
+
+def test_unmatched_alert_names_are_bounded(client: TestClient) -> None:
+    names = [f"NoRunbook{i}" for i in range(60)]
+    body = json.dumps({"alerts": [{"labels": {"alertname": n}} for n in names]})
+    client.post("/webhooks/alertmanager", content=body, headers=AUTH)
+    text = client.get("/metrics").text
+    series = [
+        line for line in text.splitlines() if line.startswith("router_unmatched_alert_names_total{")
+    ]
+    assert len(series) == 51  # fifty names, then _other
+    assert 'router_unmatched_alert_names_total{alertname="_other"} 10.0' in series
