@@ -244,7 +244,10 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(store.create_schema)
+        try:
+            await run_in_threadpool(store.ensure_schema)
+        except StoreUnavailable as exc:  # start anyway: not ready, webhooks 503 until it is back
+            log.error("database unavailable at start: %s", exc)
         await run_in_threadpool(rt.command)  # the /runbook search index, before any request
         await run_in_threadpool(rt.measure_runbooks)
         for source, mode in rt.ruleset.config.data.auth.items():

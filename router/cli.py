@@ -80,6 +80,22 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from router.errors import StoreUnavailable
+    from router.store import SCHEMA_VERSION, Store
+
+    store = Store.from_url(settings.database_url)
+    try:
+        store.ensure_schema()
+    except StoreUnavailable as exc:
+        print(f"migrate: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.engine.dispose()
+    print(f"schema version {SCHEMA_VERSION} is in place ({store.engine.url.render_as_string()})")
+    return 0
+
+
 def _stale_after_days(args: argparse.Namespace, settings: Settings) -> int:
     from router.config import load_routes
 
@@ -162,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.set_defaults(func=cmd_serve)
+    migrate = sub.add_parser("migrate", help="create or update the database schema, then exit")
+    migrate.set_defaults(func=cmd_migrate)
 
     for name, func, text in (
         ("check", cmd_check, "validate routes and runbooks (exit 1 on problems)"),

@@ -214,14 +214,20 @@ class Dispatcher:
     # -- the background loop -------------------------------------------------------
 
     async def run(self) -> None:
-        if self.store.single_process:
-            await asyncio.to_thread(self.store.release_leases)
+        released = False
         while True:
             try:
+                await asyncio.to_thread(self.store.ensure_schema)
+                if self.store.single_process and not released:
+                    await asyncio.to_thread(self.store.release_leases)
+                    released = True
                 handled = await asyncio.to_thread(self.dispatch_due)
                 next_due = None if handled else await asyncio.to_thread(self.store.next_due)
             except StoreUnavailable as exc:
                 log.warning("dispatcher: %s", exc)
+                handled, next_due = 0, None
+            except Exception:  # the loop must outlive any one failure
+                log.exception("dispatcher: unexpected error; trying again")
                 handled, next_due = 0, None
             if handled:
                 continue

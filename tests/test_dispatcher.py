@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -60,10 +60,10 @@ class RecordingNotifier:
 
 
 class Harness:
-    def __init__(self, tmp_path: Path, ruleset: Ruleset, clock: FakeClock) -> None:
+    def __init__(self, database_url: str, ruleset: Ruleset, clock: FakeClock) -> None:
         self.ruleset = ruleset
         self.clock = clock
-        self.store = Store.from_url(f"sqlite:///{tmp_path}/router.db", clock)
+        self.store = Store.from_url(database_url, clock)
         self.store.create_schema()
         self.notifier = RecordingNotifier()
         self.metrics = Metrics()
@@ -88,8 +88,10 @@ class Harness:
 
 
 @pytest.fixture
-def h(tmp_path: Path, ruleset: Ruleset, clock: FakeClock) -> Harness:
-    return Harness(tmp_path, ruleset, clock)
+def h(database_url: str, ruleset: Ruleset, clock: FakeClock) -> Iterator[Harness]:
+    harness = Harness(database_url, ruleset, clock)
+    yield harness
+    harness.store.engine.dispose()
 
 
 def db(instance: str, **kw: Any) -> Alert:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,11 @@ from tests.conftest import GOLDEN, FakeClock, make_alert
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: FakeClock) -> Store:
-    s = Store.from_url(f"sqlite:///{tmp_path}/router.db", clock)
+def store(database_url: str, clock: FakeClock) -> Iterator[Store]:
+    s = Store.from_url(database_url, clock)
     s.create_schema()
-    return s
+    yield s
+    s.engine.dispose()
 
 
 def ingest(store: Store, ruleset: Ruleset, *alerts: Alert) -> tuple[int, int]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from router.alert import Alert
 from router.clock import Clock, SystemClock
@@ -40,7 +40,11 @@ from router.store.schema import (
     metadata,
     outbox,
     pk,
+    schema_version,
 )
+
+SCHEMA_VERSION = 1
+_SCHEMA_LOCK = 727_001  # pg_advisory_xact_lock key for creating the schema
 
 __all__ = [
     "PAGERDUTY_EVENT",
@@ -118,6 +122,7 @@ class Store:
     def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
         self.engine = engine
         self.clock = clock or SystemClock()
+        self._schema_ready = False
 
     @classmethod
     def from_url(cls, url: str, clock: Clock | None = None) -> Store:
@@ -128,23 +133,54 @@ class Store:
         """SQLite is one process's database: its leases can be dropped at start."""
         return self.engine.dialect.name == "sqlite"
 
+    def ensure_schema(self) -> None:
+        """Create the schema once; until that succeeds, every caller tries again."""
+        if not self._schema_ready:
+            self.create_schema()
+            self._schema_ready = True
+
     def create_schema(self) -> None:
-        metadata.create_all(self.engine)
+        """Create what is missing and record the schema version (``migrate``).
+
+        Replicas start together: on PostgreSQL an advisory lock lets one create.
+        """
+        with self._tx() as conn:
+            if self.engine.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+            metadata.create_all(conn)
+            current = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
+            if current is None:
+                conn.execute(
+                    schema_version.insert().values(
+                        version=SCHEMA_VERSION, applied_at=self.clock.now()
+                    )
+                )
+            elif current > SCHEMA_VERSION:
+                raise StoreUnavailable(
+                    f"the database has schema version {current}; this router knows {SCHEMA_VERSION}"
+                )
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
+        """A write transaction; a database that is down or refuses is StoreUnavailable."""
         try:
             with self.engine.begin() as conn:
                 yield conn
-        except OperationalError as exc:
+        except (OperationalError, InterfaceError) as exc:
             raise StoreUnavailable(f"database refused the write: {exc.orig}") from None
 
-    def ping(self) -> None:
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
         try:
             with self.engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-        except OperationalError as exc:
+                yield conn
+        except (OperationalError, InterfaceError) as exc:
             raise StoreUnavailable(f"database unreachable: {exc.orig}") from None
+
+    def ping(self) -> None:
+        self.ensure_schema()
+        with self._read() as conn:
+            conn.execute(sa.text("SELECT 1"))
 
     # -- ingest -----------------------------------------------------------------
 
@@ -161,6 +197,7 @@ class Store:
         already stored changes nothing. ``pagerduty_notes`` queues a runbook note
         for each PagerDuty incident routed to a runbook.
         """
+        self.ensure_schema()
         for attempt in range(3):
             try:
                 with self._tx() as conn:
@@ -194,6 +231,8 @@ class Store:
                 )
                 .order_by(outbox.c.due_at, outbox.c.id)
                 .limit(limit)
+                # Replicas skip each other's rows instead of queueing on them (PostgreSQL).
+                .with_for_update(skip_locked=True)
             ).all()
             claimed = []
             for row in rows:
@@ -214,7 +253,7 @@ class Store:
             return claimed
 
     def next_due(self) -> float | None:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             value = conn.execute(
                 sa.select(sa.func.min(outbox.c.due_at)).where(outbox.c.state == "pending")
             ).scalar()
@@ -266,7 +305,7 @@ class Store:
             )
 
     def load_message(self, message_id: int) -> MessageView | None:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(sa.select(messages).where(messages.c.id == message_id)).first()
             if row is None:
                 return None
@@ -330,7 +369,7 @@ class Store:
 
     def find_message(self, slack_channel: str, slack_ts: str) -> MessageView | None:
         """The message Slack knows by channel ID and ts (from a signed interaction)."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             message_id = conn.execute(
                 sa.select(messages.c.id).where(
                     messages.c.slack_channel == slack_channel, messages.c.slack_ts == slack_ts
@@ -350,7 +389,7 @@ class Store:
         return action_id
 
     def load_action(self, action_id: int) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(sa.select(actions).where(actions.c.id == action_id)).first()
         return {"kind": row.kind, **row.data} if row is not None else None
 
@@ -371,7 +410,7 @@ class Store:
 
     def load_alert(self, alert_id: int) -> dict[str, Any] | None:
         """One stored alert with its decisions, for the PagerDuty outbox entries."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(sa.select(alerts).where(alerts.c.id == alert_id)).first()
         return dict(row._mapping) if row is not None else None
 
@@ -411,7 +450,7 @@ class Store:
         return {**row, "deliveries": deliveries}
 
     def outbox_counts(self) -> dict[str, int]:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 sa.select(outbox.c.state, sa.func.count()).group_by(outbox.c.state)
             ).all()
@@ -424,7 +463,7 @@ class Store:
         query = sa.select(alerts).order_by(alerts.c.updated_at.desc(), alerts.c.id.desc())
         if only is not None:
             query = query.where(alerts.c.id.in_(only))
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(query.limit(limit)).all()
             ids = [r.id for r in rows]
             deliveries: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}

@@ -130,6 +130,13 @@ actions = sa.Table(
 )
 """Work asked for from Slack (buttons), done by the dispatcher."""
 
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("applied_at", sa.Float, nullable=False),
+)
+
 # Outbox kinds, and what their ``ref`` points at.
 SLACK_MESSAGE = "slack_message"  # messages.id
 PAGERDUTY_NOTE = "pagerduty_note"  # alerts.id: the runbook note on a PagerDuty incident
