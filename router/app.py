@@ -45,6 +45,7 @@ from router.notifiers.log import LogNotifier
 from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
 from router.notifiers.slack import SlackNotifier
+from router.reload import Reloader
 from router.runbooks.lint import lint_folder
 from router.settings import Settings
 from router.slackapp.actions import ActionRunner
@@ -97,7 +98,18 @@ class Runtime:
             self.ruleset = ruleset
             self.command()  # build the search index now, not on someone's first /runbook
             self.measure_runbooks()
+            self.metrics.reload_time.set(self.clock.now())
             return ruleset
+
+    def reload_logged(self) -> Ruleset:
+        """reload(), with the outcome in the reload metrics."""
+        try:
+            ruleset = self.reload()
+        except ConfigError:
+            self.metrics.reload_ok.set(0)
+            raise
+        self.metrics.reload_ok.set(1)
+        return ruleset
 
     def measure_runbooks(self) -> None:
         """Runbook count, stale ones and lint errors, as gauges."""
@@ -213,6 +225,31 @@ def _decide(rt: Runtime, alerts: list[Alert]) -> list[tuple[Alert, list[Decision
     return batch
 
 
+def _log_stored(batch: list[tuple[Alert, list[Decision]]]) -> None:
+    """One event per alert stored, with what it was and where it goes, as fields."""
+    for alert, decisions in batch:
+        for d in decisions:
+            log.info(
+                "stored %s alert %s (%s): %s, route %s, %s",
+                alert.source,
+                alert.name,
+                alert.status,
+                d.severity.level,
+                d.route or "default",
+                d.runbook.key if d.runbook else "no runbook",
+                extra={
+                    "source": alert.source,
+                    "alertname": alert.name,
+                    "fingerprint": alert.fingerprint,
+                    "status": alert.status,
+                    "route": d.route,
+                    "runbook": d.runbook.key if d.runbook else None,
+                    "severity": d.severity.level,
+                    "channel": d.channel,
+                },
+            )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -255,16 +292,21 @@ def create_app(
                 log.warning(
                     "auth: none for %s: its webhooks are accepted without credentials", source
                 )
-        task = asyncio.create_task(dispatcher.run()) if run_dispatcher else None
+        tasks = [asyncio.create_task(dispatcher.run())] if run_dispatcher else []
+        if settings.reload_interval > 0:
+            tasks.append(asyncio.create_task(reloader.watch(settings.reload_interval)))
+        reloader.on_sighup()
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             store.engine.dispose()
 
+    reloader = Reloader(rt.reload_logged, settings.config, settings.runbooks)
+    _initial_reload_metrics(rt)
     app = FastAPI(title="runbook-router", version=__version__, lifespan=lifespan)
     app.state.runtime = rt
 
@@ -308,6 +350,8 @@ def create_app(
             )
             dispatcher.wake()
             code = 202
+            if not result.duplicate:
+                _log_stored(batch)
             return JSONResponse(
                 {
                     "status": "duplicate" if result.duplicate else "accepted",
@@ -371,9 +415,8 @@ def create_app(
     @app.post("/-/reload")
     async def reload() -> Response:
         try:
-            ruleset = await run_in_threadpool(rt.reload)
+            ruleset = await reloader.reload("POST /-/reload")
         except ConfigError as exc:
-            log.error("reload refused; keeping the running config:\n%s", exc)
             return JSONResponse(
                 {
                     "error": "config invalid; the running one is kept",
@@ -412,6 +455,11 @@ def create_app(
 
     register_pages(app, rt)
     return app
+
+
+def _initial_reload_metrics(rt: Runtime) -> None:
+    rt.metrics.reload_ok.set(1)
+    rt.metrics.reload_time.set(rt.clock.now())
 
 
 def explain_alerts(ruleset: Ruleset, alerts: list[Alert]) -> list[dict[str, Any]]:

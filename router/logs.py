@@ -20,7 +20,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        event |= {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+        # Context fields never replace the event's own ts, level, logger and msg.
+        event |= {k: v for k, v in record.__dict__.items() if k not in _STANDARD and k not in event}
         if record.exc_info:
             event["exc"] = self.formatException(record.exc_info)
         return json.dumps(event, default=str, ensure_ascii=False)

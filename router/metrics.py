@@ -72,6 +72,16 @@ class Metrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
             registry=r,
         )
+        self.reload_ok = Gauge(
+            "router_config_last_reload_successful",
+            "1 if the last reload of routes and runbooks worked, 0 if it was refused.",
+            registry=r,
+        )
+        self.reload_time = Gauge(
+            "router_config_last_reload_success_timestamp_seconds",
+            "When routes and runbooks were last loaded.",
+            registry=r,
+        )
         self.runbooks = Gauge("router_runbooks", "RUN- entries loaded.", registry=r)
         self.runbooks_stale = Gauge(
             "router_runbooks_stale", "Runbooks whose Last Tested is older than allowed.", registry=r

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(10 * 1024 * 1024, validation_alias=_env("ROUTER_MAX_BODY_BYTES"))
     log_format: Literal["json", "text"] = Field("json", validation_alias=_env("ROUTER_LOG_FORMAT"))
     log_level: str = Field("INFO", validation_alias=_env("ROUTER_LOG_LEVEL"))
+    reload_interval: float = Field(10.0, validation_alias=_env("ROUTER_RELOAD_INTERVAL"))
+    """Seconds between checks of routes and runbooks for changes (ConfigMaps); 0: never."""
 
     slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
     slack_signing_secret: SecretStr | None = Field(
