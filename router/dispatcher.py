@@ -37,8 +37,14 @@ log = logging.getLogger("router.dispatcher")
 BASE_BACKOFF = 1.0
 MAX_BACKOFF = 300.0
 IDLE_POLL = 1.0
+CHANNEL_INTERVAL = 1.0  # Slack: about one message a second per channel
 DELIVERY_IDS_KEPT = 7 * 86400.0  # PagerDuty retries for up to 48 h
 PRUNE_EVERY = 3600.0
+
+
+class _Deferred(Exception):
+    def __init__(self, until: float) -> None:
+        self.until = until
 
 
 def backoff(attempts: int, rng: random.Random) -> float:
@@ -62,6 +68,7 @@ class Dispatcher:
         rng: random.Random | None = None,
         pagerduty: PagerDuty | None = None,
         actions: ActionRunner | None = None,
+        channel_interval: float = CHANNEL_INTERVAL,
     ) -> None:
         self.store = store
         self.notifier = notifier
@@ -73,6 +80,8 @@ class Dispatcher:
         self.batch = batch
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.pagerduty = pagerduty
+        self.channel_interval = channel_interval
+        self._channel_free: dict[str, float] = {}
         self.actions = actions
         self._wake = asyncio.Event()
         self._pruned_at = 0.0
@@ -108,6 +117,10 @@ class Dispatcher:
                     Reason.OTHER, f"unknown outbox kind {item.kind!r}", retryable=False
                 )
             version = handler(item)
+        except _Deferred as deferred:
+            self.store.defer(item, deferred.until)
+            self.metrics.paced.inc()
+            return
         except DeliveryError as exc:
             self._failed(item, exc)
         except StoreUnavailable:
@@ -121,10 +134,24 @@ class Dispatcher:
             self.store.complete(item, version)
             self.metrics.latency.observe(max(0.0, self.clock.now() - item.enqueued_at))
 
+    def _pace(self, channel: str) -> None:
+        """At most one message a second per channel (Slack's limit), by this process.
+
+        Too early: raise _Deferred with the channel's next free slot, so entries for
+        a busy channel wait their turn (oldest first) instead of collecting 429s.
+        Changes to a message made while it waits are delivered as one edit.
+        """
+        now = self.clock.now()
+        free = self._channel_free.get(channel, 0.0)
+        if free > now:
+            raise _Deferred(free)
+        self._channel_free[channel] = now + self.channel_interval
+
     def _sync_message(self, item: OutboxItem) -> int:
         view = self.store.load_message(item.ref)
         if view is None:
             raise DeliveryError(Reason.NOT_FOUND, f"message {item.ref} is gone", retryable=False)
+        self._pace(view.channel)
         now = self.clock.now()
         renderer = self.renderer()
         if view.slack_ts is None or view.slack_channel is None:

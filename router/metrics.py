@@ -66,6 +66,11 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.paced = Counter(
+            "router_notifications_paced",
+            "Slack calls put off to keep a channel under one message a second.",
+            registry=r,
+        )
         self.latency = Histogram(
             "router_delivery_latency_seconds",
             "From storing a change to Slack accepting it.",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -60,7 +61,9 @@ class RecordingNotifier:
 
 
 class Harness:
-    def __init__(self, database_url: str, ruleset: Ruleset, clock: FakeClock) -> None:
+    def __init__(
+        self, database_url: str, ruleset: Ruleset, clock: FakeClock, channel_interval: float = 0.0
+    ) -> None:
         self.ruleset = ruleset
         self.clock = clock
         self.store = Store.from_url(database_url, clock)
@@ -78,6 +81,7 @@ class Harness:
             self.metrics,
             clock=clock,
             rng=random.Random(1),
+            channel_interval=channel_interval,
         )
 
     def send(self, *alerts: Alert) -> None:
@@ -223,3 +227,44 @@ def test_backoff_grows_and_is_capped() -> None:
     assert 6.4 <= delays[3] <= 9.6
     assert all(d <= MAX_BACKOFF * 1.2 for d in delays)
     assert delays[-1] >= MAX_BACKOFF * 0.8
+
+
+@pytest.fixture
+def paced(database_url: str, ruleset: Ruleset, clock: FakeClock) -> Iterator[Harness]:
+    harness = Harness(database_url, ruleset, clock, channel_interval=1.0)
+    yield harness
+    harness.store.engine.dispose()
+
+
+def test_one_message_a_second_per_channel(paced: Harness) -> None:
+    paced.send(
+        *(
+            make_alert("QueueDepthHigh", group_key=f"g{i}", severity="warning", queue=f"q{i}")
+            for i in range(5)
+        )
+    )
+    paced.send(db("db-1"))  # another channel is not held up
+    sent_at: list[tuple[float, str]] = []
+    for _ in range(10):
+        before = len(paced.notifier.calls)
+        paced.dispatcher.dispatch_due()
+        sent_at += [(paced.clock.now(), c[1]) for c in paced.notifier.calls[before:]]
+        paced.clock.advance(0.5)
+    queue_times = [t for t, channel in sent_at if channel == "#data-platform"]
+    assert len(queue_times) == 5
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(queue_times))
+    assert [c for _, c in sent_at].count("#db-oncall") == 1
+    assert paced.metric("router_notifications_paced_total") >= 4
+    assert paced.metric("router_notifications_failed_total", reason="rate_limited") == 0
+
+
+def test_changes_while_waiting_for_the_channel_become_one_edit(paced: Harness) -> None:
+    paced.send(db("db-1"))
+    paced.dispatcher.dispatch_due()  # the post
+    for i in range(2, 7):  # five changes within the same second
+        paced.send(db(f"db-{i}"))
+        paced.dispatcher.dispatch_due()
+    paced.clock.advance(1.0)
+    paced.dispatcher.dispatch_due()
+    assert paced.notifier.actions() == ["post", "update"]
+    assert "6 firing" in str(paced.notifier.calls[-1][3].blocks)

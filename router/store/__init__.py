@@ -284,6 +284,17 @@ class Store:
     def retry_later(self, item: OutboxItem, due_at: float, reason: str, error: str) -> None:
         self._fail(item, "pending", due_at, reason, error)
 
+    def defer(self, item: OutboxItem, due_at: float) -> None:
+        """Not now (the channel's pace): back to pending, no attempt counted, no error."""
+        with self._tx() as conn:
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.id == item.id)
+                .values(
+                    due_at=due_at, lease_owner=None, lease_until=None, updated_at=self.clock.now()
+                )
+            )
+
     def dead(self, item: OutboxItem, reason: str, error: str) -> None:
         self._fail(item, "dead", self.clock.now(), reason, error)
 
