@@ -53,7 +53,7 @@ from router.slackapp.command import RunbookCommand
 from router.slackapp.interactions import handle as handle_interaction
 from router.slackapp.signature import verify as verify_slack
 from router.sources import SOURCES, Source
-from router.store import Store
+from router.store import Store, StormPolicy
 from router.web.pages import register as register_pages
 
 log = logging.getLogger("router")
@@ -83,6 +83,14 @@ class Runtime:
             data.defaults.stale_after_days,
             pagerduty_ack=self.pagerduty_ack,
         )
+
+    def storm_policy(self) -> StormPolicy | None:
+        data = self.ruleset.config.data
+        storm = data.severity.storm
+        if storm is None:
+            return None
+        channel = storm.channel or data.defaults.channel
+        return StormPolicy(storm.alerts, storm.within, storm.escalate_to, channel)
 
     def command(self) -> RunbookCommand:
         """/runbook over the current runbooks; its search index is built once per load."""
@@ -346,6 +354,7 @@ def create_app(
                     batch,
                     delivery=(source.name, delivery_id) if delivery_id else None,
                     pagerduty_notes=pagerduty is not None and pagerduty.rest is not None,
+                    storm=rt.storm_policy(),
                 )
             )
             dispatcher.wake()

@@ -95,6 +95,8 @@ class Storm(_Strict):
     alerts: PositiveInt = 10
     within: Duration = 300.0
     escalate_to: LevelName = "SEV1"
+    channel: str | None = None
+    """Where the storm's incident message goes (default: defaults.channel)."""
 
 
 DEFAULT_LEVELS: dict[LevelName, Level] = {

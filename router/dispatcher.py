@@ -107,6 +107,7 @@ class Dispatcher:
                 handled += 1
         self._update_gauges()
         self._prune()
+        self.store.end_storms()
         return handled
 
     def deliver(self, item: OutboxItem) -> None:

@@ -47,17 +47,19 @@ def test_replicas_ingesting_one_group_at_once_make_one_message(url: str, ruleset
             errors.append(exc)
 
     threads = [threading.Thread(target=ingest, args=(s, i)) for i, s in enumerate(stores)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    (item,) = stores[0].claim("me", 60)
-    view = stores[0].load_message(item.ref)
-    assert view is not None
-    assert sorted(m.labels["instance"] for m in view.members) == [f"db-{j}" for j in range(6)]
-    for s in stores:
-        s.engine.dispose()
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        (item,) = stores[0].claim("me", 60)
+        view = stores[0].load_message(item.ref)
+        assert view is not None
+        assert sorted(m.labels["instance"] for m in view.members) == [f"db-{j}" for j in range(6)]
+    finally:
+        for s in stores:
+            s.engine.dispose()
 
 
 def test_replicas_claim_disjoint_entries(url: str, ruleset: Ruleset) -> None:
@@ -72,14 +74,16 @@ def test_replicas_claim_disjoint_entries(url: str, ruleset: Ruleset) -> None:
         claimed[owner] = [i.id for i in store.claim(owner, 60, limit=25)]
 
     threads = [threading.Thread(target=claim, args=(s, o)) for s, o in ((a, "a"), (b, "b"))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert set(claimed["a"]).isdisjoint(claimed["b"])
-    assert len(claimed["a"]) + len(claimed["b"]) == 40
-    a.engine.dispose()
-    b.engine.dispose()
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert set(claimed["a"]).isdisjoint(claimed["b"])
+        assert len(claimed["a"]) + len(claimed["b"]) == 40
+    finally:
+        a.engine.dispose()
+        b.engine.dispose()
 
 
 def _alert(name: str) -> bytes:

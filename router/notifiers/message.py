@@ -119,6 +119,8 @@ class MessageRenderer:
         """Offer an Acknowledge button (the router can act in PagerDuty)."""
 
     def render(self, view: MessageView, now: float) -> Rendered:
+        if view.kind == "storm":
+            return self._render_storm(view, now)
         runbook = self.runbooks.get(view.runbook_id) if view.runbook_id else None
         level = self.levels[view.level]
         resolved = not view.firing
@@ -133,6 +135,54 @@ class MessageRenderer:
         if actions := self._actions(view):
             blocks.append(actions)
         return Rendered(self._fallback(view, resolved, level), self._fit(blocks))
+
+    def _render_storm(self, view: MessageView, now: float) -> Rendered:
+        """One incident message for a storm: counts by alert name and by runbook."""
+        count, firing = len(view.members), len(view.firing)
+        over = view.storm_ended_at is not None
+        level = self.levels[view.level]
+        mark = "✅ RESOLVED" if not firing else ("🌤 STORM OVER" if over else "🌪")
+        head = f"{mark} {view.level} · Alert storm: {count} alerts from {view.source}"
+        started = min((m.starts_at for m in view.members if m.starts_at), default=view.created_at)
+        names = Counter(m.name or "unnamed alert" for m in view.members)
+        still = Counter(m.name or "unnamed alert" for m in view.firing)
+        by_name = [f"• {safe(n, 200)} ×{c} ({still[n]} firing)" for n, c in names.most_common(10)]
+        if len(names) > 10:
+            by_name.append(f"…and {len(names) - 10} more alert names")
+        runbooks: Counter[tuple[str, str, str]] = Counter(
+            (m.runbook_id or "", m.runbook_url or "", m.runbook_title or "") for m in view.members
+        )
+        by_runbook = []
+        for (rid, url, title), c in runbooks.most_common(10):
+            label = f"{rid}: {title}" if rid else title or ""
+            shown = link(url, label, 400) if url else "*no runbook*"
+            by_runbook.append(f"• {shown} ×{c}")
+        why = view.firing[0].reason if view.firing else view.members[0].reason
+        blocks: list[Block] = [
+            HeaderBlock(text=PlainTextObject(text=truncate(escape(head), MAX_HEADER_TEXT))),
+            _section(
+                f"*Treat this as a single incident.* {firing} firing, {count - firing} resolved,"
+                f" since {_date(started)}. Respond {escape(level.respond)}."
+            ),
+            ContextBlock(
+                elements=[
+                    _mrkdwn(truncate(f"Why {view.level}: {safe(why, 1000)}", MAX_SECTION_TEXT))
+                ]
+            ),
+            _section("*By alert*\n" + "\n".join(by_name)),
+            _section("*By runbook*\n" + "\n".join(by_runbook)),
+        ]
+        if over and view.storm_ended_at:
+            quiet = f"{view.storm_within or 0:g}s"
+            text = f"Storm over at {_date(view.storm_ended_at)}: no new alerts for {quiet}."
+            if firing:
+                text += f" {firing} still firing."
+            blocks.append(ContextBlock(elements=[_mrkdwn(text)]))
+        fallback = f"[STORM] {view.level} {count} alerts from {escape(view.source)}: "
+        fallback += ", ".join(f"{safe(n, 100)} ×{c}" for n, c in names.most_common(3))
+        if level.mention and firing and not over:
+            fallback = f"{level.mention} {fallback}"
+        return Rendered(truncate(fallback, MAX_FALLBACK_TEXT), self._fit(blocks))
 
     def render_resolved_reply(self, view: MessageView, now: float) -> Rendered:
         started = min((m.starts_at for m in view.members if m.starts_at), default=view.created_at)

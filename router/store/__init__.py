@@ -11,6 +11,8 @@ Times are float seconds since the epoch, the same on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,7 +26,13 @@ from router.alert import Alert
 from router.clock import Clock, SystemClock
 from router.decide import Decision
 from router.errors import StoreUnavailable
-from router.store.ingest import STALE_REDELIVERY_WINDOW, Ingest, IngestResult, message_key
+from router.store.ingest import (
+    STALE_REDELIVERY_WINDOW,
+    Ingest,
+    IngestResult,
+    StormPolicy,
+    message_key,
+)
 from router.store.schema import (
     PAGERDUTY_EVENT,
     PAGERDUTY_NOTE,
@@ -44,6 +52,7 @@ from router.store.schema import (
 )
 
 SCHEMA_VERSION = 1
+INGEST_ATTEMPTS = 8  # replicas racing on the same alerts retry; losing 8 times is unheard of
 _SCHEMA_LOCK = 727_001  # pg_advisory_xact_lock key for creating the schema
 
 __all__ = [
@@ -57,6 +66,7 @@ __all__ = [
     "MessageView",
     "OutboxItem",
     "Store",
+    "StormPolicy",
     "make_engine",
     "message_key",
 ]
@@ -87,6 +97,10 @@ class Member:
     ends_at: float | None
     ack_by: str | None = None
     pagerduty_incident: str | None = None
+    runbook_id: str | None = None
+    runbook_url: str | None = None
+    runbook_title: str | None = None
+    """The alert's own runbook (its first routing decision): storms count by it."""
     """None: not acknowledged; "": acknowledged by someone unknown."""
 
 
@@ -112,6 +126,10 @@ class MessageView:
     slack_channel: str | None
     slack_ts: str | None
     members: list[Member] = field(default_factory=list)
+    kind: str = "group"
+    """group: alerts of one group, channel and runbook; storm: one source's storm."""
+    storm_within: float | None = None
+    storm_ended_at: float | None = None
 
     @property
     def firing(self) -> list[Member]:
@@ -190,6 +208,7 @@ class Store:
         *,
         delivery: tuple[str, str] | None = None,
         pagerduty_notes: bool = False,
+        storm: StormPolicy | None = None,
     ) -> IngestResult:
         """Store the alerts, their messages and outbox entries in one transaction.
 
@@ -198,18 +217,42 @@ class Store:
         for each PagerDuty incident routed to a runbook.
         """
         self.ensure_schema()
-        for attempt in range(3):
+        for attempt in range(INGEST_ATTEMPTS):
             try:
                 with self._tx() as conn:
-                    ingest = Ingest(conn, self.clock.now(), pagerduty_notes=pagerduty_notes)
+                    ingest = Ingest(
+                        conn, self.clock.now(), pagerduty_notes=pagerduty_notes, storm=storm
+                    )
                     return ingest.run(batch, delivery)
             except IntegrityError:
-                # Another replica opened the same message first; its row is there now.
-                if attempt == 2:
+                # Another replica stored the same alert or message first; its row is
+                # there now, so the next attempt updates it instead.
+                if attempt == INGEST_ATTEMPTS - 1:
                     raise
+                time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))  # noqa: S311
         raise AssertionError("unreachable")
 
     # -- dispatcher side --------------------------------------------------------
+
+    def end_storms(self) -> int:
+        """Storms with no new alert for their window are over; their messages say so."""
+        now = self.clock.now()
+        with self._tx() as conn:
+            ended = list(
+                conn.execute(
+                    sa.select(messages.c.id).where(
+                        messages.c.kind == "storm",
+                        messages.c.storm_ended_at.is_(None),
+                        messages.c.storm_last_arrival + messages.c.storm_within < now,
+                    )
+                ).scalars()
+            )
+            if ended:
+                conn.execute(
+                    messages.update().where(messages.c.id.in_(ended)).values(storm_ended_at=now)
+                )
+                Ingest(conn, now).touch(ended)
+        return len(ended)
 
     def release_leases(self) -> None:
         with self._tx() as conn:
@@ -335,6 +378,7 @@ class Store:
                     alerts.c.summary,
                     alerts.c.url,
                     alerts.c.pagerduty_incident,
+                    alerts.c.decisions,
                 )
                 .join(alerts, alerts.c.id == members.c.alert_id)
                 .where(members.c.message_id == message_id)
@@ -358,6 +402,9 @@ class Store:
             resolve_notified=row.resolve_notified,
             slack_channel=row.slack_channel,
             slack_ts=row.slack_ts,
+            kind=row.kind,
+            storm_within=row.storm_within,
+            storm_ended_at=row.storm_ended_at,
             members=[
                 Member(
                     fingerprint=m.fingerprint,
@@ -373,6 +420,9 @@ class Store:
                     ends_at=m.ends_at,
                     ack_by=m.ack_by,
                     pagerduty_incident=m.pagerduty_incident,
+                    runbook_id=(m.decisions or [{}])[0].get("runbook"),
+                    runbook_url=(m.decisions or [{}])[0].get("runbook_url"),
+                    runbook_title=(m.decisions or [{}])[0].get("runbook_title"),
                 )
                 for m in member_rows
             ],

@@ -16,8 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from router.alert import Alert
-from router.config import LEVEL_NAMES
+from router.config import LEVEL_NAMES, LevelName
 from router.decide import Decision
+from router.severity import Severity
 from router.store.schema import (
     PAGERDUTY_EVENT,
     PAGERDUTY_NOTE,
@@ -75,6 +76,17 @@ class _Seen:
     status: str
     starts_at: float | None
     resolved_seen_at: float | None = None
+    fired_at: float | None = None
+
+
+@dataclass(frozen=True)
+class StormPolicy:
+    """severity.storm from routes.yaml, resolved: how many, how fast, what then."""
+
+    alerts: int
+    within: float
+    level: LevelName
+    channel: str
 
 
 @dataclass(frozen=True)
@@ -94,10 +106,18 @@ class _Membership:
 class Ingest:
     """One request's writes: read what exists, plan, then write in bulk."""
 
-    def __init__(self, conn: Connection, now: float, *, pagerduty_notes: bool = False) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        now: float,
+        *,
+        pagerduty_notes: bool = False,
+        storm: StormPolicy | None = None,
+    ) -> None:
         self.conn = conn
         self.now = now
         self.pagerduty_notes = pagerduty_notes
+        self.storm = storm
         self.changed: set[int] = set()
         self.open_messages: dict[str, _Open] = {}
         self.membership: dict[tuple[int, int], _Membership] = {}
@@ -129,6 +149,15 @@ class Ingest:
             )
 
         ids = self._write_alerts(kept)
+        arrivals = {
+            alert_id
+            for (alert, _, previous), alert_id in zip(kept, ids, strict=True)
+            if alert.status == "firing" and (previous is None or previous.status != "firing")
+        }
+        storms = self._storms(
+            {a.source for (a, _, _), i in zip(kept, ids, strict=True) if i in arrivals}
+        )
+        in_storm = self._storm_members(ids) if self.storm else set()
         member_inserts: list[dict[str, Any]] = []
         member_updates: list[dict[str, Any]] = []
         resolved_ids: dict[int, Alert] = {}
@@ -136,6 +165,12 @@ class Ingest:
             if alert.status == "resolved":
                 resolved_ids[alert_id] = alert
                 continue
+            if alert_id in arrivals and (storm := storms.get(alert.source)):
+                message, decision = storm
+                self._join(alert, alert_id, decision, member_inserts, member_updates, message)
+                continue
+            if alert_id in in_storm:
+                continue  # a repeat of an alert the storm message already lists
             for decision in decisions:
                 self._join(alert, alert_id, decision, member_inserts, member_updates)
         if member_inserts:
@@ -192,10 +227,11 @@ class Ingest:
                         alerts.c.status,
                         alerts.c.starts_at,
                         alerts.c.resolved_seen_at,
+                        alerts.c.fired_at,
                     ).where(alerts.c.source == source, alerts.c.fingerprint.in_(chunk))
                 ):
                     found[(source, row.fingerprint)] = _Seen(
-                        row.id, row.status, row.starts_at, row.resolved_seen_at
+                        row.id, row.status, row.starts_at, row.resolved_seen_at, row.fired_at
                     )
         return found
 
@@ -220,12 +256,15 @@ class Ingest:
                 "raw": alert.raw,
                 "resolved_seen_at": None,
                 "pagerduty_incident": alert.pagerduty_incident,
+                "fired_at": previous.fired_at if previous else None,
             }
             if alert.status == "resolved":
                 keep = previous is not None and previous.status == "resolved"
                 row["resolved_seen_at"] = (
                     previous.resolved_seen_at if keep and previous else self.now
                 )
+            elif previous is None or previous.status != "firing":
+                row["fired_at"] = self.now  # it begins firing: a storm counts it
             if previous is None:
                 inserts.append(
                     row
@@ -314,6 +353,87 @@ class Ingest:
         self.open_messages[key] = message
         return message
 
+    def _storms(self, sources: set[str]) -> dict[str, tuple[_Open, Decision]]:
+        """The open storm message of each source whose arrivals make a storm now."""
+        policy = self.storm
+        if policy is None:
+            return {}
+        storms = {}
+        for source in sorted(sources):
+            count = self.conn.execute(
+                sa.select(sa.func.count()).where(
+                    alerts.c.source == source,
+                    alerts.c.status == "firing",
+                    alerts.c.fired_at >= self.now - policy.within,
+                )
+            ).scalar_one()
+            if count < policy.alerts:
+                continue
+            reason = (
+                f"storm: {count} alerts from {source} within {policy.within:g}s "
+                f"(at least {policy.alerts}) -> {policy.level}"
+            )
+            severity = Severity(policy.level, "", reason)
+            decision = Decision("storm", policy.channel, severity, None)
+            storms[source] = (self._storm_message(source, policy), decision)
+        return storms
+
+    def _storm_message(self, source: str, policy: StormPolicy) -> _Open:
+        row = self.conn.execute(
+            sa.select(messages.c.id, messages.c.key).where(
+                messages.c.kind == "storm",
+                messages.c.source == source,
+                messages.c.closed.is_(False),
+                messages.c.storm_ended_at.is_(None),
+            )
+        ).first()
+        if row is not None:
+            self.conn.execute(
+                messages.update().where(messages.c.id == row.id).values(storm_last_arrival=self.now)
+            )
+            return _Open(row.id, row.key)
+        key = json.dumps(["storm", source, self.now])
+        result = self.conn.execute(
+            messages.insert().values(
+                key=key,
+                source=source,
+                group_key=f"storm:{source}",
+                channel=policy.channel,
+                route="storm",
+                runbook_key="-",
+                level=policy.level,
+                kind="storm",
+                storm_within=policy.within,
+                storm_last_arrival=self.now,
+                version=0,
+                closed=False,
+                resolve_notified=False,
+                created_at=self.now,
+                updated_at=self.now,
+            )
+        )
+        message = _Open(pk(result), key)
+        self.open_messages[key] = message
+        self._load_membership()
+        return message
+
+    def _storm_members(self, ids: list[int]) -> set[int]:
+        found: set[int] = set()
+        for chunk in chunks(ids):
+            found |= set(
+                self.conn.execute(
+                    sa.select(members.c.alert_id)
+                    .join(messages, messages.c.id == members.c.message_id)
+                    .where(
+                        members.c.alert_id.in_(chunk),
+                        members.c.status == "firing",
+                        messages.c.kind == "storm",
+                        messages.c.closed.is_(False),
+                    )
+                ).scalars()
+            )
+        return found
+
     def _join(
         self,
         alert: Alert,
@@ -321,9 +441,10 @@ class Ingest:
         decision: Decision,
         inserts: list[dict[str, Any]],
         updates: list[dict[str, Any]],
+        message: _Open | None = None,
     ) -> None:
         """Make the alert a firing member of its message; a change moves the message on."""
-        message = self._open_message(alert, decision)
+        message = message or self._open_message(alert, decision)
         current = self.membership.get((message.id, alert_id))
         ack_by = None
         if alert.acknowledged:

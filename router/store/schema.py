@@ -33,12 +33,14 @@ alerts = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("resolved_seen_at", sa.Float),
     sa.Column("pagerduty_incident", sa.String(64)),
+    sa.Column("fired_at", sa.Float),  # when it last began firing: storms count these
     sa.Column("repeats", sa.Integer, nullable=False, default=0),
     sa.Column("decisions", sa.JSON, nullable=False),
     sa.Column("raw", sa.JSON, nullable=False),
     sa.UniqueConstraint("source", "fingerprint", name="uq_alerts_identity"),
 )
 sa.Index("ix_alerts_updated", alerts.c.updated_at)
+sa.Index("ix_alerts_fired", alerts.c.source, alerts.c.fired_at)
 
 messages = sa.Table(
     "messages",
@@ -55,6 +57,10 @@ messages = sa.Table(
     sa.Column("runbook_title", sa.Text),
     sa.Column("runbook_reason", sa.Text),
     sa.Column("level", sa.String(8), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False, default="group"),  # group | storm
+    sa.Column("storm_within", sa.Float),
+    sa.Column("storm_last_arrival", sa.Float),
+    sa.Column("storm_ended_at", sa.Float),
     sa.Column("slack_channel", sa.Text),
     sa.Column("slack_ts", sa.Text),
     sa.Column("version", sa.Integer, nullable=False, default=1),

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from tests.conftest import wait_for
-from tests.e2e.conftest import RouterProcess, http
+from tests.e2e.conftest import RouterProcess, http, routes_without_storm
 from tests.fakes.slack import FakeSlack
 
 TOKEN = "crash-token"
-GROUPS = 25
+GROUPS = 12  # one channel, paced at one message a second
 
 
 def webhook(i: int) -> dict[str, object]:
@@ -37,12 +38,13 @@ def webhook(i: int) -> dict[str, object]:
 
 
 def test_sigkill_with_a_full_outbox_loses_nothing_and_posts_once(
-    fake_slack: FakeSlack, start_router: Callable[..., RouterProcess]
+    tmp_path: Path, fake_slack: FakeSlack, start_router: Callable[..., RouterProcess]
 ) -> None:
     env = {
         "ALERTMANAGER_TOKEN": TOKEN,
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_API_URL": fake_slack.base_url,
+        "ROUTER_CONFIG": routes_without_storm(tmp_path),
     }
     fake_slack.refuse_status = 503
     first = start_router(**env)
@@ -54,9 +56,7 @@ def test_sigkill_with_a_full_outbox_loses_nothing_and_posts_once(
             accepted.append(i)
     assert len(accepted) == GROUPS
     wait_for(
-        lambda: fake_slack.count("chat.postMessage") >= GROUPS,
-        10,
-        "delivery attempts against the refusing Slack",
+        lambda: fake_slack.count("chat.postMessage") >= 1, 10, "attempts against the refusing Slack"
     )
     first.kill()
     assert fake_slack.posts() == []

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from tests.conftest import wait_for
-from tests.e2e.conftest import RouterProcess, http
+from tests.e2e.conftest import RouterProcess, http, routes_without_storm
 from tests.fakes.postgres import PostgresServer
 from tests.fakes.slack import FakeSlack
 
@@ -41,11 +42,15 @@ def webhook(group: int, status: str) -> dict[str, object]:
 
 
 def test_two_replicas_post_each_message_once_and_resolve_the_right_one(
-    fake_slack: FakeSlack, postgres: PostgresServer, start_router: Callable[..., RouterProcess]
+    tmp_path: Path,
+    fake_slack: FakeSlack,
+    postgres: PostgresServer,
+    start_router: Callable[..., RouterProcess],
 ) -> None:
     fake_slack.delay = 0.3  # slow Slack: both replicas are busy at once
     env = {
         "ROUTER_DATABASE_URL": postgres.new_database(),
+        "ROUTER_CONFIG": routes_without_storm(tmp_path),
         "ALERTMANAGER_TOKEN": TOKEN,
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_API_URL": fake_slack.base_url,

@@ -1,0 +1,129 @@
+"""Storms: many alerts of one source in a short window become one incident message."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from router.alert import Alert
+from router.decide import Ruleset
+from router.notifiers.message import MessageRenderer
+from router.store import MessageView, Store, StormPolicy
+from tests.conftest import GOLDEN, FakeClock, check_golden, make_alert
+
+POLICY = StormPolicy(alerts=5, within=300.0, level="SEV1", channel="#incidents")
+
+
+@pytest.fixture
+def store(database_url: str, clock: FakeClock) -> Iterator[Store]:
+    s = Store.from_url(database_url, clock)
+    s.create_schema()
+    yield s
+    s.engine.dispose()
+
+
+def alert(i: int, name: str = "KubePodCrashLooping", **kw: Any) -> Alert:
+    return make_alert(
+        name, group_key=f"g{i}", severity="warning", pod=f"pod-{i}", container="worker", **kw
+    )
+
+
+def send(store: Store, ruleset: Ruleset, *alerts: Alert) -> None:
+    store.ingest([(a, ruleset.decide(a)) for a in alerts], storm=POLICY)
+
+
+def messages(store: Store) -> list[MessageView]:
+    """The messages with work due, delivered (completed) as the dispatcher would."""
+    views = []
+    for item in store.claim("test", 60, limit=100):
+        if (view := store.load_message(item.ref)) is not None:
+            views.append(view)
+        store.complete(item, item.version)
+    return sorted(views, key=lambda v: v.id)
+
+
+def test_a_storm_becomes_one_incident_message(store: Store, ruleset: Ruleset) -> None:
+    send(store, ruleset, *(alert(i) for i in range(4)))  # below the threshold: their own messages
+    send(store, ruleset, alert(4))  # the fifth within the window: a storm
+    send(store, ruleset, *(alert(i, "KubeContainerWaiting") for i in range(5, 12)))
+    views = messages(store)
+    normal = [v for v in views if v.kind == "group"]
+    (storm,) = [v for v in views if v.kind == "storm"]
+    assert len(normal) == 4
+    assert (storm.channel, storm.level, storm.route) == ("#incidents", "SEV1", "storm")
+    assert len(storm.members) == 8
+    assert (
+        storm.members[0].reason
+        == "storm: 5 alerts from alertmanager within 300s (at least 5) -> SEV1"
+    )
+    assert {m.runbook_id for m in storm.members} == {"RUN-006"}  # each alert keeps its runbook
+
+
+def test_repeats_of_storm_alerts_stay_in_the_storm(store: Store, ruleset: Ruleset) -> None:
+    send(store, ruleset, *(alert(i) for i in range(8)))
+    before = {v.id for v in messages(store)}
+    send(store, ruleset, *(alert(i) for i in range(8)))  # Alertmanager repeats everything
+    assert messages(store) == []  # nothing changed, nothing new
+    assert before
+
+
+def test_the_storm_ends_after_a_quiet_window(
+    store: Store, ruleset: Ruleset, clock: FakeClock
+) -> None:
+    send(store, ruleset, *(alert(i) for i in range(6)))
+    messages(store)
+    clock.advance(200)
+    assert store.end_storms() == 0
+    clock.advance(101)
+    assert store.end_storms() == 1
+    (storm,) = messages(store)
+    assert storm.storm_ended_at == clock.now()
+    # Later arrivals are an ordinary alert again (the window has passed).
+    clock.advance(10)
+    send(store, ruleset, alert(99))
+    (fresh,) = messages(store)
+    assert fresh.kind == "group"
+
+
+def test_resolves_update_the_storm_message(store: Store, ruleset: Ruleset) -> None:
+    send(store, ruleset, *(alert(i) for i in range(6)))
+    messages(store)
+    send(store, ruleset, *(alert(i, status="resolved") for i in range(6)))
+    (storm,) = [v for v in messages(store) if v.kind == "storm"]
+    assert storm.firing == []
+    assert storm.closed
+
+
+def test_without_a_storm_policy_nothing_collapses(store: Store, ruleset: Ruleset) -> None:
+    store.ingest([(a, ruleset.decide(a)) for a in (alert(i) for i in range(20))])
+    assert {v.kind for v in messages(store)} == {"group"}
+
+
+def test_storm_message_golden(store: Store, ruleset: Ruleset, clock: FakeClock) -> None:
+    send(store, ruleset, *(alert(i) for i in range(4)))
+    send(
+        store,
+        ruleset,
+        *(alert(i) for i in range(4, 9)),
+        *(alert(i, "QueueDepthHigh") for i in range(9, 12)),
+    )
+    clock.advance(301)
+    store.end_storms()
+    (storm,) = [v for v in messages(store) if v.kind == "storm"]
+    data = ruleset.config.data
+    renderer = MessageRenderer(
+        ruleset.catalog, data.severity.levels, data.defaults.stale_after_days
+    )
+    rendered = renderer.render(storm, clock.now())
+    text = (
+        json.dumps({"text": rendered.text, "blocks": rendered.blocks}, indent=2, ensure_ascii=False)
+        + "\n"
+    )
+    check_golden(GOLDEN / "slack" / "storm-over.json", text)
+    assert rendered.text.startswith("[STORM] SEV1 8 alerts from alertmanager")
+    assert "RUN-006: Worker Crash Loop" in text
+    assert "RUN-005: High Queue Depth" in text
+    assert "Storm over at" in text
