@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from router.alert import Alert
 from router.decide import Ruleset, load_ruleset
@@ -133,3 +134,12 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
             return
         time.sleep(0.02)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def routes_without_storm(folder: Path) -> str:
+    """The example routes with storms off: for tests of per-message delivery at volume."""
+    data = yaml.safe_load((ROOT / "routes.yaml").read_text())
+    data["severity"].pop("storm", None)
+    path = folder / "routes-no-storm.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)

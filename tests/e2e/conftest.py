@@ -198,12 +198,3 @@ def start_router(tmp_path: Path) -> Iterator[Callable[..., RouterProcess]]:
     yield start
     for router in started:
         router.stop()
-
-
-def routes_without_storm(folder: Path) -> str:
-    """The example routes with storms off: for tests of per-message delivery at volume."""
-    data = yaml.safe_load((ROOT / "routes.yaml").read_text())
-    data["severity"].pop("storm", None)
-    path = folder / "routes-no-storm.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return str(path)

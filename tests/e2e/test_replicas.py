@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import wait_for
-from tests.e2e.conftest import RouterProcess, http, routes_without_storm
+from tests.conftest import routes_without_storm, wait_for
+from tests.e2e.conftest import RouterProcess, http
 from tests.fakes.postgres import PostgresServer
 from tests.fakes.slack import FakeSlack
 

@@ -10,6 +10,7 @@ import hashlib
 import itertools
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -39,6 +40,7 @@ class FakeSlack:
         self.token = token
         self.messages: list[SlackMessage] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.call_times: list[float] = []  # time.monotonic() of each call, as calls
         self.lock = threading.Lock()
         self.refuse_status: int | None = None  # every call answers this status
         self.fail_next: list[tuple[int, dict[str, str]]] = []  # (status, headers) queue
@@ -106,6 +108,7 @@ class FakeSlack:
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self.lock:
             self.calls.append((method, body))
+            self.call_times.append(time.monotonic())
             if self.fail_next:
                 status, headers = self.fail_next.pop(0)
                 error = "ratelimited" if status == 429 else "internal_error"

@@ -1,0 +1,81 @@
+"""Slack misbehaving: down for a while, rate limiting, redeliveries. The router copes."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from router.app import create_app
+from tests.conftest import GOLDEN, routes_without_storm, wait_for
+from tests.fakes.slack import FakeSlack
+from tests.test_app import AUTH, settings
+
+BODY = (GOLDEN / "sources/alertmanager/firing-group.json").read_text()
+
+
+def group(i: int) -> bytes:
+    data: dict[str, Any] = json.loads(BODY)
+    data["groupKey"] = f"group-{i}"
+    for n, alert in enumerate(data["alerts"]):
+        alert["fingerprint"] = f"{i:06x}{n:04x}"
+        alert["labels"]["alertname"] = f"Reliability{i}"
+    return json.dumps(data).encode()
+
+
+@pytest.fixture
+def client(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[TestClient]:
+    app = create_app(
+        settings(
+            tmp_path,
+            config=routes_without_storm(tmp_path),  # five groups at once: not a storm here
+            slack_bot_token="xoxb-test",
+            slack_api_url=fake_slack.base_url,
+        )
+    )
+    with TestClient(app) as c:
+        yield c
+
+
+def test_slack_down_for_a_while_then_back(client: TestClient, fake_slack: FakeSlack) -> None:
+    fake_slack.refuse_status = 503
+    for i in range(5):
+        assert (
+            client.post("/webhooks/alertmanager", content=group(i), headers=AUTH).status_code == 202
+        )
+    wait_for(lambda: fake_slack.count("chat.postMessage") >= 3, 15, "attempts while Slack is down")
+    time.sleep(1.0)
+    fake_slack.refuse_status = None
+    wait_for(lambda: len(fake_slack.posts()) >= 5, 60, "every message once Slack is back")
+    time.sleep(1.5)
+    names = sorted(p.text.split(" ")[2].rstrip(":") for p in fake_slack.posts())
+    assert names == [f"Reliability{i}" for i in range(5)]  # each once
+
+
+def test_429_retry_after_is_honoured(client: TestClient, fake_slack: FakeSlack) -> None:
+    fake_slack.fail_next = [(429, {"Retry-After": "2"})]
+    assert client.post("/webhooks/alertmanager", content=group(1), headers=AUTH).status_code == 202
+    wait_for(lambda: len(fake_slack.posts()) == 1, 20, "the post after the 429")
+    first, second = fake_slack.call_times[:2]
+    assert second - first >= 2.0  # not before Retry-After
+    assert second - first < 6.0
+    metrics = client.get("/metrics").text
+    assert 'router_notifications_failed_total{reason="rate_limited"} 1.0' in metrics
+
+
+def test_the_same_webhook_five_times_is_one_message(
+    client: TestClient, fake_slack: FakeSlack
+) -> None:
+    for _ in range(5):
+        assert (
+            client.post("/webhooks/alertmanager", content=group(7), headers=AUTH).status_code == 202
+        )
+    wait_for(lambda: len(fake_slack.posts()) == 1, 15, "the message")
+    time.sleep(1.0)
+    assert len(fake_slack.posts()) == 1
+    assert fake_slack.count("chat.update") == 0
