@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from slack_sdk.signature import SignatureVerifier
 
 from router.clock import Clock
-from router.errors import Unauthorized
+from router.errors import PayloadError, Unauthorized
 
 
 class _SdkClock:
@@ -30,6 +30,10 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str | None, clock: C
         raise Unauthorized("X-Slack-Signature and X-Slack-Request-Timestamp are required")
     if not timestamp.isdigit() or len(timestamp) > 12:
         raise Unauthorized("X-Slack-Request-Timestamp: expected Unix seconds")
+    try:
+        body.decode("utf-8")  # Slack always sends UTF-8; slack_sdk would raise on anything else
+    except UnicodeDecodeError as exc:
+        raise PayloadError("body", f"not UTF-8 (byte {exc.start})", status_code=400) from None
     verifier = SignatureVerifier(secret, clock=_SdkClock(clock))  # type: ignore[arg-type]
     if not verifier.is_valid(body, timestamp, signature):
         raise Unauthorized(

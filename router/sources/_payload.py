@@ -53,3 +53,20 @@ def utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+MAX_LABELS = 500
+MAX_VALUE_BYTES = 64 * 1024
+
+
+def check_size(values: Mapping[str, str], path: str) -> None:
+    """Label and annotation sets within bounds an alert never needs to cross."""
+    if len(values) > MAX_LABELS:
+        raise PayloadError(path, f"{len(values)} entries; at most {MAX_LABELS}")
+    for key, value in values.items():
+        if len(key) > 1024:
+            raise PayloadError(f"{path}.{key[:40]}…", "name longer than 1024 characters")
+        if len(value) > MAX_VALUE_BYTES:
+            raise PayloadError(
+                f"{path}.{key}", f"{len(value)} characters; at most {MAX_VALUE_BYTES}"
+            )

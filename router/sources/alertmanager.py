@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from router.alert import Alert
 from router.errors import PayloadError, Unauthorized
-from router.sources._payload import labels_fingerprint, utc, validate
+from router.sources._payload import check_size, labels_fingerprint, utc, validate
 
 _GO_ZERO_TIME_YEAR = 1  # Alertmanager sends endsAt "0001-01-01T00:00:00Z" while firing
 
@@ -60,7 +60,9 @@ def parse(data: Any) -> list[Alert]:
     group_key = hook.groupKey or f"{hook.receiver}:{json.dumps(hook.groupLabels, sort_keys=True)}"
     items: list[dict[str, Any]] = data["alerts"]
     alerts = []
-    for item, raw in zip(hook.alerts, items, strict=True):
+    for i, (item, raw) in enumerate(zip(hook.alerts, items, strict=True)):
+        check_size(item.labels, f"alerts[{i}].labels")
+        check_size(item.annotations, f"alerts[{i}].annotations")
         annotations = item.annotations
         alerts.append(
             Alert(

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from router.alert import Alert
 from router.errors import PayloadError, Unauthorized
-from router.sources._payload import validate
+from router.sources._payload import check_size, validate
 
 SCHEMA = "runbook-router/datadog/v1"
 
@@ -140,6 +140,7 @@ def parse(data: Any) -> list[Alert]:
     if transition.lower() not in _TRANSITIONS and hook.alert_type == "success":
         status = "resolved"
     labels = tags_to_labels(hook.tags or "")
+    check_size(labels, "tags")
     for key in ("severity", "team"):
         if (value := getattr(hook, key)) and key not in labels:
             labels[key] = value
