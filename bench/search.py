@@ -248,7 +248,8 @@ def write_section(report: str) -> None:
         if path.exists()
         else "# Benchmarks\n\nRun on demand, never in `make test`.\n\n"
     )
-    start = text.find("## Search latency")
+    title = report.split("(")[0]
+    start = text.find(title)
     if start != -1:
         end = text.find("\n## ", start + 1)
         text = text[:start] + (text[end + 1 :] if end != -1 else "")

@@ -40,6 +40,7 @@ IDLE_POLL = 1.0
 CHANNEL_INTERVAL = 1.0  # Slack: about one message a second per channel
 DELIVERY_IDS_KEPT = 7 * 86400.0  # PagerDuty retries for up to 48 h
 PRUNE_EVERY = 3600.0
+HOUSEKEEPING_EVERY = 1.0
 
 
 class _Deferred(Exception):
@@ -85,6 +86,7 @@ class Dispatcher:
         self.actions = actions
         self._wake = asyncio.Event()
         self._pruned_at = 0.0
+        self._housekept_at = float("-inf")
         self._handlers: dict[str, Callable[[OutboxItem], int]] = {
             SLACK_MESSAGE: self._sync_message,
             PAGERDUTY_NOTE: self._pagerduty_note,
@@ -105,10 +107,18 @@ class Dispatcher:
             for item in items:
                 self.deliver(item)
                 handled += 1
+        self._housekeeping()
+        return handled
+
+    def _housekeeping(self) -> None:
+        """Gauges, pruning, ended storms: once a second, not on every delivery pass."""
+        now = self.clock.now()
+        if now - self._housekept_at < HOUSEKEEPING_EVERY:
+            return
+        self._housekept_at = now
         self._update_gauges()
         self._prune()
         self.store.end_storms()
-        return handled
 
     def deliver(self, item: OutboxItem) -> None:
         try:

@@ -2,12 +2,14 @@
 
 Same semantics as an Alertmanager route list: every matcher of a route must
 match (a missing label is ``""``), and a route may be limited to one source.
-Routes that pin ``alertname`` with ``=`` are indexed by it, so a table of
+Routes that need one label to have one of a few exact values (``team="x"``,
+``alertname=~"A|B|C"``) are indexed by that label and value, so a table of
 thousands of routes costs about as much per alert as one of a hundred.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,34 +52,51 @@ class Route:
         return all(m.matches(alert.labels) for m in self.matchers)
 
 
-def _pinned_alertname(route: Route) -> str | None:
+_LITERAL = re.compile(r"[A-Za-z0-9_:/ -]*")  # no regex syntax (a "." matches anything)
+
+
+def pin(route: Route) -> tuple[str, frozenset[str]] | None:
+    """A label the route needs to have one of a few exact values, if it has one.
+
+    ``name="v"`` pins to {v}; ``name=~"a|b|c"`` with plain literal alternatives
+    (no regex syntax) pins to {a, b, c}. A missing label is "", as in matching.
+    """
     for m in route.matchers:
-        if m.name == "alertname" and m.op is Op.EQ:
-            return m.value
+        if m.op is Op.EQ:
+            return m.name, frozenset([m.value])
+        if m.op is Op.RE:
+            parts = m.value.split("|")
+            if all(_LITERAL.fullmatch(p) for p in parts):
+                return m.name, frozenset(parts)
     return None
 
 
 class RouteTable:
     def __init__(self, routes: Sequence[Route]) -> None:
         self.routes = list(routes)
-        self._by_alertname: dict[str, list[int]] = defaultdict(list)
+        self._index: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         self._unpinned: list[int] = []
         for route in self.routes:
-            pinned = _pinned_alertname(route)
+            pinned = pin(route)
             if pinned is None:
                 self._unpinned.append(route.index)
-            else:
-                self._by_alertname[pinned].append(route.index)
+                continue
+            label, values = pinned
+            for value in values:
+                self._index[label][value].append(route.index)
 
     @classmethod
     def from_config(cls, routes: Sequence[RouteConfig]) -> RouteTable:
         return cls([Route.from_config(i, r) for i, r in enumerate(routes)])
 
     def _candidates(self, alert: Alert) -> list[int]:
-        pinned = self._by_alertname.get(alert.labels.get("alertname", ""), [])
-        if not pinned:
+        """Routes that can match: the indexed ones for the alert's values, and the rest."""
+        found: list[int] = []
+        for label, by_value in self._index.items():
+            found += by_value.get(alert.labels.get(label, ""), ())
+        if not found:
             return self._unpinned
-        return sorted(pinned + self._unpinned)
+        return sorted(set(found).union(self._unpinned))
 
     def match(self, alert: Alert) -> list[Route]:
         """The routes the alert takes, in order; empty when none matches."""

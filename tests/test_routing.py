@@ -113,17 +113,24 @@ def test_alertname_index_gives_the_same_answers_as_a_linear_scan() -> None:
     lines = ["routes:"]
     for i in range(300):
         kind = rng.random()
-        if kind < 0.5:
+        if kind < 0.4:
             matcher = f'alertname="{rng.choice(names)}"'
-        elif kind < 0.7:
+        elif kind < 0.55:
             matcher = f'alertname=~"{rng.choice(names)}|{rng.choice(names)}"'
-        elif kind < 0.85:
+        elif kind < 0.65:
             matcher = f'team="t{rng.randrange(5)}"'
+        elif kind < 0.72:
+            matcher = f'team=~"t{rng.randrange(5)}|t{rng.randrange(5)}|"'  # "" matches no team
+        elif kind < 0.8:
+            matcher = 'alertname=~"Alert1."'  # a dot: regex, not a literal
+        elif kind < 0.9:
+            matcher = f'team="", alertname=~"{rng.choice(names)}"'
         else:
             matcher = f'alertname!="{rng.choice(names)}"'
         cont = "true" if rng.random() < 0.3 else "false"
         lines.append(f"  - {{name: r{i}, matchers: ['{matcher}'], continue: {cont}}}")
     table = RouteTable.from_config(parse_routes("\n".join(lines)).data.routes)
     for _ in range(500):
-        a = alert(alertname=rng.choice([*names, "Other"]), team=f"t{rng.randrange(6)}")
+        team = {} if rng.random() < 0.2 else {"team": f"t{rng.randrange(6)}"}
+        a = alert(alertname=rng.choice([*names, "Other"]), **team)
         assert [r.name for r in table.match(a)] == _linear(table.routes, a)
