@@ -57,7 +57,8 @@ def _mrkdwn(text: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=text, verbatim=True)
 
 
-def _section(text: str) -> SectionBlock:
+def section(text: str) -> SectionBlock:
+    """A mrkdwn section, verbatim, cut to Slack's limit."""
     return SectionBlock(text=_mrkdwn(truncate(text, MAX_SECTION_TEXT)))
 
 
@@ -160,7 +161,7 @@ class MessageRenderer:
         why = view.firing[0].reason if view.firing else view.members[0].reason
         blocks: list[Block] = [
             HeaderBlock(text=PlainTextObject(text=truncate(escape(head), MAX_HEADER_TEXT))),
-            _section(
+            section(
                 f"*Treat this as a single incident.* {firing} firing, {count - firing} resolved,"
                 f" since {_date(started)}. Respond {escape(level.respond)}."
             ),
@@ -169,8 +170,8 @@ class MessageRenderer:
                     _mrkdwn(truncate(f"Why {view.level}: {safe(why, 1000)}", MAX_SECTION_TEXT))
                 ]
             ),
-            _section("*By alert*\n" + "\n".join(by_name)),
-            _section("*By runbook*\n" + "\n".join(by_runbook)),
+            section("*By alert*\n" + "\n".join(by_name)),
+            section("*By runbook*\n" + "\n".join(by_runbook)),
         ]
         if over and view.storm_ended_at:
             quiet = f"{view.storm_within or 0:g}s"
@@ -191,7 +192,7 @@ class MessageRenderer:
         alerts = f"{count} alerts" if count > 1 else "the alert"
         took = duration(ended - started)
         text = f"✅ Resolved: {safe(title(view), 500)}: {alerts} cleared after {took}."
-        return Rendered(text, [_section(text).to_dict()])
+        return Rendered(text, [section(text).to_dict()])
 
     # -- pieces -------------------------------------------------------------------
 
@@ -209,7 +210,7 @@ class MessageRenderer:
             text = truncate(
                 f"{text}\n_(+{len(summaries) - 1} other summaries below)_", MAX_SECTION_TEXT
             )
-        return [_section(text)]
+        return [section(text)]
 
     def _fields(self, view: MessageView, respond: str) -> SectionBlock:
         first = view.members[0]
@@ -284,20 +285,20 @@ class MessageRenderer:
     def _runbook(self, view: MessageView, runbook: Runbook | None, now: float) -> list[Block]:
         if view.runbook_url is None:
             return [
-                _section(
+                section(
                     "*No runbook matched this alert.* Add a route with `runbook:` to "
                     "routes.yaml, or a `runbook_url` annotation to the alert rule."
                 )
             ]
         if runbook is None:
             label = view.runbook_title or "Runbook"
-            return [_section(f"*Runbook:* {link(view.runbook_url, label, 1000)}")]
+            return [section(f"*Runbook:* {link(view.runbook_url, label, 1000)}")]
         head = f"*{link(view.runbook_url, f'{runbook.id}: {runbook.title}', 1500)}*"
         tested = runbook.last_tested.isoformat() if runbook.last_tested else "never"
         meta = f"Owner: {escape(runbook.owner or 'unknown')} · Last tested: {tested}"
         if _is_stale(runbook, now, self.stale_after_days):
             meta += f" ⚠️ *stale* (older than {self.stale_after_days} days)"
-        blocks: list[Block] = [_section(f"{head}\n{meta}")]
+        blocks: list[Block] = [section(f"{head}\n{meta}")]
         for step in runbook.steps[:FIRST_STEPS]:
             text = f"*Step {step.number}: {escape(step.title)}*"
             if step.text:
@@ -305,13 +306,13 @@ class MessageRenderer:
             if step.commands:
                 room = MAX_SECTION_TEXT - len(text) - 1
                 text += "\n" + code_block(step.commands[0].code, max(room, 20))
-            blocks.append(_section(text))
+            blocks.append(section(text))
         if len(runbook.steps) > FIRST_STEPS:
             more = len(runbook.steps) - FIRST_STEPS
             blocks.append(ContextBlock(elements=[_mrkdwn(f"{more} more step(s) in the runbook.")]))
         if runbook.do_not:
             items = "\n".join(f"• {escape(d)}" for d in runbook.do_not)
-            blocks.append(_section(f"*⛔ Do not*\n{items}"))
+            blocks.append(section(f"*⛔ Do not*\n{items}"))
         esc = runbook.escalation
         if esc.defined:
             parts = []
@@ -322,7 +323,7 @@ class MessageRenderer:
             if esc.what:
                 parts.append(f"*Provide:* {escape(esc.what)}")
             parts += [escape(o) for o in esc.other]
-            blocks.append(_section("*📣 Escalation*\n" + "\n".join(parts)))
+            blocks.append(section("*📣 Escalation*\n" + "\n".join(parts)))
         return blocks
 
     def _alert_list(self, view: MessageView) -> SectionBlock:
@@ -345,7 +346,7 @@ class MessageRenderer:
             lines.append(line)
         if len(lines) < len(view.members):
             lines.append(f"…and {len(view.members) - len(lines)} more")
-        return _section("\n".join([head, *lines]))
+        return section("\n".join([head, *lines]))
 
     def _fallback(self, view: MessageView, resolved: bool, level: Level) -> str:
         state = "RESOLVED" if resolved else "FIRING"

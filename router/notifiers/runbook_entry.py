@@ -13,9 +13,9 @@ from slack_sdk.models.blocks import (
     HeaderBlock,
     MarkdownTextObject,
     PlainTextObject,
-    SectionBlock,
 )
 
+from router.notifiers.message import section
 from router.notifiers.mrkdwn import (
     MAX_BLOCKS,
     MAX_HEADER_TEXT,
@@ -28,12 +28,6 @@ from router.notifiers.mrkdwn import (
 from router.runbooks import Runbook, Step
 
 SHARE_ACTION = "share_runbook"
-
-
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(
-        text=MarkdownTextObject(text=truncate(text, MAX_SECTION_TEXT), verbatim=True)
-    )
 
 
 def step_text(step: Step) -> str:
@@ -51,11 +45,11 @@ def step_text(step: Step) -> str:
 
 
 def procedure_blocks(runbook: Runbook, limit: int = MAX_BLOCKS) -> list[Block]:
-    blocks: list[Block] = [_section(step_text(step)) for step in runbook.steps]
+    blocks: list[Block] = [section(step_text(step)) for step in runbook.steps]
     if len(blocks) > limit:
         blocks = [
             *blocks[: limit - 1],
-            _section(f"…{len(blocks) - limit + 1} more steps in the runbook."),
+            section(f"…{len(blocks) - limit + 1} more steps in the runbook."),
         ]
     return blocks
 
@@ -74,10 +68,10 @@ def runbook_blocks(runbook: Runbook, url: str, *, share: bool = True) -> list[di
         ContextBlock(elements=[MarkdownTextObject(text=truncate(meta, MAX_SECTION_TEXT))]),
     ]
     if runbook.trigger:
-        head.append(_section(f"*Trigger:* {escape(runbook.trigger)}"))
+        head.append(section(f"*Trigger:* {escape(runbook.trigger)}"))
     tail: list[Block] = [DividerBlock()]
     if runbook.do_not:
-        tail.append(_section("*⛔ Do not*\n" + "\n".join(f"• {escape(d)}" for d in runbook.do_not)))
+        tail.append(section("*⛔ Do not*\n" + "\n".join(f"• {escape(d)}" for d in runbook.do_not)))
     esc = runbook.escalation
     if esc.defined:
         lines = [
@@ -85,7 +79,7 @@ def runbook_blocks(runbook: Runbook, url: str, *, share: bool = True) -> list[di
             f"*Who:* {escape(esc.who)}" if esc.who else "",
         ]
         lines += [f"*Provide:* {escape(esc.what)}" if esc.what else "", *map(escape, esc.other)]
-        tail.append(_section("*📣 Escalation*\n" + "\n".join(line for line in lines if line)))
+        tail.append(section("*📣 Escalation*\n" + "\n".join(line for line in lines if line)))
     buttons = []
     if link := safe_url(url):
         buttons.append(

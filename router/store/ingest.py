@@ -329,24 +329,31 @@ class Ingest:
         if message is not None:
             return message
         link = decision.runbook
+        return self._insert_message(
+            key,
+            source=alert.source,
+            group_key=alert.group_key,
+            channel=decision.channel,
+            route=decision.route,
+            runbook_key=link.key if link else "-",
+            runbook_id=link.runbook.id if link and link.runbook else None,
+            runbook_url=link.url if link else None,
+            runbook_title=link.title if link else None,
+            runbook_reason=link.reason if link else None,
+            level=decision.severity.level,
+        )
+
+    def _insert_message(self, key: str, **values: Any) -> _Open:
+        """A new open message (version 0: the first change makes it 1)."""
         result = self.conn.execute(
             messages.insert().values(
                 key=key,
-                source=alert.source,
-                group_key=alert.group_key,
-                channel=decision.channel,
-                route=decision.route,
-                runbook_key=link.key if link else "-",
-                runbook_id=link.runbook.id if link and link.runbook else None,
-                runbook_url=link.url if link else None,
-                runbook_title=link.title if link else None,
-                runbook_reason=link.reason if link else None,
-                level=decision.severity.level,
                 version=0,
                 closed=False,
                 resolve_notified=False,
                 created_at=self.now,
                 updated_at=self.now,
+                **values,
             )
         )
         message = _Open(pk(result), key)
@@ -393,27 +400,18 @@ class Ingest:
             )
             return _Open(row.id, row.key)
         key = json.dumps(["storm", source, self.now])
-        result = self.conn.execute(
-            messages.insert().values(
-                key=key,
-                source=source,
-                group_key=f"storm:{source}",
-                channel=policy.channel,
-                route="storm",
-                runbook_key="-",
-                level=policy.level,
-                kind="storm",
-                storm_within=policy.within,
-                storm_last_arrival=self.now,
-                version=0,
-                closed=False,
-                resolve_notified=False,
-                created_at=self.now,
-                updated_at=self.now,
-            )
+        message = self._insert_message(
+            key,
+            source=source,
+            group_key=f"storm:{source}",
+            channel=policy.channel,
+            route="storm",
+            runbook_key="-",
+            level=policy.level,
+            kind="storm",
+            storm_within=policy.within,
+            storm_last_arrival=self.now,
         )
-        message = _Open(pk(result), key)
-        self.open_messages[key] = message
         self._load_membership()
         return message
 
