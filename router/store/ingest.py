@@ -63,6 +63,40 @@ def _rank(level: str) -> int:
     return LEVEL_NAMES.index(level)
 
 
+# Statements built once; each call only binds values (building them is the cost).
+_EXISTING_ALERTS = sa.select(
+    alerts.c.id,
+    alerts.c.fingerprint,
+    alerts.c.status,
+    alerts.c.starts_at,
+    alerts.c.resolved_seen_at,
+    alerts.c.fired_at,
+).where(
+    alerts.c.source == sa.bindparam("source"),
+    alerts.c.fingerprint.in_(sa.bindparam("fingerprints", expanding=True)),
+)
+_OPEN_MESSAGES = sa.select(messages.c.id, messages.c.key).where(
+    messages.c.key.in_(sa.bindparam("keys", expanding=True)), messages.c.closed.is_(False)
+)
+_MEMBERSHIP = sa.select(
+    members.c.message_id,
+    members.c.alert_id,
+    members.c.status,
+    members.c.level,
+    members.c.reason,
+    members.c.ack_by,
+).where(members.c.message_id.in_(sa.bindparam("ids", expanding=True)))
+_MEMBER_LEVELS = sa.select(members.c.message_id, members.c.status, members.c.level).where(
+    members.c.message_id.in_(sa.bindparam("ids", expanding=True))
+)
+_MESSAGE_VERSIONS = sa.select(messages.c.id, messages.c.version).where(
+    messages.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+_QUEUED = sa.select(outbox.c.ref, outbox.c.state, outbox.c.version).where(
+    outbox.c.kind == sa.bindparam("kind"), outbox.c.ref.in_(sa.bindparam("refs", expanding=True))
+)
+_INSERT_ALERTS = alerts.insert().returning(alerts.c.id, sort_by_parameter_order=True)
+
 _UPDATE_MEMBER = members.update().where(
     members.c.message_id == sa.bindparam("b_message"),
     members.c.alert_id == sa.bindparam("b_alert"),
@@ -221,14 +255,7 @@ class Ingest:
         for source, fingerprints in by_source.items():
             for chunk in chunks(fingerprints):
                 for row in self.conn.execute(
-                    sa.select(
-                        alerts.c.id,
-                        alerts.c.fingerprint,
-                        alerts.c.status,
-                        alerts.c.starts_at,
-                        alerts.c.resolved_seen_at,
-                        alerts.c.fired_at,
-                    ).where(alerts.c.source == source, alerts.c.fingerprint.in_(chunk))
+                    _EXISTING_ALERTS, {"source": source, "fingerprints": list(chunk)}
                 ):
                     found[(source, row.fingerprint)] = _Seen(
                         row.id, row.status, row.starts_at, row.resolved_seen_at, row.fired_at
@@ -279,13 +306,7 @@ class Ingest:
                 repeat = previous.status == alert.status and previous.starts_at == row["starts_at"]
                 updates.append(row | {"b_id": previous.id, "b_inc": int(repeat)})
         new_ids = iter(
-            self.conn.execute(
-                alerts.insert().returning(alerts.c.id, sort_by_parameter_order=True), inserts
-            )
-            .scalars()
-            .all()
-            if inserts
-            else []
+            self.conn.execute(_INSERT_ALERTS, inserts).scalars().all() if inserts else []
         )
         if updates:
             self.conn.execute(
@@ -298,27 +319,14 @@ class Ingest:
 
     def _load_open_messages(self, keys: set[str]) -> None:
         for chunk in chunks(sorted(keys)):
-            for row in self.conn.execute(
-                sa.select(messages.c.id, messages.c.key).where(
-                    messages.c.key.in_(chunk), messages.c.closed.is_(False)
-                )
-            ):
+            for row in self.conn.execute(_OPEN_MESSAGES, {"keys": list(chunk)}):
                 self.open_messages[row.key] = _Open(row.id, row.key)
         self._load_membership()
 
     def _load_membership(self) -> None:
         ids = [m.id for m in self.open_messages.values()]
         for chunk in chunks(ids):
-            for row in self.conn.execute(
-                sa.select(
-                    members.c.message_id,
-                    members.c.alert_id,
-                    members.c.status,
-                    members.c.level,
-                    members.c.reason,
-                    members.c.ack_by,
-                ).where(members.c.message_id.in_(chunk))
-            ):
+            for row in self.conn.execute(_MEMBERSHIP, {"ids": list(chunk)}):
                 self.membership[(row.message_id, row.alert_id)] = _Membership(
                     row.status, row.level, row.reason, row.ack_by
                 )
@@ -345,16 +353,9 @@ class Ingest:
 
     def _insert_message(self, key: str, **values: Any) -> _Open:
         """A new open message (version 0: the first change makes it 1)."""
+        row = {"key": key, "version": 0, "closed": False, "resolve_notified": False}
         result = self.conn.execute(
-            messages.insert().values(
-                key=key,
-                version=0,
-                closed=False,
-                resolve_notified=False,
-                created_at=self.now,
-                updated_at=self.now,
-                **values,
-            )
+            messages.insert(), row | {"created_at": self.now, "updated_at": self.now} | values
         )
         message = _Open(pk(result), key)
         self.open_messages[key] = message
@@ -509,11 +510,7 @@ class Ingest:
         firing: dict[int, list[str]] = {i: [] for i in ids}
         every: dict[int, list[str]] = {i: [] for i in ids}
         for chunk in chunks(ids):
-            for row in self.conn.execute(
-                sa.select(members.c.message_id, members.c.status, members.c.level).where(
-                    members.c.message_id.in_(chunk)
-                )
-            ):
+            for row in self.conn.execute(_MEMBER_LEVELS, {"ids": list(chunk)}):
                 every[row.message_id].append(row.level)
                 if row.status == "firing":
                     firing[row.message_id].append(row.level)
@@ -535,11 +532,7 @@ class Ingest:
         )
         versions: dict[int, int] = {}
         for chunk in chunks(ids):
-            versions.update(
-                self.conn.execute(
-                    sa.select(messages.c.id, messages.c.version).where(messages.c.id.in_(chunk))
-                ).all()
-            )
+            versions.update(self.conn.execute(_MESSAGE_VERSIONS, {"ids": list(chunk)}).all())
         self._arm(SLACK_MESSAGE, versions)
 
     def _enqueue_pagerduty(
@@ -579,11 +572,7 @@ class Ingest:
         refs = sorted(versions)
         queued: dict[int, tuple[str, int]] = {}
         for chunk in chunks(refs):
-            for row in self.conn.execute(
-                sa.select(outbox.c.ref, outbox.c.state, outbox.c.version).where(
-                    outbox.c.kind == kind, outbox.c.ref.in_(chunk)
-                )
-            ):
+            for row in self.conn.execute(_QUEUED, {"kind": kind, "refs": list(chunk)}):
                 queued[row.ref] = (row.state, row.version)
         inserts = [
             {
