@@ -1,4 +1,4 @@
-"""``runbook-router``: serve, check, route, lint, coverage."""
+"""``runbook-router``: serve, check, route, lint, coverage, migrate, demo."""
 
 from __future__ import annotations
 
@@ -96,6 +96,13 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from router.demo import run
+
+    token = settings.alertmanager_token.get_secret_value() if settings.alertmanager_token else None
+    return run(args.url, token.split(",")[0] if token else None, args.resolve_after)
+
+
 def _stale_after_days(args: argparse.Namespace, settings: Settings) -> int:
     from router.config import load_routes
 
@@ -180,6 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
     migrate = sub.add_parser("migrate", help="create or update the database schema, then exit")
     migrate.set_defaults(func=cmd_migrate)
+    demo = sub.add_parser(
+        "demo", help="send sample alerts to a running router (ALERTMANAGER_TOKEN)"
+    )
+    demo.add_argument("--url", default="http://127.0.0.1:8080")
+    demo.add_argument(
+        "--resolve-after", type=float, metavar="SECONDS", help="then resolve them after this long"
+    )
+    demo.set_defaults(func=cmd_demo)
 
     for name, func, text in (
         ("check", cmd_check, "validate routes and runbooks (exit 1 on problems)"),

@@ -1,0 +1,99 @@
+"""``runbook-router demo``: send sample alerts to a running router, as Alertmanager would."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+SAMPLES: list[dict[str, str]] = [
+    {"alertname": "DatabaseConnectionPoolHigh", "env": "prod", "severity": "critical", "instance": "pgbouncer-0:9127",
+     "summary": "Connection pool for main is 96% used"},
+    {"alertname": "DatabaseConnectionPoolHigh", "env": "prod", "severity": "critical", "instance": "pgbouncer-1:9127",
+     "summary": "Connection pool for main is 93% used"},
+    {"alertname": "QueueDepthHigh", "severity": "warning", "queue": "emails", "summary": "14,210 jobs waiting in emails"},
+    {"alertname": "CertificateExpiringSoon", "severity": "warning", "certificate": "api-tls",
+     "summary": "Certificate api-tls expires in 9 days"},
+]  # fmt: skip
+
+
+def webhooks(status: str, now: datetime) -> list[dict[str, Any]]:
+    """One Alertmanager webhook (version 4) per alertname, as groups are sent."""
+    started = now - timedelta(minutes=3)
+    groups: dict[str, list[dict[str, str]]] = {}
+    for sample in SAMPLES:
+        groups.setdefault(sample["alertname"], []).append(sample)
+    bodies = []
+    for name, samples in groups.items():
+        alerts = []
+        for sample in samples:
+            labels = {k: v for k, v in sample.items() if k != "summary"}
+            alerts.append(
+                {
+                    "status": status,
+                    "labels": labels,
+                    "annotations": {"summary": sample["summary"]},
+                    "startsAt": started.isoformat(),
+                    "endsAt": now.isoformat() if status == "resolved" else "0001-01-01T00:00:00Z",
+                    "generatorURL": "http://prometheus.example:9090/graph",
+                    "fingerprint": "demo-"
+                    + hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()[:12],
+                }
+            )
+        bodies.append(
+            {
+                "version": "4",
+                "groupKey": f'{{}}:{{alertname="{name}"}}',
+                "status": status,
+                "receiver": "runbook-router",
+                "groupLabels": {"alertname": name},
+                "commonLabels": {"alertname": name},
+                "commonAnnotations": {},
+                "externalURL": "http://alertmanager.example:9093",
+                "alerts": alerts,
+            }
+        )
+    return bodies
+
+
+def send(url: str, token: str | None, body: dict[str, Any]) -> tuple[int, str]:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"{url}: expected an http(s) URL")
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(  # noqa: S310 - http(s) only, checked above
+        f"{url.rstrip('/')}/webhooks/alertmanager",
+        data=json.dumps(body).encode(),
+        headers=headers,
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - the operator's URL
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def run(url: str, token: str | None, resolve_after: float | None) -> int:
+    """Send the samples (and resolve them later); print each answer; 1 if any failed."""
+    failed = 0
+    phases = [("firing", 0.0)] + (
+        [("resolved", resolve_after)] if resolve_after is not None else []
+    )
+    for status, wait in phases:
+        time.sleep(wait)
+        for body in webhooks(status, datetime.now(UTC)):
+            try:
+                code, answer = send(url, token, body)
+            except (OSError, ValueError) as exc:
+                print(f"{url}: cannot send: {exc}")
+                return 1
+            name = body["groupLabels"]["alertname"]
+            print(f"{status:8} {name:28} -> {code} {answer.strip()[:120]}")
+            failed += not 200 <= code < 300
+    return 1 if failed else 0
