@@ -13,6 +13,7 @@ import yaml
 
 from router.alert import Alert
 from router.decide import Ruleset, load_ruleset
+from router.store import Store
 from tests.fakes.postgres import PostgresServer
 from tests.fakes.postgres import available as postgres_available
 from tests.fakes.slack import FakeSlack
@@ -67,6 +68,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path}/router.db"
     server: PostgresServer = request.getfixturevalue("postgres")
     return server.new_database()
+
+
+@pytest.fixture
+def store(database_url: str, clock: FakeClock) -> Iterator[Store]:
+    """A store with its schema, on each backend (see database_url)."""
+    s = Store.from_url(database_url, clock)
+    s.create_schema()
+    yield s
+    s.engine.dispose()
 
 
 @pytest.fixture

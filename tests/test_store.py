@@ -1,24 +1,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from router.alert import Alert
 from router.decide import Ruleset
 from router.store import STALE_REDELIVERY_WINDOW, Store
 from tests.conftest import GOLDEN, FakeClock, make_alert
-
-
-@pytest.fixture
-def store(database_url: str, clock: FakeClock) -> Iterator[Store]:
-    s = Store.from_url(database_url, clock)
-    s.create_schema()
-    yield s
-    s.engine.dispose()
 
 
 def ingest(store: Store, ruleset: Ruleset, *alerts: Alert) -> tuple[int, int]:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from router.alert import Alert
 from router.decide import Ruleset
@@ -15,14 +12,6 @@ from router.store import MessageView, Store, StormPolicy
 from tests.conftest import GOLDEN, FakeClock, check_golden, make_alert
 
 POLICY = StormPolicy(alerts=5, within=300.0, level="SEV1", channel="#incidents")
-
-
-@pytest.fixture
-def store(database_url: str, clock: FakeClock) -> Iterator[Store]:
-    s = Store.from_url(database_url, clock)
-    s.create_schema()
-    yield s
-    s.engine.dispose()
 
 
 def alert(i: int, name: str = "KubePodCrashLooping", **kw: Any) -> Alert:
