@@ -39,6 +39,7 @@ from router.errors import (
     StoreUnavailable,
     Unauthorized,
 )
+from router.limits import HeaderLimit
 from router.metrics import Metrics
 from router.notifiers import Notifier
 from router.notifiers.log import LogNotifier
@@ -316,6 +317,7 @@ def create_app(
     reloader = Reloader(rt.reload_logged, settings.config, settings.runbooks)
     _initial_reload_metrics(rt)
     app = FastAPI(title="runbook-router", version=__version__, lifespan=lifespan)
+    app.add_middleware(HeaderLimit)
     app.state.runtime = rt
 
     @app.exception_handler(RequestError)
