@@ -28,7 +28,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.search import pct, write_section  # noqa: E402
+from bench.search import pct, publish  # noqa: E402
 from tests.fakes.slack import FakeSlack  # noqa: E402
 
 TOKEN = "bench-token"
@@ -218,9 +218,7 @@ def main() -> int:
         f"(target p99 100 ms: {'met' if p99 <= 100 else 'MISSED'}).",
         "",
     ])  # fmt: skip
-    print(report)
-    if args.write:
-        write_section(report)
+    publish(report, write=args.write)
     return 0
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.search import write_section  # noqa: E402
+from bench.search import publish  # noqa: E402
 from router.alert import Alert  # noqa: E402
 from router.config import parse_routes  # noqa: E402
 from router.routing import RouteTable  # noqa: E402
@@ -95,9 +95,7 @@ def main() -> int:
         f"are indexed; the {UNINDEXED} regex routes are tried for every alert at both sizes.",
         "",
     ])  # fmt: skip
-    print(report)
-    if args.write:
-        write_section(report)
+    publish(report, write=args.write)
     return 0 if ratio <= 3 else 1
 
 

@@ -235,10 +235,15 @@ def main() -> int:
             "",
         ]
     )
-    print(report)
-    if args.write:
-        write_section(report)
+    publish(report, write=args.write)
     return 0 if big_p99 < 50 else 1
+
+
+def publish(report: str, *, write: bool) -> None:
+    """Print a benchmark's report; with --write, also record it in docs/benchmarks.md."""
+    print(report)
+    if write:
+        write_section(report)
 
 
 def write_section(report: str) -> None:

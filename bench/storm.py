@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import free_port, start  # noqa: E402
-from bench.search import write_section  # noqa: E402
+from bench.search import publish  # noqa: E402
 from tests.fakes.slack import FakeSlack  # noqa: E402
 
 TOKEN = "storm-token"
@@ -133,9 +133,7 @@ def main() -> int:
         f"- Alerts in some Slack message: **{in_messages} of {accepted}** (target all: {'met' if in_messages == accepted else 'MISSED'}).",
         "",
     ])  # fmt: skip
-    print(report)
-    if args.write:
-        write_section(report)
+    publish(report, write=args.write)
     return 0
 
 
