@@ -267,7 +267,9 @@ class MessageRenderer:
                 ButtonElement(
                     text=PlainTextObject(text="Acknowledge"),
                     action_id=ACK_ACTION,
-                    value=str(unacked[0].pagerduty_incident),
+                    # Not the incident ID: the click is checked against the stored
+                    # message, and alert-supplied text has no place in the payload.
+                    value="acknowledge",
                     style="primary",
                 )
             )
