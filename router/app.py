@@ -47,7 +47,7 @@ from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
 from router.notifiers.slack import SlackNotifier
 from router.reload import Reloader
-from router.runbooks.lint import lint_folder
+from router.runbooks.lint import lint_scan
 from router.settings import Settings
 from router.slackapp.actions import ActionRunner
 from router.slackapp.command import RunbookCommand
@@ -101,9 +101,13 @@ class Runtime:
         return self._command[1]
 
     def reload(self) -> Ruleset:
-        """Load routes and runbooks again; on any problem keep the running ones."""
+        """Load routes and runbooks again; an unusable routes file keeps the running ones.
+
+        A runbook that cannot be read is left out and logged; the rest load.
+        """
         with self.reload_lock:
             ruleset = load_ruleset_for(self.settings)
+            log_problems(ruleset)
             self.ruleset = ruleset
             self.command()  # build the search index now, not on someone's first /runbook
             self.measure_runbooks()
@@ -124,19 +128,31 @@ class Runtime:
         """Runbook count, stale ones and lint errors, as gauges."""
         today = datetime.fromtimestamp(self.clock.now(), UTC).date()
         stale_after = self.ruleset.config.data.defaults.stale_after_days
-        report = lint_folder(self.settings.runbooks, today, stale_after)
+        report = lint_scan(self.ruleset.catalog.scan, today, stale_after)
         self.metrics.runbooks.set(len(self.ruleset.catalog))
+        self.metrics.runbook_load_errors.set(len(self.ruleset.problems))
         self.metrics.runbooks_stale.set(sum(1 for f in report.findings if f.rule == "RB004"))
         self.metrics.runbook_lint_errors.set(report.errors)
 
 
 def load_ruleset_for(settings: Settings) -> Ruleset:
-    """Routes and runbooks, also checked against the routing keys that are configured."""
-    ruleset = load_ruleset(settings.config, settings.runbooks)
+    """Routes and runbooks for serving, also checked against the configured routing keys.
+
+    Lenient about runbooks (they are left out and reported, never fatal); strict
+    about the routes file, which the server cannot route without.
+    """
+    ruleset = load_ruleset(settings.config, settings.runbooks, strict=False)
     problems = check_paging(ruleset.config, set(settings.routing_keys()))
     if problems:
         raise ConfigError(problems)
     return ruleset
+
+
+def log_problems(ruleset: Ruleset) -> None:
+    for problem in ruleset.problems:
+        log.error("runbook left out or unresolved: %s", problem, extra={"problem": str(problem)})
+    for warning in ruleset.config.warnings:
+        log.warning("routes: %s", warning, extra={"problem": str(warning)})
 
 
 def make_pagerduty(settings: Settings) -> PagerDuty | None:
@@ -296,6 +312,7 @@ def create_app(
             log.error("database unavailable at start: %s", exc)
         await run_in_threadpool(rt.command)  # the /runbook search index, before any request
         await run_in_threadpool(rt.measure_runbooks)
+        log_problems(rt.ruleset)
         for source, mode in rt.ruleset.config.data.auth.items():
             if mode == "none":
                 log.warning(

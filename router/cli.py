@@ -41,13 +41,20 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     config = args.config or settings.config
     runbooks = args.runbooks or settings.runbooks
     try:
-        ruleset = load_ruleset(config, runbooks)
+        ruleset = load_ruleset(config, runbooks, strict=False)
     except ConfigError as exc:
         _print_problems(exc.problems)
         print(f"check failed: {len(exc.problems)} problem(s)", file=sys.stderr)
         return 1
+    for warning in ruleset.config.warnings:
+        print(f"{warning} (warning)", file=sys.stderr)
+    if ruleset.problems:
+        _print_problems(ruleset.problems)
+        print(f"check failed: {len(ruleset.problems)} problem(s)", file=sys.stderr)
+        return 1
     routes, entries = len(ruleset.table.routes), len(ruleset.catalog)
-    print(f"ok: {config}: {routes} routes; {runbooks}: {entries} runbooks")
+    warned = f" ({len(ruleset.config.warnings)} warning(s))" if ruleset.config.warnings else ""
+    print(f"ok: {config}: {routes} routes; {runbooks}: {entries} runbooks{warned}")
     return 0
 
 

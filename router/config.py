@@ -27,7 +27,7 @@ from pydantic import (
 
 from router.alert import SourceName
 from router.errors import ConfigError, Problem
-from router.matchers import MatcherError, parse_matchers
+from router.matchers import MatcherError, parse
 
 LevelName = Literal["SEV0", "SEV1", "SEV2", "SEV3", "SEV4"]
 LEVEL_NAMES: tuple[LevelName, ...] = ("SEV0", "SEV1", "SEV2", "SEV3", "SEV4")
@@ -59,9 +59,9 @@ def parse_duration(value: Any) -> float:
 
 def _check_matcher(text: str) -> str:
     try:
-        parse_matchers(text)
+        parse(text)
     except MatcherError as exc:
-        raise ValueError(str(exc)) from None
+        raise ValueError(f"{text!r}: {exc}") from None
     return text
 
 
@@ -167,6 +167,16 @@ class LoadedConfig:
         self.path = path
         self.data = data
         self.locate = locate
+        self.warnings = self._matcher_warnings()
+
+    def _matcher_warnings(self) -> list[Problem]:
+        """Matchers Alertmanager accepts only through its deprecated classic fallback."""
+        found = []
+        for i, route in enumerate(self.data.routes):
+            for j, text in enumerate(route.matchers):
+                if warning := parse(text).warning:
+                    found.append(self.problem(("routes", i, "matchers", j), f"{text!r}: {warning}"))
+        return found
 
     def problem(self, loc: Sequence[int | str], message: str) -> Problem:
         return Problem(self.path, self.locate(loc), _key_name(loc), message)
@@ -245,7 +255,12 @@ def _allowed_keys(loc: Sequence[int | str]) -> list[str]:
     return [f.alias or n for n, f in model.model_fields.items()] if model else []
 
 
-def _clean(message: str, loc: Sequence[int | str]) -> str:
+_SCALAR = (str, int, float, bool, type(None))
+
+
+def _clean(error: Any, loc: Sequence[int | str]) -> str:
+    """pydantic's message, with the value it got and, for a closed set, a did-you-mean."""
+    message = str(error["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     if message == "Extra inputs are not permitted":
@@ -253,6 +268,17 @@ def _clean(message: str, loc: Sequence[int | str]) -> str:
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1) if loc else []
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return f"unknown key{hint} (allowed: {', '.join(allowed)})" if allowed else "unknown key"
+    if error["type"] == "value_error" or not isinstance(error.get("input"), _SCALAR):
+        return message  # our own validators name the value already
+    got = error["input"]
+    message = f"got {got!r}: {message}"
+    expected = (error.get("ctx") or {}).get("expected", "")
+    choices = [c.strip(" '") for c in expected.replace(" or ", ", ").split(",") if c.strip()]
+    if isinstance(got, str) and choices:
+        same = [c for c in choices if c.lower() == got.lower()]
+        close = same or difflib.get_close_matches(got, choices, n=1, cutoff=0.5)
+        if close:
+            message += f"; did you mean {close[0]!r}?"
     return message
 
 
@@ -292,9 +318,9 @@ def parse_routes(text: str, name: str = "routes.yaml") -> LoadedConfig:
     try:
         routes = RoutesFile.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors(include_url=False, include_input=False):
+        for err in exc.errors(include_url=False):
             loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
-            problems.append(Problem(name, locate(loc), _key_name(loc), _clean(err["msg"], loc)))
+            problems.append(Problem(name, locate(loc), _key_name(loc), _clean(err, loc)))
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0)) from None
     if problems:
         raise ConfigError(problems)

@@ -16,6 +16,7 @@ from router.config import RUNBOOK_ID, LoadedConfig, load_routes
 from router.errors import ConfigError, Problem
 from router.routing import RouteTable
 from router.runbooks import Catalog, Runbook, load_catalog
+from router.runbooks.catalog import runbook_number
 from router.severity import Severity, classify
 
 
@@ -26,10 +27,12 @@ class RunbookLink:
     reason: str
     runbook: Runbook | None = None
     """Set when the link is one of our RUN- entries."""
+    runbook_id: str | None = None
+    """The RUN- id, also when that entry is missing or could not be read."""
 
     @property
     def key(self) -> str:
-        return self.runbook.id if self.runbook else self.url
+        return self.runbook_id or self.url
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class Decision:
             "level": self.severity.level,
             "respond": self.severity.respond,
             "reason": self.severity.reason,
-            "runbook": link.runbook.id if link and link.runbook else None,
+            "runbook": link.runbook_id if link else None,
             "runbook_title": link.title if link else None,
             "runbook_url": link.url if link else None,
             "runbook_reason": link.reason if link else "no runbook: unmatched",
@@ -65,21 +68,37 @@ def _is_web_url(value: str) -> bool:
 class Ruleset:
     """routes.yaml and the runbooks folder, loaded and checked against each other."""
 
-    def __init__(self, config: LoadedConfig, catalog: Catalog) -> None:
+    def __init__(
+        self, config: LoadedConfig, catalog: Catalog, problems: list[Problem] | None = None
+    ) -> None:
         self.config = config
         self.catalog = catalog
+        self.problems = list(problems or [])
+        """What was left out or does not resolve; empty when ``check`` passes."""
         self.table = RouteTable.from_config(config.data.routes)
 
-    def runbook_url(self, runbook: Runbook) -> str:
-        return self.config.data.defaults.runbook_url.replace("{id}", runbook.id)
+    def runbook_url(self, runbook: Runbook | str) -> str:
+        runbook_id = runbook if isinstance(runbook, str) else runbook.id
+        return self.config.data.defaults.runbook_url.replace("{id}", runbook_id)
 
     def _link(self, runbook: Runbook, reason: str) -> RunbookLink:
-        return RunbookLink(self.runbook_url(runbook), runbook.title, reason, runbook)
+        return RunbookLink(self.runbook_url(runbook), runbook.title, reason, runbook, runbook.id)
+
+    def link_to(self, runbook_id: str, reason: str) -> RunbookLink:
+        """A link to a RUN- entry; one that is broken or missing still links, and says so."""
+        if (runbook := self.catalog.get(runbook_id)) is not None:
+            return self._link(runbook, reason)
+        rid = runbook_id.strip().upper()
+        why = self.catalog.unreadable(rid) or f"{rid} is not in the runbooks folder"
+        return RunbookLink(self.runbook_url(rid), rid, f"{reason}; not readable: {why}", None, rid)
 
     def _alert_runbook(self, alert: Alert) -> RunbookLink | None:
         for where, values in (("label", alert.labels), ("annotation", alert.annotations)):
-            if (rid := values.get("runbook_id")) and (rb := self.catalog.get(rid)):
-                return self._link(rb, f"runbook_id {where}")
+            rid = values.get("runbook_id", "")
+            if runbook_number(rid) is not None and (
+                rid in self.catalog or self.catalog.unreadable(rid)
+            ):
+                return self.link_to(rid, f"runbook_id {where}")
         url = alert.annotations.get("runbook_url") or alert.labels.get("runbook_url", "")
         if (m := RUNBOOK_ID.search(url)) and (rb := self.catalog.get(m.group(0))):
             return self._link(rb, "runbook_url names it")
@@ -96,9 +115,9 @@ class Ruleset:
             return [Decision(None, defaults.channel, severity, self._alert_runbook(alert))]
         decisions = []
         for route in routes:
-            link = None
-            if route.runbook and (rb := self.catalog.get(route.runbook)):
-                link = self._link(rb, f"route {route.name!r}")
+            link: RunbookLink | None
+            if route.runbook:
+                link = self.link_to(route.runbook, f"route {route.name!r}")
             else:
                 link = self._alert_runbook(alert)
             severity = classify(alert, severity_config, override=route.severity, route=route.name)
@@ -112,9 +131,13 @@ def check_references(config: LoadedConfig, catalog: Catalog) -> list[Problem]:
     problems = []
     for i, route in enumerate(config.data.routes):
         if route.runbook and route.runbook not in catalog:
-            problems.append(
-                config.problem(("routes", i, "runbook"), f"unknown runbook {route.runbook}")
+            why = catalog.unreadable(route.runbook)
+            message = (
+                f"unknown runbook {route.runbook}"
+                if why is None
+                else (f"runbook {route.runbook} could not be read ({why})")
             )
+            problems.append(config.problem(("routes", i, "runbook"), message))
     return problems
 
 
@@ -134,8 +157,15 @@ def check_paging(config: LoadedConfig, routing_keys: set[str]) -> list[Problem]:
     return problems
 
 
-def load_ruleset(routes_path: str | Path, runbooks_dir: str | Path) -> Ruleset:
-    """Load both, check every cross-reference; raise ConfigError with all problems."""
+def load_ruleset(
+    routes_path: str | Path, runbooks_dir: str | Path, *, strict: bool = True
+) -> Ruleset:
+    """Load both and check every cross-reference.
+
+    ``strict`` (``check``, the CI gate): any problem raises ConfigError. Otherwise
+    (the server) only an unusable routes file or a missing folder raises; runbooks
+    that cannot be read, and routes naming them, are in ``Ruleset.problems``.
+    """
     problems: list[Problem] = []
     config: LoadedConfig | None = None
     catalog: Catalog | None = None
@@ -147,8 +177,9 @@ def load_ruleset(routes_path: str | Path, runbooks_dir: str | Path) -> Ruleset:
         catalog = load_catalog(runbooks_dir)
     except ConfigError as exc:
         problems += exc.problems
-    if config is not None and catalog is not None:
-        problems += check_references(config, catalog)
-    if problems or config is None or catalog is None:
+    if config is None or catalog is None:
         raise ConfigError(problems)
-    return Ruleset(config, catalog)
+    problems += catalog.problems + check_references(config, catalog)
+    if strict and problems:
+        raise ConfigError(problems)
+    return Ruleset(config, catalog, problems)

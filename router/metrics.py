@@ -94,6 +94,11 @@ class Metrics:
         self.runbook_lint_errors = Gauge(
             "router_runbook_lint_errors", "Lint errors in the loaded runbooks.", registry=r
         )
+        self.runbook_load_errors = Gauge(
+            "router_runbook_load_errors",
+            "Runbook entries left out because they could not be read, and routes naming them.",
+            registry=r,
+        )
         self.unmatched_names = Counter(
             "router_unmatched_alert_names",
             f"Alerts that reached no runbook, by alertname (the first {MAX_UNMATCHED_NAMES}"

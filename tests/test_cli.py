@@ -27,7 +27,8 @@ def test_check_reports_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err.splitlines()
     assert err == [
         f"{runbooks}/bad.md:2: Last Tested: 'someday' is not a date (YYYY-MM-DD)",
-        "check failed: 1 problem(s)",
+        f"{routes}:3: routes[0].runbook: unknown runbook RUN-404",
+        "check failed: 2 problem(s)",
     ]
     (runbooks / "bad.md").unlink()
     assert main(["check", "--config", str(routes), "--runbooks", str(runbooks)]) == 1

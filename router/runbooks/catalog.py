@@ -1,25 +1,102 @@
-"""The runbooks folder, loaded and indexed by RUN- number."""
+"""The runbooks folder: read once, indexed by RUN- number, never refused whole.
+
+``read_folder`` is the one walk over the folder (the catalog and ``lint`` both
+use it). An entry that cannot be read is left out and reported with file:line
+and why; the others load. ``check`` and ``lint`` fail on those problems; the
+server logs them, counts them, and keeps routing with what it could read.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from router.config import RUNBOOK_ID
 from router.errors import ConfigError, Problem
 from router.runbooks.model import Runbook
-from router.runbooks.parser import parse_runbook
+from router.runbooks.parser import parse_entries
+
+_NOT_RUNBOOKS = ("readme.md", "template.md")
+_ID_IN_NAME = re.compile(r"^(RUN-\d{1,9})(?!\d)", re.IGNORECASE)
+MAX_ID_DIGITS = 9
+
+
+def runbook_number(runbook_id: str) -> int | None:
+    """``RUN-001``, ``run-1`` and ``RUN-0001`` -> 1; None for anything else."""
+    match = RUNBOOK_ID.fullmatch(runbook_id.strip())
+    if match is None or len(match.group(1).lstrip("0")) > MAX_ID_DIGITS:
+        return None
+    return int(match.group(1))
+
+
+@dataclass
+class FolderScan:
+    """Everything read from a runbooks folder, duplicates included."""
+
+    root: Path
+    files: list[Path] = field(default_factory=list)
+    entries: list[tuple[Path, Runbook]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    unreadable: dict[int, str] = field(default_factory=dict)
+    """RUN- number -> why it could not be read (the id taken from the file name)."""
+
+
+def read_folder(folder: str | Path) -> FolderScan:
+    """Parse every ``*.md`` under ``folder``; ConfigError only if there is no folder."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise ConfigError([Problem(str(root), None, "", "runbooks folder not found")])
+    scan = FolderScan(root)
+    scan.files = sorted(p for p in root.rglob("*.md") if p.name.lower() not in _NOT_RUNBOOKS)
+    for path in scan.files:
+        name = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+            parsed = parse_entries(text, name)
+        except (OSError, UnicodeDecodeError) as exc:
+            parsed = [(None, [Problem(name, None, "", f"cannot read: {exc}")])]
+        except Exception as exc:  # a parser bug must cost one file, never the folder
+            parsed = [(None, [Problem(name, None, "", f"cannot parse: {exc!r}")])]
+        for runbook, problems in parsed:
+            scan.problems += problems
+            if runbook is not None:
+                relative = path.relative_to(root).as_posix()
+                scan.entries.append((path, runbook.model_copy(update={"path": relative})))
+            elif problems and (match := _ID_IN_NAME.match(path.name)):
+                number = runbook_number(match.group(1))
+                if number is not None:
+                    scan.unreadable.setdefault(number, str(problems[0]))
+    return scan
 
 
 class Catalog:
-    """All RUN- entries; ``RUN-001``, ``run-1`` and ``RUN-0001`` name the same one."""
+    """All readable RUN- entries, and what could not be read."""
 
-    def __init__(self, runbooks: list[Runbook]) -> None:
+    def __init__(
+        self,
+        runbooks: list[Runbook],
+        problems: list[Problem] | None = None,
+        unreadable: dict[int, str] | None = None,
+        scan: FolderScan | None = None,
+    ) -> None:
         self._by_number = {rb.number: rb for rb in runbooks}
+        self.problems = list(problems or [])
+        self.scan = scan or FolderScan(Path("."), entries=[(Path(rb.path), rb) for rb in runbooks])
+        """The folder as read, for ``lint`` without reading it again."""
+        self._unreadable = {
+            n: why for n, why in (unreadable or {}).items() if n not in self._by_number
+        }
 
     def get(self, runbook_id: str) -> Runbook | None:
-        match = RUNBOOK_ID.fullmatch(runbook_id.strip())
-        return self._by_number.get(int(match.group(1))) if match else None
+        number = runbook_number(runbook_id)
+        return self._by_number.get(number) if number is not None else None
+
+    def unreadable(self, runbook_id: str) -> str | None:
+        """Why an entry with this id could not be read, if a file for it failed."""
+        number = runbook_number(runbook_id)
+        return self._unreadable.get(number) if number is not None else None
 
     def __contains__(self, runbook_id: str) -> bool:
         return self.get(runbook_id) is not None
@@ -32,40 +109,21 @@ class Catalog:
 
 
 def load_catalog(folder: str | Path) -> Catalog:
-    """Parse every ``*.md`` under ``folder``; raise ConfigError on any parse problem."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise ConfigError([Problem(str(root), None, "", "runbooks folder not found")])
-    runbooks: list[Runbook] = []
-    problems: list[Problem] = []
+    """The folder as a catalog; the first file to define an id keeps it."""
+    scan = read_folder(folder)
+    problems = list(scan.problems)
     seen: dict[int, Runbook] = {}
-    for path in sorted(root.rglob("*.md")):
-        if path.name.lower() in ("readme.md", "template.md"):
-            continue
-        name = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(name, None, "", f"cannot read: {exc}"))
-            continue
-        runbook, found = parse_runbook(text, name)
-        problems += found
-        if runbook is None:
-            continue
+    for path, runbook in scan.entries:
         if (first := seen.get(runbook.number)) is not None:
             problems.append(
                 Problem(
-                    name,
+                    str(path),
                     runbook.lines.get("title"),
                     "id",
-                    f"{runbook.id} is already defined in {root / first.path}"
+                    f"{runbook.id} is already defined in {scan.root / first.path}"
                     + (f" (as {first.id})" if first.id != runbook.id else ""),
                 )
             )
             continue
-        runbook = runbook.model_copy(update={"path": path.relative_to(root).as_posix()})
         seen[runbook.number] = runbook
-        runbooks.append(runbook)
-    if problems:
-        raise ConfigError(problems)
-    return Catalog(runbooks)
+    return Catalog(list(seen.values()), problems, scan.unreadable, scan)

@@ -7,14 +7,15 @@ warnings (a stale Last Tested) fail it only with ``--strict``.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from router.runbooks.catalog import FolderScan, read_folder
 from router.runbooks.model import Runbook
-from router.runbooks.parser import parse_runbook
 
 MAX_STEPS = 25
 _RUN_REF = re.compile(r"\bRUN-\d+\b", re.IGNORECASE)
@@ -104,8 +105,15 @@ def _texts(rb: Runbook) -> Iterator[tuple[str, int]]:
 
 
 def check(
-    rb: Runbook, file: str, known: set[int], today: date, stale_after_days: int
+    rb: Runbook,
+    file: str,
+    known: set[int],
+    today: date,
+    stale_after_days: int,
+    *,
+    check_name: bool = True,
 ) -> list[Finding]:
+    """One entry's findings; ``check_name``: the file holds only this entry (RB015)."""
     out: list[Finding] = []
     lines = rb.lines
     head = lines.get("title", 1)
@@ -162,39 +170,39 @@ def check(
             if int(ref.split("-")[1]) not in known:
                 add(line, "RB013", f"{ref.upper()} does not exist")
     stem = Path(file).name.upper()
-    if not (stem == f"{rb.id}.MD" or stem.startswith(f"{rb.id}-") or stem.startswith(f"{rb.id}_")):
+    named = stem == f"{rb.id}.MD" or stem.startswith((f"{rb.id}-", f"{rb.id}_"))
+    if check_name and not named:
         add(head, "RB015", f"file name should start with {rb.id} (e.g. {rb.id}-short-title.md)")
     return out
 
 
-def lint_folder(folder: str | Path, today: date, stale_after_days: int) -> Report:
-    root = Path(folder)
-    parsed: list[tuple[str, Runbook]] = []
-    findings: list[Finding] = []
-    paths = sorted(
-        p for p in root.rglob("*.md") if p.name.lower() not in ("readme.md", "template.md")
-    )
-    for path in paths:
-        name = str(path)
-        runbook, problems = parse_runbook(path.read_text(encoding="utf-8"), name)
-        findings += [Finding(name, p.line or 1, "RB001", f"{p.key}: {p.message}") for p in problems]
-        if runbook is not None:
-            parsed.append((name, runbook))
+def lint_scan(scan: FolderScan, today: date, stale_after_days: int) -> Report:
+    """Findings for a folder already read (``read_folder``)."""
+    findings = [
+        Finding(p.file, p.line or 1, "RB001", f"{p.key}: {p.message}" if p.key else p.message)
+        for p in scan.problems
+    ]
+    per_file = Counter(str(path) for path, _ in scan.entries)
     first: dict[int, str] = {}
-    for name, rb in parsed:
+    for path, rb in scan.entries:
         if rb.number in first:
             findings.append(
                 Finding(
-                    name,
+                    str(path),
                     rb.lines.get("title", 1),
                     "RB014",
                     f"{rb.id} is also in {first[rb.number]}",
                 )
             )
         else:
-            first[rb.number] = name
+            first[rb.number] = str(path)
     known = set(first)
-    for name, rb in parsed:
-        findings += check(rb, name, known, today, stale_after_days)
+    for path, rb in scan.entries:
+        one_entry = per_file[str(path)] == 1
+        findings += check(rb, str(path), known, today, stale_after_days, check_name=one_entry)
     findings.sort(key=lambda f: (f.file, f.line, f.rule))
-    return Report(len(paths), findings)
+    return Report(len(scan.entries), findings)
+
+
+def lint_folder(folder: str | Path, today: date, stale_after_days: int) -> Report:
+    return lint_scan(read_folder(folder), today, stale_after_days)

@@ -1,6 +1,11 @@
-"""Parse one RUN- entry from markdown.
+"""Parse RUN- entries from markdown.
 
-Tolerant of order, blank lines and heading levels: the token stream of
+A file holds one entry or several, as the RUN- format writes them: each starts
+at its title line, ``RUN-001: Title`` with or without a leading ``#``, and
+entries are separated by ``---`` lines (``split_entries``). Fences written
+escaped (``\\`\\`\\```, as in documents that quote the format) are read as fences.
+
+Each entry is tolerant of order, blank lines and heading levels: the token stream of
 markdown-it-py is flattened into blocks (heading, line of text, list item, code
 fence), each with its line number, and sections are recognised by name. Steps
 are headings that start with "Step N" or, where there are none, the items of a
@@ -22,6 +27,15 @@ from router.runbooks.model import CATEGORIES, Command, Escalation, Runbook, Step
 
 _MD = MarkdownIt("commonmark")
 _TITLE = re.compile(r"^\s*(RUN-\d+)\s*[:\-–—]\s*(.+?)\s*$", re.IGNORECASE)
+# Where an entry starts in a file: its title line, as a heading or a plain line.
+_TITLE_LINE = re.compile(r"^ {0,3}(#{1,6}\s+)?(\*\*|__)?RUN-\d+\s*[:\-–—]\s*\S", re.IGNORECASE)
+_HEADER_LINE = re.compile(
+    r"^\s*([-*]\s+)?(\*\*)?(category|trigger|owner|last tested)(\*\*)?\s*:", re.IGNORECASE
+)
+_INLINE_HEADER = re.compile(r"\s+(Category|Trigger|Owner|Last Tested|Alerts)\s*:\s*")
+_SEPARATOR = re.compile(r"^ {0,3}-{3,}\s*$")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_ESCAPED_FENCE = re.compile(r"^( {0,3})\\`\\`\\`", re.MULTILINE)
 _STEP = re.compile(r"^\s*step\s*(\d+)\s*[:.)\-–—]?\s*(.*)$", re.IGNORECASE)
 _FIELD = re.compile(r"^\s*([A-Za-z][A-Za-z /-]{1,30}?)\s*:\s*(.*)$")
 _CHECKBOX = re.compile(r"^\[[ xX]\]\s*")
@@ -48,6 +62,9 @@ _SECTIONS = {
     "escalate": "escalation",
     "post incident": "post_incident",
     "postincident": "post_incident",
+    "post deployment": "post_incident",
+    "post maintenance": "post_incident",
+    "post recovery": "post_incident",
     "after the incident": "post_incident",
     "follow up": "post_incident",
     "symptoms": "symptoms",
@@ -104,13 +121,13 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z ]+", "", text.replace("-", " ")).strip()
 
 
-def _blocks(text: str) -> list[_Block]:
+def _blocks(text: str, first_line: int = 1) -> list[_Block]:
     out: list[_Block] = []
     lists: list[bool] = []  # ordered? per open list
     item_fresh = False  # the next inline is the first paragraph of a list item
     heading_level = 0
     for tok in _MD.parse(text):
-        line = tok.map[0] + 1 if tok.map else 0
+        line = tok.map[0] + first_line if tok.map else 0
         if tok.type in ("bullet_list_open", "ordered_list_open"):
             lists.append(tok.type == "ordered_list_open")
         elif tok.type in ("bullet_list_close", "ordered_list_close"):
@@ -176,10 +193,67 @@ class _StepBuilder:
         )
 
 
-def parse_runbook(text: str, path: str) -> tuple[Runbook | None, list[Problem]]:
-    """Markdown text -> (Runbook or None if it has no RUN- title, problems found)."""
+def _starts_entry(lines: list[str], i: int) -> bool:
+    """A title line starts an entry when it is a heading, follows ``---`` or the top of
+    the file, or has the entry's header fields (Category, Owner, ...) right after it."""
+    line = lines[i]
+    if not _TITLE_LINE.match(line):
+        return False
+    if line.lstrip().startswith("#") or _INLINE_HEADER.search(line):
+        return True
+    before = [ln for ln in lines[:i] if ln.strip()]
+    if not before or _SEPARATOR.match(before[-1]):
+        return True
+    after = [ln for ln in lines[i + 1 : i + 8] if ln.strip()][:3]
+    return any(_HEADER_LINE.match(ln) for ln in after)
+
+
+def split_entries(text: str) -> list[tuple[int, str]]:
+    """The entries of one file as (first line number, markdown); the whole text if none."""
+    text = _ESCAPED_FENCE.sub(r"\1```", text)
+    lines = text.split("\n")
+    starts: list[int] = []
+    fence = ""
+    for i, line in enumerate(lines):
+        if match := _FENCE.match(line):
+            marker = match.group(1)
+            if not fence:
+                fence = marker
+            elif marker[0] == fence[0] and len(marker) >= len(fence):
+                fence = ""
+            continue
+        if not fence and _starts_entry(lines, i):
+            starts.append(i)
+    if not starts:
+        return [(1, text)]
+    entries = []
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(lines)
+        while end > start + 1 and (not lines[end - 1].strip() or _SEPARATOR.match(lines[end - 1])):
+            end -= 1
+        entries.append((start + 1, "\n".join(lines[start:end]) + "\n"))
+    return entries
+
+
+def parse_entries(text: str, path: str) -> list[tuple[Runbook | None, list[Problem]]]:
+    """Every entry of one file, each with the problems found in it."""
+    return [parse_runbook(chunk, path, first) for first, chunk in split_entries(text)]
+
+
+def _title(text: str, values: dict[str, Any]) -> str:
+    """The title, with header fields written on the same line moved to ``values``."""
+    parts = _INLINE_HEADER.split(text)
+    for name, value in zip(parts[1::2], parts[2::2], strict=True):
+        values.setdefault(_HEADER_FIELDS[name.lower()], value.strip())
+    return parts[0].strip()
+
+
+def parse_runbook(
+    text: str, path: str, first_line: int = 1
+) -> tuple[Runbook | None, list[Problem]]:
+    """One entry's markdown -> (Runbook or None if it has no RUN- title, problems found)."""
     problems: list[Problem] = []
-    blocks = _blocks(text)
+    blocks = _blocks(_ESCAPED_FENCE.sub(r"\1```", text), first_line)
     values: dict[str, Any] = {"lists": {}, "escalation": {}, "linked": []}
     lines: dict[str, int] = {}
     title_match = None
@@ -224,6 +298,10 @@ def parse_runbook(text: str, path: str) -> tuple[Runbook | None, list[Problem]]:
         content = plain(_CHECKBOX.sub("", block.text))
         if not content:
             continue
+        if title_match is None and section == "header" and (m := _TITLE.match(content)):
+            title_match = m
+            lines["title"] = block.line
+            continue
         field_match = _FIELD.match(content)
         field_key = (
             _HEADER_FIELDS.get(field_match.group(1).strip().lower()) if field_match else None
@@ -265,10 +343,16 @@ def parse_runbook(text: str, path: str) -> tuple[Runbook | None, list[Problem]]:
         values["lists"].setdefault(section, []).append((content, block.line))
 
     if title_match is None:
-        problems.append(Problem(path, 1, "title", 'no "# RUN-nnn: Title" heading'))
+        problems.append(
+            Problem(path, first_line, "title", 'no "RUN-nnn: Title" line (with or without "#")')
+        )
         return None, problems
 
     run_id = title_match.group(1).upper()
+    if len(run_id) > 4 + 9:
+        problems.append(Problem(path, lines["title"], "title", f"{run_id[:16]}...: id too long"))
+        return None, problems
+    title = _title(title_match.group(2), values)
     category = re.sub(r"\s*\(.*$", "", values.get("category", "")).strip()
     if category and category.title() not in CATEGORIES:
         problems.append(
@@ -312,7 +396,7 @@ def parse_runbook(text: str, path: str) -> tuple[Runbook | None, list[Problem]]:
     runbook = Runbook(
         id=run_id,
         number=int(run_id.split("-")[1]),
-        title=title_match.group(2).strip(),
+        title=title,
         path=path,
         category=category.title() if category else "",
         trigger=values.get("trigger", ""),
