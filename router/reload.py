@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from router.decide import Ruleset
 from router.errors import ConfigError
+from router.runbooks.catalog import runbook_files
 
 log = logging.getLogger("router.reload")
 
@@ -28,7 +29,7 @@ def files_state(config: str, runbooks: str) -> tuple[tuple[str, int, int], ...]:
     paths = [Path(config)]
     folder = Path(runbooks)
     if folder.is_dir():
-        paths += sorted(folder.rglob("*.md"))
+        paths += runbook_files(folder)
     state = []
     for path in paths:
         try:

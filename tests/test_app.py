@@ -220,7 +220,7 @@ def test_reload_applies_good_config_and_refuses_bad(tmp_path: Path) -> None:
     routes.write_text((ROOT / "routes.yaml").read_text())
     with TestClient(create_app(settings(tmp_path, config=str(routes)), run_dispatcher=False)) as c:
         routes.write_text("routes:\n  - {name: all, channel: '#everything'}\n")
-        assert c.post("/-/reload").json() == {"status": "reloaded", "routes": 1, "runbooks": 12}
+        assert c.post("/-/reload").json() == {"status": "reloaded", "routes": 1, "runbooks": 14}
         routes.write_text("routes:\n  - {name: broken, runbok: RUN-001}\n")
         refused = c.post("/-/reload")
         assert refused.status_code == 400

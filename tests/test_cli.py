@@ -14,7 +14,7 @@ ARGS = ["--config", str(ROOT / "routes.yaml"), "--runbooks", str(ROOT / "runbook
 
 def test_check_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", *ARGS]) == 0
-    assert "15 routes" in capsys.readouterr().out
+    assert "17 routes" in capsys.readouterr().out
 
 
 def test_check_reports_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from router.cli import main
 from tests.conftest import ROOT, require_binary
 
 VENV_BIN = Path(sys.executable).parent
@@ -22,10 +23,19 @@ def tool(name: str) -> str:
     return require_binary(name)
 
 
+OVERLAYS = [
+    "deploy/k8s",
+    "deploy/overlays/files",
+    "deploy/overlays/git-sync",
+    "deploy/overlays/postgres",
+]
+
+
 def render(folder: str) -> list[dict[str, Any]]:
+    """``kubectl kustomize`` with kubectl's defaults (no load-restrictor flag)."""
     kubectl = require_binary("kubectl")
     out = subprocess.run(
-        [kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", str(ROOT / folder)],
+        [kubectl, "kustomize", str(ROOT / folder)],
         capture_output=True,
         text=True,
         check=True,
@@ -44,7 +54,7 @@ def test_hadolint_clean_at_warning_level() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("folder", ["deploy/k8s", "deploy/overlays/postgres"])
+@pytest.mark.parametrize("folder", OVERLAYS)
 def test_manifests_validate_strictly(folder: str, tmp_path: Path) -> None:
     documents = render(folder)
     rendered = tmp_path / "rendered.yaml"
@@ -105,13 +115,55 @@ def test_deployment_is_hardened_and_probed() -> None:
     assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"]
 
 
-def test_every_runbook_is_in_the_configmap() -> None:
-    configmaps = [d for d in render("deploy/k8s") if d["kind"] == "ConfigMap"]
-    runbooks = next(c for c in configmaps if c["metadata"]["name"] == "runbook-router-runbooks")
-    shipped = sorted(p.name for p in (ROOT / "runbooks").glob("*.md"))
-    assert sorted(runbooks["data"]) == shipped, "list new runbooks in deploy/k8s/kustomization.yaml"
-    routes = next(c for c in configmaps if c["metadata"]["name"] == "runbook-router-routes")
-    assert routes["data"]["routes.yaml"] == (ROOT / "routes.yaml").read_text()
+def router_container(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    pod = by_kind(documents)["Deployment"]["spec"]["template"]["spec"]
+    return next(c for c in pod["containers"] if c["name"] == "router")
+
+
+def env_of(container: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
+
+
+def test_base_lists_no_runbook_and_runs_the_images_examples() -> None:
+    documents = render("deploy/k8s")
+    assert [d for d in documents if d["kind"] == "ConfigMap"] == []
+    env = env_of(router_container(documents))
+    assert "ROUTER_CONFIG" not in env  # the image's ENV: /etc/runbook-router/routes.yaml
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "COPY runbooks /etc/runbook-router/runbooks" in dockerfile
+    assert "ROUTER_CONFIG=/etc/runbook-router/routes.yaml" in dockerfile
+
+
+def test_files_overlay_mounts_a_config_that_checks(capsys: pytest.CaptureFixture[str]) -> None:
+    documents = render("deploy/overlays/files")
+    (configmap,) = [d for d in documents if d["kind"] == "ConfigMap"]
+    assert sorted(configmap["data"]) == ["routes.yaml", "runbooks.md"]
+    container = router_container(documents)
+    env = env_of(container)
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert env["ROUTER_CONFIG"] == "/etc/runbook-router/config/routes.yaml"
+    assert mounts[env["ROUTER_RUNBOOKS"]] == "config"
+    # The overlay's own files are a valid config: routes, two RUN- entries in one file.
+    folder = ROOT / "deploy/overlays/files"
+    args = ["check", "--config", str(folder / "routes.yaml"), "--runbooks", str(folder)]
+    assert main(args) == 0
+    assert "2 runbooks" in capsys.readouterr().out
+
+
+def test_git_sync_overlay_clones_first_and_syncs_beside_the_router() -> None:
+    documents = render("deploy/overlays/git-sync")
+    pod = by_kind(documents)["Deployment"]["spec"]["template"]["spec"]
+    (init,) = pod["initContainers"]
+    sidecar = next(c for c in pod["containers"] if c["name"] == "git-sync")
+    for container in (init, sidecar):
+        assert container["image"].startswith("registry.k8s.io/git-sync/git-sync:v4.")
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert env_of(init)["GITSYNC_ONE_TIME"] == "true"
+    settings = next(d for d in documents if d["kind"] == "ConfigMap")["data"]
+    assert (settings["GITSYNC_ROOT"], settings["GITSYNC_LINK"]) == ("/git", "current")
+    env = env_of(router_container(documents))
+    assert env["ROUTER_CONFIG"] == "/git/current/routes.yaml"
+    assert env["ROUTER_RUNBOOKS"] == "/git/current/runbooks"
 
 
 def test_overlay_adds_postgres() -> None:

@@ -30,7 +30,7 @@ def test_every_rule_has_a_bad_example() -> None:
 def test_shipped_runbooks_have_no_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lint", str(ROOT / "runbooks"), *TODAY]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-1] == "12 runbooks: 0 error(s), 1 warning(s)"
+    assert out[-1] == "14 runbooks: 0 error(s), 1 warning(s)"
     assert out[0].endswith(
         "RB004 Last Tested 2026-05-12 is 194 days old (limit 90)"
     )  # RUN-010, on purpose
@@ -58,7 +58,7 @@ def test_stale_limit_comes_from_routes_yaml(
         main(["lint", str(ROOT / "runbooks"), "--config", str(routes), "--today", "2026-11-22"])
         == 0
     )
-    assert capsys.readouterr().out.strip() == "12 runbooks: 0 error(s), 0 warning(s)"
+    assert capsys.readouterr().out.strip() == "14 runbooks: 0 error(s), 0 warning(s)"
 
 
 def test_not_a_folder(capsys: pytest.CaptureFixture[str]) -> None:

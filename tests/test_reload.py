@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from router.app import create_app
 from router.reload import files_state
+from router.runbooks import load_catalog
 from tests.conftest import ROOT, wait_for
 from tests.test_app import BODY, settings
 
@@ -86,3 +87,71 @@ def test_runbook_edits_are_reloaded(tmp_path: Path) -> None:
             )
 
         wait_for(lambda: title() == "Pool Exhausted", 10, "the edited runbook")
+
+
+def checkout(root: Path, name: str, runbooks_from: Path, routes: str) -> Path:
+    """A git-sync worktree: routes.yaml and runbooks/ under root/.worktrees/<name>."""
+    tree = root / ".worktrees" / name
+    shutil.copytree(runbooks_from, tree / "runbooks")
+    (tree / "routes.yaml").write_text(routes, encoding="utf-8")
+    return tree
+
+
+def publish(root: Path, tree: Path) -> None:
+    """git-sync's atomic swap: a new symlink renamed over ``current``."""
+    staged = root / "current.tmp"
+    staged.symlink_to(tree.relative_to(root))
+    os.replace(staged, root / "current")
+
+
+def test_git_sync_symlink_swap_reloads_and_a_broken_commit_keeps_the_rest(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "git"
+    routes = (ROOT / "routes.yaml").read_text(encoding="utf-8")
+    root.mkdir()
+    publish(root, checkout(root, "aaa111", ROOT / "runbooks", routes))
+    current = root / "current"
+    app = create_app(
+        settings(
+            tmp_path,
+            config=str(current / "routes.yaml"),
+            runbooks=str(current / "runbooks"),
+            reload_interval=0.05,
+        ),
+        run_dispatcher=False,
+    )
+    with TestClient(app) as client:
+        assert channel(client) == "#db-oncall"
+
+        # The next commit routes everything to one channel and breaks RUN-004.
+        tree = checkout(
+            root, "bbb222", ROOT / "runbooks", "routes:\n  - {name: all, channel: '#all'}\n"
+        )
+        next(tree.glob("runbooks/RUN-004-*.md")).write_text("merge conflict\n", encoding="utf-8")
+        publish(root, tree)
+        wait_for(lambda: channel(client) == "#all", 10, "the new commit's routes")
+        assert metric(client, "router_runbooks") == 13
+        assert metric(client, "router_runbook_load_errors") == 1
+        assert metric(client, "router_config_last_reload_successful") == 1
+
+        # A commit whose routes.yaml does not load is refused; the running config stays.
+        publish(root, checkout(root, "ccc333", ROOT / "runbooks", "routes: {oops\n"))
+        wait_for(
+            lambda: metric(client, "router_config_last_reload_successful") == 0,
+            10,
+            "the refused reload",
+        )
+        assert channel(client) == "#all"
+
+
+def test_configmap_mount_copies_are_not_read_twice(tmp_path: Path) -> None:
+    """A ConfigMap volume holds the files twice (a timestamped folder and ..data)."""
+    stamp = tmp_path / "..2026_11_28_07_00_00.123"
+    stamp.mkdir()
+    shutil.copy(ROOT / "deploy/overlays/files/runbooks.md", stamp / "runbooks.md")
+    os.symlink(stamp.name, tmp_path / "..data")
+    os.symlink("..data/runbooks.md", tmp_path / "runbooks.md")
+    catalog = load_catalog(tmp_path)
+    assert catalog.problems == []
+    assert [rb.id for rb in catalog] == ["RUN-101", "RUN-102"]

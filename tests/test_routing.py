@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 
 from router.alert import Alert
 from router.config import parse_routes
+from router.errors import ConfigError
 from router.routing import Route, RouteTable
 
 TABLE = """
@@ -134,3 +136,48 @@ def test_alertname_index_gives_the_same_answers_as_a_linear_scan() -> None:
         team = {} if rng.random() < 0.2 else {"team": f"t{rng.randrange(6)}"}
         a = alert(alertname=rng.choice([*names, "Other"]), **team)
         assert [r.name for r in table.match(a)] == _linear(table.routes, a)
+
+
+RE2_TABLE = r"""
+routes:
+  - name: greek
+    matchers: ['region=~"\\p{Greek}+"']
+    channel: "#greek"
+  - name: literal
+    matchers: ['path=~"\\Q/api/v1/*\\E"']
+    channel: "#literal"
+  - name: careless
+    matchers: ['instance=~"(x+x+)+y"']
+    channel: "#careless"
+"""
+
+
+def test_re2_only_constructs_route() -> None:
+    table = RouteTable.from_config(parse_routes(RE2_TABLE).data.routes)
+    assert [r.name for r in table.match(alert(region="Athens"))] == []
+    assert [r.name for r in table.match(alert(region="αθηνα"))] == ["greek"]
+    assert [r.name for r in table.match(alert(path="/api/v1/*"))] == ["literal"]
+    assert [r.name for r in table.match(alert(path="/api/v1/users"))] == []
+
+
+def test_a_regex_python_cannot_run_is_refused_with_file_and_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_routes("routes:\n  - name: x\n    matchers: ['a=~\"(?=b)b\"']\n", "r.yaml")
+    assert str(caught.value) == (
+        "r.yaml:3: routes[0].matchers[0]: 'a=~\"(?=b)b\"': "
+        "error parsing regexp: invalid or unsupported Perl syntax: `(?=`"
+    )
+
+
+def test_backtracking_pattern_routes_a_64_kib_value_quickly() -> None:
+    """(x+x+)+y takes exponential time in Python's re on "xxx...x"; RE2 is linear.
+
+    The bound is generous (a second for one alert): it only tells linear from
+    exponential, which on Python's re would not finish at all.
+    """
+    table = RouteTable.from_config(parse_routes(RE2_TABLE).data.routes)
+    value = "x" * 65536
+    started = time.perf_counter()
+    assert table.match(alert(instance=value)) == []
+    assert [r.name for r in table.match(alert(instance=value + "y"))] == ["careless"]
+    assert time.perf_counter() - started < 1.0

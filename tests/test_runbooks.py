@@ -9,21 +9,80 @@ import pytest
 from router.errors import ConfigError
 from router.runbooks import load_catalog, parse_runbook
 from router.runbooks.model import CATEGORIES
-from router.runbooks.parser import referenced_runbooks
+from router.runbooks.parser import parse_entries, referenced_runbooks
 from tests.conftest import GOLDEN, ROOT, check_golden
 
-SHIPPED = sorted((ROOT / "runbooks").glob("RUN-*.md"))
+SHIPPED = sorted((ROOT / "runbooks").glob("*.md"))
+SEED_LAYOUT = ROOT / "tests" / "fixtures" / "seed-layout"
+
+
+def check_entries_golden(path: Path, folder: Path) -> list[str]:
+    """Each entry of one file against ``folder/<id>.json``; the ids, in file order."""
+    ids = []
+    for runbook, problems in parse_entries(path.read_text(encoding="utf-8"), path.name):
+        assert problems == []
+        assert runbook is not None
+        dumped = json.dumps(runbook.model_dump(mode="json"), indent=2, ensure_ascii=False)
+        check_golden(folder / f"{runbook.id}.json", dumped + "\n")
+        ids.append(runbook.id)
+    return ids
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem[:7] for p in SHIPPED])
 def test_shipped_runbooks_parse_to_their_golden_output(path: Path) -> None:
-    runbook, problems = parse_runbook(path.read_text(encoding="utf-8"), path.name)
+    assert check_entries_golden(path, GOLDEN / "runbooks")
+
+
+def test_shipped_example_of_the_format_layout_holds_two_entries() -> None:
+    """Plain title lines, entries separated by ---, Commands:/Verification: blocks."""
+    path = ROOT / "runbooks" / "storage-procedures.md"
+    assert not path.read_text(encoding="utf-8").startswith("#")
+    assert check_entries_golden(path, GOLDEN / "runbooks") == ["RUN-013", "RUN-014"]
+
+
+def test_the_formats_own_examples_parse_as_written() -> None:
+    """The two example entries of the RUN- format document, verbatim: escaped fences too."""
+    path = SEED_LAYOUT / "seed-examples.md"
+    assert check_entries_golden(path, GOLDEN / "runbooks-seed-layout") == ["RUN-001", "RUN-002"]
+    catalog = load_catalog(SEED_LAYOUT)
+    first = catalog.get("RUN-001")
+    assert first is not None
+    assert [len(s.commands) for s in first.steps] == [1, 1, 1, 0]
+    assert first.steps[0].commands[0].language == "sql"
+    assert first.lines["title"] == 1
+    second = catalog.get("RUN-002")
+    assert second is not None
+    assert second.lines["title"] == 59  # the line in the file, after the --- separator
+    assert second.post_incident[0] == "Post deployment success to #deployments"
+
+
+def test_title_line_with_its_header_fields_on_the_same_line() -> None:
+    text = "RUN-031: Cache warmup Category: Maintenance Owner: Cache Team Last Tested: 2026-11-01\n"
+    ((runbook, problems),) = parse_entries(text, "x.md")
     assert problems == []
     assert runbook is not None
-    golden = GOLDEN / "runbooks" / f"{runbook.id}.json"
-    check_golden(
-        golden, json.dumps(runbook.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+    assert (runbook.title, runbook.category, runbook.owner, runbook.last_tested) == (
+        "Cache warmup",
+        "Maintenance",
+        "Cache Team",
+        date(2026, 11, 1),
     )
+
+
+def test_a_thematic_break_inside_an_entry_does_not_start_another() -> None:
+    text = "# RUN-5: A\nOwner: x\n\n---\n\n## Procedure\n### Step 1: Do\nVerification: ok\n"
+    entries = parse_entries(text, "x.md")
+    assert [rb.id for rb, _ in entries if rb] == ["RUN-5"]
+    assert entries[0][0] is not None
+    assert [s.title for s in entries[0][0].steps] == ["Do"]
+
+
+def test_a_run_id_inside_a_fence_or_a_sentence_is_not_a_title() -> None:
+    text = (
+        "# RUN-6: A\n## Procedure\n### Step 1: Read\n```\nRUN-7: not a title\n```\n"
+        "RUN-8: mentioned in passing, in a paragraph\n"
+    )
+    assert [rb.id for rb, _ in parse_entries(text, "x.md") if rb] == ["RUN-6"]
 
 
 def test_shipped_runbooks_cover_every_category_and_are_complete() -> None:

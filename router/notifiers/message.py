@@ -292,6 +292,16 @@ class MessageRenderer:
                     "routes.yaml, or a `runbook_url` annotation to the alert rule."
                 )
             ]
+        if runbook is None and view.runbook_id:
+            why = self.runbooks.unreadable(view.runbook_id) or (
+                f"{view.runbook_id} is not in the runbooks folder"
+            )
+            return [
+                section(
+                    f"*Runbook:* {link(view.runbook_url, view.runbook_id, 1000)}\n"
+                    f"⚠️ The steps could not be read: {escape(truncate(why, 1500))}"
+                )
+            ]
         if runbook is None:
             label = view.runbook_title or "Runbook"
             return [section(f"*Runbook:* {link(view.runbook_url, label, 1000)}")]

@@ -43,13 +43,27 @@ class FolderScan:
     """RUN- number -> why it could not be read (the id taken from the file name)."""
 
 
+def runbook_files(root: Path) -> list[Path]:
+    """Every ``*.md`` below ``root``, but READMEs, templates and hidden paths.
+
+    Hidden paths are left out so that a mounted ConfigMap's ``..data`` and
+    timestamped copies, or a git checkout's ``.git``, are not read twice.
+    """
+    return sorted(
+        path
+        for path in root.rglob("*.md")
+        if path.name.lower() not in _NOT_RUNBOOKS
+        and not any(part.startswith(".") for part in path.relative_to(root).parts)
+    )
+
+
 def read_folder(folder: str | Path) -> FolderScan:
     """Parse every ``*.md`` under ``folder``; ConfigError only if there is no folder."""
     root = Path(folder)
     if not root.is_dir():
         raise ConfigError([Problem(str(root), None, "", "runbooks folder not found")])
     scan = FolderScan(root)
-    scan.files = sorted(p for p in root.rglob("*.md") if p.name.lower() not in _NOT_RUNBOOKS)
+    scan.files = runbook_files(root)
     for path in scan.files:
         name = str(path)
         try:

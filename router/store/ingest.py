@@ -344,7 +344,7 @@ class Ingest:
             channel=decision.channel,
             route=decision.route,
             runbook_key=link.key if link else "-",
-            runbook_id=link.runbook.id if link and link.runbook else None,
+            runbook_id=link.runbook_id if link else None,
             runbook_url=link.url if link else None,
             runbook_title=link.title if link else None,
             runbook_reason=link.reason if link else None,

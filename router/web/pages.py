@@ -86,10 +86,18 @@ def register(app: FastAPI, rt: Runtime) -> None:
     def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
         return TEMPLATES.TemplateResponse(request, name, context, status_code=status)
 
-    def not_found(request: Request, what: str) -> Response:
+    def not_found(request: Request, what: str, why: str | None = None) -> Response:
         if wants_json(request):
-            return JSONResponse({"error": f"{what} not found"}, status_code=404)
-        return page(request, "not_found.html", {"what": what}, status=404)
+            body = {"error": f"{what} not found"} | ({"unreadable": why} if why else {})
+            return JSONResponse(body, status_code=404)
+        return page(request, "not_found.html", {"what": what, "why": why}, status=404)
+
+    def problems() -> list[dict[str, Any]]:
+        """Entries left out (and routes naming them), for the page and its JSON."""
+        return [
+            {"file": p.file, "line": p.line, "key": p.key, "message": p.message, "text": str(p)}
+            for p in rt.ruleset.problems
+        ]
 
     @app.get("/runbooks", response_class=HTMLResponse)
     async def runbooks(request: Request, q: str = "") -> Response:
@@ -102,7 +110,7 @@ def register(app: FastAPI, rt: Runtime) -> None:
             return page(request, "runbooks.html", {"query": query, "results": found, "groups": {}})
         entries = [summary(rb) for rb in rt.ruleset.catalog]
         if wants_json(request):
-            return JSONResponse({"runbooks": entries})
+            return JSONResponse({"runbooks": entries, "problems": problems()})
         groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for entry in entries:
             groups[entry["category"]].append(entry)
@@ -110,14 +118,20 @@ def register(app: FastAPI, rt: Runtime) -> None:
         return page(
             request,
             "runbooks.html",
-            {"query": "", "results": None, "groups": {c: groups[c] for c in order}},
+            {
+                "query": "",
+                "results": None,
+                "groups": {c: groups[c] for c in order},
+                "problems": problems(),
+            },
         )
 
     @app.get("/runbooks/{runbook_id}", response_class=HTMLResponse)
     async def runbook(request: Request, runbook_id: str) -> Response:
         rb = rt.ruleset.catalog.get(runbook_id)
         if rb is None:
-            return not_found(request, f"runbook {runbook_id[:40]}")
+            why = rt.ruleset.catalog.unreadable(runbook_id)
+            return not_found(request, f"runbook {runbook_id[:40]}", why)
         if wants_json(request):
             return JSONResponse(rb.model_dump(mode="json") | summary(rb))
         return page(

@@ -51,7 +51,7 @@ def test_unknown_entry(command: RunbookCommand) -> None:
 
 def test_list_and_list_category(command: RunbookCommand) -> None:
     everything = command.answer("list")
-    assert everything["text"] == "12 runbooks"
+    assert everything["text"] == "14 runbooks"
     names = [b["text"]["text"].split("\n")[0] for b in everything["blocks"]]
     assert names == ["*Deployment*", "*Escalation*", "*Incident*", "*Maintenance*", "*Recovery*"]
     maintenance = command.answer("list maintenance")

@@ -36,7 +36,7 @@ def test_index_by_category(client: TestClient) -> None:
 
 def test_index_as_json(client: TestClient) -> None:
     entries = client.get("/runbooks", headers=JSON).json()["runbooks"]
-    assert len(entries) == 12
+    assert len(entries) == 14
     stale = [e["id"] for e in entries if e["stale"]]
     assert stale == ["RUN-010"]
     assert entries[0] == {
@@ -137,7 +137,7 @@ def test_runbook_markdown_cannot_inject_html(tmp_path: Path) -> None:
 
 def test_runbook_gauges(client: TestClient) -> None:
     text = client.get("/metrics").text
-    assert "router_runbooks 12.0" in text
+    assert "router_runbooks 14.0" in text
     assert "router_runbooks_stale 1.0" in text
     assert "router_runbook_lint_errors 0.0" in text
 
