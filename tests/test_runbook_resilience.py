@@ -14,6 +14,7 @@ from router.cli import main
 from tests.conftest import ROOT, wait_for
 from tests.fakes.slack import FakeSlack
 from tests.test_app import AUTH, BODY, settings
+from tests.test_reload import metric
 
 JSON = {"Accept": "application/json"}
 
@@ -35,13 +36,6 @@ def error_rate_body() -> bytes:
     alert["labels"]["alertname"] = "HighErrorRate"
     alert["fingerprint"] = "e1e2e3e4e5e6e7e8"
     return json.dumps(body).encode()
-
-
-def metric(client: TestClient, name: str) -> float:
-    for line in client.get("/metrics").text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(name)
 
 
 def test_server_starts_routes_and_posts_with_a_broken_runbook(
