@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -28,6 +28,7 @@ from pydantic import (
 from router.alert import SourceName
 from router.errors import ConfigError, Problem
 from router.matchers import MatcherError, parse
+from router.matchers.matcher import compile_regex
 
 LevelName = Literal["SEV0", "SEV1", "SEV2", "SEV3", "SEV4"]
 LEVEL_NAMES: tuple[LevelName, ...] = ("SEV0", "SEV1", "SEV2", "SEV3", "SEV4")
@@ -65,6 +66,14 @@ def _check_matcher(text: str) -> str:
     return text
 
 
+def _check_regex(text: str) -> str:
+    try:
+        compile_regex(text)
+    except MatcherError as exc:
+        raise ValueError(f"{text!r}: {exc}") from None
+    return text
+
+
 def _check_runbook_id(text: str) -> str:
     if not RUNBOOK_ID.fullmatch(text):
         raise ValueError(f"{text!r} is not a runbook ID like RUN-001")
@@ -73,6 +82,7 @@ def _check_runbook_id(text: str) -> str:
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 MatcherString = Annotated[str, AfterValidator(_check_matcher)]
+RegexString = Annotated[str, AfterValidator(_check_regex)]
 RunbookId = Annotated[str, AfterValidator(_check_runbook_id)]
 
 
@@ -137,9 +147,17 @@ class SeverityConfig(_Strict):
 
 
 class RouteConfig(_Strict):
+    """One route; ``routes`` nest as in Alertmanager (children inherit what they leave out)."""
+
     name: str | None = None
     source: SourceName | None = None
     matchers: list[MatcherString] = Field(default_factory=list)
+    match: dict[str, str] = Field(
+        default_factory=dict, description="Alertmanager's deprecated equality form"
+    )
+    match_re: dict[str, RegexString] = Field(
+        default_factory=dict, description="Alertmanager's deprecated regex form"
+    )
     runbook: RunbookId | None = None
     channel: str | None = None
     severity: LevelName | None = None
@@ -148,6 +166,16 @@ class RouteConfig(_Strict):
         description="name of a PagerDuty routing key (PAGERDUTY_ROUTING_KEYS) to page through",
     )
     continue_: bool = Field(default=False, alias="continue")
+    routes: list[RouteConfig] = Field(default_factory=list)
+
+
+def walk_routes(
+    routes: Sequence[RouteConfig], loc: tuple[int | str, ...] = ("routes",)
+) -> Iterator[tuple[tuple[int | str, ...], RouteConfig]]:
+    """Every route, nested ones too, with its key path (``routes, 0, routes, 1``)."""
+    for i, route in enumerate(routes):
+        yield (*loc, i), route
+        yield from walk_routes(route.routes, (*loc, i, "routes"))
 
 
 class RoutesFile(_Strict):
@@ -172,10 +200,10 @@ class LoadedConfig:
     def _matcher_warnings(self) -> list[Problem]:
         """Matchers Alertmanager accepts only through its deprecated classic fallback."""
         found = []
-        for i, route in enumerate(self.data.routes):
+        for loc, route in walk_routes(self.data.routes):
             for j, text in enumerate(route.matchers):
                 if warning := parse(text).warning:
-                    found.append(self.problem(("routes", i, "matchers", j), f"{text!r}: {warning}"))
+                    found.append(self.problem((*loc, "matchers", j), f"{text!r}: {warning}"))
         return found
 
     def problem(self, loc: Sequence[int | str], message: str) -> Problem:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from router.alert import Alert
-from router.config import RUNBOOK_ID, LoadedConfig, load_routes
+from router.config import RUNBOOK_ID, LoadedConfig, load_routes, walk_routes
 from router.errors import ConfigError, Problem
 from router.routing import RouteTable
 from router.runbooks import Catalog, Runbook, load_catalog
@@ -129,7 +129,7 @@ class Ruleset:
 
 def check_references(config: LoadedConfig, catalog: Catalog) -> list[Problem]:
     problems = []
-    for i, route in enumerate(config.data.routes):
+    for loc, route in walk_routes(config.data.routes):
         if route.runbook and route.runbook not in catalog:
             why = catalog.unreadable(route.runbook)
             message = (
@@ -137,19 +137,19 @@ def check_references(config: LoadedConfig, catalog: Catalog) -> list[Problem]:
                 if why is None
                 else (f"runbook {route.runbook} could not be read ({why})")
             )
-            problems.append(config.problem(("routes", i, "runbook"), message))
+            problems.append(config.problem((*loc, "runbook"), message))
     return problems
 
 
 def check_paging(config: LoadedConfig, routing_keys: set[str]) -> list[Problem]:
     """Every ``page:`` names a routing key that is configured."""
     problems = []
-    for i, route in enumerate(config.data.routes):
+    for loc, route in walk_routes(config.data.routes):
         if route.page and route.page not in routing_keys:
             known = ", ".join(sorted(routing_keys)) or "none"
             problems.append(
                 config.problem(
-                    ("routes", i, "page"),
+                    (*loc, "page"),
                     f"no routing key named {route.page!r} in PAGERDUTY_ROUTING_KEYS"
                     f" (known: {known})",
                 )

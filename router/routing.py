@@ -1,7 +1,10 @@
 """The routing table: ordered routes, first match wins unless ``continue: true``.
 
-Same semantics as an Alertmanager route list: every matcher of a route must
-match (a missing label is ``""``), and a route may be limited to one source.
+Same semantics as an Alertmanager route tree: every matcher of a route must
+match (a missing label is ``""``); a route with child ``routes`` hands the alert
+to its first matching child (more with ``continue``) and takes it itself only
+when no child does; children inherit the channel, runbook, level, page and
+source they do not set. A route may be limited to one source.
 Routes that need one label to have one of a few exact values (``team="x"``,
 ``alertname=~"A|B|C"``) are indexed by that label and value, so a table of
 thousands of routes costs about as much per alert as one of a hundred.
@@ -12,7 +15,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from router.alert import Alert
 from router.config import LevelName, RouteConfig
@@ -30,26 +33,47 @@ class Route:
     severity: LevelName | None = None
     page: str | None = None
     continue_: bool = False
+    children: tuple[Route, ...] = ()
 
     @classmethod
-    def from_config(cls, index: int, cfg: RouteConfig) -> Route:
-        matchers = tuple(m for text in cfg.matchers for m in parse_matchers(text))
-        return cls(
-            name=cfg.name or f"routes[{index}]",
+    def from_config(
+        cls, index: int, cfg: RouteConfig, parent: Route | None = None, where: str = "routes"
+    ) -> Route:
+        matchers = [m for text in cfg.matchers for m in parse_matchers(text)]
+        matchers += [Matcher.create(k, Op.EQ, v) for k, v in cfg.match.items()]
+        matchers += [Matcher.create(k, Op.RE, v) for k, v in cfg.match_re.items()]
+        route = cls(
+            name=cfg.name or f"{where}[{index}]",
             index=index,
-            matchers=matchers,
-            source=cfg.source,
-            runbook=cfg.runbook,
-            channel=cfg.channel,
-            severity=cfg.severity,
-            page=cfg.page,
+            matchers=tuple(matchers),
+            source=cfg.source or (parent.source if parent else None),
+            runbook=cfg.runbook or (parent.runbook if parent else None),
+            channel=cfg.channel or (parent.channel if parent else None),
+            severity=cfg.severity or (parent.severity if parent else None),
+            page=cfg.page or (parent.page if parent else None),
             continue_=cfg.continue_,
         )
+        where = f"{where}[{index}].routes"
+        children = tuple(cls.from_config(j, c, route, where) for j, c in enumerate(cfg.routes))
+        return replace(route, children=children)
 
     def matches(self, alert: Alert) -> bool:
+        """This route's own matchers (a child's parent has matched already)."""
         if self.source is not None and self.source != alert.source:
             return False
         return all(m.matches(alert.labels) for m in self.matchers)
+
+    def match(self, alert: Alert) -> list[Route]:
+        """Alertmanager's ``Route.Match``: the matching leaves, or this route itself."""
+        if not self.matches(alert):
+            return []
+        taken: list[Route] = []
+        for child in self.children:
+            found = child.match(alert)
+            taken += found
+            if found and not child.continue_:
+                break
+        return taken or [self]
 
 
 _LITERAL = re.compile(r"[A-Za-z0-9_:/ -]*")  # no regex syntax (a "." matches anything)
@@ -102,9 +126,8 @@ class RouteTable:
         """The routes the alert takes, in order; empty when none matches."""
         taken: list[Route] = []
         for index in self._candidates(alert):
-            route = self.routes[index]
-            if route.matches(alert):
-                taken.append(route)
-                if not route.continue_:
-                    break
+            found = self.routes[index].match(alert)
+            taken += found
+            if found and not self.routes[index].continue_:
+                break
         return taken

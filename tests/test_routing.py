@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import json
 import random
 import time
+from typing import Any
 
 import pytest
+import yaml
 
 from router.alert import Alert
 from router.config import parse_routes
 from router.errors import ConfigError
 from router.routing import Route, RouteTable
+from tests.conftest import ROOT
 
 TABLE = """
 routes:
@@ -181,3 +185,77 @@ def test_backtracking_pattern_routes_a_64_kib_value_quickly() -> None:
     assert table.match(alert(instance=value)) == []
     assert [r.name for r in table.match(alert(instance=value + "y"))] == ["careless"]
     assert time.perf_counter() - started < 1.0
+
+
+ROUTE_TABLES = json.loads((ROOT / "tests/data/alertmanager/routes.json").read_text("utf-8"))
+_AM_ONLY = {"group_by", "group_wait", "group_interval", "repeat_interval"}
+
+
+def from_alertmanager(route: dict[str, Any]) -> dict[str, Any]:
+    """An Alertmanager route as a routes.yaml route: receiver -> channel, grouping dropped."""
+    out = {k: v for k, v in route.items() if k not in _AM_ONLY | {"receiver", "routes"}}
+    if "receiver" in route:
+        out["channel"] = route["receiver"]
+    if "routes" in route:
+        out["routes"] = [from_alertmanager(r) for r in route["routes"]]
+    return out
+
+
+@pytest.mark.parametrize(
+    "table", ROUTE_TABLES["tables"], ids=[t["test"] for t in ROUTE_TABLES["tables"]]
+)
+def test_alertmanager_route_trees(table: dict[str, Any]) -> None:
+    """dispatch/route_test.go's trees and label sets reach the same receivers, in order."""
+    tree = yaml.safe_load(table["alertmanager_route"])
+    routes_yaml = yaml.safe_dump(
+        {
+            "defaults": {"channel": tree["receiver"]},
+            "routes": [from_alertmanager(r) for r in tree["routes"]],
+        }
+    )
+    config = parse_routes(routes_yaml)
+    table_ = RouteTable.from_config(config.data.routes)
+    for case in table["cases"]:
+        taken = table_.match(alert(**case["labels"]))
+        default = config.data.defaults.channel
+        channels = [r.channel or default for r in taken] or [default]
+        assert channels == case["receivers"], case["labels"]
+
+
+def test_nested_routes_inherit_and_fall_back_to_the_parent() -> None:
+    config = parse_routes(
+        """
+routes:
+  - name: db
+    matchers: ['team="db"']
+    runbook: RUN-001
+    channel: "#db"
+    routes:
+      - name: db-prod
+        matchers: ['env="prod"']
+        channel: "#db-prod"
+        severity: SEV1
+"""
+    )
+    table = RouteTable.from_config(config.data.routes)
+    (prod,) = table.match(alert(team="db", env="prod"))
+    assert (prod.name, prod.channel, prod.runbook, prod.severity) == (
+        "db-prod",
+        "#db-prod",
+        "RUN-001",
+        "SEV1",
+    )
+    (parent,) = table.match(alert(team="db", env="dev"))
+    assert (parent.name, parent.channel) == ("db", "#db")
+
+
+def test_nested_problems_name_their_path() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_routes(
+            "routes:\n  - matchers: ['a=\"b\"']\n    routes:\n      - match_re: {env: '(prod'}\n",
+            "r.yaml",
+        )
+    assert str(caught.value) == (
+        "r.yaml:4: routes[0].routes[0].match_re.env: '(prod': "
+        "error parsing regexp: missing closing ): `^(?:(prod)$`"
+    )
