@@ -92,3 +92,24 @@ def test_route_of_a_pagerduty_ping_is_empty(capsys: pytest.CaptureFixture[str]) 
     path = GOLDEN / "sources/pagerduty/pagey-ping.json"
     assert main(["route", str(path), "--source", "pagerduty", *ARGS]) == 0
     assert json.loads(capsys.readouterr().out) == {"alerts": []}
+
+
+def test_check_warns_about_deprecated_matchers_with_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        "routes:\n"
+        "  - name: disks\n"
+        "    matchers: ['alertname=~\"Disk\\d+\"']\n"
+        "    runbook: RUN-001\n",
+        encoding="utf-8",
+    )
+    assert main(["check", "--config", str(routes), "--runbooks", str(ROOT / "runbooks")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        f"{routes}:3: routes[0].matchers[0]: 'alertname=~\"Disk\\\\d+\"': deprecated syntax: "
+        'the UTF-8 matchers parser refuses it (11:20: "Disk\\d+": invalid input); '
+        'read with the classic parser; write it as alertname=~"Disk\\\\d+" (warning)'
+    ]
+    assert "(1 warning(s))" in captured.out
