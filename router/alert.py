@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SourceName = Literal["alertmanager", "pagerduty", "datadog"]
+SourceName = Literal["alertmanager", "grafana", "pagerduty", "datadog"]
 Status = Literal["firing", "resolved"]
 
 
@@ -28,6 +28,11 @@ class Alert(BaseModel):
     source_severity: str | None = None
     summary: str = ""
     url: str | None = None
+    links: dict[str, str] = Field(
+        default_factory=dict,
+        description="more links from the source by kind: dashboard, panel, silence, image",
+    )
+    value: str = Field(default="", description="the measured value(s), as the source words them")
     acknowledged: bool = False
     acknowledged_by: str | None = Field(
         default=None, description="who acknowledged, when the source says; None if unknown"

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     """``name=key,name2=key2``: the Events API v2 keys that routes page through."""
 
     alertmanager_token: SecretStr | None = Field(None, validation_alias=_env("ALERTMANAGER_TOKEN"))
+    grafana_token: SecretStr | None = Field(None, validation_alias=_env("GRAFANA_TOKEN"))
     datadog_webhook_secret: SecretStr | None = Field(
         None, validation_alias=_env("DATADOG_WEBHOOK_SECRET")
     )
@@ -67,6 +68,7 @@ class Settings(BaseSettings):
         """The configured values of a credential variable; commas separate rotations."""
         value = {
             "ALERTMANAGER_TOKEN": self.alertmanager_token,
+            "GRAFANA_TOKEN": self.grafana_token,
             "PAGERDUTY_WEBHOOK_SECRETS": self.pagerduty_webhook_secrets,
             "DATADOG_WEBHOOK_SECRET": self.datadog_webhook_secret,
         }[env_name]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from router.alert import Alert, SourceName
-from router.sources import alertmanager, datadog, pagerduty
+from router.sources import alertmanager, datadog, grafana, pagerduty
 
 
 def _no_delivery_id(headers: Mapping[str, str], data: Any) -> str | None:
@@ -35,6 +35,7 @@ SOURCES: dict[str, Source] = {
     "alertmanager": Source(
         "alertmanager", alertmanager.parse, alertmanager.verify, "ALERTMANAGER_TOKEN"
     ),
+    "grafana": Source("grafana", grafana.parse, grafana.verify, "GRAFANA_TOKEN"),
     "pagerduty": Source(
         "pagerduty",
         pagerduty.parse,

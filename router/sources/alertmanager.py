@@ -2,20 +2,22 @@
 
 One request is one aggregation group for one receiver. Alertmanager does not sign
 bodies; it authenticates with ``http_config.authorization`` (a bearer token).
+Grafana's webhook is a superset of this one; Grafana bodies sent here are
+recognised and read as Grafana's (``source: grafana``), never refused.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from router.alert import Alert
-from router.errors import PayloadError, Unauthorized
+from router.errors import PayloadError
+from router.sources import grafana
+from router.sources._bearer import bearer
 from router.sources._payload import check_size, labels_fingerprint, utc, validate
 
 _GO_ZERO_TIME_YEAR = 1  # Alertmanager sends endsAt "0001-01-01T00:00:00Z" while firing
@@ -54,6 +56,8 @@ def _time(value: datetime | None) -> datetime | None:
 
 def parse(data: Any) -> list[Alert]:
     """Alertmanager webhook body -> one Alert per entry of ``alerts``."""
+    if grafana.is_grafana(data):
+        return grafana.parse(data)
     hook = validate(_Webhook, data)
     if hook.version not in (None, "4"):
         raise PayloadError("version", f'expected "4", got {hook.version!r}')
@@ -88,13 +92,4 @@ def parse(data: Any) -> list[Alert]:
     return alerts
 
 
-def verify(headers: Mapping[str, str], body: bytes, secrets: list[str]) -> None:
-    """Check ``Authorization: Bearer <token>`` against any configured token."""
-    del body  # Alertmanager signs nothing; the token is the credential
-    header = headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("Authorization: expected a Bearer token (ALERTMANAGER_TOKEN)")
-    supplied = token.strip().encode()
-    if not any(hmac.compare_digest(supplied, s.encode()) for s in secrets):
-        raise Unauthorized("Authorization: bearer token does not match ALERTMANAGER_TOKEN")
+verify = bearer("ALERTMANAGER_TOKEN")
