@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from router.sources.alertmanager import _Webhook
+from router.sources._webhook import Webhook
 
 app = FastAPI()
 
 
 @app.post("/webhooks/alertmanager")
 async def receive(request: Request) -> JSONResponse:
-    hook = _Webhook.model_validate_json(await request.body())
+    hook = Webhook.model_validate_json(await request.body())
     return JSONResponse({"alerts": len(hook.alerts)}, status_code=202)

@@ -9,33 +9,20 @@ is its identity. Grafana authenticates with a bearer token (``GRAFANA_TOKEN``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from datetime import datetime
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from router.alert import Alert
 from router.sources._bearer import bearer
-from router.sources._payload import check_size, labels_fingerprint, utc, validate
+from router.sources._payload import validate
+from router.sources._webhook import Item, Webhook, to_alerts
 
-_GO_ZERO_TIME_YEAR = 1
 _LINKS = {"dashboard": "dashboardURL", "panel": "panelURL", "silence": "silenceURL"}
 _LINKS |= {"image": "imageURL"}
 _GRAFANA_ONLY = ("silenceURL", "dashboardURL", "panelURL", "valueString", "values", "imageURL")
 
 
-class _Item(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    status: Literal["firing", "resolved"] | None = None
-    labels: dict[str, str]
-    annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: datetime | None = None
-    endsAt: datetime | None = None
-    generatorURL: str | None = None
-    fingerprint: str | None = None
+class _Item(Item):
     silenceURL: str | None = None
     dashboardURL: str | None = None
     panelURL: str | None = None
@@ -44,18 +31,9 @@ class _Item(BaseModel):
     valueString: str | None = None
 
 
-class _Webhook(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    version: str | None = None
-    groupKey: str | None = None
-    status: Literal["firing", "resolved"] = "firing"
-    receiver: str = ""
+class _Webhook(Webhook):
     orgId: int | None = None
-    groupLabels: dict[str, str] = Field(default_factory=dict)
-    commonAnnotations: dict[str, str] = Field(default_factory=dict)
-    externalURL: str | None = None
-    alerts: list[_Item]
+    alerts: list[_Item]  # type: ignore[assignment]
 
 
 def is_grafana(data: Any) -> bool:
@@ -68,12 +46,6 @@ def is_grafana(data: Any) -> bool:
     return isinstance(alerts, list) and any(
         isinstance(a, dict) and any(k in a for k in _GRAFANA_ONLY) for a in alerts
     )
-
-
-def _time(value: datetime | None) -> datetime | None:
-    if value is None or value.year == _GO_ZERO_TIME_YEAR:
-        return None
-    return utc(value)
 
 
 def _value(item: _Item) -> str:
@@ -92,37 +64,11 @@ def _links(item: _Item) -> dict[str, str]:
 def parse(data: Any) -> list[Alert]:
     """Grafana webhook body -> one Alert per entry of ``alerts``."""
     hook = validate(_Webhook, data)
-    group_key = hook.groupKey or f"{hook.receiver}:{json.dumps(hook.groupLabels, sort_keys=True)}"
-    items: list[dict[str, Any]] = data["alerts"]
-    alerts = []
-    for i, (item, raw) in enumerate(zip(hook.alerts, items, strict=True)):
-        check_size(item.labels, f"alerts[{i}].labels")
-        check_size(item.annotations, f"alerts[{i}].annotations")
-        annotations = item.annotations
-        alerts.append(
-            Alert(
-                source="grafana",
-                status=item.status or hook.status,
-                name=item.labels.get("alertname", ""),
-                fingerprint=item.fingerprint or labels_fingerprint(item.labels),
-                group_key=group_key,
-                labels=item.labels,
-                annotations=annotations,
-                starts_at=_time(item.startsAt),
-                ends_at=_time(item.endsAt),
-                source_severity=item.labels.get("severity"),
-                summary=(
-                    annotations.get("summary")
-                    or annotations.get("description")
-                    or hook.commonAnnotations.get("summary", "")
-                ),
-                url=item.generatorURL or hook.externalURL,
-                links=_links(item),
-                value=_value(item),
-                raw=raw,
-            )
-        )
-    return alerts
+
+    def extra(item: _Item) -> dict[str, Any]:
+        return {"links": _links(item), "value": _value(item)}
+
+    return to_alerts(hook, data["alerts"], "grafana", extra)
 
 
 verify = bearer("GRAFANA_TOKEN")

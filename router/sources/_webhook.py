@@ -1,0 +1,84 @@
+"""Alertmanager's webhook shape (v4), shared by Alertmanager and by Grafana, which extends it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from router.alert import Alert, SourceName
+from router.sources._payload import check_size, labels_fingerprint, utc
+
+_GO_ZERO_TIME_YEAR = 1  # endsAt "0001-01-01T00:00:00Z" while firing
+
+
+class Item(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    status: Literal["firing", "resolved"] | None = None
+    labels: dict[str, str]
+    annotations: dict[str, str] = Field(default_factory=dict)
+    startsAt: datetime | None = None
+    endsAt: datetime | None = None
+    generatorURL: str | None = None
+    fingerprint: str | None = None
+
+
+class Webhook(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    version: str | None = None
+    groupKey: str | None = None
+    status: Literal["firing", "resolved"] = "firing"
+    receiver: str = ""
+    groupLabels: dict[str, str] = Field(default_factory=dict)
+    commonAnnotations: dict[str, str] = Field(default_factory=dict)
+    externalURL: str | None = None
+    alerts: list[Item]
+
+
+def _time(value: datetime | None) -> datetime | None:
+    if value is None or value.year == _GO_ZERO_TIME_YEAR:
+        return None
+    return utc(value)
+
+
+def to_alerts(
+    hook: Webhook,
+    items: list[dict[str, Any]],
+    source: SourceName,
+    extra: Callable[[Any], dict[str, Any]] = lambda item: {},
+) -> list[Alert]:
+    """One Alert per entry of ``alerts``; ``extra`` adds a source's own fields."""
+    group_key = hook.groupKey or f"{hook.receiver}:{json.dumps(hook.groupLabels, sort_keys=True)}"
+    alerts = []
+    for i, (item, raw) in enumerate(zip(hook.alerts, items, strict=True)):
+        check_size(item.labels, f"alerts[{i}].labels")
+        check_size(item.annotations, f"alerts[{i}].annotations")
+        annotations = item.annotations
+        alerts.append(
+            Alert(
+                source=source,
+                status=item.status or hook.status,
+                name=item.labels.get("alertname", ""),
+                fingerprint=item.fingerprint or labels_fingerprint(item.labels),
+                group_key=group_key,
+                labels=item.labels,
+                annotations=annotations,
+                starts_at=_time(item.startsAt),
+                ends_at=_time(item.endsAt),
+                source_severity=item.labels.get("severity"),
+                summary=(
+                    annotations.get("summary")
+                    or annotations.get("description")
+                    or hook.commonAnnotations.get("summary", "")
+                ),
+                url=item.generatorURL or hook.externalURL,
+                raw=raw,
+                **extra(item),
+            )
+        )
+    return alerts
