@@ -4,7 +4,11 @@ Datadog substitutes ``$VARIABLES`` as text, so every value is a string that may
 be empty or still read ``$ALERT_PRIORITY`` when a variable does not apply; both
 count as absent. One monitor and scope is one alert and one group. The
 transition says firing or resolved; ``Re-*`` and ``Renotify`` are repeats.
-Datadog's default template (no ``schema``) is understood too, as far as it goes.
+
+Datadog's default payload (``body``, ``title``, ``date``, ``id``, no ``schema``)
+is read from what its title and body say: ``[P1] [Recovered on {host:a}] Name``
+gives the priority, the transition, the scope and the monitor name; the body's
+``%%%`` markdown becomes the description, and its monitor link the monitor.
 """
 
 from __future__ import annotations
@@ -37,8 +41,13 @@ _TRANSITIONS: dict[str, Literal["firing", "resolved"]] = {
     "resolved": "resolved",
 }
 _UNREPLACED = re.compile(r"^\$[A-Z][A-Z0-9_]*(\[[^\]]*\])?$")
-_TITLE_PREFIX = re.compile(r"^\s*(\[[^\]]*\]\s*)+")
+_TITLE_GROUP = re.compile(r"\s*\[([^\]]*)\]")
+_PRIORITY = re.compile(r"^P[1-5]$", re.IGNORECASE)
 _HANDLE = re.compile(r"(^|\s)@[\w.\-]+")
+_MONITOR_LINK = re.compile(r"https://[\w.-]*datadoghq\.[a-z]+/monitors/(\d+)")
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*\)")
+_MD_MARKS = re.compile(r"^#{1,6}\s+|\*\*|__")
+MAX_DESCRIPTION = 4000
 
 
 class _Webhook(BaseModel):
@@ -113,27 +122,60 @@ def _epoch_ms(value: str | None, field: str) -> datetime | None:
     return datetime.fromtimestamp(number / 1000, UTC)
 
 
+def title_parts(title: str) -> tuple[str, str, str, str]:
+    """``[P1] [Triggered on {host:a,env:b}] Name`` -> (P1, Triggered, host:a,env:b, Name).
+
+    Datadog's default title: an optional priority, then the transition with the
+    scope it applies to, then the monitor name. Missing parts are "".
+    """
+    priority = transition = scope = ""
+    pos = 0
+    while match := _TITLE_GROUP.match(title, pos):
+        inner = match.group(1).strip()
+        if _PRIORITY.match(inner) and not priority:
+            priority = inner.upper()
+        elif not transition:
+            transition, _, on = inner.partition(" on ")
+            scope = on.strip().removeprefix("{").removesuffix("}")
+        pos = match.end()
+    return priority, transition.strip(), scope, title[pos:].strip()
+
+
 def _transition(hook: _Webhook) -> str:
-    if hook.transition:
-        return hook.transition
-    match = re.match(r"^\s*\[([^\]]+)\]", hook.title or "")  # "[Triggered on {host:a}] ..."
-    return match.group(1).split(" on ")[0] if match else ""
+    return hook.transition or title_parts(hook.title or "")[1]
+
+
+def _description(hook: _Webhook) -> str:
+    """The monitor's message as markdown: ``%%%`` wrappers and ``@handles`` removed."""
+    text = hook.message or hook.body or ""
+    text = _HANDLE.sub(r"\1", text)
+    lines = [line.rstrip() for line in text.splitlines() if line.strip() != "%%%"]
+    text = "\n".join(line if line.strip() else "" for line in lines)
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    return text[:MAX_DESCRIPTION]
+
+
+def _plain(line: str) -> str:
+    """One markdown line as plain text: no heading marks, bold or link targets."""
+    return _MD_MARKS.sub("", _MD_LINK.sub(r"\1", line)).strip()
 
 
 def _summary(hook: _Webhook, name: str) -> str:
-    text = hook.status or hook.message or hook.body or ""
-    text = _HANDLE.sub(r"\1", text).strip()  # drop the "@webhook-router @slack-x" handles
+    text = hook.status or _description(hook)
     lines = (line.strip() for line in text.splitlines())
-    first = next((line for line in lines if line and line != "%%%"), "")  # %%% wraps markdown
-    return first[:500] or name
+    first = next((line for line in lines if line and not line.startswith(("[", "!["))), "")
+    return _plain(first)[:500] or name
 
 
 def parse(data: Any) -> list[Alert]:
     hook = validate(_Webhook, data)
     if hook.schema_ not in (None, SCHEMA):
         raise PayloadError("schema", f"expected {SCHEMA!r}, got {hook.schema_!r}")
-    name = _TITLE_PREFIX.sub("", hook.title or "").strip()
-    if not name and not hook.monitor_id:
+    title_priority, _, title_scope, name = title_parts(hook.title or "")
+    description = _description(hook)
+    monitor_link = _MONITOR_LINK.search(description)
+    monitor_id = hook.monitor_id or (monitor_link.group(1) if monitor_link else None)
+    if not name and not monitor_id:
         raise PayloadError("title", "required (with monitor_id): the monitor or event title")
     transition = _transition(hook)
     status: Literal["firing", "resolved"] = _TRANSITIONS.get(transition.lower(), "firing")
@@ -144,12 +186,17 @@ def parse(data: Any) -> list[Alert]:
     for key in ("severity", "team"):
         if (value := getattr(hook, key)) and key not in labels:
             labels[key] = value
-    labels["alertname"] = name or f"Datadog monitor {hook.monitor_id}"
+    labels["alertname"] = name or f"Datadog monitor {monitor_id}"
+    found = {"priority": hook.priority or title_priority, "monitor_id": monitor_id}
+    found |= {"alert_type": hook.alert_type, "hostname": hook.hostname}
     for key in ("priority", "alert_type", "hostname", "monitor_id"):
-        if value := getattr(hook, key):
+        if value := found[key]:
             labels[key] = value
-    scope = hook.scope or ""
-    identity = f"{hook.monitor_id or labels['alertname']}|{scope}"
+    scope = hook.scope or title_scope
+    identity = f"{monitor_id or labels['alertname']}|{scope}"
+    links = {"monitor": monitor_link.group(0)} if monitor_link else {}
+    if hook.link:
+        links["event"] = hook.link
     when = _epoch_ms(hook.date, "date") or _epoch_ms(hook.last_updated, "last_updated")
     return [
         Alert(
@@ -167,14 +214,16 @@ def parse(data: Any) -> list[Alert]:
                     "query": _clean(hook.query),
                     "alert_cycle_key": _clean(hook.alert_cycle_key),
                     "event_type": _clean(hook.event_type),
+                    "description": description,
                 }.items()
                 if v
             },
             starts_at=when if status == "firing" else None,
             ends_at=when if status == "resolved" else None,
-            source_severity=hook.priority or hook.alert_type,
+            source_severity=labels.get("priority") or hook.alert_type,
             summary=_summary(hook, labels["alertname"]),
-            url=hook.link,
+            url=links.get("monitor") or hook.link,
+            links=links,
             raw=data,
         )
     ]

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from router.decide import load_ruleset
 from router.errors import PayloadError, Unauthorized
 from router.sources import datadog
 from tests.conftest import GOLDEN, ROOT
@@ -120,3 +121,59 @@ def test_the_documented_template_parses() -> None:
         template | {"title": "[Triggered] Something", "transition": "Triggered"}
     )
     assert unfilled[0].labels == {"alertname": "Something"}
+
+
+@pytest.mark.parametrize(
+    ("title", "parts"),
+    [
+        (
+            "[P1] [Triggered on {service:checkout,env:prod}] Checkout latency p99",
+            ("P1", "Triggered", "service:checkout,env:prod", "Checkout latency p99"),
+        ),
+        ("[P1] [Recovered] Checkout latency p99", ("P1", "Recovered", "", "Checkout latency p99")),
+        ("[Re-Triggered on {host:a}] Disk full", ("", "Re-Triggered", "host:a", "Disk full")),
+        (
+            "[No Data on {service:billing}] Heartbeat",
+            ("", "No Data", "service:billing", "Heartbeat"),
+        ),
+        ("[Warn] Lag [replica]", ("", "Warn", "", "Lag [replica]")),
+        ("Plain event title", ("", "", "", "Plain event title")),
+    ],
+)
+def test_default_title_parts(title: str, parts: tuple[str, str, str, str]) -> None:
+    assert datadog.title_parts(title) == parts
+
+
+def default_payload(name: str) -> dict[str, Any]:
+    path = GOLDEN / "sources" / "datadog" / f"{name}.json"
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def test_default_payload_recovery_resolves_the_triggered_alert() -> None:
+    (fired,) = datadog.parse(default_payload("default-p1-triggered"))
+    (recovered,) = datadog.parse(default_payload("default-p1-recovered"))
+    assert (fired.status, recovered.status) == ("firing", "resolved")
+    assert fired.fingerprint == recovered.fingerprint
+    assert fired.group_key == recovered.group_key == "datadog:1234567|service:checkout,env:prod"
+    assert fired.labels["priority"] == "P1"
+    assert fired.links == {"monitor": "https://app.datadoghq.com/monitors/1234567"}
+    assert fired.summary == "Checkout p99 latency is 2.4s (threshold 2s)"
+    description = fired.annotations["description"]
+    assert "%%%" not in description
+    assert "@webhook-runbook-router" not in description
+    assert "[RUN-007](https://runbooks.example.com/RUN-007)" in description  # markdown kept
+
+
+@pytest.mark.parametrize("name", ["default-warn", "default-no-data"])
+def test_default_payload_warn_and_no_data_fire(name: str) -> None:
+    (alert,) = datadog.parse(default_payload(name))
+    assert alert.status == "firing"
+
+
+def test_default_payload_priority_sets_the_level() -> None:
+    ruleset = load_ruleset(ROOT / "routes.yaml", ROOT / "runbooks")
+    (alert,) = datadog.parse(default_payload("default-p1-triggered"))
+    (decision,) = ruleset.decide(alert)
+    assert decision.severity.level == "SEV0"
+    assert decision.severity.reason == "priority=P1 -> SEV0 (datadog map)"
