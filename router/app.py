@@ -55,6 +55,7 @@ from router.slackapp.interactions import handle as handle_interaction
 from router.slackapp.signature import verify as verify_slack
 from router.sources import SOURCES, Source
 from router.store import Store, StormPolicy
+from router.store.migrate import SchemaTooNew
 from router.web.pages import register as register_pages
 
 log = logging.getLogger("router")
@@ -308,6 +309,9 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             await run_in_threadpool(store.ensure_schema)
+        except SchemaTooNew as exc:  # never write to a database a newer router migrated
+            log.critical("refusing to start: %s", exc)
+            raise
         except StoreUnavailable as exc:  # start anyway: not ready, webhooks 503 until it is back
             log.error("database unavailable at start: %s", exc)
         await run_in_threadpool(rt.command)  # the /runbook search index, before any request

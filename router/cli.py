@@ -89,7 +89,7 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from router.errors import StoreUnavailable
-    from router.store import SCHEMA_VERSION, Store
+    from router.store import Store, migrate
 
     store = Store.from_url(settings.database_url)
     try:
@@ -99,7 +99,8 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     finally:
         store.engine.dispose()
-    print(f"schema version {SCHEMA_VERSION} is in place ({store.engine.url.render_as_string()})")
+    url = store.engine.url.render_as_string()  # the password stays hidden
+    print(f"schema revision {migrate.head()} is in place ({url})")
     return 0
 
 

@@ -27,6 +27,7 @@ from router.alert import Alert
 from router.clock import Clock, SystemClock
 from router.decide import Decision
 from router.errors import StoreUnavailable
+from router.store import migrate
 from router.store.ingest import (
     STALE_REDELIVERY_WINDOW,
     Ingest,
@@ -46,15 +47,11 @@ from router.store.schema import (
     make_engine,
     members,
     messages,
-    metadata,
     outbox,
     pk,
-    schema_version,
 )
 
-SCHEMA_VERSION = 1
 INGEST_ATTEMPTS = 8  # replicas racing on the same alerts retry; losing 8 times is unheard of
-_SCHEMA_LOCK = 727_001  # pg_advisory_xact_lock key for creating the schema
 
 __all__ = [
     "PAGERDUTY_EVENT",
@@ -96,6 +93,8 @@ class Member:
     url: str | None
     starts_at: float | None
     ends_at: float | None
+    links: dict[str, str] = field(default_factory=dict)
+    value: str = ""
     ack_by: str | None = None
     pagerduty_incident: str | None = None
     runbook_id: str | None = None
@@ -164,25 +163,12 @@ class Store:
             self._schema_ready = True
 
     def create_schema(self) -> None:
-        """Create what is missing and record the schema version (``migrate``).
+        """Migrate the schema to the newest revision (``migrate``; at start too).
 
-        Replicas start together: on PostgreSQL an advisory lock lets one create.
+        A database migrated by a newer router is refused (``SchemaTooNew``).
         """
         with self._tx() as conn:
-            if self.engine.dialect.name == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
-            metadata.create_all(conn)
-            current = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
-            if current is None:
-                conn.execute(
-                    schema_version.insert().values(
-                        version=SCHEMA_VERSION, applied_at=self.clock.now()
-                    )
-                )
-            elif current > SCHEMA_VERSION:
-                raise StoreUnavailable(
-                    f"the database has schema version {current}; this router knows {SCHEMA_VERSION}"
-                )
+            migrate.upgrade(conn)
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
@@ -383,6 +369,8 @@ class Store:
                     alerts.c.annotations,
                     alerts.c.summary,
                     alerts.c.url,
+                    alerts.c.links,
+                    alerts.c.value,
                     alerts.c.pagerduty_incident,
                     alerts.c.decisions,
                 )
@@ -422,6 +410,8 @@ class Store:
                     annotations=m.annotations,
                     summary=m.summary,
                     url=m.url,
+                    links=m.links or {},
+                    value=m.value or "",
                     starts_at=m.starts_at,
                     ends_at=m.ends_at,
                     ack_by=m.ack_by,

@@ -275,6 +275,8 @@ class Ingest:
                 "annotations": alert.annotations,
                 "summary": alert.summary,
                 "url": alert.url,
+                "links": alert.links or None,
+                "value": alert.value or None,
                 "source_severity": alert.source_severity,
                 "starts_at": ts(alert.starts_at),
                 "ends_at": ts(alert.ends_at),

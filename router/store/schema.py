@@ -1,6 +1,8 @@
 """The tables, and the engine for SQLite or PostgreSQL.
 
 Times are float seconds since the epoch, the same on SQLite and PostgreSQL.
+A change here needs its Alembic revision in router/store/migrations/versions
+(tests/test_migrate.py fails until the revisions build exactly these tables).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ alerts = sa.Table(
     sa.Column("annotations", sa.JSON, nullable=False),
     sa.Column("summary", sa.Text, nullable=False),
     sa.Column("url", sa.Text),
+    sa.Column("links", sa.JSON),  # kind -> URL: dashboard, panel, silence, monitor, ...
+    sa.Column("value", sa.Text),  # the measured value(s), as the source words them
     sa.Column("source_severity", sa.Text),
     sa.Column("starts_at", sa.Float),
     sa.Column("ends_at", sa.Float),
@@ -135,13 +139,6 @@ actions = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
 )
 """Work asked for from Slack (buttons), done by the dispatcher."""
-
-schema_version = sa.Table(
-    "schema_version",
-    metadata,
-    sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("applied_at", sa.Float, nullable=False),
-)
 
 # Outbox kinds, and what their ``ref`` points at.
 SLACK_MESSAGE = "slack_message"  # messages.id

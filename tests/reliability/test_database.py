@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from router.app import create_app
 from router.cli import main
 from router.decide import Ruleset
-from router.store import Store
+from router.store import Store, migrate
 from tests.conftest import make_alert
 from tests.fakes.postgres import PostgresServer
 from tests.fakes.postgres import available as postgres_available
@@ -166,6 +166,6 @@ def test_migrate_command(
     monkeypatch.setenv("ROUTER_DATABASE_URL", url)
     assert main(["migrate"]) == 0
     assert main(["migrate"]) == 0  # idempotent
-    assert "schema version 1 is in place" in capsys.readouterr().out
+    assert f"schema revision {migrate.head()} is in place" in capsys.readouterr().out
     monkeypatch.setenv("ROUTER_DATABASE_URL", "postgresql://postgres@127.0.0.1:1/none")
     assert main(["migrate"]) == 1
