@@ -84,6 +84,7 @@ class Runtime:
             data.severity.levels,
             data.defaults.stale_after_days,
             pagerduty_ack=self.pagerduty_ack,
+            identity_labels=data.defaults.identity_labels,
         )
 
     def storm_policy(self) -> StormPolicy | None:

@@ -90,10 +90,34 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+IDENTITY_LABELS = (
+    "cluster",
+    "namespace",
+    "service",
+    "job",
+    "instance",
+    "node",
+    "pod",
+    "container",
+    "deployment",
+    "statefulset",
+    "daemonset",
+    "persistentvolumeclaim",
+    "mountpoint",
+    "device",
+    "host",
+    "hostname",
+    "env",
+    "region",
+)
+
+
 class Defaults(_Strict):
     channel: str = "#alerts"
     runbook_url: str = "http://localhost:8080/runbooks/{id}"
     stale_after_days: PositiveInt = 90
+    identity_labels: list[str] = Field(default_factory=lambda: list(IDENTITY_LABELS))
+    """Labels that say which thing an alert is about, shown in that order."""
 
 
 class Level(_Strict):

@@ -9,8 +9,9 @@ Slack's limits before slack_sdk's models validate them: truncate, never fail.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from router.config import Level, LevelName
+from router.config import IDENTITY_LABELS, Level, LevelName
 from router.notifiers import Rendered
 from router.notifiers.mrkdwn import (
     MAX_BLOCKS,
@@ -34,11 +35,12 @@ from router.notifiers.mrkdwn import (
     MAX_FIELD_TEXT,
     MAX_HEADER_TEXT,
     MAX_SECTION_TEXT,
+    button_url,
     code_block,
     escape,
+    from_markdown,
     link,
     safe,
-    safe_url,
     truncate,
 )
 from router.runbooks import Catalog, Runbook
@@ -49,8 +51,18 @@ SHOW_STEPS_ACTION = "show_steps"
 ACK_ACTION = "pd_ack"
 LISTED_ALERTS = 10
 _LEVEL_MARK = {"SEV0": "🔴", "SEV1": "🔴", "SEV2": "🟠", "SEV3": "🟡", "SEV4": "🔵"}
-_SCOPE_LABELS = ("service", "env", "environment", "cluster", "namespace", "region")
 _NOISY_LABELS = {"alertname", "severity", "__name__"}
+MAX_DESCRIPTION = 1500
+MAX_LABELS_SHOWN = 8
+# Link kinds a source gives (Alert.links), as button texts, in this order.
+_LINK_BUTTONS = {
+    "dashboard": "Dashboard",
+    "panel": "Panel",
+    "monitor": "Datadog monitor",
+    "event": "Datadog event",
+    "silence": "Silence",
+    "image": "Image",
+}
 
 
 def _mrkdwn(text: str) -> MarkdownTextObject:
@@ -90,6 +102,18 @@ def _distinguishing(members: list[Member]) -> list[str]:
     return [k for k in keys if len({m.labels.get(k, "") for m in members}) > 1]
 
 
+def _bare(text: str) -> str:
+    return re.sub(r"[\s#*_`]+", " ", text).strip().lower()
+
+
+def _without_first_line_if(text: str, repeated: list[str]) -> str:
+    """The description, less a first line that only repeats the summary."""
+    head, _, rest = text.partition("\n")
+    if repeated and _bare(head) == _bare(repeated[0]):
+        return rest.strip()
+    return "" if repeated and _bare(text) == _bare(repeated[0]) else text
+
+
 def acknowledged_by(view: MessageView) -> str | None:
     """Who acknowledged the firing alerts (\"\" if unknown); None unless all are."""
     acks = [m.ack_by for m in view.firing]
@@ -112,12 +136,14 @@ class MessageRenderer:
         stale_after_days: int,
         *,
         pagerduty_ack: bool = False,
+        identity_labels: Sequence[str] = IDENTITY_LABELS,
     ) -> None:
         self.runbooks = runbooks
         self.levels: dict[str, Level] = {str(k): v for k, v in levels.items()}
         self.stale_after_days = stale_after_days
         self.pagerduty_ack = pagerduty_ack
         """Offer an Acknowledge button (the router can act in PagerDuty)."""
+        self.identity_labels = tuple(identity_labels)
 
     def render(self, view: MessageView, now: float) -> Rendered:
         if view.kind == "storm":
@@ -202,28 +228,43 @@ class MessageRenderer:
         return HeaderBlock(text=PlainTextObject(text=truncate(escape(text), MAX_HEADER_TEXT)))
 
     def _summary(self, view: MessageView) -> list[Block]:
-        summaries = list(dict.fromkeys(m.summary for m in view.members if m.summary))
-        if not summaries:
-            return []
-        text = safe(summaries[0], MAX_SECTION_TEXT)
-        if len(summaries) > 1:
-            text = truncate(
-                f"{text}\n_(+{len(summaries) - 1} other summaries below)_", MAX_SECTION_TEXT
-            )
-        return [section(text)]
+        """The summary, then what the alert says to do or where (its description)."""
+        names = {m.name for m in view.members}
+        summaries = [s for s in dict.fromkeys(m.summary for m in view.members) if s]
+        summaries = [s for s in summaries if s not in names]  # PagerDuty: title == summary
+        blocks: list[Block] = []
+        if summaries:
+            text = f"*{safe(summaries[0], MAX_SECTION_TEXT - 100)}*"
+            if len(summaries) > 1:
+                text += f"\n_(+{len(summaries) - 1} other summaries below)_"
+            blocks.append(section(text))
+        first = view.members[0]
+        description = _without_first_line_if(
+            first.annotations.get("description", "").strip(), summaries[:1]
+        )
+        if description:
+            blocks.append(section(from_markdown(description, MAX_DESCRIPTION)))
+        if first.value and len(view.members) == 1:
+            value = f"Value: `{safe(first.value, 500)}`"
+            blocks.append(ContextBlock(elements=[_mrkdwn(value)]))
+        return blocks
+
+    def _identity(self, view: MessageView) -> str:
+        """The identifying labels that all alerts of the message share, in config order."""
+        first = view.members[0].labels
+        shared = [
+            f"{k}={first[k]}"
+            for k in self.identity_labels
+            if k in first and all(m.labels.get(k) == first[k] for m in view.members)
+        ]
+        return ", ".join(shared[:MAX_LABELS_SHOWN])
 
     def _fields(self, view: MessageView, respond: str) -> SectionBlock:
-        first = view.members[0]
-        scope = [
-            f"{k}={first.labels[k]}"
-            for k in _SCOPE_LABELS
-            if k in first.labels and all(m.labels.get(k) == first.labels[k] for m in view.members)
-        ]
         started = min((m.starts_at for m in view.members if m.starts_at), default=view.created_at)
         fields = [
             f"*Source*\n{escape(view.source)}",
             f"*Severity*\n{view.level} · respond {escape(respond)}",
-            f"*Scope*\n{safe(', '.join(scope) or '—', MAX_FIELD_TEXT - 10)}",
+            f"*Labels*\n{safe(self._identity(view) or '—', MAX_FIELD_TEXT - 10)}",
             f"*Started*\n{_date(started)}",
         ]
         if len(view.members) > 1:
@@ -247,7 +288,7 @@ class MessageRenderer:
 
     def _actions(self, view: MessageView) -> ActionsBlock | None:
         buttons = []
-        if view.runbook_url and (url := safe_url(view.runbook_url)):
+        if view.runbook_url and (url := button_url(view.runbook_url)):
             buttons.append(
                 ButtonElement(
                     text=PlainTextObject(text="Open runbook"), action_id="open_runbook", url=url
@@ -273,16 +314,35 @@ class MessageRenderer:
                     style="primary",
                 )
             )
-        incident_url = view.members[0].url if view.source == "pagerduty" else None
-        if incident_url and (url := safe_url(incident_url)):
-            buttons.append(
-                ButtonElement(
-                    text=PlainTextObject(text="Open in PagerDuty"),
-                    action_id="open_pagerduty",
-                    url=url,
-                )
-            )
+        buttons += self._link_buttons(view)
         return ActionsBlock(block_id="runbook-actions", elements=buttons) if buttons else None
+
+    @staticmethod
+    def _link_buttons(view: MessageView) -> list[ButtonElement]:
+        """Where to look next: the source's own pages for the (first) alert."""
+        first = view.members[0]
+        found: list[tuple[str, str, str]] = []
+        if first.url:
+            source_label = {
+                "pagerduty": ("Open in PagerDuty", "open_pagerduty"),
+                "grafana": ("Alert rule", "open_source"),
+                "datadog": ("", ""),  # the monitor link below is the same page
+            }.get(
+                view.source,
+                ("Prometheus graph" if "/graph" in first.url else "Alert source", "open_source"),
+            )
+            if source_label[0]:
+                found.append((source_label[0], source_label[1], first.url))
+        for kind, label in _LINK_BUTTONS.items():
+            if url := first.links.get(kind):
+                found.append((label, f"open_{kind}", url))
+        buttons = []
+        for label, action, url in found:
+            if target := button_url(url):
+                buttons.append(
+                    ButtonElement(text=PlainTextObject(text=label), action_id=action, url=target)
+                )
+        return buttons
 
     def _runbook(self, view: MessageView, runbook: Runbook | None, now: float) -> list[Block]:
         if view.runbook_url is None:
@@ -363,7 +423,8 @@ class MessageRenderer:
     def _fallback(self, view: MessageView, resolved: bool, level: Level) -> str:
         state = "RESOLVED" if resolved else "FIRING"
         text = f"[{state}] {view.level} {safe(title(view), 500)}"
-        summary = next((m.summary for m in view.members if m.summary), "")
+        names = {m.name for m in view.members}
+        summary = next((m.summary for m in view.members if m.summary not in names), "")
         if summary:
             text += f": {safe(summary, 1000)}"
         if view.runbook_id and view.runbook_title:

@@ -51,12 +51,18 @@ def code_block(code: str, limit: int) -> str:
     return f"{fence}\n{body}\n{fence}"
 
 
-def safe_url(url: str) -> str | None:
-    """An http(s) URL that cannot break out of ``<url|text>``; None if unusable."""
+def button_url(url: str) -> str | None:
+    """An http(s) URL for a button's ``url`` (plain text, not mrkdwn); None if unusable."""
     if not url.startswith(("https://", "http://")):
         return None
-    quoted = quote(url, safe=":/?#[]@!$&'()*+,;=%~-._").replace("&", "&amp;")
+    quoted = quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")
     return quoted if len(quoted) <= MAX_URL else None
+
+
+def safe_url(url: str) -> str | None:
+    """An http(s) URL that cannot break out of mrkdwn's ``<url|text>``; None if unusable."""
+    quoted = button_url(url)
+    return quoted.replace("&", "&amp;") if quoted is not None else None
 
 
 def link(url: str, text: str, limit: int) -> str:
@@ -64,3 +70,52 @@ def link(url: str, text: str, limit: int) -> str:
     target = safe_url(url)
     label = safe(text, limit - len(target or "") - 3).replace("|", "¦")
     return f"<{target}|{label}>" if target else label
+
+
+_MD_INLINE = re.compile(
+    r"\[!\[(?P<ialt>[^\[\]]*)\]\([^)\s]+\)\]\((?P<ihref>[^)\s]+)\)"  # linked image
+    r"|!\[(?P<alt>[^\[\]]*)\]\((?P<src>[^)\s]+)\)"  # image: a link to it
+    r"|\[(?P<text>[^\[\]]+)\]\((?P<href>[^)\s]+)\)"  # link
+    r"|(?:\*\*|__)(?P<bold>[^*_\n]+?)(?:\*\*|__)"  # bold
+)
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+_MD_ITEM = re.compile(r"^(\s*)[-*+]\s+(.*)$")
+_MD_RULE = re.compile(r"^\s{0,3}([-*_]\s*){3,}$")
+
+
+def _inline(text: str) -> str:
+    out: list[str] = []
+    pos = 0
+    for match in _MD_INLINE.finditer(text):
+        out.append(escape(text[pos : match.start()]))
+        if match.group("ihref") is not None:
+            out.append(link(match.group("ihref"), match.group("ialt") or "image", 500))
+        elif match.group("src") is not None:
+            out.append(link(match.group("src"), match.group("alt") or "image", 500))
+        elif match.group("href") is not None:
+            out.append(link(match.group("href"), match.group("text"), 500))
+        else:
+            out.append(f"*{escape(match.group('bold'))}*")
+        pos = match.end()
+    out.append(escape(text[pos:]))
+    return "".join(out)
+
+
+def from_markdown(text: str, limit: int) -> str:
+    """Markdown an alert carries (Datadog's ``%%%`` messages) as Slack mrkdwn.
+
+    Headings and bold become bold, links and images become ``<url|text>`` when
+    the URL is http(s) (else the text), list items get bullets, rules go. Every
+    other character is escaped, so no alert text can form a mention or a link.
+    """
+    lines = []
+    for line in text.splitlines():
+        if _MD_RULE.match(line):
+            continue
+        if heading := _MD_HEADING.match(line):
+            lines.append(f"*{_inline(heading.group(1)).replace('*', '')}*")
+        elif item := _MD_ITEM.match(line):
+            lines.append(f"{item.group(1)}• {_inline(item.group(2))}")
+        else:
+            lines.append(_inline(line))
+    return truncate(re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip(), limit)

@@ -20,9 +20,9 @@ from router.notifiers.mrkdwn import (
     MAX_BLOCKS,
     MAX_HEADER_TEXT,
     MAX_SECTION_TEXT,
+    button_url,
     code_block,
     escape,
-    safe_url,
     truncate,
 )
 from router.runbooks import Runbook, Step
@@ -81,7 +81,7 @@ def runbook_blocks(runbook: Runbook, url: str, *, share: bool = True) -> list[di
         lines += [f"*Provide:* {escape(esc.what)}" if esc.what else "", *map(escape, esc.other)]
         tail.append(section("*📣 Escalation*\n" + "\n".join(line for line in lines if line)))
     buttons = []
-    if link := safe_url(url):
+    if link := button_url(url):
         buttons.append(
             ButtonElement(
                 text=PlainTextObject(text="Open runbook"), action_id="open_runbook", url=link
