@@ -90,6 +90,17 @@ def _date(ts: float) -> str:
     return f"<!date^{int(ts)}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
+def lasted(view: MessageView, now: float) -> float:
+    """From the first alert's start to the last one's end, in the source's own times.
+
+    Arrival times only stand in where the source sent none: a resolve that
+    arrives hours late still says how long the problem lasted.
+    """
+    started = min((m.starts_at for m in view.members if m.starts_at), default=view.created_at)
+    ends = [m.ends_at for m in view.members if m.ends_at]
+    return (max(ends) if ends else (view.resolved_at or now)) - started
+
+
 def title(view: MessageView) -> str:
     names = Counter(m.name or "unnamed alert" for m in view.members)
     (top, _), *others = names.most_common()
@@ -212,11 +223,9 @@ class MessageRenderer:
         return Rendered(truncate(fallback, MAX_FALLBACK_TEXT), self._fit(blocks))
 
     def render_resolved_reply(self, view: MessageView, now: float) -> Rendered:
-        started = min((m.starts_at for m in view.members if m.starts_at), default=view.created_at)
-        ended = view.resolved_at or now
         count = len(view.members)
         alerts = f"{count} alerts" if count > 1 else "the alert"
-        took = duration(ended - started)
+        took = duration(lasted(view, now))
         text = f"✅ Resolved: {safe(title(view), 500)}: {alerts} cleared after {took}."
         return Rendered(text, [section(text).to_dict()])
 
@@ -278,10 +287,7 @@ class MessageRenderer:
         if view.route and view.route not in top.reason:
             parts.append(f"route `{safe(view.route, 200)}`")
         if resolved:
-            started = min(
-                (m.starts_at for m in view.members if m.starts_at), default=view.created_at
-            )
-            parts.append(f"resolved after {duration((view.resolved_at or now) - started)}")
+            parts.append(f"resolved after {duration(lasted(view, now))}")
         elif (ack := acknowledged_by(view)) is not None:
             parts.append(f"✋ Acknowledged by {safe(ack, 200)}" if ack else "✋ Acknowledged")
         return ContextBlock(elements=[_mrkdwn(truncate(" · ".join(parts), MAX_SECTION_TEXT))])

@@ -305,6 +305,8 @@ class Ingest:
                     }
                 )
             else:
+                if row["starts_at"] is None:  # a resolve that does not repeat the start
+                    row["starts_at"] = previous.starts_at
                 repeat = previous.status == alert.status and previous.starts_at == row["starts_at"]
                 updates.append(row | {"b_id": previous.id, "b_inc": int(repeat)})
         new_ids = iter(

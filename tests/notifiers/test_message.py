@@ -263,3 +263,16 @@ def test_link_falls_back_to_text_for_unsafe_url() -> None:
 )
 def test_duration(seconds: float, text: str) -> None:
     assert duration(seconds) == text
+
+
+def test_durations_use_the_sources_times_not_arrival(renderer: MessageRenderer) -> None:
+    """Fired at 03:00, ended at 03:18 by the source's clock; the resolve arrived 8 h later."""
+    started, ended = NOW - 8 * 3600, NOW - 8 * 3600 + 18 * 60
+    done = Member(
+        **{**member(instance="db-1", status="resolved").__dict__, "starts_at": started}
+        | {"ends_at": ended}
+    )
+    resolved = view([done], closed=True, resolved_at=NOW, created_at=started + 5)
+    reply = renderer.render_resolved_reply(resolved, NOW)
+    assert "cleared after 18m" in reply.text
+    assert "resolved after 18m" in json.dumps(renderer.render(resolved, NOW).blocks)

@@ -80,3 +80,31 @@ def test_pagerduty_message_does_not_repeat_its_title(ruleset: Ruleset, tmp_path:
     assert isinstance(blocks, list)
     texts = [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b]
     assert not any("Checkout API error rate above 5%" in t for t in texts)
+
+
+@pytest.mark.parametrize(
+    ("source", "firing", "resolved", "lasted"),
+    [
+        ("datadog", "default-p1-triggered", "default-p1-recovered", "18m"),
+        ("grafana", "firing-single", "resolved", "18m"),
+    ],
+)
+def test_resolved_reply_says_how_long_it_lasted_by_the_sources_clock(
+    source: str, firing: str, resolved: str, lasted: str, ruleset: Ruleset, tmp_path: Path
+) -> None:
+    clock = FakeClock()
+    store = Store.from_url(f"sqlite:///{tmp_path}/router.db", clock)
+    store.create_schema()
+    for name in (firing, resolved):
+        data = json.loads((GOLDEN / "sources" / source / f"{name}.json").read_text("utf-8"))
+        alerts = SOURCES[source].parse(data)
+        store.ingest([(a, ruleset.decide(a)) for a in alerts])
+        clock.advance(8 * 3600)  # each arrives hours after the source's own times
+    (entry,) = [e for e in store.claim("test", lease_seconds=30) if e.kind == "slack_message"]
+    view = store.load_message(entry.ref)
+    store.engine.dispose()
+    assert view is not None
+    assert not view.firing
+    data_ = ruleset.config.data
+    renderer = MessageRenderer(ruleset.catalog, data_.severity.levels, 90)
+    assert f"cleared after {lasted}." in renderer.render_resolved_reply(view, clock.now()).text
