@@ -93,7 +93,7 @@ class Runtime:
         if storm is None:
             return None
         channel = storm.channel or data.defaults.channel
-        return StormPolicy(storm.alerts, storm.within, storm.escalate_to, channel)
+        return StormPolicy(storm.alerts, storm.within, storm.escalate_to, channel, storm.min_level)
 
     def command(self) -> RunbookCommand:
         """/runbook over the current runbooks; its search index is built once per load."""

@@ -129,6 +129,8 @@ class Storm(_Strict):
     alerts: PositiveInt = 10
     within: Duration = 300.0
     escalate_to: LevelName = "SEV1"
+    min_level: LevelName = "SEV3"
+    """Only alerts at this level or above count toward a storm."""
     channel: str | None = None
     """Where the storm's incident message goes (default: defaults.channel)."""
 
@@ -190,6 +192,11 @@ class RouteConfig(_Strict):
         description="name of a PagerDuty routing key (PAGERDUTY_ROUTING_KEYS) to page through",
     )
     continue_: bool = Field(default=False, alias="continue")
+    notify: bool | None = Field(
+        default=None,
+        description="false: stored and shown in /alerts, never posted (default: post, "
+        "except meta alerts with severity none)",
+    )
     routes: list[RouteConfig] = Field(default_factory=list)
 
 

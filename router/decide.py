@@ -44,6 +44,8 @@ class Decision:
     runbook: RunbookLink | None
     page: str | None = None
     """A PagerDuty routing key name: page through the Events API too."""
+    notify: bool = True
+    """False: stored and shown, never posted (``notify: false``, or a meta alert)."""
 
     def as_dict(self) -> dict[str, Any]:
         link = self.runbook
@@ -58,6 +60,7 @@ class Decision:
             "runbook_url": link.url if link else None,
             "runbook_reason": link.reason if link else "no runbook: unmatched",
             "page": self.page,
+            "notify": self.notify,
         }
 
 
@@ -112,7 +115,8 @@ class Ruleset:
         routes = self.table.match(alert)
         if not routes:
             severity = classify(alert, severity_config)
-            return [Decision(None, defaults.channel, severity, self._alert_runbook(alert))]
+            found = self._alert_runbook(alert)
+            return [Decision(None, defaults.channel, severity, found, notify=not severity.meta)]
         decisions = []
         for route in routes:
             link: RunbookLink | None
@@ -123,7 +127,9 @@ class Ruleset:
             severity = classify(alert, severity_config, override=route.severity, route=route.name)
             page = route.page if alert.source != "pagerduty" else None  # never page PD from PD
             channel = route.channel or defaults.channel
-            decisions.append(Decision(route.name, channel, severity, link, page))
+            notify = route.notify if route.notify is not None else not severity.meta
+            page = page if notify else None
+            decisions.append(Decision(route.name, channel, severity, link, page, notify))
         return decisions
 
 

@@ -33,6 +33,7 @@ class Route:
     severity: LevelName | None = None
     page: str | None = None
     continue_: bool = False
+    notify: bool | None = None
     children: tuple[Route, ...] = ()
 
     @classmethod
@@ -52,6 +53,7 @@ class Route:
             severity=cfg.severity or (parent.severity if parent else None),
             page=cfg.page or (parent.page if parent else None),
             continue_=cfg.continue_,
+            notify=cfg.notify if cfg.notify is not None else (parent.notify if parent else None),
         )
         where = f"{where}[{index}].routes"
         children = tuple(cls.from_config(j, c, route, where) for j, c in enumerate(cfg.routes))

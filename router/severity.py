@@ -7,10 +7,13 @@ unmapped raw value is never silent: it falls to the default and says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from router.alert import Alert
 from router.config import LEVEL_NAMES, LevelName, SeverityConfig
+
+META_VALUE = "none"
+"""The severity kube-prometheus gives Watchdog and InfoInhibitor: not for people."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,8 @@ class Severity:
     mention: str | None = None
     unmapped: bool = False
     """True when the source sent a value the map does not know."""
+    meta: bool = False
+    """A meta alert (``severity: none``: Watchdog, InfoInhibitor): below SEV4, not posted."""
 
     @property
     def rank(self) -> int:
@@ -49,6 +54,11 @@ def classify(
         level = table.get(raw) or table.get(raw.lower())
         if level is not None:
             return _severity(config, level, f"{label}={raw} -> {level} ({alert.source} map)")
+        if raw.lower() == META_VALUE:
+            reason = (
+                f"{label}={raw}: a meta alert, below SEV4; not posted unless a route says notify"
+            )
+            return replace(_severity(config, "SEV4", reason), meta=True)
         unmapped.append(f"{label}={raw}")
     if unmapped:
         reason = f"{', '.join(unmapped)} not in the {alert.source} map -> default {config.default}"

@@ -192,6 +192,7 @@ def test_explain_route_stores_and_sends_nothing(client: TestClient) -> None:
         "runbook_url": "http://localhost:8080/runbooks/RUN-001",
         "runbook_reason": "route 'db-pool'",
         "page": None,
+        "notify": True,
     }
     assert stored(client) == []
 

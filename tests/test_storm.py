@@ -116,3 +116,30 @@ def test_storm_message_golden(store: Store, ruleset: Ruleset, clock: FakeClock) 
     assert "RUN-006: Worker Crash Loop" in text
     assert "RUN-005: High Queue Depth" in text
     assert "Storm over at" in text
+
+
+def test_info_and_meta_alerts_do_not_count_toward_a_storm(store: Store, ruleset: Ruleset) -> None:
+    quiet = [
+        make_alert("KubeletTooManyPods", group_key=f"i{i}", severity="info", node=f"n{i}")
+        for i in range(6)
+    ]
+    meta = [make_alert("Watchdog", group_key="w", severity="none")]
+    send(store, ruleset, *quiet, *meta)
+    views = messages(store)
+    assert all(v.kind == "group" for v in views)
+    assert len(views) == 6  # info alerts post as usual; Watchdog is not posted
+    send(store, ruleset, *(alert(i) for i in range(4)))  # 4 warnings: still below 5
+    assert all(v.kind == "group" for v in messages(store))
+
+
+def test_an_alert_as_severe_as_the_storm_keeps_its_own_message(
+    store: Store, ruleset: Ruleset
+) -> None:
+    send(store, ruleset, *(alert(i) for i in range(5)))  # a storm of warnings
+    api_down = make_alert("KubeAPIDown", group_key="api", severity="critical")
+    send(store, ruleset, api_down)
+    views = messages(store)
+    (own,) = [v for v in views if v.members[0].name == "KubeAPIDown"]
+    assert (own.kind, own.channel, own.level) == ("group", "#incidents", "SEV1")
+    (storm,) = [v for v in views if v.kind == "storm"]
+    assert "KubeAPIDown" not in {m.name for m in storm.members}

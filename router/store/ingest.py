@@ -121,6 +121,17 @@ class StormPolicy:
     within: float
     level: LevelName
     channel: str
+    min_level: LevelName = "SEV3"
+
+    def counts(self, decisions: Sequence[Decision]) -> bool:
+        """Counts toward a storm: posted, and at ``min_level`` or above."""
+        floor = LEVEL_NAMES.index(self.min_level)
+        return any(d.notify and d.severity.rank <= floor for d in decisions)
+
+    def keeps_own_message(self, decisions: Sequence[Decision]) -> bool:
+        """As severe as the storm itself: never folded into it."""
+        top = LEVEL_NAMES.index(self.level)
+        return any(d.notify and d.severity.rank <= top for d in decisions)
 
 
 @dataclass(frozen=True)
@@ -199,14 +210,16 @@ class Ingest:
             if alert.status == "resolved":
                 resolved_ids[alert_id] = alert
                 continue
-            if alert_id in arrivals and (storm := storms.get(alert.source)):
+            storm = storms.get(alert.source) if alert_id in arrivals else None
+            if storm and self._folds_into_storm(decisions):
                 message, decision = storm
                 self._join(alert, alert_id, decision, member_inserts, member_updates, message)
                 continue
             if alert_id in in_storm:
                 continue  # a repeat of an alert the storm message already lists
             for decision in decisions:
-                self._join(alert, alert_id, decision, member_inserts, member_updates)
+                if decision.notify:
+                    self._join(alert, alert_id, decision, member_inserts, member_updates)
         if member_inserts:
             self.conn.execute(members.insert(), member_inserts)
         if member_updates:
@@ -215,6 +228,15 @@ class Ingest:
         self._enqueue_messages()
         self._enqueue_pagerduty(kept, ids)
         return IngestResult(len(batch), len(self.changed), len(ignored))
+
+    def _folds_into_storm(self, decisions: Sequence[Decision]) -> bool:
+        """Counted by the storm, and less severe than it: listed in the storm message."""
+        policy = self.storm
+        return (
+            policy is not None
+            and policy.counts(decisions)
+            and not policy.keeps_own_message(decisions)
+        )
 
     def touch(self, message_ids: Iterable[int]) -> None:
         """These messages changed outside a webhook (a button): move them on."""
@@ -293,7 +315,8 @@ class Ingest:
                     previous.resolved_seen_at if keep and previous else self.now
                 )
             elif previous is None or previous.status != "firing":
-                row["fired_at"] = self.now  # it begins firing: a storm counts it
+                counted = self.storm is None or self.storm.counts(decisions)
+                row["fired_at"] = self.now if counted else None  # a storm counts it
             if previous is None:
                 inserts.append(
                     row
