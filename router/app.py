@@ -39,6 +39,7 @@ from router.errors import (
     StoreUnavailable,
     Unauthorized,
 )
+from router.heartbeat import HeartbeatChecker
 from router.limits import HeaderLimit
 from router.metrics import Metrics
 from router.notifiers import Notifier
@@ -54,7 +55,7 @@ from router.slackapp.command import RunbookCommand
 from router.slackapp.interactions import handle as handle_interaction
 from router.slackapp.signature import verify as verify_slack
 from router.sources import SOURCES, Source
-from router.store import Store, StormPolicy
+from router.store import HEARTBEAT, Store, StormPolicy
 from router.store.migrate import SchemaTooNew
 from router.web.pages import register as register_pages
 
@@ -305,6 +306,9 @@ def create_app(
     )
     ack = pagerduty is not None and pagerduty.rest is not None
     rt = Runtime(settings, ruleset, store, metrics, dispatcher, clock, pagerduty_ack=ack)
+    heartbeats = HeartbeatChecker(store, lambda: rt.ruleset, clock)
+    dispatcher.register(HEARTBEAT, heartbeats.check)
+    dispatcher.add_chore(heartbeats.sync)  # at start, after a reload, once the database is up
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -316,6 +320,8 @@ def create_app(
         except StoreUnavailable as exc:  # start anyway: not ready, webhooks 503 until it is back
             log.error("database unavailable at start: %s", exc)
         await run_in_threadpool(rt.command)  # the /runbook search index, before any request
+        with contextlib.suppress(StoreUnavailable):  # else the dispatcher's chores do it
+            await run_in_threadpool(heartbeats.sync)
         await run_in_threadpool(rt.measure_runbooks)
         log_problems(rt.ruleset)
         for source, mode in rt.ruleset.config.data.auth.items():

@@ -197,6 +197,11 @@ class RouteConfig(_Strict):
         description="false: stored and shown in /alerts, never posted (default: post, "
         "except meta alerts with severity none)",
     )
+    heartbeat: Duration | None = Field(
+        default=None,
+        description="an always-firing alert (Watchdog): when none arrives for this long, "
+        "post that the alerting pipeline is silent",
+    )
     routes: list[RouteConfig] = Field(default_factory=list)
 
 

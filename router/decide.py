@@ -46,6 +46,8 @@ class Decision:
     """A PagerDuty routing key name: page through the Events API too."""
     notify: bool = True
     """False: stored and shown, never posted (``notify: false``, or a meta alert)."""
+    heartbeat: float | None = None
+    """The route's ``heartbeat:`` interval: this alert's arrivals are the heartbeat."""
 
     def as_dict(self) -> dict[str, Any]:
         link = self.runbook
@@ -61,6 +63,7 @@ class Decision:
             "runbook_reason": link.reason if link else "no runbook: unmatched",
             "page": self.page,
             "notify": self.notify,
+            "heartbeat": self.heartbeat,
         }
 
 
@@ -129,7 +132,9 @@ class Ruleset:
             channel = route.channel or defaults.channel
             notify = route.notify if route.notify is not None else not severity.meta
             page = page if notify else None
-            decisions.append(Decision(route.name, channel, severity, link, page, notify))
+            decisions.append(
+                Decision(route.name, channel, severity, link, page, notify, route.heartbeat)
+            )
         return decisions
 
 

@@ -87,12 +87,21 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._pruned_at = 0.0
         self._housekept_at = float("-inf")
+        self._chores: list[Callable[[], None]] = []
         self._handlers: dict[str, Callable[[OutboxItem], int]] = {
             SLACK_MESSAGE: self._sync_message,
             PAGERDUTY_NOTE: self._pagerduty_note,
             PAGERDUTY_EVENT: self._pagerduty_event,
             SLACK_ACTION: self._slack_action,
         }
+
+    def register(self, kind: str, handler: Callable[[OutboxItem], int]) -> None:
+        """Deliver outbox entries of ``kind`` with ``handler`` (it returns the version done)."""
+        self._handlers[kind] = handler
+
+    def add_chore(self, chore: Callable[[], None]) -> None:
+        """Run ``chore`` with the housekeeping, about once a second."""
+        self._chores.append(chore)
 
     def wake(self) -> None:
         """Something was stored: look now instead of at the next poll."""
@@ -119,6 +128,8 @@ class Dispatcher:
         self._update_gauges()
         self._prune()
         self.store.end_storms()
+        for chore in self._chores:
+            chore()
 
     def deliver(self, item: OutboxItem) -> None:
         try:

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from router.alert import Alert
+from router.alert import Alert, SourceName
 from router.config import LevelName, RouteConfig
 from router.matchers import Matcher, Op, parse_matchers
 
@@ -27,13 +27,14 @@ class Route:
     name: str
     index: int
     matchers: tuple[Matcher, ...]
-    source: str | None = None
+    source: SourceName | None = None
     runbook: str | None = None
     channel: str | None = None
     severity: LevelName | None = None
     page: str | None = None
     continue_: bool = False
     notify: bool | None = None
+    heartbeat: float | None = None
     children: tuple[Route, ...] = ()
 
     @classmethod
@@ -54,6 +55,7 @@ class Route:
             page=cfg.page or (parent.page if parent else None),
             continue_=cfg.continue_,
             notify=cfg.notify if cfg.notify is not None else (parent.notify if parent else None),
+            heartbeat=cfg.heartbeat,
         )
         where = f"{where}[{index}].routes"
         children = tuple(cls.from_config(j, c, route, where) for j, c in enumerate(cfg.routes))
@@ -123,6 +125,27 @@ class RouteTable:
         if not found:
             return self._unpinned
         return sorted(set(found).union(self._unpinned))
+
+    def find(self, name: str) -> Route | None:
+        """A route, nested ones too, by its name."""
+        pending = list(self.routes)
+        while pending:
+            route = pending.pop(0)
+            if route.name == name:
+                return route
+            pending += route.children
+        return None
+
+    def heartbeats(self) -> dict[str, float]:
+        """Route name -> interval, for every route with ``heartbeat:``."""
+        found: dict[str, float] = {}
+        pending = list(self.routes)
+        while pending:
+            route = pending.pop(0)
+            if route.heartbeat:
+                found[route.name] = route.heartbeat
+            pending += route.children
+        return found
 
     def match(self, alert: Alert) -> list[Route]:
         """The routes the alert takes, in order; empty when none matches."""

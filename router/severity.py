@@ -40,6 +40,11 @@ def _severity(
     return Severity(level, spec.respond, reason, spec.mention, unmapped)
 
 
+def _meta(config: SeverityConfig, what: str) -> Severity:
+    reason = f"{what}: a meta alert, below SEV4; not posted unless a route says notify"
+    return replace(_severity(config, "SEV4", reason), meta=True)
+
+
 def classify(
     alert: Alert, config: SeverityConfig, *, override: LevelName | None = None, route: str = ""
 ) -> Severity:
@@ -55,11 +60,10 @@ def classify(
         if level is not None:
             return _severity(config, level, f"{label}={raw} -> {level} ({alert.source} map)")
         if raw.lower() == META_VALUE:
-            reason = (
-                f"{label}={raw}: a meta alert, below SEV4; not posted unless a route says notify"
-            )
-            return replace(_severity(config, "SEV4", reason), meta=True)
+            return _meta(config, f"{label}={raw}")
         unmapped.append(f"{label}={raw}")
+    if (alert.source_severity or "").lower() == META_VALUE:
+        return _meta(config, f"severity={alert.source_severity}")
     if unmapped:
         reason = f"{', '.join(unmapped)} not in the {alert.source} map -> default {config.default}"
         return _severity(config, config.default, reason, unmapped=True)

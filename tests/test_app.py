@@ -193,6 +193,7 @@ def test_explain_route_stores_and_sends_nothing(client: TestClient) -> None:
         "runbook_reason": "route 'db-pool'",
         "page": None,
         "notify": True,
+        "heartbeat": None,
     }
     assert stored(client) == []
 

@@ -27,7 +27,7 @@ from router.alert import Alert
 from router.clock import Clock, SystemClock
 from router.decide import Decision
 from router.errors import StoreUnavailable
-from router.store import migrate
+from router.store import heartbeats, migrate
 from router.store.ingest import (
     STALE_REDELIVERY_WINDOW,
     Ingest,
@@ -36,6 +36,7 @@ from router.store.ingest import (
     message_key,
 )
 from router.store.schema import (
+    HEARTBEAT,
     PAGERDUTY_EVENT,
     PAGERDUTY_NOTE,
     SLACK_ACTION,
@@ -54,6 +55,7 @@ from router.store.schema import (
 INGEST_ATTEMPTS = 8  # replicas racing on the same alerts retry; losing 8 times is unheard of
 
 __all__ = [
+    "HEARTBEAT",
     "PAGERDUTY_EVENT",
     "PAGERDUTY_NOTE",
     "SLACK_ACTION",
@@ -223,6 +225,40 @@ class Store:
                     raise
                 time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))  # noqa: S311
         raise AssertionError("unreachable")
+
+    # -- heartbeats ----------------------------------------------------------------
+
+    def sync_heartbeats(self, wanted: dict[str, float]) -> None:
+        """Every ``heartbeat:`` route has its timer (at start and on reload)."""
+        self.ensure_schema()
+        with self._tx() as conn:
+            heartbeats.sync(conn, self.clock.now(), wanted)
+
+    def heartbeat(self, heartbeat_id: int) -> heartbeats.Heartbeat | None:
+        with self._read() as conn:
+            return heartbeats.load(conn, heartbeat_id)
+
+    def raise_heartbeat_alarm(
+        self, heartbeat_id: int, alert: Alert, decisions: list[Decision]
+    ) -> bool:
+        """Store the "pipeline silent" alert if the heartbeat is still overdue; True if so.
+
+        Checked again inside the transaction: an arrival since the timer came due
+        wins, and an alarm is raised once.
+        """
+        with self._tx() as conn:
+            now = self.clock.now()
+            beat = heartbeats.load(conn, heartbeat_id)
+            if beat is None or beat.alarm_alert_id is not None or beat.due_at > now:
+                return False
+            Ingest(conn, now).run([(alert, decisions)])
+            alert_id = conn.execute(
+                sa.select(alerts.c.id).where(
+                    alerts.c.source == alert.source, alerts.c.fingerprint == alert.fingerprint
+                )
+            ).scalar_one()
+            heartbeats.mark_alarm(conn, heartbeat_id, int(alert_id), now)
+            return True
 
     # -- dispatcher side --------------------------------------------------------
 

@@ -19,6 +19,7 @@ from router.alert import Alert
 from router.config import LEVEL_NAMES, LevelName
 from router.decide import Decision
 from router.severity import Severity
+from router.store import heartbeats
 from router.store.schema import (
     PAGERDUTY_EVENT,
     PAGERDUTY_NOTE,
@@ -205,10 +206,10 @@ class Ingest:
         in_storm = self._storm_members(ids) if self.storm else set()
         member_inserts: list[dict[str, Any]] = []
         member_updates: list[dict[str, Any]] = []
-        resolved_ids: dict[int, Alert] = {}
+        resolved_ids = self._heartbeats(kept, ids)
         for (alert, decisions, _previous), alert_id in zip(kept, ids, strict=True):
             if alert.status == "resolved":
-                resolved_ids[alert_id] = alert
+                resolved_ids[alert_id] = ts(alert.ends_at)
                 continue
             storm = storms.get(alert.source) if alert_id in arrivals else None
             if storm and self._folds_into_storm(decisions):
@@ -503,7 +504,38 @@ class Ingest:
         self.membership[(message.id, alert_id)] = wanted
         self.changed.add(message.id)
 
-    def _resolve(self, resolved: dict[int, Alert]) -> None:
+    def _heartbeats(
+        self, kept: list[tuple[Alert, list[Decision], _Seen | None]], ids: list[int]
+    ) -> dict[int, float | None]:
+        """Arrivals on ``heartbeat:`` routes re-arm their timers and end open alarms.
+
+        Returns the alarms' alert ids, to resolve like any other alert.
+        """
+        ended: dict[int, float | None] = {}
+        for (alert, decisions, _), _alert_id in zip(kept, ids, strict=True):
+            if alert.status != "firing":
+                continue
+            for decision in decisions:
+                if decision.heartbeat and decision.route:
+                    alarm = heartbeats.seen(
+                        self.conn, self.now, decision.route, decision.heartbeat, alert.name
+                    )
+                    if alarm is not None:
+                        ended[alarm] = self.now
+        if ended:
+            self.conn.execute(
+                alerts.update()
+                .where(alerts.c.id.in_(list(ended)))
+                .values(
+                    status="resolved",
+                    ends_at=self.now,
+                    resolved_seen_at=self.now,
+                    updated_at=self.now,
+                )
+            )
+        return ended
+
+    def _resolve(self, resolved: dict[int, float | None]) -> None:
         """Mark each resolved alert resolved in the open messages that list it as firing."""
         updates: list[dict[str, Any]] = []
         for chunk in chunks(list(resolved)):
@@ -516,7 +548,7 @@ class Ingest:
                     messages.c.closed.is_(False),
                 )
             ):
-                ends_at = ts(resolved[alert_id].ends_at) or self.now
+                ends_at = resolved[alert_id] or self.now
                 updates.append(
                     {
                         "b_message": message_id,

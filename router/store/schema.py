@@ -140,11 +140,26 @@ actions = sa.Table(
 )
 """Work asked for from Slack (buttons), done by the dispatcher."""
 
+heartbeats = sa.Table(
+    "heartbeats",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("route", sa.Text, nullable=False),
+    sa.Column("interval", sa.Float, nullable=False),
+    sa.Column("alertname", sa.Text),
+    sa.Column("last_seen", sa.Float, nullable=False),
+    sa.Column("alarm_alert_id", sa.ForeignKey("alerts.id")),  # the open "silent" alert
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("route", name="uq_heartbeats_route"),
+)
+"""Routes with ``heartbeat:``: an always-firing alert's last arrival; its timer is in the outbox."""
+
 # Outbox kinds, and what their ``ref`` points at.
 SLACK_MESSAGE = "slack_message"  # messages.id
 PAGERDUTY_NOTE = "pagerduty_note"  # alerts.id: the runbook note on a PagerDuty incident
 PAGERDUTY_EVENT = "pagerduty_event"  # alerts.id: Events API trigger or resolve
 SLACK_ACTION = "slack_action"  # actions.id: a button's work
+HEARTBEAT = "heartbeat"  # heartbeats.id: due when the heartbeat's interval has passed
 
 
 def ts(value: Any) -> float | None:

@@ -1,0 +1,96 @@
+"""The dead man's switch: when a ``heartbeat:`` route's alert stops arriving, say so.
+
+Alertmanager users route an always-firing alert (Watchdog) to something that
+notices its absence. Here a route says ``heartbeat: 10m``; when no copy has
+arrived for that long, a SEV1 "the alerting pipeline is silent" alert is stored
+for the route's channel (and paged if the route has ``page:``), and posted like
+any other. The next copy resolves it, which edits the message and replies in
+its thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from router.alert import Alert, SourceName
+from router.clock import Clock
+from router.config import LevelName
+from router.decide import Decision, Ruleset
+from router.notifiers.message import duration
+from router.severity import Severity
+from router.store import OutboxItem, Store
+from router.store.heartbeats import Heartbeat
+
+ALERTNAME = "AlertingPipelineSilent"
+LEVEL: LevelName = "SEV1"
+
+
+def silent_alert(beat: Heartbeat, source: SourceName, now: float) -> Alert:
+    expected = beat.alertname or "the heartbeat alert"
+    since = datetime.fromtimestamp(beat.last_seen, UTC)
+    return Alert(
+        source=source,
+        status="firing",
+        name=ALERTNAME,
+        fingerprint=f"heartbeat:{beat.route}:{beat.last_seen:.0f}",
+        group_key=f"heartbeat:{beat.route}",
+        labels={"alertname": ALERTNAME, "heartbeat": expected, "route": beat.route},
+        annotations={
+            "description": (
+                f"No {expected} has arrived for {duration(now - beat.last_seen)} "
+                f"(heartbeat every {duration(beat.interval)}, route {beat.route}). "
+                "Alerts may not be reaching anyone: check Prometheus, Alertmanager and "
+                "the webhook to this router."
+            )
+        },
+        starts_at=since,
+        summary=f"The alerting pipeline is silent: no {expected} since "
+        f"{since.strftime('%Y-%m-%d %H:%M UTC')}",
+    )
+
+
+class HeartbeatChecker:
+    """The outbox handler for heartbeat timers."""
+
+    def __init__(self, store: Store, ruleset: Callable[[], Ruleset], clock: Clock) -> None:
+        self.store = store
+        self.ruleset = ruleset
+        self.clock = clock
+        self._synced: Ruleset | None = None
+
+    def sync(self) -> None:
+        """Timers for the current routes' heartbeats (after a reload, the new ones)."""
+        ruleset = self.ruleset()
+        if ruleset is self._synced:
+            return
+        self.store.sync_heartbeats(ruleset.table.heartbeats())
+        self._synced = ruleset
+
+    def check(self, item: OutboxItem) -> int:
+        """Raise the alarm if the heartbeat is overdue; the timer is done either way.
+
+        An arrival re-arms the timer with a newer version, so it comes back then.
+        """
+        beat = self.store.heartbeat(item.ref)
+        ruleset = self.ruleset()
+        route = ruleset.table.find(beat.route) if beat else None
+        if beat is None or route is None or not route.heartbeat:
+            return item.version  # the route is gone from routes.yaml: nothing to watch
+        now = self.clock.now()
+        if beat.alarm_alert_id is not None or beat.due_at > now:
+            return item.version
+        data = ruleset.config.data
+        level = data.severity.levels[LEVEL]
+        reason = f"heartbeat: no {beat.alertname or 'copy'} for {duration(beat.interval)}"
+        link = ruleset.link_to(route.runbook, f"route {route.name!r}") if route.runbook else None
+        decision = Decision(
+            route.name,
+            route.channel or data.defaults.channel,
+            Severity(LEVEL, level.respond, reason, level.mention),
+            link,
+            page=route.page,
+        )
+        alert = silent_alert(beat, route.source or "alertmanager", now)
+        self.store.raise_heartbeat_alarm(beat.id, alert, [decision])
+        return item.version

@@ -1,0 +1,123 @@
+"""The dead man's switch: a heartbeat route that goes silent posts once, and its return resolves.
+
+An injected clock and the dispatcher driven by hand: no sleeping for minutes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from router.app import Runtime, create_app
+from tests.conftest import GOLDEN, FakeClock
+from tests.fakes.slack import FakeSlack
+from tests.test_app import AUTH, settings
+
+ROUTES = """
+routes:
+  - name: watchdog
+    matchers: ['alertname="Watchdog"']
+    heartbeat: 10m
+    channel: "#alerting-meta"
+"""
+
+
+def watchdog() -> bytes:
+    data = json.loads((GOLDEN / "sources/alertmanager/firing-single.json").read_text("utf-8"))
+    data["alerts"][0]["labels"] = {"alertname": "Watchdog", "severity": "none"}
+    data["alerts"][0]["fingerprint"] = "00000000watchdog"
+    data["groupKey"] = '{}:{alertname="Watchdog"}'
+    return json.dumps(data).encode()
+
+
+@pytest.fixture
+def routes(tmp_path: Path) -> Path:
+    path = tmp_path / "routes.yaml"
+    path.write_text(ROUTES, encoding="utf-8")
+    return path
+
+
+def start(
+    stack: ExitStack, tmp_path: Path, routes: Path, fake_slack: FakeSlack, clock: FakeClock
+) -> tuple[TestClient, Runtime]:
+    app = create_app(
+        settings(
+            tmp_path,
+            config=str(routes),
+            slack_bot_token="xoxb-test",
+            slack_api_url=fake_slack.base_url,
+        ),
+        clock=clock,
+        run_dispatcher=False,
+    )
+    client = stack.enter_context(TestClient(app))
+    runtime: Runtime = app.state.runtime
+    return client, runtime
+
+
+@pytest.fixture
+def stack() -> Iterator[ExitStack]:
+    with ExitStack() as s:
+        yield s
+
+
+def test_silence_posts_once_and_the_heartbeats_return_resolves_it(
+    tmp_path: Path, routes: Path, fake_slack: FakeSlack, clock: FakeClock, stack: ExitStack
+) -> None:
+    client, rt = start(stack, tmp_path, routes, fake_slack, clock)
+    assert (
+        client.post("/webhooks/alertmanager", content=watchdog(), headers=AUTH).status_code == 202
+    )
+    rt.dispatcher.dispatch_due()
+    assert fake_slack.posts() == []  # the heartbeat itself (severity none) is never posted
+
+    clock.advance(9 * 60)
+    rt.dispatcher.dispatch_due()
+    assert fake_slack.posts() == []  # not yet silent for 10m
+
+    clock.advance(61)
+    rt.dispatcher.dispatch_due()
+    (alarm,) = fake_slack.posts("#alerting-meta")
+    assert "SEV1" in alarm.text
+    assert "The alerting pipeline is silent: no Watchdog" in alarm.text
+
+    clock.advance(3600)
+    rt.dispatcher.dispatch_due()
+    assert len(fake_slack.posts()) == 1  # once, however long the silence
+
+    client.post("/webhooks/alertmanager", content=watchdog(), headers=AUTH)
+    rt.dispatcher.dispatch_due()
+    assert "RESOLVED" in alarm.current_text
+    (reply,) = fake_slack.replies(alarm)
+    assert "cleared after 1h 10m" in reply.text  # from the last heartbeat to its return
+
+
+def test_a_route_that_never_beat_is_silent_from_the_start(
+    tmp_path: Path, routes: Path, fake_slack: FakeSlack, clock: FakeClock, stack: ExitStack
+) -> None:
+    _client, rt = start(stack, tmp_path, routes, fake_slack, clock)
+    clock.advance(601)
+    rt.dispatcher.dispatch_due()
+    assert len(fake_slack.posts("#alerting-meta")) == 1
+
+
+def test_timers_survive_a_restart_and_fire_once_across_replicas(
+    tmp_path: Path, routes: Path, fake_slack: FakeSlack, clock: FakeClock
+) -> None:
+    with ExitStack() as first:
+        client, _rt = start(first, tmp_path, routes, fake_slack, clock)
+        client.post("/webhooks/alertmanager", content=watchdog(), headers=AUTH)
+    # Down for longer than the interval; then two replicas come up on the database.
+    clock.advance(15 * 60)
+    with ExitStack() as both:
+        _a, one = start(both, tmp_path, routes, fake_slack, clock)
+        _b, two = start(both, tmp_path, routes, fake_slack, clock)
+        one.dispatcher.dispatch_due()
+        two.dispatcher.dispatch_due()
+        one.dispatcher.dispatch_due()
+    assert len(fake_slack.posts("#alerting-meta")) == 1
