@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SourceName = Literal["alertmanager", "grafana", "pagerduty", "datadog"]
+SourceName = Literal["alertmanager", "grafana", "pagerduty", "datadog", "sentry"]
 Status = Literal["firing", "resolved"]
 
 

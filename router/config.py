@@ -107,7 +107,9 @@ IDENTITY_LABELS = (
     "device",
     "host",
     "hostname",
+    "project",
     "env",
+    "environment",
     "region",
 )
 

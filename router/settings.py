@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     datadog_webhook_secret: SecretStr | None = Field(
         None, validation_alias=_env("DATADOG_WEBHOOK_SECRET")
     )
+    sentry_client_secret: SecretStr | None = Field(
+        None, validation_alias=_env("SENTRY_CLIENT_SECRET")
+    )
 
     def routing_keys(self) -> dict[str, str]:
         if self.pagerduty_routing_keys is None:
@@ -71,6 +74,7 @@ class Settings(BaseSettings):
             "GRAFANA_TOKEN": self.grafana_token,
             "PAGERDUTY_WEBHOOK_SECRETS": self.pagerduty_webhook_secrets,
             "DATADOG_WEBHOOK_SECRET": self.datadog_webhook_secret,
+            "SENTRY_CLIENT_SECRET": self.sentry_client_secret,
         }[env_name]
         if value is None:
             return []

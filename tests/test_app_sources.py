@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 
 from router.app import create_app
 from router.errors import ConfigError
-from tests.conftest import GOLDEN
+from tests.conftest import GOLDEN, wait_for
+from tests.fakes.slack import FakeSlack
 from tests.test_app import settings, stored
 
 PD_SECRET = "whsec_pd_0123456789"
@@ -164,3 +165,61 @@ def test_no_secret_or_signature_in_logs(
     signature = headers["X-PagerDuty-Signature"].removeprefix("v1=")
     for secret in (PD_SECRET, DD_SECRET, signature, "wrong-dd-secret"):
         assert secret not in logged
+
+
+SENTRY_SECRET = "sentry-client-secret-42"
+
+
+def sentry_headers(body: bytes, resource: str, request_id: str) -> dict[str, str]:
+    signature = hmac.new(SENTRY_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": "application/json",
+        "Sentry-Hook-Resource": resource,
+        "Sentry-Hook-Signature": signature,
+        "Sentry-Hook-Timestamp": "1795832460",
+        "Request-ID": request_id,
+    }
+
+
+def test_sentry_metric_alert_fires_and_resolves_one_message(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    s = settings(
+        tmp_path,
+        sentry_client_secret=SENTRY_SECRET,
+        slack_bot_token="xoxb-test",
+        slack_api_url=fake_slack.base_url,
+    )
+    critical = (GOLDEN / "sources/sentry/metric-critical.json").read_bytes()
+    resolved = (GOLDEN / "sources/sentry/metric-resolved.json").read_bytes()
+    with TestClient(create_app(s)) as c:
+        bad = {**sentry_headers(critical, "metric_alert", "r1"), "Sentry-Hook-Signature": "00"}
+        assert c.post("/webhooks/sentry", content=critical, headers=bad).status_code == 401
+        first = c.post(
+            "/webhooks/sentry",
+            content=critical,
+            headers=sentry_headers(critical, "metric_alert", "r1"),
+        )
+        assert (first.status_code, first.json()["alerts"]) == (202, 1)
+        wait_for(lambda: len(fake_slack.posts()) == 1, 10, "the critical message")
+        (alert,) = stored(c)
+        assert (alert["source"], alert["decisions"][0]["level"]) == ("sentry", "SEV1")
+        c.post(
+            "/webhooks/sentry",
+            content=resolved,
+            headers=sentry_headers(resolved, "metric_alert", "r2"),
+        )
+        (message,) = fake_slack.posts()
+        wait_for(lambda: bool(message.edits), 10, "the edit on resolve")
+    assert "resolved" in message.current_text.lower()
+
+
+def test_sentry_other_resources_are_accepted_and_ignored(tmp_path: Path) -> None:
+    body = (GOLDEN / "sources/sentry/installation-created.json").read_bytes()
+    s = settings(tmp_path, sentry_client_secret=SENTRY_SECRET)
+    with TestClient(create_app(s, run_dispatcher=False)) as c:
+        response = c.post(
+            "/webhooks/sentry", content=body, headers=sentry_headers(body, "installation", "r3")
+        )
+        assert (response.status_code, response.json()["alerts"]) == (202, 0)
+        assert stored(c) == []

@@ -331,6 +331,7 @@ class MessageRenderer:
         if first.url:
             source_label = {
                 "pagerduty": ("Open in PagerDuty", "open_pagerduty"),
+                "sentry": ("Open in Sentry", "open_source"),
                 "grafana": ("Alert rule", "open_source"),
                 "datadog": ("", ""),  # the monitor link below is the same page
             }.get(

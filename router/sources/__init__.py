@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from router.alert import Alert, SourceName
-from router.sources import alertmanager, datadog, grafana, pagerduty
+from router.sources import alertmanager, datadog, grafana, pagerduty, sentry
 
 
 def _no_delivery_id(headers: Mapping[str, str], data: Any) -> str | None:
@@ -45,5 +45,8 @@ SOURCES: dict[str, Source] = {
     ),
     "datadog": Source(
         "datadog", datadog.parse, datadog.verify, "DATADOG_WEBHOOK_SECRET", datadog.delivery_id
+    ),
+    "sentry": Source(
+        "sentry", sentry.parse, sentry.verify, "SENTRY_CLIENT_SECRET", sentry.delivery_id
     ),
 }

@@ -23,6 +23,7 @@ PAYLOADS = {
     "grafana": "grafana/firing-single.json",
     "datadog": "datadog/default-p1-triggered.json",
     "pagerduty": "pagerduty/incident-triggered.json",
+    "sentry": "sentry/metric-critical.json",
 }
 
 
