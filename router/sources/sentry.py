@@ -106,6 +106,10 @@ class _Webhook(BaseModel):
     data: dict[str, Any]
 
 
+def _present(**values: str | None) -> dict[str, str]:
+    return {k: v for k, v in values.items() if v}
+
+
 def _tag_labels(tags: list[tuple[str, str | None]]) -> dict[str, str]:
     """Event tags as labels: ``server_name`` stays, ``os.name`` becomes ``os_name``."""
     labels: dict[str, str] = {}
@@ -146,15 +150,9 @@ def _event_alert(hook: _Webhook, data: dict[str, Any]) -> Alert:
         fingerprint=f"issue:{issue}"[:255],
         group_key=f"sentry:issue:{issue}",
         labels=labels,
-        annotations={
-            k: v
-            for k, v in {
-                "description": event.culprit or "",
-                "event_id": event.event_id or "",
-                "action": hook.action,
-            }.items()
-            if v
-        },
+        annotations=_present(
+            description=event.culprit, event_id=event.event_id, action=hook.action
+        ),
         starts_at=utc(event.datetime_),
         source_severity=labels.get("level"),
         summary=event.title or event.message or rule,
@@ -188,15 +186,9 @@ def _metric_alert(hook: _Webhook, data: dict[str, Any]) -> Alert:
         fingerprint=f"metric:{rule.id}:{identity}"[:255],
         group_key=f"sentry:metric:{rule.id}:{identity}",
         labels=labels,
-        annotations={
-            k: v
-            for k, v in {
-                "description": body.description_text or "",
-                "query": rule.query or "",
-                "action": hook.action,
-            }.items()
-            if v
-        },
+        annotations=_present(
+            description=body.description_text, query=rule.query, action=hook.action
+        ),
         starts_at=utc(incident.date_started or incident.date_detected),
         ends_at=utc(incident.date_closed) if resolved else None,
         source_severity=labels.get("severity"),
