@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -147,7 +148,7 @@ def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
-    from router.coverage import evaluate, load_monitor_names, load_rules, percent
+    from router.coverage import Coverage, evaluate, load_monitor_names, load_rules
     from router.decide import load_ruleset
 
     assume = {}
@@ -164,25 +165,17 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
     except ConfigError as exc:
         _print_problems(exc.problems)
         return 1
-    except OSError as exc:
-        print(f"{exc.filename}: cannot read: {exc.strerror}", file=sys.stderr)
+    if not rules:
+        where = ", ".join([*args.rules, *(args.datadog or [])]) or "no input"
+        print(f"coverage: no alerting rules found in {where}", file=sys.stderr)
         return 1
-    results = evaluate(ruleset, rules, assume)
-    covered = sum(r.covered for r in results)
-    share = percent(results)
+    report = Coverage(evaluate(ruleset, rules, assume))
     if args.format == "json":
-        out = {"covered": covered, "total": len(results), "percent": round(share, 1)}
-        print(json.dumps(out | {"alerts": [r.as_dict() for r in results]}, indent=2))
+        print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:
-        for r in results:
-            if not r.covered:
-                outside = r.as_dict()["outside_runbooks"]
-                note = f"; links outside runbook {outside[0]}" if outside else ""
-                group = f" (group {r.rule.group})" if r.rule.group else ""
-                where = f"{r.rule.file}:{r.rule.line}"
-                print(f"{where}: {r.rule.name}{group}: no route to a RUN- runbook{note}")
-        print(f"coverage: {covered}/{len(results)} alerts reach a RUN- runbook ({share:.1f}%)")
-    return 1 if share < args.min else 0
+        for line in report.text():
+            print(line)
+    return 1 if report.percent < args.min else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -225,7 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--today", help="YYYY-MM-DD to judge staleness against")
         if name == "coverage":
             p.add_argument(
-                "rules", nargs="*", help="Prometheus rule files / PrometheusRule manifests"
+                "rules",
+                nargs="*",
+                help="rule files, PrometheusRule manifests or Lists, folders, or - (stdin)",
             )
             p.add_argument("--datadog", action="append", help="file of Datadog monitor names")
             p.add_argument("--assume", action="append", help="label=value every alert has")
@@ -236,7 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args, Settings()))
+    try:
+        return int(args.func(args, Settings()))
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as other command-line tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
