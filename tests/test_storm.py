@@ -41,9 +41,11 @@ def test_a_storm_becomes_one_incident_message(store: Store, ruleset: Ruleset) ->
     views = messages(store)
     normal = [v for v in views if v.kind == "group"]
     (storm,) = [v for v in views if v.kind == "storm"]
+    (pointer,) = [v for v in views if v.kind == "pointer"]
     assert len(normal) == 4
     assert (storm.channel, storm.level, storm.route) == ("#incidents", "SEV1", "storm")
-    assert len(storm.members) == 8
+    assert len(storm.members) == 12  # the 4 that began it are listed too
+    assert (pointer.channel, len(pointer.members)) == ("#data-platform", 8)
     assert (
         storm.members[0].reason
         == "storm: 5 alerts from alertmanager within 300s (at least 5) -> SEV1"
@@ -112,7 +114,7 @@ def test_storm_message_golden(store: Store, ruleset: Ruleset, clock: FakeClock) 
         + "\n"
     )
     check_golden(GOLDEN / "slack" / "storm-over.json", text)
-    assert rendered.text.startswith("[STORM] SEV1 8 alerts from alertmanager")
+    assert rendered.text.startswith("[STORM] SEV1 12 alerts from alertmanager")
     assert "RUN-006: Worker Crash Loop" in text
     assert "RUN-005: High Queue Depth" in text
     assert "Storm over at" in text
@@ -143,3 +145,45 @@ def test_an_alert_as_severe_as_the_storm_keeps_its_own_message(
     assert (own.kind, own.channel, own.level) == ("group", "#incidents", "SEV1")
     (storm,) = [v for v in views if v.kind == "storm"]
     assert "KubeAPIDown" not in {m.name for m in storm.members}
+
+
+def test_mixed_levels_each_channel_gets_one_pointer_with_its_own_count(
+    store: Store, ruleset: Ruleset
+) -> None:
+    """Warnings routed to two channels storm; info does not count; SEV1 keeps its own."""
+    crashing = [alert(i) for i in range(4)]  # -> #data-platform (worker-crashloop)
+    queues = [
+        make_alert("QueueDepthHigh", group_key=f"q{i}", severity="warning", queue=f"q{i}")
+        for i in range(3)
+    ]  # -> #data-platform as well (queues)
+    certs = [
+        make_alert("CertificateExpiringSoon", group_key=f"c{i}", severity="warning", cn=f"c{i}")
+        for i in range(2)
+    ]  # -> #platform (certificates)
+    info = [make_alert("KubeletTooManyPods", group_key="i", severity="info", node="n1")]
+    send(store, ruleset, *info, crashing[0])
+    send(store, ruleset, *crashing[1:], *queues[:1])  # the fifth counted alert: a storm
+    send(store, ruleset, *queues[1:], *certs)
+    api_down = make_alert("KubeAPIDown", group_key="api", severity="critical")
+    send(store, ruleset, api_down)
+    views = messages(store)
+    (storm,) = [v for v in views if v.kind == "storm"]
+    pointers = {v.channel: v for v in views if v.kind == "pointer"}
+    assert sorted(pointers) == ["#data-platform", "#platform"]
+    # The alerts of the batch that made the storm and those after it; crashing[0] came
+    # before and keeps its own message.
+    assert len(pointers["#data-platform"].members) == 6
+    assert len(pointers["#platform"].members) == 2
+    names = [m.name for m in storm.members]
+    assert len(names) == 9  # 5 that made it, then 4 more; not the info alert, not KubeAPIDown
+    assert "KubeletTooManyPods" not in names
+    assert "KubeAPIDown" not in names
+    (own,) = [v for v in views if v.kind == "group" and v.members[0].name == "KubeAPIDown"]
+    assert own.channel == "#incidents"
+    renderer = MessageRenderer(ruleset.catalog, ruleset.config.data.severity.levels, 90)
+    head = renderer.render(storm, 0).text
+    assert head.startswith("[STORM] SEV1 9 alerts from alertmanager")
+    pointer = renderer.render(pointers["#platform"], 0)
+    assert pointer.text.startswith(
+        "🌪 2 alerts for this channel joined an alert storm: see #incidents"
+    )

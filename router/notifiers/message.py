@@ -159,6 +159,8 @@ class MessageRenderer:
     def render(self, view: MessageView, now: float) -> Rendered:
         if view.kind == "storm":
             return self._render_storm(view, now)
+        if view.kind == "pointer":
+            return self._render_pointer(view)
         runbook = self.runbooks.get(view.runbook_id) if view.runbook_id else None
         level = self.levels[view.level]
         resolved = not view.firing
@@ -220,6 +222,30 @@ class MessageRenderer:
         fallback += ", ".join(f"{safe(n, 100)} ×{c}" for n, c in names.most_common(3))
         if level.mention and firing and not over:
             fallback = f"{level.mention} {fallback}"
+        return Rendered(truncate(fallback, MAX_FALLBACK_TEXT), self._fit(blocks))
+
+    def _render_pointer(self, view: MessageView) -> Rendered:
+        """A channel's one message for its alerts that joined a storm: where to look."""
+        count, firing = len(view.members), len(view.firing)
+        storm = view.parent
+        where = escape(storm.channel) if storm else "the incident channel"
+        if storm and storm.slack_channel:
+            where = f"<#{storm.slack_channel}>"
+        alerts = "alert" if count == 1 else "alerts"
+        mark = "✅" if not firing else "🌪"
+        head = f"{mark} {count} {alerts} for this channel joined an alert storm"
+        names = Counter(m.name or "unnamed alert" for m in view.members)
+        listed = ", ".join(f"{safe(n, 200)} ×{c}" for n, c in names.most_common(10))
+        text = (
+            f"*{firing} firing, {count - firing} resolved.* They are handled as one incident "
+            f"({escape(storm.level) if storm else 'storm'}) in {where}: follow the storm message "
+            f"there.\n{listed}"
+        )
+        blocks: list[Block] = [
+            HeaderBlock(text=PlainTextObject(text=truncate(escape(head), MAX_HEADER_TEXT))),
+            section(text),
+        ]
+        fallback = f"{head}: see {where}"
         return Rendered(truncate(fallback, MAX_FALLBACK_TEXT), self._fit(blocks))
 
     def render_resolved_reply(self, view: MessageView, now: float) -> Rendered:

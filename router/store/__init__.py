@@ -129,9 +129,12 @@ class MessageView:
     slack_ts: str | None
     members: list[Member] = field(default_factory=list)
     kind: str = "group"
-    """group: alerts of one group, channel and runbook; storm: one source's storm."""
+    """group: alerts of one group, channel and runbook; storm: one source's storm;
+    pointer: a channel's alerts that joined a storm, pointing at its message."""
     storm_within: float | None = None
     storm_ended_at: float | None = None
+    parent: MessageView | None = None
+    """A pointer's storm message (without its members)."""
 
     @property
     def firing(self) -> list[Member]:
@@ -386,11 +389,13 @@ class Store:
                 )
             )
 
-    def load_message(self, message_id: int) -> MessageView | None:
+    def load_message(self, message_id: int, *, with_members: bool = True) -> MessageView | None:
         with self._read() as conn:
             row = conn.execute(sa.select(messages).where(messages.c.id == message_id)).first()
             if row is None:
                 return None
+            if not with_members:
+                return self._view(row, [], None)
             member_rows = conn.execute(
                 sa.select(
                     members.c.status,
@@ -414,6 +419,14 @@ class Store:
                 .where(members.c.message_id == message_id)
                 .order_by(members.c.added_at, alerts.c.id)
             ).all()
+        # After the read above is over: one connection at a time (SQLite's lock).
+        parent = None
+        if row.parent_id is not None:
+            parent = self.load_message(row.parent_id, with_members=False)
+        return self._view(row, member_rows, parent)
+
+    @staticmethod
+    def _view(row: Any, member_rows: Sequence[Any], parent: MessageView | None) -> MessageView:
         return MessageView(
             id=row.id,
             source=row.source,
@@ -435,6 +448,7 @@ class Store:
             kind=row.kind,
             storm_within=row.storm_within,
             storm_ended_at=row.storm_ended_at,
+            parent=parent,
             members=[
                 Member(
                     fingerprint=m.fingerprint,

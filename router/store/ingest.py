@@ -201,7 +201,7 @@ class Ingest:
             if alert.status == "firing" and (previous is None or previous.status != "firing")
         }
         storms = self._storms(
-            {a.source for (a, _, _), i in zip(kept, ids, strict=True) if i in arrivals}
+            {a.source for (a, _, _), i in zip(kept, ids, strict=True) if i in arrivals}, arrivals
         )
         in_storm = self._storm_members(ids) if self.storm else set()
         member_inserts: list[dict[str, Any]] = []
@@ -215,6 +215,10 @@ class Ingest:
             if storm and self._folds_into_storm(decisions):
                 message, decision = storm
                 self._join(alert, alert_id, decision, member_inserts, member_updates, message)
+                for own in decisions:
+                    if own.notify and own.channel != decision.channel:
+                        pointer = self._pointer(message, alert, own)
+                        self._join(alert, alert_id, own, member_inserts, member_updates, pointer)
                 continue
             if alert_id in in_storm:
                 continue  # a repeat of an alert the storm message already lists
@@ -389,8 +393,13 @@ class Ingest:
         self.open_messages[key] = message
         return message
 
-    def _storms(self, sources: set[str]) -> dict[str, tuple[_Open, Decision]]:
-        """The open storm message of each source whose arrivals make a storm now."""
+    def _storms(self, sources: set[str], arrivals: set[int]) -> dict[str, tuple[_Open, Decision]]:
+        """The open storm message of each source whose arrivals make a storm now.
+
+        A storm that begins now lists every alert it counted, also those that
+        arrived before it began (they keep their own messages too), so its count
+        is the storm's size.
+        """
         policy = self.storm
         if policy is None:
             return {}
@@ -411,10 +420,71 @@ class Ingest:
             )
             severity = Severity(policy.level, "", reason)
             decision = Decision("storm", policy.channel, severity, None)
-            storms[source] = (self._storm_message(source, policy), decision)
+            message, new = self._storm_message(source, policy)
+            if new:
+                self._fold_earlier(message, source, policy, severity, arrivals)
+            storms[source] = (message, decision)
         return storms
 
-    def _storm_message(self, source: str, policy: StormPolicy) -> _Open:
+    def _fold_earlier(
+        self, message: _Open, source: str, policy: StormPolicy, severity: Severity, skip: set[int]
+    ) -> None:
+        """List the alerts counted before the storm began in its message."""
+        rows = self.conn.execute(
+            sa.select(alerts.c.id, alerts.c.starts_at).where(
+                alerts.c.source == source,
+                alerts.c.status == "firing",
+                alerts.c.fired_at >= self.now - policy.within,
+            )
+        ).all()
+        inserts = [
+            {
+                "message_id": message.id,
+                "alert_id": row.id,
+                "status": "firing",
+                "level": severity.level,
+                "reason": severity.reason,
+                "ack_by": None,
+                "added_at": self.now,
+                "starts_at": row.starts_at,
+                "ends_at": None,
+            }
+            for row in rows
+            if row.id not in skip
+        ]
+        if inserts:
+            self.conn.execute(members.insert(), inserts)
+            for row in inserts:
+                self.membership[(message.id, row["alert_id"])] = _Membership(
+                    "firing", severity.level, severity.reason, None
+                )
+            self.changed.add(message.id)
+
+    def _pointer(self, storm: _Open, alert: Alert, decision: Decision) -> _Open:
+        """The one message in a channel that says its alerts joined the storm."""
+        key = json.dumps(["pointer", storm.id, decision.channel])
+        if (message := self.open_messages.get(key)) is not None:
+            return message
+        row = self.conn.execute(
+            sa.select(messages.c.id).where(messages.c.key == key, messages.c.closed.is_(False))
+        ).first()
+        if row is not None:
+            self.open_messages[key] = _Open(row.id, key)
+            self._load_membership()
+            return self.open_messages[key]
+        return self._insert_message(
+            key,
+            source=alert.source,
+            group_key=f"storm:{alert.source}",
+            channel=decision.channel,
+            route=decision.route,
+            runbook_key="-",
+            level=decision.severity.level,
+            kind="pointer",
+            parent_id=storm.id,
+        )
+
+    def _storm_message(self, source: str, policy: StormPolicy) -> tuple[_Open, bool]:
         row = self.conn.execute(
             sa.select(messages.c.id, messages.c.key).where(
                 messages.c.kind == "storm",
@@ -427,7 +497,7 @@ class Ingest:
             self.conn.execute(
                 messages.update().where(messages.c.id == row.id).values(storm_last_arrival=self.now)
             )
-            return _Open(row.id, row.key)
+            return _Open(row.id, row.key), False
         key = json.dumps(["storm", source, self.now])
         message = self._insert_message(
             key,
@@ -442,7 +512,7 @@ class Ingest:
             storm_last_arrival=self.now,
         )
         self._load_membership()
-        return message
+        return message, True
 
     def _storm_members(self, ids: list[int]) -> set[int]:
         found: set[int] = set()

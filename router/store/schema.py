@@ -61,7 +61,8 @@ messages = sa.Table(
     sa.Column("runbook_title", sa.Text),
     sa.Column("runbook_reason", sa.Text),
     sa.Column("level", sa.String(8), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False, default="group"),  # group | storm
+    sa.Column("kind", sa.String(16), nullable=False, default="group"),  # group | storm | pointer
+    sa.Column("parent_id", sa.Integer),  # a pointer's storm message (messages.id)
     sa.Column("storm_within", sa.Float),
     sa.Column("storm_last_arrival", sa.Float),
     sa.Column("storm_ended_at", sa.Float),
