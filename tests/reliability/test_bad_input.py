@@ -29,12 +29,17 @@ from tests.test_app import settings
 AM_TOKEN = "am-corpus-token"
 PD_SECRET = "pd-corpus-secret"
 DD_SECRET = "dd-corpus-secret"
+GRAFANA_TOKEN = "grafana-corpus-token"
+SENTRY_SECRET = "sentry-corpus-secret"
 SLACK_SECRET = "slack-corpus-secret"
 LIMIT = 256 * 1024
 
 AM = json.loads((GOLDEN / "sources/alertmanager/firing-group.json").read_text())
 PD = json.loads((GOLDEN / "sources/pagerduty/incident-triggered.json").read_text())
 DD = json.loads((GOLDEN / "sources/datadog/triggered.json").read_text())
+GF = json.loads((GOLDEN / "sources/grafana/several-alerts.json").read_text())
+SN = json.loads((GOLDEN / "sources/sentry/metric-critical.json").read_text())
+SN_EVENT = json.loads((GOLDEN / "sources/sentry/event-alert.json").read_text())
 
 
 def am_headers(body: bytes, content_type: str = "application/json") -> dict[str, str]:
@@ -52,6 +57,20 @@ def pd_headers(body: bytes, content_type: str = "application/json") -> dict[str,
 
 def dd_headers(body: bytes, content_type: str = "application/json") -> dict[str, str]:
     return {"X-Router-Secret": DD_SECRET, "Content-Type": content_type}
+
+
+def gf_headers(body: bytes, content_type: str = "application/json") -> dict[str, str]:
+    return {"Authorization": f"Bearer {GRAFANA_TOKEN}", "Content-Type": content_type}
+
+
+def sn_headers(body: bytes, content_type: str = "application/json") -> dict[str, str]:
+    signature = hmac.new(SENTRY_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return {
+        "Sentry-Hook-Signature": signature,
+        "Sentry-Hook-Resource": "metric_alert",
+        "Request-ID": "corpus",
+        "Content-Type": content_type,
+    }
 
 
 def plain(body: bytes, content_type: str = "application/json") -> dict[str, str]:
@@ -76,6 +95,8 @@ JSON_ENDPOINTS = [
     ("/webhooks/alertmanager", AM, am_headers),
     ("/webhooks/pagerduty", PD, pd_headers),
     ("/webhooks/datadog", DD, dd_headers),
+    ("/webhooks/grafana", GF, gf_headers),
+    ("/webhooks/sentry", SN, sn_headers),
     ("/api/route?source=alertmanager", AM, plain),
 ]
 
@@ -144,6 +165,29 @@ WRONG_TYPES: dict[str, list[tuple[list[str | int], Any]]] = {
         (["transition"], []),
         (["monitor_id"], {"id": 1}),
         (["priority"], ["P1"]),
+    ],
+    "/webhooks/grafana": [
+        (["alerts"], {}),
+        (["alerts", 1, "labels"], []),
+        (["alerts", 2, "labels", "instance"], 9),
+        (["alerts", 0, "status"], "alerting"),
+        (["alerts", 0, "values"], ["B", 91.2]),
+        (["alerts", 0, "values", "B"], "high"),
+        (["alerts", 0, "silenceURL"], {"url": "x"}),
+        (["alerts", 0, "valueString"], 5),
+        (["alerts", 0, "startsAt"], "yesterday"),
+        (["orgId"], "one"),
+    ],
+    "/webhooks/sentry": [
+        (["action"], "exploded"),
+        (["action"], 1),
+        (["data"], "x"),
+        (["data", "metric_alert"], []),
+        (["data", "metric_alert", "alert_rule"], None),
+        (["data", "metric_alert", "alert_rule", "name"], ["x"]),
+        (["data", "metric_alert", "date_started"], "noon"),
+        (["data", "metric_alert", "projects"], "checkout"),
+        (["data", "description_title"], {"t": 1}),
     ],
 }
 
@@ -230,6 +274,35 @@ def corpus() -> list[Case]:
             {"X-Router-Secret": secret} if secret else {}
         )
         cases.append(Case(f"datadog secret {name}", "POST", "/webhooks/datadog", dd, hdrs, 401))
+
+    for name, hdrs in {
+        "no credentials": {"Content-Type": "application/json"},
+        "alertmanager's token": {
+            "Authorization": f"Bearer {AM_TOKEN}",
+            "Content-Type": "application/json",
+        },
+    }.items():
+        gf = json.dumps(GF).encode()
+        cases.append(Case(f"grafana {name}", "POST", "/webhooks/grafana", gf, hdrs, 401))
+    sn = json.dumps(SN).encode()
+    for name, signature in {
+        "missing": "",
+        "forged": "0" * 64,
+        "other body": hmac.new(SENTRY_SECRET.encode(), sn + b" ", hashlib.sha256).hexdigest(),
+    }.items():
+        hdrs = {"Content-Type": "application/json"}
+        if signature:
+            hdrs["Sentry-Hook-Signature"] = signature
+        cases.append(Case(f"sentry signature {name}", "POST", "/webhooks/sentry", sn, hdrs, 401))
+    for field, value in (
+        (["data", "event", "tags"], "browser:chrome"),
+        (["data", "event", "tags", 0], {"k": "v"}),
+        (["data", "event", "datetime"], "noon"),
+        (["data", "event", "issue_id"], ["1"]),
+    ):
+        raw = mutate(SN_EVENT, field, value)
+        label = f"sentry event wrong type {'.'.join(map(str, field))}"
+        cases.append(Case(label, "POST", "/webhooks/sentry", raw, sn_headers(raw), 422))
 
     labels = {f"l{i}": "v" for i in range(600)}
     oversize: list[tuple[str, list[str | int], Any]] = [
@@ -323,6 +396,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         alertmanager_token=AM_TOKEN,
         pagerduty_webhook_secrets=PD_SECRET,
         datadog_webhook_secret=DD_SECRET,
+        grafana_token=GRAFANA_TOKEN,
+        sentry_client_secret=SENTRY_SECRET,
         slack_signing_secret=SLACK_SECRET,
         max_body_bytes=LIMIT,
     )
