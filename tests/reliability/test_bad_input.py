@@ -294,12 +294,13 @@ def corpus() -> list[Case]:
         if signature:
             hdrs["Sentry-Hook-Signature"] = signature
         cases.append(Case(f"sentry signature {name}", "POST", "/webhooks/sentry", sn, hdrs, 401))
-    for field, value in (
+    event_fields: list[tuple[list[str | int], Any]] = [
         (["data", "event", "tags"], "browser:chrome"),
         (["data", "event", "tags", 0], {"k": "v"}),
         (["data", "event", "datetime"], "noon"),
         (["data", "event", "issue_id"], ["1"]),
-    ):
+    ]
+    for field, value in event_fields:
         raw = mutate(SN_EVENT, field, value)
         label = f"sentry event wrong type {'.'.join(map(str, field))}"
         cases.append(Case(label, "POST", "/webhooks/sentry", raw, sn_headers(raw), 422))
