@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from router import storable
+
+MAX_FINGERPRINT = 255  # the alerts.fingerprint column
 SourceName = Literal["alertmanager", "grafana", "pagerduty", "datadog", "sentry"]
 Status = Literal["firing", "resolved"]
 
@@ -41,3 +44,14 @@ class Alert(BaseModel):
         default=None, description="the PagerDuty incident this alert is, or is linked to"
     )
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+    @field_validator("name", "summary", "labels", "annotations", "links", "value", "raw")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        """No value a database refuses (NUL, lone surrogates, NaN): see router.storable."""
+        return storable.clean(value)
+
+    @field_validator("fingerprint")
+    @classmethod
+    def _short_identity(cls, value: str) -> str:
+        return storable.identity(value, MAX_FINGERPRINT)

@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from router import __version__
+from router import __version__, storable
 from router.alert import Alert
 from router.clock import Clock, SystemClock
 from router.decide import Decision, Ruleset, check_paging, load_ruleset
@@ -212,7 +212,7 @@ def _json(body: bytes, content_type: str | None) -> Any:
     if not text.strip():
         raise PayloadError("body", "empty; expected a JSON object", status_code=400)
     try:
-        return json.loads(text)
+        return storable.loads(text)
     except json.JSONDecodeError as exc:
         raise PayloadError(
             "body",

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from router.alert import Alert
 from router.errors import Unauthorized
@@ -44,7 +44,7 @@ class _Ref(BaseModel):
 class _Incident(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    id: str
+    id: str = Field(min_length=1, max_length=64)  # PagerDuty's ids are 7-14 characters
     number: int | None = None
     title: str | None = None
     status: str | None = None
