@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 # Local quick start only: a well-known token so the README's curl works.
 # Production sets ALERTMANAGER_TOKEN from a secret; unset means 401.
 LOCAL_ALERTMANAGER_TOKEN ?= local-dev-token
+LOCAL_ADMIN_TOKEN ?= local-admin-token
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
@@ -25,6 +26,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed
 	ALERTMANAGER_TOKEN=$${ALERTMANAGER_TOKEN:-$(LOCAL_ALERTMANAGER_TOKEN)} \
+	ROUTER_ADMIN_TOKEN=$${ROUTER_ADMIN_TOKEN:-$(LOCAL_ADMIN_TOKEN)} \
 	ROUTER_LOG_FORMAT=$${ROUTER_LOG_FORMAT:-text} \
 	$(BIN)/runbook-router serve --host $(HOST) --port $(PORT)
 

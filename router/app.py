@@ -26,6 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from router import __version__, storable
+from router.access import AccessControl, TrailingSlash
 from router.alert import Alert
 from router.clock import Clock, SystemClock
 from router.decide import Decision, Ruleset, check_paging, load_ruleset
@@ -149,6 +150,16 @@ def load_ruleset_for(settings: Settings) -> Ruleset:
     if problems:
         raise ConfigError(problems)
     return ruleset
+
+
+def log_surfaces(settings: Settings) -> None:
+    """Say at start who can reach what, so an open surface is never a surprise."""
+    if settings.read_token is None and not settings.trusted_user_header:
+        log.warning("pages and JSON reads are open to anyone who can connect (ROUTER_READ_TOKEN)")
+    if settings.admin_token is None:
+        log.info("admin endpoints /-/reload and /api/route are off (ROUTER_ADMIN_TOKEN)")
+    if settings.metrics_token is None:
+        log.info("/metrics is open to anyone who can connect (ROUTER_METRICS_TOKEN)")
 
 
 def log_problems(ruleset: Ruleset) -> None:
@@ -324,6 +335,7 @@ def create_app(
             await run_in_threadpool(heartbeats.sync)
         await run_in_threadpool(rt.measure_runbooks)
         log_problems(rt.ruleset)
+        log_surfaces(settings)
         for source, mode in rt.ruleset.config.data.auth.items():
             if mode == "none":
                 log.warning(
@@ -345,6 +357,16 @@ def create_app(
     reloader = Reloader(rt.reload_logged, settings.config, settings.runbooks)
     _initial_reload_metrics(rt)
     app = FastAPI(title="runbook-router", version=__version__, lifespan=lifespan)
+    app.add_middleware(
+        AccessControl,
+        read_tokens=settings.tokens(settings.read_token),
+        admin_tokens=settings.tokens(settings.admin_token),
+        metrics_tokens=settings.tokens(settings.metrics_token),
+        trusted_user_header=settings.trusted_user_header,
+        trusted_proxies=[p for p in settings.trusted_proxies.split(",") if p.strip()],
+        clock=clock,
+    )
+    app.add_middleware(TrailingSlash)
     app.add_middleware(HeaderLimit)
     app.state.runtime = rt
 
@@ -480,10 +502,12 @@ def create_app(
 
     @app.get("/readyz")
     async def readyz() -> Response:
+        """Ready or not; why goes to the log, never to whoever asks (it names hosts)."""
         try:
             await run_in_threadpool(store.ping)
         except StoreUnavailable as exc:
-            return JSONResponse({"status": "unavailable", "error": str(exc)}, status_code=503)
+            log.warning("not ready: %s", exc)
+            return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
     @app.get("/metrics")

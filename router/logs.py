@@ -39,3 +39,15 @@ def configure(fmt: str = "json", level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    quiet_clients()
+
+
+# Their debug lines carry request URLs and bodies: a response_url is a credential.
+CLIENT_LOGGERS = ("slack_sdk", "urllib3", "httpx", "httpcore", "pagerduty")
+
+
+def quiet_clients() -> None:
+    """HTTP client libraries log at WARNING at most, whatever the router's level."""
+    for name in CLIENT_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))

@@ -57,6 +57,22 @@ class Settings(BaseSettings):
         None, validation_alias=_env("SENTRY_CLIENT_SECRET")
     )
 
+    read_token: SecretStr | None = Field(None, validation_alias=_env("ROUTER_READ_TOKEN"))
+    """Pages and JSON reads need it (bearer or the /login session) when set."""
+    trusted_user_header: str | None = Field(
+        None, validation_alias=_env("ROUTER_TRUSTED_USER_HEADER")
+    )
+    trusted_proxies: str = Field("", validation_alias=_env("ROUTER_TRUSTED_PROXIES"))
+    """Comma-separated addresses or networks whose user header is believed."""
+    admin_token: SecretStr | None = Field(None, validation_alias=_env("ROUTER_ADMIN_TOKEN"))
+    metrics_token: SecretStr | None = Field(None, validation_alias=_env("ROUTER_METRICS_TOKEN"))
+
+    def tokens(self, value: SecretStr | None) -> list[str]:
+        """A credential variable's values; commas separate the ones in rotation."""
+        if value is None:
+            return []
+        return [s.strip() for s in value.get_secret_value().split(",") if s.strip()]
+
     def routing_keys(self) -> dict[str, str]:
         if self.pagerduty_routing_keys is None:
             return {}

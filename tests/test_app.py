@@ -18,6 +18,8 @@ from tests.fakes.slack import FakeSlack
 TOKEN = "am-token-0123456789"
 BODY = (GOLDEN / "sources/alertmanager/firing-single.json").read_bytes()
 AUTH = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+ADMIN_TOKEN = "admin-token-0123456789"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
 
 
 def settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -26,6 +28,7 @@ def settings(tmp_path: Path, **overrides: Any) -> Settings:
         "runbooks": str(ROOT / "runbooks"),
         "database_url": f"sqlite:///{tmp_path}/router.db",
         "alertmanager_token": TOKEN,
+        "admin_token": ADMIN_TOKEN,
         "max_body_bytes": 1_000_000,
     }
     return Settings(**(values | overrides))
@@ -175,9 +178,7 @@ def test_unknown_source(client: TestClient) -> None:
 
 
 def test_explain_route_stores_and_sends_nothing(client: TestClient) -> None:
-    response = client.post(
-        "/api/route?source=alertmanager", content=BODY, headers={"Content-Type": "application/json"}
-    )
+    response = client.post("/api/route?source=alertmanager", content=BODY, headers=ADMIN)
     assert response.status_code == 200
     (alert,) = response.json()["alerts"]
     (decision,) = alert["decisions"]
@@ -222,14 +223,18 @@ def test_reload_applies_good_config_and_refuses_bad(tmp_path: Path) -> None:
     routes.write_text((ROOT / "routes.yaml").read_text())
     with TestClient(create_app(settings(tmp_path, config=str(routes)), run_dispatcher=False)) as c:
         routes.write_text("routes:\n  - {name: all, channel: '#everything'}\n")
-        assert c.post("/-/reload").json() == {"status": "reloaded", "routes": 1, "runbooks": 14}
+        assert c.post("/-/reload", headers=ADMIN).json() == {
+            "status": "reloaded",
+            "routes": 1,
+            "runbooks": 14,
+        }
         routes.write_text("routes:\n  - {name: broken, runbok: RUN-001}\n")
-        refused = c.post("/-/reload")
+        refused = c.post("/-/reload", headers=ADMIN)
         assert refused.status_code == 400
         assert refused.json()["problems"][0].startswith(
             f"{routes}:2: routes[0].runbok: unknown key"
         )
-        explained = c.post("/api/route", content=BODY, headers={"Content-Type": "application/json"})
+        explained = c.post("/api/route", content=BODY, headers=ADMIN)
         assert explained.json()["alerts"][0]["decisions"][0]["channel"] == "#everything"
 
 

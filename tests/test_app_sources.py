@@ -16,7 +16,7 @@ from router.app import create_app
 from router.errors import ConfigError
 from tests.conftest import GOLDEN, wait_for
 from tests.fakes.slack import FakeSlack
-from tests.test_app import settings, stored
+from tests.test_app import ADMIN, settings, stored
 
 PD_SECRET = "whsec_pd_0123456789"
 DD_SECRET = "dd-secret-0123456789"
@@ -123,9 +123,7 @@ def test_datadog_bad_body_names_the_field(client: TestClient) -> None:
 
 
 def test_explain_for_other_sources(client: TestClient) -> None:
-    response = client.post(
-        "/api/route?source=datadog", content=DD_BODY, headers={"Content-Type": "application/json"}
-    )
+    response = client.post("/api/route?source=datadog", content=DD_BODY, headers=ADMIN)
     (alert,) = response.json()["alerts"]
     assert alert["decisions"][0]["route"] == "datadog-checkout-latency"
     assert alert["decisions"][0]["level"] == "SEV1"  # priority P2 -> SEV1

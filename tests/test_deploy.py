@@ -187,3 +187,13 @@ def test_alertmanager_example_passes_amtool() -> None:
     assert hook["send_resolved"] is True
     assert hook["url"].endswith("/webhooks/alertmanager")
     assert hook["http_config"]["authorization"]["type"] == "Bearer"
+
+
+def test_network_policy_admits_only_the_ingress_controller_and_monitoring() -> None:
+    policy = by_kind(render("deploy/k8s"))["NetworkPolicy"]
+    (rule,) = policy["spec"]["ingress"]
+    namespaces = {
+        s["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for s in rule["from"]
+    }
+    assert namespaces == {"ingress-nginx", "monitoring"}
+    assert rule["ports"] == [{"port": 8080, "protocol": "TCP"}]

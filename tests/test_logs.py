@@ -9,6 +9,8 @@ from fastapi.testclient import TestClient
 
 from router import logs
 from router.app import create_app
+from router.notifiers.slack import SlackNotifier
+from tests.fakes.slack import FakeSlack
 from tests.test_app import AUTH, BODY, TOKEN, settings
 
 
@@ -44,3 +46,20 @@ def test_text_format_for_make_run(capsys: pytest.CaptureFixture[str]) -> None:
         assert "INFO    router: hello there" in err
     finally:
         logging.getLogger().handlers[:] = []
+
+
+def test_a_response_url_never_reaches_the_log_even_at_debug(
+    fake_slack: FakeSlack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logs.configure("text", "DEBUG")  # its handler writes to the captured stderr
+    try:
+        logging.getLogger("router").debug("debug lines are written")
+        url = fake_slack.response_url_prefix + "T0/B0/secret-part"
+        SlackNotifier("xoxb-test", fake_slack.base_url).respond(url, {"text": "hi"})
+        assert fake_slack.responses == [{"text": "hi"}]
+        written = capsys.readouterr().err
+        assert "debug lines are written" in written
+        assert "secret-part" not in written
+        assert "xoxb-test" not in written
+    finally:
+        logs.configure("text", "INFO")

@@ -12,13 +12,13 @@ from router.app import create_app
 from router.reload import files_state
 from router.runbooks import load_catalog
 from tests.conftest import ROOT, wait_for
-from tests.test_app import BODY, settings
+from tests.test_app import ADMIN, BODY, settings
 
 JSON = {"Content-Type": "application/json"}
 
 
 def channel(client: TestClient) -> str:
-    response = client.post("/api/route", content=BODY, headers=JSON)
+    response = client.post("/api/route", content=BODY, headers=ADMIN)
     return str(response.json()["alerts"][0]["decisions"][0]["channel"])
 
 

@@ -13,7 +13,7 @@ from router.app import create_app
 from router.cli import main
 from tests.conftest import ROOT, wait_for
 from tests.fakes.slack import FakeSlack
-from tests.test_app import AUTH, BODY, settings
+from tests.test_app import ADMIN, AUTH, BODY, settings
 from tests.test_reload import metric
 
 JSON = {"Accept": "application/json"}
@@ -86,19 +86,19 @@ def test_reload_with_a_broken_file_keeps_the_rest(tmp_path: Path) -> None:
         deploy = next(runbooks.glob("RUN-004-*.md"))
         good = deploy.read_text(encoding="utf-8")
         deploy.write_text("no title here\n", encoding="utf-8")
-        response = client.post("/-/reload")
+        response = client.post("/-/reload", headers=ADMIN)
         assert response.status_code == 200
         assert response.json()["runbooks"] == 13
         assert metric(client, "router_runbook_load_errors") >= 1
         assert metric(client, "router_config_last_reload_successful") == 1
         assert client.get("/runbooks/RUN-001", headers=JSON).status_code == 200
-        explained = client.post("/api/route", content=error_rate_body(), headers=AUTH).json()
+        explained = client.post("/api/route", content=error_rate_body(), headers=ADMIN).json()
         (decision,) = explained["alerts"][0]["decisions"]
         assert decision["runbook"] == "RUN-004"
         assert "not readable" in decision["runbook_reason"]
 
         deploy.write_text(good, encoding="utf-8")
-        assert client.post("/-/reload").json()["runbooks"] == 14
+        assert client.post("/-/reload", headers=ADMIN).json()["runbooks"] == 14
         assert metric(client, "router_runbook_load_errors") == 0
 
 

@@ -8,8 +8,11 @@ GET /alerts/{id}          one alert: the decision and the payload as received
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
+import secrets
+import urllib.parse
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -17,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
@@ -25,6 +28,7 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from starlette.concurrency import run_in_threadpool
 
+from router.access import SESSION_COOKIE, SESSION_SECONDS, safe_next, sign_session
 from router.runbooks import Runbook
 from router.runbooks.model import CATEGORIES
 
@@ -57,6 +61,22 @@ def render_markdown(text: str) -> str:
     )
 
 
+def security_headers(nonce: str) -> dict[str, str]:
+    """Only this page's own style and script run; no framing, no sniffing, no referrer."""
+    policy = (
+        "default-src 'none'; "
+        f"style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
+        "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    )
+    return {
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+    }
+
+
 def wants_json(request: Request) -> bool:
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
@@ -84,7 +104,12 @@ def register(app: FastAPI, rt: Runtime) -> None:
         }
 
     def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-        return TEMPLATES.TemplateResponse(request, name, context, status_code=status)
+        nonce = secrets.token_urlsafe(16)
+        response = TEMPLATES.TemplateResponse(
+            request, name, context | {"csp_nonce": nonce}, status_code=status
+        )
+        response.headers.update(security_headers(nonce))
+        return response
 
     def not_found(request: Request, what: str, why: str | None = None) -> Response:
         if wants_json(request):
@@ -98,6 +123,34 @@ def register(app: FastAPI, rt: Runtime) -> None:
             {"file": p.file, "line": p.line, "key": p.key, "message": p.message, "text": str(p)}
             for p in rt.ruleset.problems
         ]
+
+    @app.get("/login", response_class=HTMLResponse)
+    async def login_form(request: Request, next: str = "/runbooks") -> Response:
+        return page(request, "login.html", {"next": safe_next(next), "failed": False})
+
+    @app.post("/login", response_class=HTMLResponse)
+    async def login(request: Request) -> Response:
+        body = (await request.body())[:4096]
+        form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
+        target = safe_next(form.get("next", "/runbooks"))
+        tokens = rt.settings.tokens(rt.settings.read_token)
+        supplied = form.get("token", "")
+        if not tokens or not any(
+            hmac.compare_digest(supplied.encode(), t.encode()) for t in tokens
+        ):
+            context = {"next": target, "failed": True}
+            return page(request, "login.html", context, status=401)
+        expires = int(rt.clock.now()) + SESSION_SECONDS
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            sign_session(tokens[0], expires),
+            max_age=SESSION_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
+        return response
 
     @app.get("/runbooks", response_class=HTMLResponse)
     async def runbooks(request: Request, q: str = "") -> Response:

@@ -17,12 +17,17 @@ def test_sighup_applies_a_good_config_and_keeps_the_old_one_for_a_bad(
 ) -> None:
     routes = tmp_path / "routes.yaml"
     shutil.copy(ROOT / "routes.yaml", routes)
-    router = start_router(ROUTER_CONFIG=str(routes), ROUTER_RELOAD_INTERVAL="0")
+    router = start_router(
+        ROUTER_CONFIG=str(routes), ROUTER_RELOAD_INTERVAL="0", ROUTER_ADMIN_TOKEN="e2e-admin"
+    )
+    admin = {"Authorization": "Bearer e2e-admin"}
     body = json.loads((GOLDEN / "sources/alertmanager/firing-single.json").read_text())
 
     def channel() -> str:
         return str(
-            http("POST", f"{router.url}/api/route", body)[1]["alerts"][0]["decisions"][0]["channel"]
+            http("POST", f"{router.url}/api/route", body, admin)[1]["alerts"][0]["decisions"][0][
+                "channel"
+            ]
         )
 
     assert channel() == "#db-oncall"

@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from router.app import create_app
 from tests.conftest import GOLDEN, routes_without_storm, wait_for
 from tests.fakes.slack import FakeSlack
-from tests.test_app import settings
+from tests.test_app import ADMIN_TOKEN, settings
 
 AM_TOKEN = "am-corpus-token"
 PD_SECRET = "pd-corpus-secret"
@@ -77,6 +77,10 @@ def plain(body: bytes, content_type: str = "application/json") -> dict[str, str]
     return {"Content-Type": content_type}
 
 
+def admin(body: bytes, content_type: str = "application/json") -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": content_type}
+
+
 def slack_headers(
     body: bytes, at: float | None = None, secret: str = SLACK_SECRET
 ) -> dict[str, str]:
@@ -97,7 +101,7 @@ JSON_ENDPOINTS = [
     ("/webhooks/datadog", DD, dd_headers),
     ("/webhooks/grafana", GF, gf_headers),
     ("/webhooks/sentry", SN, sn_headers),
-    ("/api/route?source=alertmanager", AM, plain),
+    ("/api/route?source=alertmanager", AM, admin),
 ]
 
 
@@ -377,7 +381,7 @@ def corpus() -> list[Case]:
         ("unknown runbook", "GET", "/runbooks/RUN-9999", 404),
         ("runbook id junk", "GET", "/runbooks/%00%FF", 404),
         ("unknown source", "POST", "/webhooks/nagios", 404),
-        ("explain unknown source", "POST", "/api/route?source=nagios", 400),
+        ("explain without the admin token", "POST", "/api/route?source=alertmanager", 401),
         ("GET a webhook", "GET", "/webhooks/alertmanager", 405),
     ):
         cases.append(

@@ -19,6 +19,7 @@ from router.decide import Ruleset
 from router.notifiers.message import MessageRenderer
 from router.notifiers.mrkdwn import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from router.store import Member, MessageView
+from tests.test_app import ADMIN
 from tests.test_app import settings as app_settings
 
 TOKEN = "fuzz-token"
@@ -84,9 +85,7 @@ def test_datadog_and_explain_never_5xx(client: TestClient, body: Any) -> None:
         headers={"X-Router-Secret": TOKEN, "Content-Type": "application/json"},
     )
     assert dd.status_code in (202, 400, 422), dd.text[:300]
-    explain = client.post(
-        "/api/route?source=pagerduty", content=raw, headers={"Content-Type": "application/json"}
-    )
+    explain = client.post("/api/route?source=pagerduty", content=raw, headers=ADMIN)
     assert explain.status_code in (200, 400, 422), explain.text[:300]
 
 

@@ -1,0 +1,171 @@
+"""Who may reach what: read pages and JSON, admin endpoints, metrics, and what is always public."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from router.access import Surface, safe_next, surface
+from router.app import create_app
+from tests.conftest import FakeClock
+from tests.test_app import ADMIN, BODY, settings
+
+READ_TOKEN = "read-token-0123456789"
+HTML = {"Accept": "text/html"}
+
+
+def app_client(tmp_path: Path, clock: FakeClock | None = None, **more: str | None) -> TestClient:
+    app = create_app(settings(tmp_path, **more), run_dispatcher=False, clock=clock)
+    return TestClient(app, follow_redirects=False, client=("10.1.2.3", 40000))
+
+
+@pytest.fixture
+def guarded(tmp_path: Path, clock: FakeClock) -> Iterator[TestClient]:
+    with app_client(tmp_path, clock, read_token=f"old,{READ_TOKEN}") as client:
+        yield client
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("/healthz", Surface.PUBLIC),
+        ("/readyz", Surface.PUBLIC),
+        ("/webhooks/alertmanager", Surface.PUBLIC),
+        ("/slack/commands", Surface.PUBLIC),
+        ("/login", Surface.PUBLIC),
+        ("/-/reload", Surface.ADMIN),
+        ("/api/route", Surface.ADMIN),
+        ("/metrics", Surface.METRICS),
+        ("/runbooks", Surface.READ),
+        ("/alerts/1", Surface.READ),
+        ("/docs", Surface.READ),
+        ("/openapi.json", Surface.READ),
+        ("/anything-else", Surface.READ),
+    ],
+)
+def test_every_path_has_a_surface(path: str, kind: Surface) -> None:
+    assert surface(path) is kind
+
+
+@pytest.mark.parametrize(
+    "path", ["/runbooks", "/runbooks/RUN-001", "/alerts", "/docs", "/openapi.json"]
+)
+def test_reads_need_the_token_when_it_is_set(guarded: TestClient, path: str) -> None:
+    refused = guarded.get(path, headers={"Accept": "application/json"})
+    assert refused.status_code == 401
+    assert "ROUTER_READ_TOKEN" in refused.json()["error"]
+    allowed = guarded.get(path, headers={"Authorization": f"Bearer {READ_TOKEN}"})
+    assert allowed.status_code == 200
+
+
+def test_a_browser_signs_in_once_and_gets_a_session(guarded: TestClient, clock: FakeClock) -> None:
+    to_login = guarded.get("/runbooks/RUN-001?x=1", headers=HTML)
+    assert to_login.status_code == 303
+    assert to_login.headers["location"] == "/login?next=%2Frunbooks%2FRUN-001%3Fx%3D1"
+    form = guarded.get(to_login.headers["location"])
+    assert form.status_code == 200
+    assert 'name="next" value="/runbooks/RUN-001?x=1"' in form.text
+    wrong = guarded.post("/login", content=b"token=nope&next=%2Frunbooks", headers=FORM)
+    assert wrong.status_code == 401
+    signed = guarded.post(
+        "/login", content=f"token={READ_TOKEN}&next=%2Frunbooks%2FRUN-001".encode(), headers=FORM
+    )
+    assert signed.status_code == 303
+    assert signed.headers["location"] == "/runbooks/RUN-001"
+    cookie = signed.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    assert guarded.get("/runbooks/RUN-001", headers=HTML).status_code == 200
+    clock.advance(13 * 3600)  # sessions last 12 hours
+    assert guarded.get("/runbooks/RUN-001", headers=HTML).status_code == 303
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.mark.parametrize(
+    ("target", "safe"),
+    [
+        ("/alerts/3", "/alerts/3"),
+        ("//evil.example/x", "/runbooks"),
+        ("https://evil.example", "/runbooks"),
+        ("/\\evil.example", "/runbooks"),
+        ("", "/runbooks"),
+    ],
+)
+def test_login_only_sends_you_back_to_this_server(target: str, safe: str) -> None:
+    assert safe_next(target) == safe
+
+
+def test_a_trusted_proxys_user_header_is_believed_only_from_the_proxy(
+    tmp_path: Path,
+) -> None:
+    more = {"trusted_user_header": "X-Auth-Request-User", "trusted_proxies": "10.1.0.0/16"}
+    with app_client(tmp_path, None, **more) as from_proxy:
+        user = {"X-Auth-Request-User": "jane@example.com", "Accept": "application/json"}
+        assert from_proxy.get("/alerts", headers=user).status_code == 200
+        assert from_proxy.get("/alerts", headers={"Accept": "application/json"}).status_code == 401
+    app = create_app(settings(tmp_path, **more), run_dispatcher=False)
+    with TestClient(app, client=("192.0.2.7", 40000)) as elsewhere:
+        assert elsewhere.get("/alerts", headers=user).status_code == 401
+
+
+def test_admin_endpoints_need_the_admin_token_and_json(tmp_path: Path) -> None:
+    with app_client(tmp_path) as client:
+        assert client.post("/-/reload").status_code == 401
+        assert client.post("/-/reload", headers={"Authorization": "Bearer nope"}).status_code == 401
+        assert client.post("/-/reload", headers=ADMIN).status_code == 200
+        form = {**ADMIN, "Content-Type": "application/x-www-form-urlencoded"}
+        assert client.post("/-/reload", headers=form).status_code == 415  # a cross-site form
+        no_type = {"Authorization": ADMIN["Authorization"]}
+        assert client.post("/api/route", content=BODY, headers=no_type).status_code == 415
+        assert client.post("/api/route", content=BODY, headers=ADMIN).status_code == 200
+    with app_client(tmp_path, admin_token=None) as off:
+        refused = off.post("/-/reload", headers=ADMIN)
+        assert refused.status_code == 401
+        assert refused.json()["error"].startswith("ROUTER_ADMIN_TOKEN is not set")
+
+
+def test_metrics_token_is_optional(tmp_path: Path) -> None:
+    with app_client(tmp_path) as client:
+        assert client.get("/metrics").status_code == 200
+    with app_client(tmp_path, metrics_token="scrape-me") as client:
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers={"Authorization": "Bearer scrape-me"}).is_success
+
+
+def test_public_surfaces_stay_public_and_readyz_names_no_host(guarded: TestClient) -> None:
+    assert guarded.get("/healthz").status_code == 200
+    assert guarded.get("/readyz").json() == {"status": "ready"}
+    response = guarded.post("/webhooks/alertmanager", content=BODY)  # its own token decides
+    assert response.status_code == 401
+    assert "ALERTMANAGER_TOKEN" in response.json()["error"]
+
+
+def test_readyz_when_the_database_is_down_says_only_that(tmp_path: Path) -> None:
+    url = "postgresql://router@127.0.0.1:1/nowhere"
+    with app_client(tmp_path, database_url=url) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable"}
+
+
+def test_trailing_slash_redirects_stay_on_this_server(tmp_path: Path) -> None:
+    with app_client(tmp_path) as client:
+        response = client.get("/runbooks/?q=disk", headers={"Host": "evil.example"})
+        assert response.status_code == 308
+        assert response.headers["location"] == "/runbooks?q=disk"
+
+
+def test_html_pages_carry_security_headers(tmp_path: Path) -> None:
+    with app_client(tmp_path) as client:
+        response = client.get("/runbooks/RUN-001")
+    policy = response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy
+    assert "default-src 'none'" in policy
+    nonce = policy.split("'nonce-")[1].split("'")[0]
+    assert f'<script nonce="{nonce}">' in response.text
+    assert response.headers["x-content-type-options"] == "nosniff"
