@@ -249,10 +249,12 @@ def _verify(rt: Runtime, source: Source, request: Request, body: bytes) -> None:
 
 def _decide(rt: Runtime, alerts: list[Alert]) -> list[tuple[Alert, list[Decision]]]:
     ruleset = rt.ruleset
-    batch = []
-    for alert in alerts:
-        decisions = ruleset.decide(alert)
-        batch.append((alert, decisions))
+    return [(alert, ruleset.decide(alert)) for alert in alerts]
+
+
+def _count(rt: Runtime, batch: list[tuple[Alert, list[Decision]]]) -> None:
+    """Metrics for alerts that were stored."""
+    for alert, decisions in batch:
         rt.metrics.received.labels(alert.source).inc()
         for d in decisions:
             rt.metrics.routed.labels(alert.source, d.route or "default").inc()
@@ -261,7 +263,6 @@ def _decide(rt: Runtime, alerts: list[Alert]) -> list[tuple[Alert, list[Decision
                 rt.metrics.unmatched_name(alert.name)
             if d.severity.unmapped:
                 rt.metrics.severity_unmapped.labels(alert.source).inc()
-    return batch
 
 
 def _log_stored(batch: list[tuple[Alert, list[Decision]]]) -> None:
@@ -384,10 +385,27 @@ def create_app(
         )
 
     async def _receive(request: Request, source: Source, *, verify: bool) -> Any:
+        """Credentials first: what needs no body is checked before a byte of it is read."""
+        if verify and source.signature_header is None:
+            _verify(rt, source, request, b"")
+        elif verify and not request.headers.get(source.signature_header or ""):
+            _verify(rt, source, request, b"")  # refuses, naming the header or the variable
         body = await _read_body(request, settings.max_body_bytes)
-        if verify:
+        if verify and source.signature_header is not None:
             _verify(rt, source, request, body)
         return _json(body, request.headers.get("content-type"))
+
+    def _not_a_replay(source: Source, data: Any) -> None:
+        when = source.occurred_at(data)
+        if when is None:
+            return
+        age = clock.now() - when.timestamp()
+        if age > settings.replay_window:
+            raise PayloadError(
+                "event.occurred_at",
+                f"{age / 3600:.0f} h old, beyond the {settings.replay_window / 3600:g} h "
+                "replay window (ROUTER_REPLAY_WINDOW)",
+            )
 
     @app.post("/webhooks/{source_name}", status_code=202)
     async def webhook(source_name: str, request: Request) -> Response:
@@ -399,6 +417,7 @@ def create_app(
         try:
             data = await _receive(request, source, verify=True)
             batch = _decide(rt, source.parse(data))
+            _not_a_replay(source, data)
             delivery_id = source.delivery_id(request.headers, data)
             result = await run_in_threadpool(
                 functools.partial(
@@ -412,6 +431,7 @@ def create_app(
             dispatcher.wake()
             code = 202
             if not result.duplicate:
+                _count(rt, batch)  # after the commit: a refused batch counts nothing
                 _log_stored(batch)
             return JSONResponse(
                 {
@@ -451,6 +471,9 @@ def create_app(
     @app.post("/slack/interactions")
     async def slack_interaction(request: Request) -> Response:
         form = await _slack_form(request)
+        signature = request.headers.get("x-slack-signature", "")
+        if not await run_in_threadpool(store.first_delivery, "slack", signature):
+            return Response(status_code=200)  # the same signed request again: done already
         raw = form.get("payload")
         if raw is None:
             raise PayloadError("payload", "field required", status_code=400)

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     """Comma-separated addresses or networks whose user header is believed."""
     admin_token: SecretStr | None = Field(None, validation_alias=_env("ROUTER_ADMIN_TOKEN"))
     metrics_token: SecretStr | None = Field(None, validation_alias=_env("ROUTER_METRICS_TOKEN"))
+    replay_window: float = Field(172800.0, validation_alias=_env("ROUTER_REPLAY_WINDOW"))
+    """Seconds: a signed event (PagerDuty) that says it happened longer ago is refused."""
 
     def tokens(self, value: SecretStr | None) -> list[str]:
         """A credential variable's values; commas separate the ones in rotation."""

@@ -30,6 +30,9 @@ def settings(tmp_path: Path, **overrides: Any) -> Settings:
         "alertmanager_token": TOKEN,
         "admin_token": ADMIN_TOKEN,
         "max_body_bytes": 1_000_000,
+        # Golden payloads carry the dates they were written on (tests/test_replay.py
+        # tests the window itself).
+        "replay_window": 10 * 365 * 86400.0,
     }
     return Settings(**(values | overrides))
 

@@ -56,7 +56,9 @@ def handle(payload: Any, store: Store, ruleset: Ruleset, response_url_prefix: st
         raise PayloadError("payload.actions", "expected a list", status_code=400)
     base = {"user_id": user_id, "user_name": user_name, "response_url": response_url}
     queued = []
-    for i, action in enumerate(actions[:5]):
+    # One click is one action: a block_actions payload carries the one clicked, and a
+    # crafted payload with several gets only its first done.
+    for i, action in enumerate(actions[:1]):
         if not isinstance(action, dict):
             raise PayloadError(f"payload.actions[{i}]", "expected an object", status_code=400)
         action_id = action.get("action_id")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from router.alert import Alert, SourceName
@@ -17,6 +18,10 @@ from router.sources import alertmanager, datadog, grafana, pagerduty, sentry
 
 
 def _no_delivery_id(headers: Mapping[str, str], data: Any) -> str | None:
+    return None
+
+
+def _no_time(data: Any) -> datetime | None:
     return None
 
 
@@ -29,6 +34,11 @@ class Source:
     """The environment variable holding the credential ``verify`` checks."""
     delivery_id: Callable[[Mapping[str, str], Any], str | None] = _no_delivery_id
     """The sender's id for one delivery, the same on its retries: stored, never twice."""
+    signature_header: str | None = None
+    """Set when the body is signed: the header must be there before the body is read.
+    Otherwise ``verify`` needs only the headers and runs before the body is read."""
+    occurred_at: Callable[[Any], datetime | None] = _no_time
+    """When the sender says the event happened (signed): too old is a replay."""
 
 
 SOURCES: dict[str, Source] = {
@@ -42,11 +52,18 @@ SOURCES: dict[str, Source] = {
         pagerduty.verify,
         "PAGERDUTY_WEBHOOK_SECRETS",
         pagerduty.delivery_id,
+        signature_header="x-pagerduty-signature",
+        occurred_at=pagerduty.occurred_at,
     ),
     "datadog": Source(
         "datadog", datadog.parse, datadog.verify, "DATADOG_WEBHOOK_SECRET", datadog.delivery_id
     ),
     "sentry": Source(
-        "sentry", sentry.parse, sentry.verify, "SENTRY_CLIENT_SECRET", sentry.delivery_id
+        "sentry",
+        sentry.parse,
+        sentry.verify,
+        "SENTRY_CLIENT_SECRET",
+        sentry.delivery_id,
+        signature_header="sentry-hook-signature",
     ),
 }

@@ -144,7 +144,19 @@ def verify(headers: Mapping[str, str], body: bytes, secrets: list[str]) -> None:
 
 
 def delivery_id(headers: Mapping[str, str], data: Any) -> str | None:
-    """``X-Webhook-Id`` is the same on every redelivery of one webhook."""
-    del data
+    """The signed ``event.id``: the same on every redelivery, and not forgeable.
+
+    ``X-Webhook-Id`` is not signed: a captured body re-sent with a new one would
+    otherwise pass as new. It stands in only for a body without an event id.
+    """
+    event = data.get("event") if isinstance(data, dict) else None
+    event_id = event.get("id") if isinstance(event, dict) else None
+    if isinstance(event_id, str) and event_id.strip():
+        return f"event:{event_id.strip()}"[:200]
     value = headers.get("x-webhook-id", "").strip()
     return value[:200] or None
+
+
+def occurred_at(data: Any) -> datetime | None:
+    """``event.occurred_at``, signed with the body: a replay's age gives it away."""
+    return validate(_Webhook, data).event.occurred_at

@@ -192,6 +192,11 @@ class Store:
         except (OperationalError, InterfaceError) as exc:
             raise StoreUnavailable(f"database unreachable: {exc.orig}") from None
 
+    def first_delivery(self, source: str, delivery_id: str) -> bool:
+        """Record a sender's delivery id; False if it was seen before (a replay or retry)."""
+        with self._tx() as conn:
+            return Ingest(conn, self.clock.now())._first_delivery(source, delivery_id[:200])
+
     def ping(self) -> None:
         self.ensure_schema()
         with self._read() as conn:

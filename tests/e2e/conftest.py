@@ -62,6 +62,9 @@ class RouterProcess:
             "ROUTER_RUNBOOKS": str(ROOT / "runbooks"),
             "ROUTER_DATABASE_URL": f"sqlite:///{tmp}/router.db",
             "ROUTER_LOG_FORMAT": "text",
+            # The golden payloads carry the dates they were written on; a real sender's
+            # are current. Replays are tested with the window on (tests/test_replay.py).
+            "ROUTER_REPLAY_WINDOW": str(10 * 365 * 86400),
             **env,
         }
         self.proc: subprocess.Popen[bytes] | None = None

@@ -1,0 +1,126 @@
+"""Replays: a captured signed request sent again changes nothing; one click is one action."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from router.app import create_app
+from tests.conftest import GOLDEN, FakeClock
+from tests.slackapp.conftest import SIGNING_SECRET, interaction_body, signed
+from tests.test_app import settings, stored
+
+PD_SECRET = "replay-pd-secret"
+TRIGGERED = (GOLDEN / "sources/pagerduty/incident-triggered.json").read_bytes()
+RESOLVED = (GOLDEN / "sources/pagerduty/incident-resolved.json").read_bytes()
+OCCURRED = datetime.fromisoformat(json.loads(RESOLVED)["event"]["occurred_at"]).timestamp()
+
+
+def pd_headers(body: bytes, webhook_id: str) -> dict[str, str]:
+    signature = hmac.new(PD_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": "application/json",
+        "X-PagerDuty-Signature": f"v1={signature}",
+        "X-Webhook-Id": webhook_id,
+    }
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    clock = FakeClock(OCCURRED + 60)  # a minute after the resolve happened
+    app = create_app(
+        settings(
+            tmp_path,
+            pagerduty_webhook_secrets=PD_SECRET,
+            slack_signing_secret=SIGNING_SECRET,
+            replay_window=48 * 3600.0,
+        ),
+        clock=clock,
+        run_dispatcher=False,
+    )
+    with TestClient(app) as c:
+        yield c
+
+
+def test_a_captured_pagerduty_body_with_a_new_webhook_id_reopens_nothing(
+    client: TestClient,
+) -> None:
+    assert (
+        client.post(
+            "/webhooks/pagerduty", content=TRIGGERED, headers=pd_headers(TRIGGERED, "a")
+        ).json()["status"]
+        == "accepted"
+    )
+    assert (
+        client.post(
+            "/webhooks/pagerduty", content=RESOLVED, headers=pd_headers(RESOLVED, "b")
+        ).json()["status"]
+        == "accepted"
+    )
+    # An attacker re-sends the captured trigger; X-Webhook-Id is not signed, so they pick a new one.
+    replay = client.post(
+        "/webhooks/pagerduty", content=TRIGGERED, headers=pd_headers(TRIGGERED, "c")
+    )
+    assert (replay.status_code, replay.json()["status"]) == (202, "duplicate")
+    (incident,) = stored(client)
+    assert incident["status"] == "resolved"
+
+
+def test_a_signed_event_older_than_the_window_is_refused_naming_it(tmp_path: Path) -> None:
+    clock = FakeClock(OCCURRED + 49 * 3600)
+    app = create_app(
+        settings(tmp_path, pagerduty_webhook_secrets=PD_SECRET, replay_window=48 * 3600.0),
+        clock=clock,
+        run_dispatcher=False,
+    )
+    with TestClient(app) as client:
+        response = client.post(
+            "/webhooks/pagerduty", content=RESOLVED, headers=pd_headers(RESOLVED, "late")
+        )
+        assert response.status_code == 422
+        assert response.json()["error"] == (
+            "event.occurred_at: 49 h old, beyond the 48 h replay window (ROUTER_REPLAY_WINDOW)"
+        )
+        assert stored(client) == []
+
+
+def interaction(actions: int) -> bytes:
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": "U0JANE0001", "name": "jane"},
+        "response_url": "https://hooks.slack.com/actions/T0/1/x",
+        "actions": [
+            {"type": "button", "action_id": "share_runbook", "value": "RUN-001"}
+            for _ in range(actions)
+        ],
+    }
+    return interaction_body(payload)
+
+
+def queued_actions(client: TestClient) -> int:
+    """Outbox entries: here only button work can have queued any."""
+    counts: dict[str, int] = client.app.state.runtime.store.outbox_counts()  # type: ignore[attr-defined]
+    return sum(counts.values())
+
+
+def test_the_same_signed_slack_request_twice_acts_once(client: TestClient) -> None:
+    body = interaction(1)
+    headers = signed(body, at=OCCURRED + 60)  # the app's clock
+    assert client.post("/slack/interactions", content=body, headers=headers).status_code == 200
+    assert client.post("/slack/interactions", content=body, headers=headers).status_code == 200
+    assert queued_actions(client) == 1
+
+
+def test_one_click_is_one_action_however_many_a_payload_carries(client: TestClient) -> None:
+    body = interaction(5)
+    headers = signed(body, at=OCCURRED + 60)
+    assert client.post("/slack/interactions", content=body, headers=headers).status_code == 200
+    assert queued_actions(client) == 1
