@@ -252,6 +252,27 @@ def _decide(rt: Runtime, alerts: list[Alert]) -> list[tuple[Alert, list[Decision
     return [(alert, ruleset.decide(alert)) for alert in alerts]
 
 
+MAX_EXPLAINED_ALERTS = 1000
+MAX_EXPLAIN_BYTES = 1024 * 1024
+
+
+def _parse_and_decide(rt: Runtime, source: Source, data: Any) -> list[tuple[Alert, list[Decision]]]:
+    return _decide(rt, source.parse(data))
+
+
+def _explain(ruleset: Ruleset, source: Source, data: Any) -> bytes:
+    """/api/route's answer, bounded in alerts and in bytes like a webhook's body."""
+    alerts = source.parse(data)
+    if len(alerts) > MAX_EXPLAINED_ALERTS:
+        raise PayloadError(
+            "alerts", f"{len(alerts)} alerts; explain at most {MAX_EXPLAINED_ALERTS} at a time"
+        )
+    body = json.dumps({"alerts": explain_alerts(ruleset, alerts)}).encode()
+    if len(body) > MAX_EXPLAIN_BYTES:
+        raise PayloadTooLarge(f"the answer would be {len(body)} bytes; send fewer alerts")
+    return body
+
+
 def _count(rt: Runtime, batch: list[tuple[Alert, list[Decision]]]) -> None:
     """Metrics for alerts that were stored."""
     for alert, decisions in batch:
@@ -416,7 +437,9 @@ def create_app(
         code = 500
         try:
             data = await _receive(request, source, verify=True)
-            batch = _decide(rt, source.parse(data))
+            # Parsing and routing are CPU work: off the event loop, so /healthz and
+            # the other requests keep their turn however big this one is.
+            batch = await run_in_threadpool(_parse_and_decide, rt, source, data)
             _not_a_replay(source, data)
             delivery_id = source.delivery_id(request.headers, data)
             result = await run_in_threadpool(
@@ -489,12 +512,13 @@ def create_app(
 
     @app.post("/api/route")
     async def explain(request: Request, source: str = "alertmanager") -> Response:
-        """A source payload in, the decision out; nothing stored or sent."""
+        """A source payload in, the decision out; nothing stored or sent (admin token)."""
         src = SOURCES.get(source)
         if src is None:
             raise PayloadError("source", f"unknown source {source!r}", status_code=400)
-        alerts = src.parse(await _receive(request, src, verify=False))
-        return JSONResponse({"alerts": explain_alerts(rt.ruleset, alerts)})
+        data = await _receive(request, src, verify=False)
+        body = await run_in_threadpool(_explain, rt.ruleset, src, data)
+        return Response(body, media_type="application/json")
 
     @app.post("/-/reload")
     async def reload() -> Response:

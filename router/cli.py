@@ -21,10 +21,9 @@ def _print_problems(problems: Sequence[Problem]) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from router import logs
     from router.app import create_app
+    from router.server import Bounds, serve
 
     logs.configure(settings.log_format, settings.log_level)
     try:
@@ -32,7 +31,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     except ConfigError as exc:
         _print_problems(exc.problems)
         return 1
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    bounds = Bounds(
+        settings.header_timeout,
+        settings.body_timeout,
+        settings.keepalive_timeout,
+        settings.max_connections,
+    )
+    serve(app, args.host, args.port, bounds)
     return 0
 
 

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     """Comma-separated addresses or networks whose user header is believed."""
     admin_token: SecretStr | None = Field(None, validation_alias=_env("ROUTER_ADMIN_TOKEN"))
     metrics_token: SecretStr | None = Field(None, validation_alias=_env("ROUTER_METRICS_TOKEN"))
+    header_timeout: float = Field(10.0, validation_alias=_env("ROUTER_HEADER_TIMEOUT"))
+    body_timeout: float = Field(30.0, validation_alias=_env("ROUTER_BODY_TIMEOUT"))
+    keepalive_timeout: float = Field(5.0, validation_alias=_env("ROUTER_KEEPALIVE_TIMEOUT"))
+    max_connections: int = Field(10_000, validation_alias=_env("ROUTER_MAX_CONNECTIONS"))
     replay_window: float = Field(172800.0, validation_alias=_env("ROUTER_REPLAY_WINDOW"))
     """Seconds: a signed event (PagerDuty) that says it happened longer ago is refused."""
 

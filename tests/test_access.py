@@ -169,3 +169,16 @@ def test_html_pages_carry_security_headers(tmp_path: Path) -> None:
     nonce = policy.split("'nonce-")[1].split("'")[0]
     assert f'<script nonce="{nonce}">' in response.text
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_explain_is_bounded_like_a_webhook(tmp_path: Path) -> None:
+    many = {"alerts": [{"labels": {"alertname": f"A{i}"}} for i in range(1001)]}
+    with app_client(tmp_path) as client:
+        response = client.post("/api/route", json=many, headers=ADMIN)
+        assert response.status_code == 422
+        assert response.json()["error"].startswith("alerts: 1001 alerts; explain at most 1000")
+
+
+def test_an_alert_id_beyond_any_is_a_404(tmp_path: Path) -> None:
+    with app_client(tmp_path) as client:
+        assert client.get("/alerts/99999999999999999999999").status_code == 404

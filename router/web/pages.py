@@ -202,6 +202,8 @@ def register(app: FastAPI, rt: Runtime) -> None:
 
     @app.get("/alerts/{alert_id}", response_class=HTMLResponse)
     async def alert(request: Request, alert_id: int) -> Response:
+        if not 0 < alert_id < 2**63:  # beyond any id; and beyond what the database takes
+            return not_found(request, f"alert {str(alert_id)[:30]}")
         row = await run_in_threadpool(rt.store.alert_detail, alert_id)
         if row is None:
             return not_found(request, f"alert {alert_id}")
