@@ -254,6 +254,7 @@ def _decide(rt: Runtime, alerts: list[Alert]) -> list[tuple[Alert, list[Decision
 
 MAX_EXPLAINED_ALERTS = 1000
 MAX_EXPLAIN_BYTES = 1024 * 1024
+"""Both ways: the payload to explain, and the answer."""
 
 
 def _parse_and_decide(rt: Runtime, source: Source, data: Any) -> list[tuple[Alert, list[Decision]]]:
@@ -262,6 +263,11 @@ def _parse_and_decide(rt: Runtime, source: Source, data: Any) -> list[tuple[Aler
 
 def _explain(ruleset: Ruleset, source: Source, data: Any) -> bytes:
     """/api/route's answer, bounded in alerts and in bytes like a webhook's body."""
+    items = data.get("alerts") if isinstance(data, dict) else None
+    if isinstance(items, list) and len(items) > MAX_EXPLAINED_ALERTS:  # before parsing them
+        raise PayloadError(
+            "alerts", f"{len(items)} alerts; explain at most {MAX_EXPLAINED_ALERTS} at a time"
+        )
     alerts = source.parse(data)
     if len(alerts) > MAX_EXPLAINED_ALERTS:
         raise PayloadError(
@@ -405,13 +411,15 @@ def create_app(
             headers={"Retry-After": "5"},
         )
 
-    async def _receive(request: Request, source: Source, *, verify: bool) -> Any:
+    async def _receive(
+        request: Request, source: Source, *, verify: bool, limit: int | None = None
+    ) -> Any:
         """Credentials first: what needs no body is checked before a byte of it is read."""
         if verify and source.signature_header is None:
             _verify(rt, source, request, b"")
         elif verify and not request.headers.get(source.signature_header or ""):
             _verify(rt, source, request, b"")  # refuses, naming the header or the variable
-        body = await _read_body(request, settings.max_body_bytes)
+        body = await _read_body(request, limit or settings.max_body_bytes)
         if verify and source.signature_header is not None:
             _verify(rt, source, request, body)
         return _json(body, request.headers.get("content-type"))
@@ -516,7 +524,7 @@ def create_app(
         src = SOURCES.get(source)
         if src is None:
             raise PayloadError("source", f"unknown source {source!r}", status_code=400)
-        data = await _receive(request, src, verify=False)
+        data = await _receive(request, src, verify=False, limit=MAX_EXPLAIN_BYTES)
         body = await run_in_threadpool(_explain, rt.ruleset, src, data)
         return Response(body, media_type="application/json")
 

@@ -27,6 +27,7 @@ from router.alert import Alert
 from router.clock import Clock, SystemClock
 from router.decide import Decision
 from router.errors import StoreUnavailable
+from router import storable
 from router.store import heartbeats, migrate
 from router.store.ingest import (
     STALE_REDELIVERY_WINDOW,
@@ -559,7 +560,10 @@ class Store:
         deliveries: list[dict[str, Any]] = next(
             (a["deliveries"] for a in self.recent_alerts(only=[alert_id])), []
         )
-        return {**row, "deliveries": deliveries}
+        # Whatever was stored (also by a release before values were made storable)
+        # renders: NaN or a lone surrogate in an old row becomes text here.
+        cleaned: dict[str, Any] = storable.clean({**row, "deliveries": deliveries})
+        return cleaned
 
     def outbox_counts(self) -> dict[str, int]:
         with self._read() as conn:
