@@ -23,11 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
+from router import storable
 from router.alert import Alert
 from router.clock import Clock, SystemClock
 from router.decide import Decision
 from router.errors import StoreUnavailable
-from router import storable
 from router.store import heartbeats, migrate
 from router.store.ingest import (
     STALE_REDELIVERY_WINDOW,
