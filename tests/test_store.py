@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -235,3 +237,27 @@ def test_old_delivery_ids_are_pruned(store: Store, ruleset: Ruleset, clock: Fake
     assert not store.ingest(
         [(alert, ruleset.decide(alert))], delivery=("pagerduty", "wh-old")
     ).duplicate
+
+
+def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path: Path, clock: FakeClock) -> None:
+    """A transaction holds SQLite's write lock; a read through the store goes on regardless."""
+    store = Store.from_url(f"sqlite:///{tmp_path}/router.db", clock)
+    store.create_schema()
+    writer = sqlite3.connect(tmp_path / "router.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # the write lock, held until released below
+    done = threading.Event()
+
+    def read() -> None:
+        store.outbox_counts()
+        store.next_due()
+        done.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    # Not a timing bound: a read that waited for the lock would wait its 30 s busy timeout.
+    finished = done.wait(timeout=20)
+    writer.execute("ROLLBACK")
+    writer.close()
+    reader.join()
+    store.engine.dispose()
+    assert finished

@@ -46,6 +46,7 @@ from router.store.schema import (
     alerts,
     chunks,
     deliveries,
+    READ_ONLY,
     make_engine,
     members,
     messages,
@@ -187,8 +188,9 @@ class Store:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
+        """A read: on SQLite a deferred transaction, which never waits for the writer."""
         try:
-            with self.engine.connect() as conn:
+            with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
                 yield conn
         except (OperationalError, InterfaceError) as exc:
             raise StoreUnavailable(f"database unreachable: {exc.orig}") from None

@@ -179,6 +179,10 @@ def pk(result: sa.CursorResult[Any]) -> int:
     return int(key[0])
 
 
+READ_ONLY = "router_read_only"
+"""Execution option: this connection only reads (SQLite: no write lock)."""
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``sqlite:///path`` or ``postgresql://...`` (psycopg 3)."""
     if url.startswith("postgresql://"):
@@ -199,7 +203,9 @@ def make_engine(url: str) -> Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        # Take the write lock up front: no deadlock upgrading a read to a write.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A write takes the lock up front (no deadlock upgrading a read to a write);
+        # a read, marked READ_ONLY, reads its WAL snapshot and waits for nobody.
+        read = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
     return engine
