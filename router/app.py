@@ -524,7 +524,8 @@ def create_app(
         src = SOURCES.get(source)
         if src is None:
             raise PayloadError("source", f"unknown source {source!r}", status_code=400)
-        data = await _receive(request, src, verify=False, limit=MAX_EXPLAIN_BYTES)
+        limit = min(settings.max_body_bytes, MAX_EXPLAIN_BYTES)
+        data = await _receive(request, src, verify=False, limit=limit)
         body = await run_in_threadpool(_explain, rt.ruleset, src, data)
         return Response(body, media_type="application/json")
 

@@ -60,10 +60,6 @@ def message_key(alert: Alert, decision: Decision) -> str:
     return json.dumps([alert.source, alert.group_key, decision.channel, runbook])
 
 
-def _rank(level: str) -> int:
-    return LEVEL_NAMES.index(level)
-
-
 # Statements built once; each call only binds values (building them is the cost).
 _EXISTING_ALERTS = sa.select(
     alerts.c.id,
@@ -86,9 +82,21 @@ _MEMBERSHIP = sa.select(
     members.c.level,
     members.c.reason,
     members.c.ack_by,
-).where(members.c.message_id.in_(sa.bindparam("ids", expanding=True)))
-_MEMBER_LEVELS = sa.select(members.c.message_id, members.c.status, members.c.level).where(
-    members.c.message_id.in_(sa.bindparam("ids", expanding=True))
+).where(
+    members.c.message_id.in_(sa.bindparam("ids", expanding=True)),
+    members.c.alert_id.in_(sa.bindparam("alerts", expanding=True)),
+)
+"""Only this request's alerts: a storm message has thousands of other members."""
+# Per message, in the database (a storm message lists thousands): the most severe level
+# still firing (None: none is) and of all. "SEV0" < ... < "SEV4" as text, too.
+_MEMBER_LEVELS = (
+    sa.select(
+        members.c.message_id,
+        sa.func.min(sa.case((members.c.status == "firing", members.c.level))).label("firing"),
+        sa.func.min(members.c.level).label("every"),
+    )
+    .where(members.c.message_id.in_(sa.bindparam("ids", expanding=True)))
+    .group_by(members.c.message_id)
 )
 _MESSAGE_VERSIONS = sa.select(messages.c.id, messages.c.version).where(
     messages.c.id.in_(sa.bindparam("ids", expanding=True))
@@ -167,6 +175,7 @@ class Ingest:
         self.changed: set[int] = set()
         self.open_messages: dict[str, _Open] = {}
         self.membership: dict[tuple[int, int], _Membership] = {}
+        self.known_alerts: list[int] = []
 
     def run(
         self, batch: Sequence[tuple[Alert, list[Decision]]], delivery: tuple[str, str] | None = None
@@ -176,6 +185,7 @@ class Ingest:
         # The last copy of an alert in one request wins.
         latest = {(a.source, a.fingerprint): (a, ds) for a, ds in batch}
         existing = self._existing_alerts([a for a, _ in latest.values()])
+        self.known_alerts = sorted(seen.id for seen in existing.values())
         self._load_open_messages({message_key(a, d) for a, ds in latest.values() for d in ds})
 
         ignored: list[int] = []
@@ -357,8 +367,11 @@ class Ingest:
 
     def _load_membership(self) -> None:
         ids = [m.id for m in self.open_messages.values()]
+        if not ids or not self.known_alerts:
+            return  # alerts new in this request are in no message yet
         for chunk in chunks(ids):
-            for row in self.conn.execute(_MEMBERSHIP, {"ids": list(chunk)}):
+            params = {"ids": list(chunk), "alerts": self.known_alerts}
+            for row in self.conn.execute(_MEMBERSHIP, params):
                 self.membership[(row.message_id, row.alert_id)] = _Membership(
                     row.status, row.level, row.reason, row.ack_by
                 )
@@ -636,13 +649,12 @@ class Ingest:
         if not self.changed:
             return
         ids = sorted(self.changed)
-        firing: dict[int, list[str]] = {i: [] for i in ids}
-        every: dict[int, list[str]] = {i: [] for i in ids}
+        firing: dict[int, str | None] = dict.fromkeys(ids)
+        every: dict[int, str] = {}
         for chunk in chunks(ids):
             for row in self.conn.execute(_MEMBER_LEVELS, {"ids": list(chunk)}):
-                every[row.message_id].append(row.level)
-                if row.status == "firing":
-                    firing[row.message_id].append(row.level)
+                firing[row.message_id] = row.firing
+                every[row.message_id] = row.every
         self.conn.execute(
             messages.update()
             .where(messages.c.id == sa.bindparam("b_id"))
@@ -652,7 +664,7 @@ class Ingest:
                     "b_id": i,
                     "updated_at": self.now,
                     # The level is that of the most severe alert still firing.
-                    "level": min(firing[i] or every[i], key=_rank),
+                    "level": firing[i] or every[i],
                     "closed": not firing[i],
                     "resolved_at": None if firing[i] else self.now,
                 }
