@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from router.access import Surface, safe_next, surface
 from router.app import create_app
 from tests.conftest import FakeClock
-from tests.test_app import ADMIN, BODY, settings
+from tests.helpers import ADMIN, BODY, settings
 
 READ_TOKEN = "read-token-0123456789"
 HTML = {"Accept": "text/html"}

@@ -5,48 +5,20 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from router.app import create_app
-from router.settings import Settings
-from tests.conftest import GOLDEN, ROOT
+from tests.conftest import ROOT
 from tests.fakes.slack import FakeSlack
-
-TOKEN = "am-token-0123456789"
-BODY = (GOLDEN / "sources/alertmanager/firing-single.json").read_bytes()
-AUTH = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
-ADMIN_TOKEN = "admin-token-0123456789"
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
-
-
-def settings(tmp_path: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "config": str(ROOT / "routes.yaml"),
-        "runbooks": str(ROOT / "runbooks"),
-        "database_url": f"sqlite:///{tmp_path}/router.db",
-        "alertmanager_token": TOKEN,
-        "admin_token": ADMIN_TOKEN,
-        "max_body_bytes": 1_000_000,
-        # Golden payloads carry the dates they were written on (tests/test_replay.py
-        # tests the window itself).
-        "replay_window": 10 * 365 * 86400.0,
-    }
-    return Settings(**(values | overrides))
+from tests.helpers import ADMIN, AUTH, BODY, TOKEN, settings, stored
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(create_app(settings(tmp_path), run_dispatcher=False)) as c:
         yield c
-
-
-def stored(client: TestClient) -> list[dict[str, Any]]:
-    response = client.get("/alerts", headers={"Accept": "application/json"})
-    alerts: list[dict[str, Any]] = response.json()["alerts"]
-    return alerts
 
 
 def test_accepts_and_stores(client: TestClient) -> None:

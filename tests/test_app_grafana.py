@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from router.app import create_app
 from tests.conftest import GOLDEN, wait_for
 from tests.fakes.slack import FakeSlack
-from tests.test_app import AUTH, settings, stored
+from tests.helpers import AUTH, settings, stored
 
 GRAFANA_TOKEN = "glsa-0123456789"
 FOLDER = GOLDEN / "sources" / "grafana"

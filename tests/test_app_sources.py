@@ -16,7 +16,7 @@ from router.app import create_app
 from router.errors import ConfigError
 from tests.conftest import GOLDEN, wait_for
 from tests.fakes.slack import FakeSlack
-from tests.test_app import ADMIN, settings, stored
+from tests.helpers import ADMIN, settings, stored
 
 PD_SECRET = "whsec_pd_0123456789"
 DD_SECRET = "dd-secret-0123456789"

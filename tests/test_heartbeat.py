@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from router.app import Runtime, create_app
 from tests.conftest import GOLDEN, FakeClock
 from tests.fakes.slack import FakeSlack
-from tests.test_app import AUTH, settings
+from tests.helpers import AUTH, settings
 
 ROUTES = """
 routes:

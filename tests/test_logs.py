@@ -11,7 +11,7 @@ from router import logs
 from router.app import create_app
 from router.notifiers.slack import SlackNotifier
 from tests.fakes.slack import FakeSlack
-from tests.test_app import AUTH, BODY, TOKEN, settings
+from tests.helpers import AUTH, BODY, TOKEN, settings
 
 
 def test_json_lines_carry_the_alert_context(

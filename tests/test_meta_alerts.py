@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from router.app import create_app
 from tests.conftest import GOLDEN
-from tests.test_app import AUTH, settings, stored
+from tests.helpers import AUTH, settings, stored
 
 ALERTMANAGER = json.loads((GOLDEN / "sources/alertmanager/firing-single.json").read_text("utf-8"))
 

@@ -16,7 +16,7 @@ from router.cli import main
 from router.store import Store, migrate
 from router.store.schema import metadata
 from tests.conftest import ROOT, FakeClock
-from tests.test_app import settings
+from tests.helpers import settings
 
 RELEASE_0_1_0 = ROOT / "tests/fixtures/databases/router-0.1.0.sqlite.sql"
 

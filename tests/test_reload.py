@@ -12,7 +12,7 @@ from router.app import create_app
 from router.reload import files_state
 from router.runbooks import load_catalog
 from tests.conftest import ROOT, wait_for
-from tests.test_app import ADMIN, BODY, settings
+from tests.helpers import ADMIN, BODY, metric, settings
 
 JSON = {"Content-Type": "application/json"}
 
@@ -20,13 +20,6 @@ JSON = {"Content-Type": "application/json"}
 def channel(client: TestClient) -> str:
     response = client.post("/api/route", content=BODY, headers=ADMIN)
     return str(response.json()["alerts"][0]["decisions"][0]["channel"])
-
-
-def metric(client: TestClient, name: str) -> float:
-    for line in client.get("/metrics").text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(name)
 
 
 def test_changed_files_are_reloaded_and_a_bad_change_is_refused(

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from router.app import create_app
 from tests.conftest import GOLDEN, FakeClock
+from tests.helpers import settings, stored
 from tests.slackapp.conftest import SIGNING_SECRET, interaction_body, signed
-from tests.test_app import settings, stored
 
 PD_SECRET = "replay-pd-secret"
 TRIGGERED = (GOLDEN / "sources/pagerduty/incident-triggered.json").read_bytes()

@@ -13,8 +13,7 @@ from router.app import create_app
 from router.cli import main
 from tests.conftest import ROOT, wait_for
 from tests.fakes.slack import FakeSlack
-from tests.test_app import ADMIN, AUTH, BODY, settings
-from tests.test_reload import metric
+from tests.helpers import ADMIN, AUTH, BODY, metric, settings
 
 JSON = {"Accept": "application/json"}
 

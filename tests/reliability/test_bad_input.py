@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from router.app import create_app
 from tests.conftest import GOLDEN, routes_without_storm, wait_for
 from tests.fakes.slack import FakeSlack
-from tests.test_app import ADMIN_TOKEN, settings
+from tests.helpers import ADMIN_TOKEN, settings
 
 AM_TOKEN = "am-corpus-token"
 PD_SECRET = "pd-corpus-secret"

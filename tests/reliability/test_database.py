@@ -17,7 +17,7 @@ from router.store import Store, migrate
 from tests.conftest import make_alert
 from tests.fakes.postgres import PostgresServer
 from tests.fakes.postgres import available as postgres_available
-from tests.test_app import AUTH, settings
+from tests.helpers import AUTH, settings
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from router.decide import Ruleset
 from router.notifiers.message import MessageRenderer
 from router.notifiers.mrkdwn import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from router.store import Member, MessageView
-from tests.test_app import ADMIN
-from tests.test_app import settings as app_settings
+from tests.helpers import ADMIN
+from tests.helpers import settings as app_settings
 
 TOKEN = "fuzz-token"
 JSON_VALUES = st.recursive(

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from router.app import create_app
 from tests.conftest import GOLDEN
-from tests.test_app import AUTH, settings
+from tests.helpers import AUTH, settings
 
 AM = json.loads((GOLDEN / "sources/alertmanager/firing-group.json").read_text("utf-8"))
 PD = (GOLDEN / "sources/pagerduty/incident-triggered.json").read_text("utf-8")

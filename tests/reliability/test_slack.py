@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from router.app import create_app
 from tests.conftest import GOLDEN, routes_without_storm, wait_for
 from tests.fakes.slack import FakeSlack
-from tests.test_app import AUTH, settings
+from tests.helpers import AUTH, settings
 
 BODY = (GOLDEN / "sources/alertmanager/firing-group.json").read_text()
 

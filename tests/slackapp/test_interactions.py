@@ -19,8 +19,8 @@ from router.store import Store
 from tests.conftest import GOLDEN, wait_for
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack, SlackMessage
+from tests.helpers import settings
 from tests.slackapp.conftest import SIGNING_SECRET, command_body, interaction_body, signed
-from tests.test_app import settings
 
 PD_SECRET = "pd-secret"
 JANE = "U0JANE0001"

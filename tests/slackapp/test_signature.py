@@ -11,8 +11,8 @@ from router.app import create_app
 from router.errors import Unauthorized
 from router.slackapp.signature import verify
 from tests.conftest import FakeClock
+from tests.helpers import settings
 from tests.slackapp.conftest import SIGNING_SECRET, command_body, signed
-from tests.test_app import settings
 
 
 def test_slack_documented_example_known_answer() -> None:

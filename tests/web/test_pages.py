@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from router.app import create_app
 from tests.conftest import ROOT, FakeClock
-from tests.test_app import AUTH, BODY, settings
+from tests.helpers import AUTH, BODY, settings
 
 JSON = {"Accept": "application/json"}
 

@@ -1,0 +1,52 @@
+"""What many test modules share: app settings for tests, credentials, a body, the store's view.
+
+Import from here, not from another test module (a test file imported for its
+helpers also brings its tests along).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from router.settings import Settings
+from tests.conftest import GOLDEN, ROOT
+
+TOKEN = "am-token-0123456789"
+BODY = (GOLDEN / "sources/alertmanager/firing-single.json").read_bytes()
+AUTH = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+ADMIN_TOKEN = "admin-token-0123456789"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
+
+
+def settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """The example routes and runbooks, SQLite in ``tmp_path``, test credentials."""
+    values: dict[str, Any] = {
+        "config": str(ROOT / "routes.yaml"),
+        "runbooks": str(ROOT / "runbooks"),
+        "database_url": f"sqlite:///{tmp_path}/router.db",
+        "alertmanager_token": TOKEN,
+        "admin_token": ADMIN_TOKEN,
+        "max_body_bytes": 1_000_000,
+        # Golden payloads carry the dates they were written on (tests/test_replay.py
+        # tests the window itself).
+        "replay_window": 10 * 365 * 86400.0,
+    }
+    return Settings(**(values | overrides))
+
+
+def stored(client: TestClient) -> list[dict[str, Any]]:
+    """The alerts the router stored, newest first, as /alerts gives them."""
+    response = client.get("/alerts", headers={"Accept": "application/json"})
+    alerts: list[dict[str, Any]] = response.json()["alerts"]
+    return alerts
+
+
+def metric(client: TestClient, name: str) -> float:
+    """One unlabelled series from /metrics."""
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(name)
