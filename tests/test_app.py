@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from router.app import create_app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_for
 from tests.fakes.slack import FakeSlack
 from tests.helpers import ADMIN, AUTH, BODY, TOKEN, settings, stored
 
@@ -219,9 +218,7 @@ def test_delivers_to_slack_in_the_background(tmp_path: Path, fake_slack: FakeSla
     )
     with TestClient(app) as c:
         assert c.post("/webhooks/alertmanager", content=BODY, headers=AUTH).status_code == 202
-        deadline = time.monotonic() + 10
-        while not fake_slack.posts() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_for(lambda: bool(fake_slack.posts()), 10, "the message")
     (message,) = fake_slack.posts("#db-oncall")
     assert "RUN-001" in message.text
 
@@ -247,9 +244,7 @@ def test_no_secret_in_any_log_line(
             content=BODY,
             headers={"Authorization": "Bearer wrong-token-xyz"},
         )
-        deadline = time.monotonic() + 10
-        while not fake_slack.posts() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_for(lambda: bool(fake_slack.posts()), 10, "the message")
     assert fake_slack.posts()
     assert "Sending a request" in caplog.text, "slack_sdk's debug lines must be in what is checked"
     logged = caplog.text + "".join(str(r.__dict__) for r in caplog.records)

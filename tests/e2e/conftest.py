@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import yaml
 
 from tests.conftest import ROOT, require_binary, wait_for
@@ -106,6 +107,23 @@ class RouterProcess:
                 self.kill()
         if self.proc:
             self.proc.wait(10)
+
+    def pending(self) -> int:
+        """Outbox entries not yet delivered, read from the router's database itself."""
+        url = self.env["ROUTER_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://")
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as conn:
+                query = (
+                    "SELECT count(*) FROM outbox WHERE state = 'pending' AND kind != 'heartbeat'"
+                )
+                return int(conn.execute(sa.text(query)).scalar_one())
+        finally:
+            engine.dispose()
+
+    def settled(self, timeout: float = 30) -> None:
+        """Wait until the dispatcher has done all it was given: absence is then final."""
+        wait_for(lambda: self.pending() == 0, timeout, "the outbox to drain")
 
     def metric(self, name: str) -> float:
         """A sample by exact name with labels, or the sum over a metric's labels."""

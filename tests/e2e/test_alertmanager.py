@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -68,7 +67,7 @@ def test_alertmanager_to_slack_one_message_per_group_and_resolve_edits_it(
         15,
         "repeat notifications",
     )
-    time.sleep(0.5)  # let the dispatcher act on the repeats, if it were going to
+    router.settled()  # the dispatcher has done whatever the repeats asked for
     assert len(fake_slack.posts()) == 2
     assert fake_slack.count("chat.update") == 0
 

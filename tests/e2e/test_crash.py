@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,7 +63,7 @@ def test_sigkill_with_a_full_outbox_loses_nothing_and_posts_once(
     fake_slack.refuse_status = None
     second = start_router(**env)
     wait_for(lambda: len(fake_slack.posts()) >= GROUPS, 60, f"{GROUPS} messages after the restart")
-    time.sleep(1.0)  # anything posted twice would show up by now
+    second.settled()  # all delivered: a second post of anything would be there now
     posts = fake_slack.posts("#data-platform")
     assert len(posts) == GROUPS
     assert sorted(p.text.split("queue q")[1].split(" ")[0] for p in posts) == sorted(

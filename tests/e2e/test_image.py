@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,7 +113,6 @@ def test_image_runs_as_non_root_and_routes_an_alert(image: str, podman_env: dict
             "POST", f"{url}/webhooks/alertmanager", body, {"Authorization": f"Bearer {TOKEN}"}
         )
         assert (status, answer["status"]) == (202, "accepted")
-        time.sleep(0.5)
 
         def container_logs() -> str:
             result = subprocess.run(

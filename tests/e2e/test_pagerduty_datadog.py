@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -92,5 +91,5 @@ def test_pagerduty_incident_lifecycle_and_datadog_monitor(
         {"X-Router-Secret": "x"},
     )
     assert forged[0] == 401
-    time.sleep(0.5)
+    router.settled()
     assert len(fake_slack.posts()) == 2

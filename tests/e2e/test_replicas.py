@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -71,7 +70,7 @@ def test_two_replicas_post_each_message_once_and_resolve_the_right_one(
             )
 
     wait_for(lambda: len(fake_slack.posts()) >= GROUPS, 60, f"{GROUPS} messages")
-    time.sleep(1.0)  # a second post of any message would show by now
+    a.settled()  # one database: all delivered, by either replica
     posts = fake_slack.posts("#data-platform")
     assert len(posts) == GROUPS
     by_group = {p.text.split("queue q")[1].split(" ")[0]: p for p in posts}
@@ -90,7 +89,7 @@ def test_two_replicas_post_each_message_once_and_resolve_the_right_one(
         return all("RESOLVED" in m.current_text and fake_slack.replies(m) for m in posts)
 
     wait_for(all_resolved, 60, "every message edited as resolved, with a reply")
-    time.sleep(0.5)
+    a.settled()
     assert all(len(fake_slack.replies(m)) == 1 for m in posts)
     assert len(fake_slack.posts()) == GROUPS
     # Both replicas did part of the work.
