@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -50,13 +52,17 @@ def http(
         return exc.code, _decode(exc.read())
 
 
+_RUNNING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+
+
 class RouterProcess:
     """``python -m router serve`` with the environment a user would set."""
 
     def __init__(self, tmp: Path, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = tmp / f"router-{self.port}.log"
+        # The server binds port 0 and says which port it got: no race with others.
+        self.port = 0
+        self.url = ""
+        self.log_path = Path(tempfile.mkstemp(prefix="router-", suffix=".log", dir=tmp)[1])
         self.env = {
             **os.environ,
             "ROUTER_CONFIG": str(ROOT / "routes.yaml"),
@@ -71,16 +77,30 @@ class RouterProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> RouterProcess:
+        start = self.log_path.stat().st_size
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "router", "serve", "--port", str(self.port)],
+                [sys.executable, "-m", "router", "serve", "--port", "0"],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=ROOT,
             )
+        wait_for(lambda: self._bound(start), 20, f"the router's port (log: {self.log_path})")
         wait_for(self._ready, 20, f"router on {self.url} (log: {self.log_path})")
         return self
+
+    def _bound(self, start: int) -> bool:
+        """The port uvicorn logs it is running on, read back from this start's log."""
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"router exited: {self.log_path.read_text()}")
+        found = _RUNNING.search(self.log_path.read_bytes()[start:].decode(errors="replace"))
+        if found is None:
+            return False
+        self.port = int(found.group(1))
+        self.url = f"http://127.0.0.1:{self.port}"
+        return True
 
     def _ready(self) -> bool:
         assert self.proc is not None
