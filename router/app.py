@@ -13,6 +13,7 @@ import contextlib
 import functools
 import json
 import logging
+import re
 import threading
 import urllib.parse
 from collections.abc import AsyncIterator
@@ -279,6 +280,27 @@ def _explain(ruleset: Ruleset, source: Source, data: Any) -> bytes:
     return body
 
 
+_SLACK_ID = re.compile(r"^[A-Z0-9]{2,24}$")
+_SLACK_TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
+
+
+def reaction_acknowledges(event: dict[str, Any], reactions: list[str]) -> bool:
+    """A ``reaction_added`` with one of the configured emoji, on a message, well-formed."""
+    item = event.get("item")
+    return (
+        event.get("type") == "reaction_added"
+        and event.get("reaction") in reactions
+        and isinstance(item, dict)
+        and item.get("type") == "message"
+        and isinstance(event.get("user"), str)
+        and bool(_SLACK_ID.match(event["user"]))
+        and isinstance(item.get("channel"), str)
+        and bool(_SLACK_ID.match(item["channel"]))
+        and isinstance(item.get("ts"), str)
+        and bool(_SLACK_TS.match(item["ts"]))
+    )
+
+
 def _count(rt: Runtime, batch: list[tuple[Alert, list[Decision]]]) -> None:
     """Metrics for alerts that were stored."""
     for alert, decisions in batch:
@@ -498,6 +520,34 @@ def create_app(
         if form.get("ssl_check"):
             return Response(status_code=200)
         return JSONResponse(rt.command().answer(form.get("text", "")))
+
+    @app.post("/slack/events")
+    async def slack_events(request: Request) -> Response:
+        """Slack's Events API: the URL check, and reactions that acknowledge a message."""
+        body = await _read_body(request, settings.max_body_bytes)
+        secret = settings.slack_signing_secret
+        verify_slack(request.headers, body, secret.get_secret_value() if secret else None, rt.clock)
+        payload = _json(body, request.headers.get("content-type"))
+        if not isinstance(payload, dict):
+            raise PayloadError("body", "expected a JSON object")
+        if payload.get("type") == "url_verification":
+            return JSONResponse({"challenge": str(payload.get("challenge", ""))[:500]})
+        event = payload.get("event")
+        event_id = payload.get("event_id")
+        if payload.get("type") != "event_callback" or not isinstance(event, dict):
+            return Response(status_code=200)  # nothing we subscribe to
+        if isinstance(event_id, str) and not await run_in_threadpool(
+            store.first_delivery, "slack-event", event_id
+        ):
+            return Response(status_code=200)  # Slack's retry of an event already handled
+        if reaction_acknowledges(event, rt.ruleset.config.data.acknowledge.reactions):
+            item = event["item"]
+            changed = await run_in_threadpool(
+                store.acknowledge_in_slack, item["channel"], item["ts"], event["user"]
+            )
+            if changed:
+                dispatcher.wake()
+        return Response(status_code=200)
 
     @app.post("/slack/interactions")
     async def slack_interaction(request: Request) -> Response:

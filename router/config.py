@@ -216,8 +216,14 @@ def walk_routes(
         yield from walk_routes(route.routes, (*loc, i, "routes"))
 
 
+class Acknowledge(_Strict):
+    reactions: list[str] = Field(default_factory=lambda: ["eyes"])
+    """Reactions (emoji names, without colons) on an alert message that acknowledge it."""
+
+
 class RoutesFile(_Strict):
     defaults: Defaults = Field(default_factory=Defaults)
+    acknowledge: Acknowledge = Field(default_factory=Acknowledge)
     severity: SeverityConfig = Field(default_factory=SeverityConfig)
     auth: dict[SourceName, Literal["none", "required"]] = Field(default_factory=dict)
     routes: list[RouteConfig] = Field(default_factory=list)

@@ -35,3 +35,10 @@ def test_bot_scopes_cover_what_the_router_calls() -> None:
     # chat.postMessage / chat.update, /runbook, users.info with the email for PagerDuty acks
     assert {"chat:write", "commands", "users:read", "users:read.email"} <= scopes
     assert "chat:write.public" in scopes  # routes name channels the bot was never invited to
+
+
+def test_events_point_at_the_router_and_ask_for_reactions() -> None:
+    events = MANIFEST["settings"]["event_subscriptions"]
+    assert urlsplit(events["request_url"]).path in routes()
+    assert events["bot_events"] == ["reaction_added"]
+    assert "reactions:read" in MANIFEST["oauth_config"]["scopes"]["bot"]

@@ -125,12 +125,38 @@ def _without_first_line_if(text: str, repeated: list[str]) -> str:
     return "" if repeated and _bare(text) == _bare(repeated[0]) else text
 
 
+_SLACK_ACKER = re.compile(r"^slack:([UW][A-Z0-9]{2,20})$")
+
+
 def acknowledged_by(view: MessageView) -> str | None:
-    """Who acknowledged the firing alerts (\"\" if unknown); None unless all are."""
+    """Who acknowledged the firing alerts, as mrkdwn ("" if unknown); None unless all are.
+
+    A Slack user (from a reaction) is a mention: the id was checked to be one. Names
+    from elsewhere (PagerDuty) are escaped.
+    """
     acks = [m.ack_by for m in view.firing]
     if not acks or any(a is None for a in acks):
         return None
-    return ", ".join(dict.fromkeys(a for a in acks if a))
+    shown = []
+    for ack in dict.fromkeys(a for a in acks if a):
+        slack = _SLACK_ACKER.match(ack)
+        shown.append(f"<@{slack.group(1)}>" if slack else safe(ack, 200))
+    return ", ".join(shown)
+
+
+def acknowledgement(view: MessageView) -> str | None:
+    """ "Acknowledged by @user at 03:04 (2m 10s after it fired)", or None if it is not."""
+    who = acknowledged_by(view)
+    if who is None:
+        return None
+    text = f"✋ Acknowledged by {who}" if who else "✋ Acknowledged"
+    times = [m.ack_at for m in view.firing if m.ack_at]
+    if times:
+        at = max(times)
+        fired = min((m.starts_at for m in view.firing if m.starts_at), default=view.created_at)
+        clock = datetime.fromtimestamp(at, UTC).strftime("%H:%M UTC")
+        text += f" at <!date^{int(at)}^{{time}}|{clock}> ({duration(at - fired)} after it fired)"
+    return text
 
 
 def _is_stale(runbook: Runbook, now: float, stale_after_days: int) -> bool:
@@ -314,8 +340,8 @@ class MessageRenderer:
             parts.append(f"route `{safe(view.route, 200)}`")
         if resolved:
             parts.append(f"resolved after {duration(lasted(view, now))}")
-        elif (ack := acknowledged_by(view)) is not None:
-            parts.append(f"✋ Acknowledged by {safe(ack, 200)}" if ack else "✋ Acknowledged")
+        elif (ack := acknowledgement(view)) is not None:
+            parts.append(ack)
         return ContextBlock(elements=[_mrkdwn(truncate(" · ".join(parts), MAX_SECTION_TEXT))])
 
     def _actions(self, view: MessageView) -> ActionsBlock | None:
@@ -463,7 +489,7 @@ class MessageRenderer:
         if view.runbook_id and view.runbook_title:
             text += f" · runbook {view.runbook_id}: {safe(view.runbook_title, 200)}"
         if not resolved and (ack := acknowledged_by(view)) is not None:
-            text += f" (acknowledged by {safe(ack, 200)})" if ack else " (acknowledged)"
+            text += f" (acknowledged by {ack})" if ack else " (acknowledged)"
         if level.mention and not resolved:
             text = f"{level.mention} {text}"  # from routes.yaml, not from the alert
         return truncate(text, MAX_FALLBACK_TEXT)

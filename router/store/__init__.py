@@ -100,6 +100,7 @@ class Member:
     links: dict[str, str] = field(default_factory=dict)
     value: str = ""
     ack_by: str | None = None
+    ack_at: float | None = None
     pagerduty_incident: str | None = None
     runbook_id: str | None = None
     runbook_url: str | None = None
@@ -412,6 +413,7 @@ class Store:
                     members.c.starts_at,
                     members.c.ends_at,
                     members.c.ack_by,
+                    members.c.ack_at,
                     alerts.c.fingerprint,
                     alerts.c.name,
                     alerts.c.labels,
@@ -473,6 +475,7 @@ class Store:
                     starts_at=m.starts_at,
                     ends_at=m.ends_at,
                     ack_by=m.ack_by,
+                    ack_at=m.ack_at,
                     pagerduty_incident=m.pagerduty_incident,
                     runbook_id=(m.decisions or [{}])[0].get("runbook"),
                     runbook_url=(m.decisions or [{}])[0].get("runbook_url"),
@@ -522,6 +525,35 @@ class Store:
                 .values(ack_by=by)
             )
             Ingest(conn, self.clock.now()).touch([message_id])
+
+    def acknowledge_in_slack(self, slack_channel: str, slack_ts: str, user_id: str) -> bool:
+        """A Slack user acknowledged one of our messages (a reaction): its firing alerts.
+
+        True if anything changed; acknowledging twice, or someone else's message, is a no-op.
+        """
+        with self._tx() as conn:
+            message_id = conn.execute(
+                sa.select(messages.c.id).where(
+                    messages.c.slack_channel == slack_channel,
+                    messages.c.slack_ts == slack_ts,
+                    messages.c.closed.is_(False),
+                )
+            ).scalar()
+            if message_id is None:
+                return False
+            now = self.clock.now()
+            changed = conn.execute(
+                members.update()
+                .where(
+                    members.c.message_id == message_id,
+                    members.c.status == "firing",
+                    members.c.ack_by.is_(None),
+                )
+                .values(ack_by=f"slack:{user_id}", ack_at=now)
+            ).rowcount
+            if changed:
+                Ingest(conn, now).touch([int(message_id)])
+            return bool(changed)
 
     def load_alert(self, alert_id: int) -> dict[str, Any] | None:
         """One stored alert with its decisions, for the PagerDuty outbox entries."""

@@ -560,6 +560,8 @@ class Ingest:
         if alert.acknowledged:
             known = current.ack_by if current and current.ack_by is not None else ""
             ack_by = alert.acknowledged_by if alert.acknowledged_by is not None else known
+        elif current is not None and current.status == "firing" and alert.source != "pagerduty":
+            ack_by = current.ack_by  # a repeat keeps an acknowledgement made in Slack
         wanted = _Membership("firing", decision.severity.level, decision.severity.reason, ack_by)
         if current == wanted:
             return

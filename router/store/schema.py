@@ -93,6 +93,7 @@ members = sa.Table(
     sa.Column("level", sa.String(8), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("ack_by", sa.Text),  # None: not acknowledged; "": by someone unknown
+    sa.Column("ack_at", sa.Float),  # when, if the router saw it (a button or a reaction)
     sa.Column("starts_at", sa.Float),
     sa.Column("ends_at", sa.Float),
     sa.Column("added_at", sa.Float, nullable=False),
