@@ -621,6 +621,8 @@ class Store:
                 for d in conn.execute(
                     sa.select(
                         members.c.alert_id,
+                        members.c.ack_by,
+                        members.c.ack_at,
                         messages.c.id,
                         messages.c.channel,
                         messages.c.slack_ts,
@@ -645,6 +647,8 @@ class Store:
                             "reason": d.reason,
                             "attempts": d.attempts,
                             "last_error": d.last_error,
+                            "acknowledged_by": d.ack_by,
+                            "acknowledged_at": d.ack_at,
                         }
                     )
         return [

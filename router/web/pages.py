@@ -198,6 +198,8 @@ def register(app: FastAPI, rt: Runtime) -> None:
             return JSONResponse({"alerts": rows})
         for row in rows:
             row["received"] = _when(row["received_at"])
+            for delivery in row["deliveries"]:
+                delivery["acknowledged"] = _when(delivery["acknowledged_at"])
         return page(request, "alerts.html", {"alerts": rows})
 
     @app.get("/alerts/{alert_id}", response_class=HTMLResponse)

@@ -127,3 +127,15 @@ def test_alertmanagers_repeats_keep_the_acknowledgement(world: World) -> None:
         )
     drained(world)
     assert f"(acknowledged by <@{JANE}>)" in message.current_text
+
+
+def test_the_acknowledgement_shows_on_alerts(world: World) -> None:
+    message = world.alert_message()
+    world.event(reaction(message))
+    wait_for(lambda: bool(message.edits), 10, "the acknowledged edit")
+    listed = world.client.get("/alerts", headers={"Accept": "application/json"}).json()["alerts"]
+    (delivery,) = listed[0]["deliveries"]
+    assert delivery["acknowledged_by"] == f"slack:{JANE}"
+    assert delivery["acknowledged_at"] is not None
+    page = world.client.get("/alerts").text
+    assert f"acknowledged by Slack user {JANE} at " in page
