@@ -360,8 +360,9 @@ class MessageRenderer:
                     value=view.runbook_id,
                 )
             )
-        unacked = [m for m in view.firing if m.pagerduty_incident and m.ack_by is None]
-        if self.pagerduty_ack and unacked:
+        unacked = [m for m in view.firing if m.ack_by is None]
+        from_pagerduty = any(m.pagerduty_incident for m in view.firing)
+        if unacked and (self.pagerduty_ack or not from_pagerduty):
             buttons.append(
                 ButtonElement(
                     text=PlainTextObject(text="Acknowledge"),

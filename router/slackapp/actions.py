@@ -99,17 +99,20 @@ class ActionRunner:
         self.notifier.respond(action["response_url"], payload)
 
     def _acknowledge(self, action: dict[str, Any]) -> None:
-        """Acknowledge the message's PagerDuty incidents as the user who clicked."""
+        """Acknowledge the message as the user who clicked: in PagerDuty for its incidents,
+        in the router for alerts from elsewhere."""
         view = self.store.load_message(action["message_id"])
         incidents = (
             sorted({m.pagerduty_incident for m in view.firing if m.pagerduty_incident})
             if view
             else []
         )
+        if view is not None and view.firing and not incidents:
+            if not self.store.acknowledge_message(view.id, action["user_id"]):
+                self._tell(action, "Already acknowledged.")
+            return
         if view is None or not incidents:
-            self._tell(
-                action, "Nothing to acknowledge: no firing PagerDuty incident on this message."
-            )
+            self._tell(action, "Nothing to acknowledge: nothing on this message is firing.")
             return
         if self.pagerduty is None or self.pagerduty.rest is None:
             self._tell(action, "The router has no PagerDuty API token; acknowledge in PagerDuty.")

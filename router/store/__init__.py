@@ -539,21 +539,27 @@ class Store:
                     messages.c.closed.is_(False),
                 )
             ).scalar()
-            if message_id is None:
-                return False
-            now = self.clock.now()
-            changed = conn.execute(
-                members.update()
-                .where(
-                    members.c.message_id == message_id,
-                    members.c.status == "firing",
-                    members.c.ack_by.is_(None),
-                )
-                .values(ack_by=f"slack:{user_id}", ack_at=now)
-            ).rowcount
-            if changed:
-                Ingest(conn, now).touch([int(message_id)])
-            return bool(changed)
+            return message_id is not None and self._ack(conn, int(message_id), user_id)
+
+    def acknowledge_message(self, message_id: int, user_id: str) -> bool:
+        """The Acknowledge button, for alerts with no PagerDuty incident behind them."""
+        with self._tx() as conn:
+            return self._ack(conn, message_id, user_id)
+
+    def _ack(self, conn: Connection, message_id: int, user_id: str) -> bool:
+        now = self.clock.now()
+        changed = conn.execute(
+            members.update()
+            .where(
+                members.c.message_id == message_id,
+                members.c.status == "firing",
+                members.c.ack_by.is_(None),
+            )
+            .values(ack_by=f"slack:{user_id}", ack_at=now)
+        ).rowcount
+        if changed:
+            Ingest(conn, now).touch([message_id])
+        return bool(changed)
 
     def load_alert(self, alert_id: int) -> dict[str, Any] | None:
         """One stored alert with its decisions, for the PagerDuty outbox entries."""

@@ -19,7 +19,7 @@ from router.store import Store
 from tests.conftest import GOLDEN, wait_for
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack, SlackMessage
-from tests.helpers import settings
+from tests.helpers import AUTH, settings
 from tests.slackapp.conftest import SIGNING_SECRET, command_body, interaction_body, signed
 
 PD_SECRET = "pd-secret"
@@ -234,3 +234,17 @@ def test_interaction_without_payload(world: World) -> None:
     body = b"nothing=here"
     response = world.client.post("/slack/interactions", content=body, headers=signed(body))
     assert (response.status_code, response.json()) == (400, {"error": "payload: field required"})
+
+
+def test_acknowledge_an_alertmanager_alert_in_the_router(world: World) -> None:
+    """No PagerDuty incident behind it: the click acknowledges it here, as the clicking user."""
+    body = (GOLDEN / "sources/alertmanager/firing-single.json").read_bytes()
+    assert (
+        world.client.post("/webhooks/alertmanager", content=body, headers=AUTH).status_code == 202
+    )
+    message = world.posted("#db-oncall")
+    assert buttons(message)["pd_ack"]["text"]["text"] == "Acknowledge"
+    assert world.click(message, "pd_ack") == 200
+    wait_for(lambda: f"acknowledged by <@{JANE}>" in message.current_text, 10, "the edit")
+    assert "pd_ack" not in buttons(message)
+    assert world.pd.requests == []  # nothing asked of PagerDuty
