@@ -437,10 +437,11 @@ def create_app(
         request: Request, source: Source, *, verify: bool, limit: int | None = None
     ) -> Any:
         """Credentials first: what needs no body is checked before a byte of it is read."""
-        if verify and source.signature_header is None:
+        header = source.signature_header
+        if verify and (header is None or not request.headers.get(header)):
+            # Unsigned sources are checked in full; a signed one without its header is
+            # refused here, naming the header or the variable.
             _verify(rt, source, request, b"")
-        elif verify and not request.headers.get(source.signature_header or ""):
-            _verify(rt, source, request, b"")  # refuses, naming the header or the variable
         body = await _read_body(request, limit or settings.max_body_bytes)
         if verify and source.signature_header is not None:
             _verify(rt, source, request, body)

@@ -98,6 +98,4 @@ class Settings(BaseSettings):
             "DATADOG_WEBHOOK_SECRET": self.datadog_webhook_secret,
             "SENTRY_CLIENT_SECRET": self.sentry_client_secret,
         }[env_name]
-        if value is None:
-            return []
-        return [s.strip() for s in value.get_secret_value().split(",") if s.strip()]
+        return self.tokens(value)

@@ -72,24 +72,20 @@ def set_timer(conn: Connection, heartbeat_id: int, due_at: float, now: float) ->
         )
 
 
+def _insert(
+    conn: Connection, now: float, route: str, interval: float, alertname: str | None = None
+) -> int:
+    """A new heartbeat, last seen now (a route never seen starts counting now)."""
+    values = {"route": route, "interval": interval, "alertname": alertname}
+    statement = heartbeats.insert().values(**values, last_seen=now, updated_at=now)
+    return int(conn.execute(statement.returning(heartbeats.c.id)).scalar_one())
+
+
 def seen(conn: Connection, now: float, route: str, interval: float, alertname: str) -> int | None:
     """An arrival: record it and re-arm the timer; the open alarm's alert id, if any."""
     row = conn.execute(sa.select(heartbeats).where(heartbeats.c.route == route)).first()
     if row is None:
-        heartbeat_id = int(
-            conn.execute(
-                heartbeats.insert()
-                .values(
-                    route=route,
-                    interval=interval,
-                    alertname=alertname,
-                    last_seen=now,
-                    updated_at=now,
-                )
-                .returning(heartbeats.c.id)
-            ).scalar_one()
-        )
-        alarm = None
+        heartbeat_id, alarm = _insert(conn, now, route, interval, alertname), None
     else:
         heartbeat_id, alarm = row.id, row.alarm_alert_id
         conn.execute(
@@ -113,14 +109,7 @@ def sync(conn: Connection, now: float, wanted: dict[str, float]) -> None:
     for route, interval in wanted.items():
         row = known.get(route)
         if row is None:
-            heartbeat_id = int(
-                conn.execute(
-                    heartbeats.insert()
-                    .values(route=route, interval=interval, last_seen=now, updated_at=now)
-                    .returning(heartbeats.c.id)
-                ).scalar_one()
-            )
-            set_timer(conn, heartbeat_id, now + interval, now)
+            set_timer(conn, _insert(conn, now, route, interval), now + interval, now)
         elif row.interval != interval:
             conn.execute(
                 heartbeats.update()
