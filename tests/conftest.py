@@ -20,6 +20,10 @@ from tests.fakes.slack import FakeSlack
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ROUTES = FIXTURES / "config/routes.yaml"
+"""The tests' own routes and runbooks: the shipped examples can change freely."""
+RUNBOOKS = FIXTURES / "config/runbooks"
 UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
 
 
@@ -41,7 +45,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture(scope="session")
 def ruleset() -> Ruleset:
-    return load_ruleset(ROOT / "routes.yaml", ROOT / "runbooks")
+    return load_ruleset(ROUTES, RUNBOOKS)
 
 
 @pytest.fixture(scope="session")
@@ -148,7 +152,7 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
 
 def routes_without_storm(folder: Path) -> str:
     """The example routes with storms off: for tests of per-message delivery at volume."""
-    data = yaml.safe_load((ROOT / "routes.yaml").read_text())
+    data = yaml.safe_load((ROUTES).read_text())
     data["severity"].pop("storm", None)
     path = folder / "routes-no-storm.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))

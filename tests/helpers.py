@@ -12,7 +12,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from router.settings import Settings
-from tests.conftest import GOLDEN, ROOT
+from tests.conftest import GOLDEN, ROUTES, RUNBOOKS
 
 TOKEN = "am-token-0123456789"
 BODY = (GOLDEN / "sources/alertmanager/firing-single.json").read_bytes()
@@ -24,8 +24,8 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/
 def settings(tmp_path: Path, **overrides: Any) -> Settings:
     """The example routes and runbooks, SQLite in ``tmp_path``, test credentials."""
     values: dict[str, Any] = {
-        "config": str(ROOT / "routes.yaml"),
-        "runbooks": str(ROOT / "runbooks"),
+        "config": str(ROUTES),
+        "runbooks": str(RUNBOOKS),
         "database_url": f"sqlite:///{tmp_path}/router.db",
         "alertmanager_token": TOKEN,
         "admin_token": ADMIN_TOKEN,

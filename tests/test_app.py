@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from router.app import create_app
-from tests.conftest import ROOT, wait_for
+from tests.conftest import ROUTES, wait_for
 from tests.fakes.slack import FakeSlack
 from tests.helpers import ADMIN, AUTH, BODY, TOKEN, settings, stored
 
@@ -80,9 +80,7 @@ def test_auth_none_in_routes_file_accepts_and_warns(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     routes = tmp_path / "routes.yaml"
-    routes.write_text(
-        (ROOT / "routes.yaml").read_text().replace("auth: {}", "auth: {alertmanager: none}")
-    )
+    routes.write_text((ROUTES).read_text().replace("auth: {}", "auth: {alertmanager: none}"))
     app = create_app(
         settings(tmp_path, config=str(routes), alertmanager_token=None), run_dispatcher=False
     )
@@ -194,7 +192,7 @@ def test_unmatched_alerts_are_counted(client: TestClient) -> None:
 
 def test_reload_applies_good_config_and_refuses_bad(tmp_path: Path) -> None:
     routes = tmp_path / "routes.yaml"
-    routes.write_text((ROOT / "routes.yaml").read_text())
+    routes.write_text((ROUTES).read_text())
     with TestClient(create_app(settings(tmp_path, config=str(routes)), run_dispatcher=False)) as c:
         routes.write_text("routes:\n  - {name: all, channel: '#everything'}\n")
         assert c.post("/-/reload", headers=ADMIN).json() == {

@@ -8,20 +8,20 @@ import pytest
 import yaml
 
 from router.cli import main
-from tests.conftest import GOLDEN, ROOT
+from tests.conftest import GOLDEN, ROUTES, RUNBOOKS
 
-ARGS = ["--config", str(ROOT / "routes.yaml"), "--runbooks", str(ROOT / "runbooks")]
+ARGS = ["--config", str(ROUTES), "--runbooks", str(RUNBOOKS)]
 
 
 def test_check_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", *ARGS]) == 0
-    routes = len(yaml.safe_load((ROOT / "routes.yaml").read_text(encoding="utf-8"))["routes"])
+    routes = len(yaml.safe_load((ROUTES).read_text(encoding="utf-8"))["routes"])
     assert f"{routes} routes" in capsys.readouterr().out
 
 
 def test_check_reports_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     runbooks = tmp_path / "runbooks"
-    shutil.copytree(ROOT / "runbooks", runbooks)
+    shutil.copytree(RUNBOOKS, runbooks)
     (runbooks / "bad.md").write_text("# RUN-050: Broken\nLast Tested: someday\n", encoding="utf-8")
     routes = tmp_path / "routes.yaml"
     routes.write_text("routes:\n  - name: x\n    runbook: RUN-404\n", encoding="utf-8")
@@ -107,7 +107,7 @@ def test_check_warns_about_deprecated_matchers_with_file_and_line(
         "    runbook: RUN-001\n",
         encoding="utf-8",
     )
-    assert main(["check", "--config", str(routes), "--runbooks", str(ROOT / "runbooks")]) == 0
+    assert main(["check", "--config", str(routes), "--runbooks", str(RUNBOOKS)]) == 0
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [
         f"{routes}:3: routes[0].matchers[0]: 'alertname=~\"Disk\\\\d+\"': deprecated syntax: "

@@ -7,7 +7,7 @@ import pytest
 from router.config import parse_duration, parse_routes
 from router.decide import load_ruleset
 from router.errors import ConfigError
-from tests.conftest import GOLDEN, ROOT
+from tests.conftest import GOLDEN, ROUTES, RUNBOOKS
 
 BAD = sorted((GOLDEN / "config").glob("*.yaml"))
 
@@ -22,7 +22,7 @@ def test_bad_configs_give_the_exact_errors(path: Path) -> None:
         .replace("{dir}", str(path.parent))
     )
     with pytest.raises(ConfigError) as caught:
-        load_ruleset(path, ROOT / "runbooks")
+        load_ruleset(path, RUNBOOKS)
     assert str(caught.value) == expected
 
 
@@ -31,7 +31,7 @@ def test_there_are_golden_bad_configs() -> None:
 
 
 def test_shipped_routes_file_is_valid() -> None:
-    ruleset = load_ruleset(ROOT / "routes.yaml", ROOT / "runbooks")
+    ruleset = load_ruleset(ROUTES, RUNBOOKS)
     assert ruleset.config.data.defaults.channel == "#alerts"
     assert len(ruleset.table.routes) > 10
 

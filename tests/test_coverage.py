@@ -10,10 +10,10 @@ import pytest
 
 from router.cli import main
 from router.coverage import load_rules
-from tests.conftest import GOLDEN, ROOT
+from tests.conftest import GOLDEN, ROOT, ROUTES, RUNBOOKS
 
 FOLDER = GOLDEN / "coverage"
-ARGS = ["--config", str(ROOT / "routes.yaml"), "--runbooks", str(ROOT / "runbooks")]
+ARGS = ["--config", str(ROUTES), "--runbooks", str(RUNBOOKS)]
 KUBE = str(FOLDER / "kube-prometheus.yaml")
 APP = str(FOLDER / "app-rules.yaml")
 DATADOG = str(FOLDER / "datadog-monitors.txt")

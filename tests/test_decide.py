@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from router.decide import Ruleset, load_ruleset
-from tests.conftest import ROOT, make_alert
+from tests.conftest import RUNBOOKS, make_alert
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ routes:
 """,
         encoding="utf-8",
     )
-    return load_ruleset(path, ROOT / "runbooks")
+    return load_ruleset(path, RUNBOOKS)
 
 
 def test_route_runbook_comes_first(rules: Ruleset) -> None:

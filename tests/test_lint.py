@@ -8,7 +8,7 @@ import pytest
 
 from router.cli import main
 from router.runbooks.lint import RULES, lint_folder
-from tests.conftest import GOLDEN, ROOT
+from tests.conftest import GOLDEN, RUNBOOKS
 
 BAD = GOLDEN / "lint/bad"
 TODAY = ["--today", "2026-11-22", "--stale-after-days", "90"]
@@ -27,8 +27,8 @@ def test_every_rule_has_a_bad_example() -> None:
     assert not [f for f in report.findings if f.file == str(clean)]
 
 
-def test_shipped_runbooks_have_no_errors(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["lint", str(ROOT / "runbooks"), *TODAY]) == 0
+def test_fixture_runbooks_have_no_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", str(RUNBOOKS), *TODAY]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == "14 runbooks: 0 error(s), 1 warning(s)"
     assert out[0].endswith(
@@ -37,7 +37,7 @@ def test_shipped_runbooks_have_no_errors(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_strict_makes_warnings_fail(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["lint", str(ROOT / "runbooks"), *TODAY, "--strict"]) == 1
+    assert main(["lint", str(RUNBOOKS), *TODAY, "--strict"]) == 1
 
 
 def test_json_format(capsys: pytest.CaptureFixture[str]) -> None:
@@ -54,10 +54,7 @@ def test_stale_limit_comes_from_routes_yaml(
 ) -> None:
     routes = tmp_path / "routes.yaml"
     routes.write_text("defaults: {stale_after_days: 400}\n", encoding="utf-8")
-    assert (
-        main(["lint", str(ROOT / "runbooks"), "--config", str(routes), "--today", "2026-11-22"])
-        == 0
-    )
+    assert main(["lint", str(RUNBOOKS), "--config", str(routes), "--today", "2026-11-22"]) == 0
     assert capsys.readouterr().out.strip() == "14 runbooks: 0 error(s), 0 warning(s)"
 
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from router.app import create_app
 from router.reload import files_state
 from router.runbooks import load_catalog
-from tests.conftest import ROOT, wait_for
+from tests.conftest import ROOT, ROUTES, RUNBOOKS, wait_for
 from tests.helpers import ADMIN, BODY, metric, settings
 
 JSON = {"Content-Type": "application/json"}
@@ -26,7 +26,7 @@ def test_changed_files_are_reloaded_and_a_bad_change_is_refused(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     routes = tmp_path / "routes.yaml"
-    shutil.copy(ROOT / "routes.yaml", routes)
+    shutil.copy(ROUTES, routes)
     app = create_app(
         settings(tmp_path, config=str(routes), reload_interval=0.05), run_dispatcher=False
     )
@@ -62,7 +62,7 @@ def test_configmap_symlink_swap_is_seen(tmp_path: Path) -> None:
 
 def test_runbook_edits_are_reloaded(tmp_path: Path) -> None:
     runbooks = tmp_path / "runbooks"
-    shutil.copytree(ROOT / "runbooks", runbooks)
+    shutil.copytree(RUNBOOKS, runbooks)
     app = create_app(
         settings(tmp_path, runbooks=str(runbooks), reload_interval=0.05), run_dispatcher=False
     )
@@ -101,9 +101,9 @@ def test_git_sync_symlink_swap_reloads_and_a_broken_commit_keeps_the_rest(
     tmp_path: Path,
 ) -> None:
     root = tmp_path / "git"
-    routes = (ROOT / "routes.yaml").read_text(encoding="utf-8")
+    routes = (ROUTES).read_text(encoding="utf-8")
     root.mkdir()
-    publish(root, checkout(root, "aaa111", ROOT / "runbooks", routes))
+    publish(root, checkout(root, "aaa111", RUNBOOKS, routes))
     current = root / "current"
     app = create_app(
         settings(
@@ -118,9 +118,7 @@ def test_git_sync_symlink_swap_reloads_and_a_broken_commit_keeps_the_rest(
         assert channel(client) == "#db-oncall"
 
         # The next commit routes everything to one channel and breaks RUN-004.
-        tree = checkout(
-            root, "bbb222", ROOT / "runbooks", "routes:\n  - {name: all, channel: '#all'}\n"
-        )
+        tree = checkout(root, "bbb222", RUNBOOKS, "routes:\n  - {name: all, channel: '#all'}\n")
         next(tree.glob("runbooks/RUN-004-*.md")).write_text("merge conflict\n", encoding="utf-8")
         publish(root, tree)
         wait_for(lambda: channel(client) == "#all", 10, "the new commit's routes")
@@ -129,7 +127,7 @@ def test_git_sync_symlink_swap_reloads_and_a_broken_commit_keeps_the_rest(
         assert metric(client, "router_config_last_reload_successful") == 1
 
         # A commit whose routes.yaml does not load is refused; the running config stays.
-        publish(root, checkout(root, "ccc333", ROOT / "runbooks", "routes: {oops\n"))
+        publish(root, checkout(root, "ccc333", RUNBOOKS, "routes: {oops\n"))
         wait_for(
             lambda: metric(client, "router_config_last_reload_successful") == 0,
             10,

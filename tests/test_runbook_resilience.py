@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from router.app import create_app
 from router.cli import main
-from tests.conftest import ROOT, wait_for
+from tests.conftest import ROUTES, RUNBOOKS, wait_for
 from tests.fakes.slack import FakeSlack
 from tests.helpers import ADMIN, AUTH, BODY, metric, settings
 
@@ -21,7 +21,7 @@ JSON = {"Accept": "application/json"}
 def broken_folder(tmp_path: Path) -> Path:
     """The example runbooks with RUN-001 mangled (no title) and an unreadable RUN-050."""
     runbooks = tmp_path / "runbooks"
-    shutil.copytree(ROOT / "runbooks", runbooks)
+    shutil.copytree(RUNBOOKS, runbooks)
     pool = next(runbooks.glob("RUN-001-*.md"))
     pool.write_text("<<<<<<< HEAD\nDatabase pool steps, lost in a bad merge\n", encoding="utf-8")
     (runbooks / "RUN-050-latin1.md").write_bytes(b"# RUN-050: Caf\xe9\n")
@@ -79,7 +79,7 @@ def test_server_starts_routes_and_posts_with_a_broken_runbook(
 
 def test_reload_with_a_broken_file_keeps_the_rest(tmp_path: Path) -> None:
     runbooks = tmp_path / "runbooks"
-    shutil.copytree(ROOT / "runbooks", runbooks)
+    shutil.copytree(RUNBOOKS, runbooks)
     app = create_app(settings(tmp_path, runbooks=str(runbooks)), run_dispatcher=False)
     with TestClient(app) as client:
         deploy = next(runbooks.glob("RUN-004-*.md"))
@@ -106,7 +106,7 @@ def test_check_and_lint_still_fail_on_it(
 ) -> None:
     runbooks = broken_folder(tmp_path)
     pool = next(runbooks.glob("RUN-001-*.md"))
-    assert main(["check", "--config", str(ROOT / "routes.yaml"), "--runbooks", str(runbooks)]) == 1
+    assert main(["check", "--config", str(ROUTES), "--runbooks", str(runbooks)]) == 1
     err = capsys.readouterr().err
     assert f'{pool}:1: title: no "RUN-nnn: Title" line' in err
     assert "].runbook: runbook RUN-001 could not be read" in err

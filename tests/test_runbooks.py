@@ -10,9 +10,9 @@ from router.errors import ConfigError
 from router.runbooks import load_catalog, parse_runbook
 from router.runbooks.model import CATEGORIES
 from router.runbooks.parser import parse_entries, referenced_runbooks
-from tests.conftest import GOLDEN, ROOT, check_golden
+from tests.conftest import GOLDEN, ROOT, RUNBOOKS, check_golden
 
-SHIPPED = sorted((ROOT / "runbooks").glob("*.md"))
+SHIPPED = sorted((RUNBOOKS).glob("*.md"))
 SEED_LAYOUT = ROOT / "tests" / "fixtures" / "seed-layout"
 
 
@@ -35,7 +35,7 @@ def test_shipped_runbooks_parse_to_their_golden_output(path: Path) -> None:
 
 def test_shipped_example_of_the_format_layout_holds_two_entries() -> None:
     """Plain title lines, entries separated by ---, Commands:/Verification: blocks."""
-    path = ROOT / "runbooks" / "storage-procedures.md"
+    path = RUNBOOKS / "storage-procedures.md"
     assert not path.read_text(encoding="utf-8").startswith("#")
     assert check_entries_golden(path, GOLDEN / "runbooks") == ["RUN-013", "RUN-014"]
 
@@ -86,7 +86,7 @@ def test_a_run_id_inside_a_fence_or_a_sentence_is_not_a_title() -> None:
 
 
 def test_shipped_runbooks_cover_every_category_and_are_complete() -> None:
-    catalog = load_catalog(ROOT / "runbooks")
+    catalog = load_catalog(RUNBOOKS)
     assert len(catalog) >= 10
     assert {rb.category for rb in catalog} == set(CATEGORIES)
     ids = {rb.id for rb in catalog}
@@ -106,7 +106,7 @@ def test_shipped_runbooks_cover_every_category_and_are_complete() -> None:
 
 
 def test_catalog_lookup_is_case_and_padding_insensitive() -> None:
-    catalog = load_catalog(ROOT / "runbooks")
+    catalog = load_catalog(RUNBOOKS)
     first = catalog.get("RUN-001")
     assert first is not None
     assert catalog.get("run-1") is first

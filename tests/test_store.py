@@ -9,7 +9,7 @@ from typing import Any
 from router.alert import Alert
 from router.decide import Ruleset
 from router.store import STALE_REDELIVERY_WINDOW, Store
-from tests.conftest import GOLDEN, FakeClock, make_alert
+from tests.conftest import GOLDEN, RUNBOOKS, FakeClock, make_alert
 
 
 def ingest(store: Store, ruleset: Ruleset, *alerts: Alert) -> tuple[int, int]:
@@ -123,7 +123,6 @@ def test_resolve_of_an_unknown_alert_posts_nothing(store: Store, ruleset: Rulese
 
 def test_continue_routes_give_one_message_per_channel(store: Store, tmp_path: Path) -> None:
     from router.decide import load_ruleset
-    from tests.conftest import ROOT
 
     routes = tmp_path / "routes.yaml"
     routes.write_text(
@@ -132,7 +131,7 @@ def test_continue_routes_give_one_message_per_channel(store: Store, tmp_path: Pa
         "  - {name: db, matchers: ['alertname=\"DatabaseConnectionPoolHigh\"'], channel: '#db', runbook: RUN-001}\n",
         encoding="utf-8",
     )
-    rules = load_ruleset(routes, ROOT / "runbooks")
+    rules = load_ruleset(routes, RUNBOOKS)
     assert ingest(store, rules, db_alert("db-1")) == (2, 0)
     channels = sorted(v.channel for i in store.claim("me", 60) if (v := store.load_message(i.ref)))
     assert channels == ["#db", "#incidents"]

@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from tests.conftest import ROOT, require_binary, wait_for
+from tests.conftest import ROOT, ROUTES, RUNBOOKS, require_binary, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -65,8 +65,8 @@ class RouterProcess:
         self.log_path = Path(tempfile.mkstemp(prefix="router-", suffix=".log", dir=tmp)[1])
         self.env = {
             **os.environ,
-            "ROUTER_CONFIG": str(ROOT / "routes.yaml"),
-            "ROUTER_RUNBOOKS": str(ROOT / "runbooks"),
+            "ROUTER_CONFIG": str(ROUTES),
+            "ROUTER_RUNBOOKS": str(RUNBOOKS),
             "ROUTER_DATABASE_URL": f"sqlite:///{tmp}/router.db",
             "ROUTER_LOG_FORMAT": "text",
             # The golden payloads carry the dates they were written on; a real sender's

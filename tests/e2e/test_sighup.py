@@ -8,7 +8,7 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import GOLDEN, ROOT, wait_for
+from tests.conftest import GOLDEN, ROUTES, wait_for
 from tests.e2e.conftest import RouterProcess, http
 
 
@@ -16,7 +16,7 @@ def test_sighup_applies_a_good_config_and_keeps_the_old_one_for_a_bad(
     tmp_path: Path, start_router: Callable[..., RouterProcess]
 ) -> None:
     routes = tmp_path / "routes.yaml"
-    shutil.copy(ROOT / "routes.yaml", routes)
+    shutil.copy(ROUTES, routes)
     router = start_router(
         ROUTER_CONFIG=str(routes), ROUTER_RELOAD_INTERVAL="0", ROUTER_ADMIN_TOKEN="e2e-admin"
     )

@@ -19,7 +19,7 @@ from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty, dedup_key, note_text
 from router.sources import pagerduty as pd_source
 from router.store import Store
-from tests.conftest import GOLDEN, FakeClock, make_alert
+from tests.conftest import GOLDEN, RUNBOOKS, FakeClock, make_alert
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.test_dispatcher import RecordingNotifier
 
@@ -210,7 +210,6 @@ def test_page_route_triggers_then_resolves_with_a_stable_dedup_key(
     setup: Setup, tmp_path: Path
 ) -> None:
     from router.decide import load_ruleset
-    from tests.conftest import ROOT
 
     routes = tmp_path / "routes.yaml"
     routes.write_text(
@@ -219,7 +218,7 @@ def test_page_route_triggers_then_resolves_with_a_stable_dedup_key(
         "     channel: '#db', page: database}\n",
         encoding="utf-8",
     )
-    rules = load_ruleset(routes, ROOT / "runbooks")
+    rules = load_ruleset(routes, RUNBOOKS)
     firing = make_alert(env="prod", severity="critical", instance="db-1", summary="pool at 96%")
     setup.fake.script = [(500, {})]
     setup.store.ingest([(firing, rules.decide(firing))])
@@ -244,11 +243,10 @@ def test_page_route_triggers_then_resolves_with_a_stable_dedup_key(
 
 def test_pagerduty_incidents_are_never_paged_back(setup: Setup, tmp_path: Path) -> None:
     from router.decide import load_ruleset
-    from tests.conftest import ROOT
 
     routes = tmp_path / "routes.yaml"
     routes.write_text("routes:\n  - {name: all, channel: '#x', page: database}\n", encoding="utf-8")
-    rules = load_ruleset(routes, ROOT / "runbooks")
+    rules = load_ruleset(routes, RUNBOOKS)
     setup.send(TRIGGERED, rules.decide)
     setup.run_for(3)
     assert setup.fake.bodies("/v2/enqueue") == []

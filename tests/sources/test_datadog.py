@@ -9,7 +9,7 @@ import pytest
 from router.decide import load_ruleset
 from router.errors import PayloadError, Unauthorized
 from router.sources import datadog
-from tests.conftest import GOLDEN, ROOT
+from tests.conftest import GOLDEN, ROOT, ROUTES, RUNBOOKS
 
 FOLDER = GOLDEN / "sources/datadog"
 TRIGGERED = json.loads((FOLDER / "triggered.json").read_text())
@@ -172,7 +172,7 @@ def test_default_payload_warn_and_no_data_fire(name: str) -> None:
 
 
 def test_default_payload_priority_sets_the_level() -> None:
-    ruleset = load_ruleset(ROOT / "routes.yaml", ROOT / "runbooks")
+    ruleset = load_ruleset(ROUTES, RUNBOOKS)
     (alert,) = datadog.parse(default_payload("default-p1-triggered"))
     (decision,) = ruleset.decide(alert)
     assert decision.severity.level == "SEV0"

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from router.app import create_app
-from tests.conftest import ROOT, FakeClock
+from tests.conftest import RUNBOOKS, FakeClock
 from tests.helpers import AUTH, BODY, settings
 
 JSON = {"Accept": "application/json"}
@@ -122,7 +122,7 @@ def test_hostile_text_is_escaped(client: TestClient) -> None:
 
 def test_runbook_markdown_cannot_inject_html(tmp_path: Path) -> None:
     runbooks = tmp_path / "runbooks"
-    shutil.copytree(ROOT / "runbooks", runbooks)
+    shutil.copytree(RUNBOOKS, runbooks)
     (runbooks / "RUN-099-evil.md").write_text(
         "# RUN-099: Evil\n<script>alert(1)</script>\n\n[click](javascript:alert(1))\n",
         encoding="utf-8",
