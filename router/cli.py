@@ -10,9 +10,19 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from router.errors import ConfigError, PayloadError, Problem
+from router import logs
+from router.app import create_app
+from router.config import load_routes
+from router.coverage import Coverage, evaluate, load_monitor_names, load_rules
+from router.decide import load_ruleset
+from router.demo import run
+from router.errors import ConfigError, PayloadError, Problem, StoreUnavailable
+from router.http.webhooks import explain_alerts
+from router.runbooks.lint import lint_folder
+from router.server import Bounds, serve
 from router.settings import Settings
 from router.sources import SOURCES
+from router.store import Store, migrate
 
 
 def _print_problems(problems: Sequence[Problem]) -> None:
@@ -21,9 +31,6 @@ def _print_problems(problems: Sequence[Problem]) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from router import logs
-    from router.app import create_app
-    from router.server import Bounds, serve
 
     logs.configure(settings.log_format, settings.log_level)
     try:
@@ -42,7 +49,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    from router.decide import load_ruleset
 
     config = args.config or settings.config
     runbooks = args.runbooks or settings.runbooks
@@ -65,8 +71,6 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
-    from router.app import explain_alerts
-    from router.decide import load_ruleset
 
     try:
         ruleset = load_ruleset(args.config or settings.config, args.runbooks or settings.runbooks)
@@ -94,8 +98,6 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from router.errors import StoreUnavailable
-    from router.store import Store, migrate
 
     store = Store.from_url(settings.database_url)
     try:
@@ -111,14 +113,12 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from router.demo import run
 
     token = settings.alertmanager_token.get_secret_value() if settings.alertmanager_token else None
     return run(args.url, token.split(",")[0] if token else None, args.resolve_after)
 
 
 def _stale_after_days(args: argparse.Namespace, settings: Settings) -> int:
-    from router.config import load_routes
 
     if args.stale_after_days is not None:
         return int(args.stale_after_days)
@@ -129,7 +129,6 @@ def _stale_after_days(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
-    from router.runbooks.lint import lint_folder
 
     folder = args.dir or args.runbooks or settings.runbooks
     if not Path(folder).is_dir():
@@ -153,8 +152,6 @@ def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
-    from router.coverage import Coverage, evaluate, load_monitor_names, load_rules
-    from router.decide import load_ruleset
 
     assume = {}
     for pair in args.assume or []:

@@ -8,6 +8,7 @@ Runbook resolution, first that applies: the route's ``runbook``; the alert's
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ from router.errors import ConfigError, Problem
 from router.routing import RouteTable
 from router.runbooks import Catalog, Runbook, load_catalog
 from router.runbooks.catalog import runbook_number
+from router.runbooks.search import SearchIndex
 from router.severity import Severity, classify
+from router.storm import StormPolicy
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,16 @@ class Ruleset:
         self.problems = list(problems or [])
         """What was left out or does not resolve; empty when ``check`` passes."""
         self.table = RouteTable.from_config(config.data.routes)
+
+    @cached_property
+    def index(self) -> SearchIndex:
+        """Search over these runbooks (/runbook and /runbooks?q=), built once per load."""
+        return SearchIndex(self.catalog)
+
+    @cached_property
+    def storm_policy(self) -> StormPolicy | None:
+        data = self.config.data
+        return StormPolicy.from_config(data.severity.storm, data.defaults.channel)
 
     def runbook_url(self, runbook: Runbook | str) -> str:
         runbook_id = runbook if isinstance(runbook, str) else runbook.id

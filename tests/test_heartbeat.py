@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from router.app import Runtime, create_app
+from router.app import create_app
+from router.runtime import Runtime
 from tests.conftest import GOLDEN, FakeClock
 from tests.fakes.slack import FakeSlack
 from tests.helpers import AUTH, settings

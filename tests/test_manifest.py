@@ -16,7 +16,7 @@ MANIFEST: dict[str, Any] = yaml.safe_load((ROOT / "deploy/slack-app-manifest.yam
 
 def routes() -> set[str]:
     app = create_app(Settings(database_url="sqlite://"), run_dispatcher=False)
-    return {getattr(r, "path", "") for r in app.routes}
+    return set(app.openapi()["paths"])
 
 
 def test_slash_command_and_interactivity_point_at_the_router() -> None:

@@ -8,7 +8,8 @@ from typing import Any
 from router.alert import Alert
 from router.decide import Ruleset
 from router.notifiers.message import MessageRenderer
-from router.store import MessageView, Store, StormPolicy
+from router.store import MessageView, Store
+from router.storm import StormPolicy
 from tests.conftest import GOLDEN, FakeClock, check_golden, make_alert
 
 POLICY = StormPolicy(alerts=5, within=300.0, level="SEV1", channel="#incidents")

@@ -20,7 +20,6 @@ from router.decide import Ruleset
 from router.notifiers.mrkdwn import MAX_SECTION_TEXT, escape, link, truncate
 from router.notifiers.runbook_entry import runbook_blocks
 from router.runbooks.model import CATEGORIES
-from router.runbooks.search import SearchIndex
 
 USAGE = """*`/runbook`* finds the procedure for what is on fire.
 • `/runbook RUN-001` shows an entry (only to you), with a button to post it in the channel
@@ -46,7 +45,6 @@ def _answer(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, 
 class RunbookCommand:
     def __init__(self, ruleset: Ruleset) -> None:
         self.ruleset = ruleset
-        self.index = SearchIndex(ruleset.catalog)
 
     def answer(self, text: str) -> dict[str, Any]:
         text = " ".join(text.split())
@@ -98,7 +96,7 @@ class RunbookCommand:
         return {"response_type": "ephemeral", "text": f"{count} runbooks", "blocks": blocks}
 
     def search(self, query: str) -> dict[str, Any]:
-        hits = self.index.search(query, limit=5)
+        hits = self.ruleset.index.search(query, limit=5)
         if not hits:
             return _answer(
                 f"No runbook matches “{escape(query)}”. Try other words, or `/runbook list`."

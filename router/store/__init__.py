@@ -33,7 +33,6 @@ from router.store.ingest import (
     STALE_REDELIVERY_WINDOW,
     Ingest,
     IngestResult,
-    StormPolicy,
     message_key,
 )
 from router.store.schema import (
@@ -53,6 +52,7 @@ from router.store.schema import (
     outbox,
     pk,
 )
+from router.storm import StormPolicy
 
 INGEST_ATTEMPTS = 8  # replicas racing on the same alerts retry; losing 8 times is unheard of
 
@@ -68,7 +68,6 @@ __all__ = [
     "MessageView",
     "OutboxItem",
     "Store",
-    "StormPolicy",
     "make_engine",
     "message_key",
 ]

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from router.alert import Alert
-from router.config import LEVEL_NAMES, LevelName
 from router.decide import Decision
 from router.severity import Severity
 from router.store import heartbeats
@@ -33,6 +32,7 @@ from router.store.schema import (
     pk,
     ts,
 )
+from router.storm import StormPolicy
 
 STALE_REDELIVERY_WINDOW = 30.0
 """Seconds after a resolve in which a firing copy with the same startsAt is stale.
@@ -123,27 +123,6 @@ class _Seen:
 
 
 @dataclass(frozen=True)
-class StormPolicy:
-    """severity.storm from routes.yaml, resolved: how many, how fast, what then."""
-
-    alerts: int
-    within: float
-    level: LevelName
-    channel: str
-    min_level: LevelName = "SEV3"
-
-    def counts(self, decisions: Sequence[Decision]) -> bool:
-        """Counts toward a storm: posted, and at ``min_level`` or above."""
-        floor = LEVEL_NAMES.index(self.min_level)
-        return any(d.notify and d.severity.rank <= floor for d in decisions)
-
-    def keeps_own_message(self, decisions: Sequence[Decision]) -> bool:
-        """As severe as the storm itself: never folded into it."""
-        top = LEVEL_NAMES.index(self.level)
-        return any(d.notify and d.severity.rank <= top for d in decisions)
-
-
-@dataclass(frozen=True)
 class _Open:
     id: int
     key: str
@@ -222,7 +201,7 @@ class Ingest:
                 resolved_ids[alert_id] = ts(alert.ends_at)
                 continue
             storm = storms.get(alert.source) if alert_id in arrivals else None
-            if storm and self._folds_into_storm(decisions):
+            if storm and self.storm and self.storm.folds(decisions):
                 message, decision = storm
                 self._join(alert, alert_id, decision, member_inserts, member_updates, message)
                 for own in decisions:
@@ -243,15 +222,6 @@ class Ingest:
         self._enqueue_messages()
         self._enqueue_pagerduty(kept, ids)
         return IngestResult(len(batch), len(self.changed), len(ignored))
-
-    def _folds_into_storm(self, decisions: Sequence[Decision]) -> bool:
-        """Counted by the storm, and less severe than it: listed in the storm message."""
-        policy = self.storm
-        return (
-            policy is not None
-            and policy.counts(decisions)
-            and not policy.keeps_own_message(decisions)
-        )
 
     def touch(self, message_ids: Iterable[int]) -> None:
         """These messages changed outside a webhook (a button): move them on."""
@@ -427,11 +397,7 @@ class Ingest:
             ).scalar_one()
             if count < policy.alerts:
                 continue
-            reason = (
-                f"storm: {count} alerts from {source} within {policy.within:g}s "
-                f"(at least {policy.alerts}) -> {policy.level}"
-            )
-            severity = Severity(policy.level, "", reason)
+            severity = Severity(policy.level, "", policy.reason(count, source))
             decision = Decision("storm", policy.channel, severity, None)
             message, new = self._storm_message(source, policy)
             if new:

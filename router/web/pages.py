@@ -17,9 +17,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
@@ -29,11 +29,10 @@ from markdown_it.utils import EnvType, OptionsDict
 from starlette.concurrency import run_in_threadpool
 
 from router.access import SESSION_COOKIE, SESSION_SECONDS, safe_next, sign_session
+from router.http.deps import RuntimeDep
 from router.runbooks import Runbook
 from router.runbooks.model import CATEGORIES
-
-if TYPE_CHECKING:
-    from router.app import Runtime
+from router.runtime import Runtime
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -86,136 +85,146 @@ def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if ts else ""
 
 
-def register(app: FastAPI, rt: Runtime) -> None:
-    def today() -> Any:
-        return datetime.fromtimestamp(rt.clock.now(), UTC).date()
+router = APIRouter()
 
-    def summary(rb: Runbook) -> dict[str, Any]:
-        stale_after = rt.ruleset.config.data.defaults.stale_after_days
-        return {
-            "id": rb.id,
-            "title": rb.title,
-            "category": rb.category or "Uncategorised",
-            "owner": rb.owner,
-            "last_tested": rb.last_tested.isoformat() if rb.last_tested else None,
-            "stale": rb.is_stale(today(), stale_after),
-            "trigger": rb.trigger,
-            "url": f"/runbooks/{rb.id}",
-        }
 
-    def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-        nonce = secrets.token_urlsafe(16)
-        response = TEMPLATES.TemplateResponse(
-            request, name, context | {"csp_nonce": nonce}, status_code=status
-        )
-        response.headers.update(security_headers(nonce))
-        return response
+def today(rt: Runtime) -> Any:
+    return datetime.fromtimestamp(rt.clock.now(), UTC).date()
 
-    def not_found(request: Request, what: str, why: str | None = None) -> Response:
+
+def summary(rt: Runtime, rb: Runbook) -> dict[str, Any]:
+    stale_after = rt.ruleset.config.data.defaults.stale_after_days
+    return {
+        "id": rb.id,
+        "title": rb.title,
+        "category": rb.category or "Uncategorised",
+        "owner": rb.owner,
+        "last_tested": rb.last_tested.isoformat() if rb.last_tested else None,
+        "stale": rb.is_stale(today(rt), stale_after),
+        "trigger": rb.trigger,
+        "url": f"/runbooks/{rb.id}",
+    }
+
+
+def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    nonce = secrets.token_urlsafe(16)
+    response = TEMPLATES.TemplateResponse(
+        request, name, context | {"csp_nonce": nonce}, status_code=status
+    )
+    response.headers.update(security_headers(nonce))
+    return response
+
+
+def not_found(request: Request, what: str, why: str | None = None) -> Response:
+    if wants_json(request):
+        body = {"error": f"{what} not found"} | ({"unreadable": why} if why else {})
+        return JSONResponse(body, status_code=404)
+    return page(request, "not_found.html", {"what": what, "why": why}, status=404)
+
+
+def problems(rt: Runtime) -> list[dict[str, Any]]:
+    """Entries left out (and routes naming them), for the page and its JSON."""
+    return [
+        {"file": p.file, "line": p.line, "key": p.key, "message": p.message, "text": str(p)}
+        for p in rt.ruleset.problems
+    ]
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request, rt: RuntimeDep, next: str = "/runbooks") -> Response:
+    return page(request, "login.html", {"next": safe_next(next), "failed": False})
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request, rt: RuntimeDep) -> Response:
+    body = (await request.body())[:4096]
+    form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
+    target = safe_next(form.get("next", "/runbooks"))
+    tokens = rt.settings.tokens(rt.settings.read_token)
+    supplied = form.get("token", "")
+    if not tokens or not any(hmac.compare_digest(supplied.encode(), t.encode()) for t in tokens):
+        context = {"next": target, "failed": True}
+        return page(request, "login.html", context, status=401)
+    expires = int(rt.clock.now()) + SESSION_SECONDS
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        sign_session(tokens[0], expires),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.get("/runbooks", response_class=HTMLResponse)
+async def runbooks(request: Request, rt: RuntimeDep, q: str = "") -> Response:
+    query = " ".join(q.split())[:200]
+    if query:
+        hits = rt.ruleset.index.search(query, limit=20)
+        found = [summary(rt, h.runbook) | {"score": h.score} for h in hits]
         if wants_json(request):
-            body = {"error": f"{what} not found"} | ({"unreadable": why} if why else {})
-            return JSONResponse(body, status_code=404)
-        return page(request, "not_found.html", {"what": what, "why": why}, status=404)
+            return JSONResponse({"query": query, "runbooks": found})
+        return page(request, "runbooks.html", {"query": query, "results": found, "groups": {}})
+    entries = [summary(rt, rb) for rb in rt.ruleset.catalog]
+    if wants_json(request):
+        return JSONResponse({"runbooks": entries, "problems": problems(rt)})
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for entry in entries:
+        groups[entry["category"]].append(entry)
+    order = [c for c in CATEGORIES if c in groups] + sorted(set(groups) - set(CATEGORIES))
+    return page(
+        request,
+        "runbooks.html",
+        {
+            "query": "",
+            "results": None,
+            "groups": {c: groups[c] for c in order},
+            "problems": problems(rt),
+        },
+    )
 
-    def problems() -> list[dict[str, Any]]:
-        """Entries left out (and routes naming them), for the page and its JSON."""
-        return [
-            {"file": p.file, "line": p.line, "key": p.key, "message": p.message, "text": str(p)}
-            for p in rt.ruleset.problems
-        ]
 
-    @app.get("/login", response_class=HTMLResponse)
-    async def login_form(request: Request, next: str = "/runbooks") -> Response:
-        return page(request, "login.html", {"next": safe_next(next), "failed": False})
+@router.get("/runbooks/{runbook_id}", response_class=HTMLResponse)
+async def runbook(request: Request, rt: RuntimeDep, runbook_id: str) -> Response:
+    rb = rt.ruleset.catalog.get(runbook_id)
+    if rb is None:
+        why = rt.ruleset.catalog.unreadable(runbook_id)
+        return not_found(request, f"runbook {runbook_id[:40]}", why)
+    if wants_json(request):
+        return JSONResponse(rb.model_dump(mode="json") | summary(rt, rb))
+    return page(
+        request, "runbook.html", {"rb": summary(rt, rb), "html": render_markdown(rb.source)}
+    )
 
-    @app.post("/login", response_class=HTMLResponse)
-    async def login(request: Request) -> Response:
-        body = (await request.body())[:4096]
-        form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
-        target = safe_next(form.get("next", "/runbooks"))
-        tokens = rt.settings.tokens(rt.settings.read_token)
-        supplied = form.get("token", "")
-        if not tokens or not any(
-            hmac.compare_digest(supplied.encode(), t.encode()) for t in tokens
-        ):
-            context = {"next": target, "failed": True}
-            return page(request, "login.html", context, status=401)
-        expires = int(rt.clock.now()) + SESSION_SECONDS
-        response = RedirectResponse(target, status_code=303)
-        response.set_cookie(
-            SESSION_COOKIE,
-            sign_session(tokens[0], expires),
-            max_age=SESSION_SECONDS,
-            httponly=True,
-            samesite="lax",
-            secure=request.url.scheme == "https",
-        )
-        return response
 
-    @app.get("/runbooks", response_class=HTMLResponse)
-    async def runbooks(request: Request, q: str = "") -> Response:
-        query = " ".join(q.split())[:200]
-        if query:
-            hits = rt.command().index.search(query, limit=20)
-            found = [summary(h.runbook) | {"score": h.score} for h in hits]
-            if wants_json(request):
-                return JSONResponse({"query": query, "runbooks": found})
-            return page(request, "runbooks.html", {"query": query, "results": found, "groups": {}})
-        entries = [summary(rb) for rb in rt.ruleset.catalog]
-        if wants_json(request):
-            return JSONResponse({"runbooks": entries, "problems": problems()})
-        groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for entry in entries:
-            groups[entry["category"]].append(entry)
-        order = [c for c in CATEGORIES if c in groups] + sorted(set(groups) - set(CATEGORIES))
-        return page(
-            request,
-            "runbooks.html",
-            {
-                "query": "",
-                "results": None,
-                "groups": {c: groups[c] for c in order},
-                "problems": problems(),
-            },
-        )
+@router.get("/alerts", response_class=HTMLResponse)
+async def alerts(request: Request, rt: RuntimeDep, limit: int = 100) -> Response:
+    rows = await run_in_threadpool(rt.store.recent_alerts, max(1, min(limit, 1000)))
+    if wants_json(request):
+        return JSONResponse({"alerts": rows})
+    for row in rows:
+        row["received"] = _when(row["received_at"])
+        for delivery in row["deliveries"]:
+            delivery["acknowledged"] = _when(delivery["acknowledged_at"])
+    return page(request, "alerts.html", {"alerts": rows})
 
-    @app.get("/runbooks/{runbook_id}", response_class=HTMLResponse)
-    async def runbook(request: Request, runbook_id: str) -> Response:
-        rb = rt.ruleset.catalog.get(runbook_id)
-        if rb is None:
-            why = rt.ruleset.catalog.unreadable(runbook_id)
-            return not_found(request, f"runbook {runbook_id[:40]}", why)
-        if wants_json(request):
-            return JSONResponse(rb.model_dump(mode="json") | summary(rb))
-        return page(
-            request, "runbook.html", {"rb": summary(rb), "html": render_markdown(rb.source)}
-        )
 
-    @app.get("/alerts", response_class=HTMLResponse)
-    async def alerts(request: Request, limit: int = 100) -> Response:
-        rows = await run_in_threadpool(rt.store.recent_alerts, max(1, min(limit, 1000)))
-        if wants_json(request):
-            return JSONResponse({"alerts": rows})
-        for row in rows:
-            row["received"] = _when(row["received_at"])
-            for delivery in row["deliveries"]:
-                delivery["acknowledged"] = _when(delivery["acknowledged_at"])
-        return page(request, "alerts.html", {"alerts": rows})
-
-    @app.get("/alerts/{alert_id}", response_class=HTMLResponse)
-    async def alert(request: Request, alert_id: int) -> Response:
-        if not 0 < alert_id < 2**63:  # beyond any id; and beyond what the database takes
-            return not_found(request, f"alert {str(alert_id)[:30]}")
-        row = await run_in_threadpool(rt.store.alert_detail, alert_id)
-        if row is None:
-            return not_found(request, f"alert {alert_id}")
-        if wants_json(request):
-            return JSONResponse(row)
-        context = {
-            "alert": row,
-            "received": _when(row["received_at"]),
-            "updated": _when(row["updated_at"]),
-            "raw": json.dumps(row["raw"], indent=2, ensure_ascii=False),
-            "labels": json.dumps(row["labels"], indent=2, ensure_ascii=False),
-        }
-        return page(request, "alert.html", context)
+@router.get("/alerts/{alert_id}", response_class=HTMLResponse)
+async def alert(request: Request, rt: RuntimeDep, alert_id: int) -> Response:
+    if not 0 < alert_id < 2**63:  # beyond any id; and beyond what the database takes
+        return not_found(request, f"alert {str(alert_id)[:30]}")
+    row = await run_in_threadpool(rt.store.alert_detail, alert_id)
+    if row is None:
+        return not_found(request, f"alert {alert_id}")
+    if wants_json(request):
+        return JSONResponse(row)
+    context = {
+        "alert": row,
+        "received": _when(row["received_at"]),
+        "updated": _when(row["updated_at"]),
+        "raw": json.dumps(row["raw"], indent=2, ensure_ascii=False),
+        "labels": json.dumps(row["labels"], indent=2, ensure_ascii=False),
+    }
+    return page(request, "alert.html", context)

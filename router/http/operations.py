@@ -1,0 +1,52 @@
+"""For whoever runs the router: liveness, readiness, metrics and reload."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
+
+from router.errors import ConfigError, StoreUnavailable
+from router.http.deps import RuntimeDep
+
+log = logging.getLogger("router")
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+async def healthz() -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/readyz")
+async def readyz(rt: RuntimeDep) -> Response:
+    """Ready or not; why goes to the log, never to whoever asks (it names hosts)."""
+    try:
+        await run_in_threadpool(rt.store.ping)
+    except StoreUnavailable as exc:
+        log.warning("not ready: %s", exc)
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+@router.get("/metrics")
+async def metrics(rt: RuntimeDep) -> Response:
+    return PlainTextResponse(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.post("/-/reload")
+async def reload(rt: RuntimeDep) -> Response:
+    """Load routes and runbooks again (admin token); an invalid config keeps the running one."""
+    try:
+        ruleset = await rt.reloader.reload("POST /-/reload")
+    except ConfigError as exc:
+        problems = [str(p) for p in exc.problems]
+        body = {"error": "config invalid; the running one is kept", "problems": problems}
+        return JSONResponse(body, status_code=400)
+    routes, runbooks = len(ruleset.table.routes), len(ruleset.catalog)
+    log.info("reloaded: %d routes, %d runbooks", routes, runbooks)
+    return JSONResponse({"status": "reloaded", "routes": routes, "runbooks": runbooks})

@@ -1,0 +1,107 @@
+"""Slack's requests: the /runbook command, Events API callbacks and button clicks.
+
+Every one is signed with the app's signing secret and checked before anything
+else; work that calls Slack back goes through the outbox, never inside the request.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from router.errors import PayloadError
+from router.http.bodies import parse_form, parse_json, read_body
+from router.http.deps import RuntimeDep
+from router.runtime import Runtime
+from router.slackapp.interactions import handle as handle_interaction
+from router.slackapp.signature import verify as verify_slack
+
+router = APIRouter(prefix="/slack")
+
+_SLACK_ID = re.compile(r"^[A-Z0-9]{2,24}$")
+_SLACK_TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
+
+
+async def signed_body(rt: Runtime, request: Request) -> bytes:
+    """The body, once Slack's signature over it and its timestamp checks out."""
+    body = await read_body(request, rt.settings.max_body_bytes)
+    secret = rt.settings.slack_signing_secret
+    verify_slack(request.headers, body, secret.get_secret_value() if secret else None, rt.clock)
+    return body
+
+
+def reaction_acknowledges(event: dict[str, Any], reactions: list[str]) -> bool:
+    """A ``reaction_added`` with one of the configured emoji, on a message, well-formed."""
+    item = event.get("item")
+    return (
+        event.get("type") == "reaction_added"
+        and event.get("reaction") in reactions
+        and isinstance(item, dict)
+        and item.get("type") == "message"
+        and isinstance(event.get("user"), str)
+        and bool(_SLACK_ID.match(event["user"]))
+        and isinstance(item.get("channel"), str)
+        and bool(_SLACK_ID.match(item["channel"]))
+        and isinstance(item.get("ts"), str)
+        and bool(_SLACK_TS.match(item["ts"]))
+    )
+
+
+@router.post("/commands")
+async def slack_command(request: Request, rt: RuntimeDep) -> Response:
+    form = parse_form(await signed_body(rt, request))
+    if form.get("ssl_check"):
+        return Response(status_code=200)
+    return JSONResponse(rt.command().answer(form.get("text", "")))
+
+
+@router.post("/events")
+async def slack_events(request: Request, rt: RuntimeDep) -> Response:
+    """Slack's Events API: the URL check, and reactions that acknowledge a message."""
+    body = await signed_body(rt, request)
+    payload = parse_json(body, request.headers.get("content-type"))
+    if not isinstance(payload, dict):
+        raise PayloadError("body", "expected a JSON object")
+    if payload.get("type") == "url_verification":
+        return JSONResponse({"challenge": str(payload.get("challenge", ""))[:500]})
+    event = payload.get("event")
+    event_id = payload.get("event_id")
+    if payload.get("type") != "event_callback" or not isinstance(event, dict):
+        return Response(status_code=200)  # nothing we subscribe to
+    if isinstance(event_id, str) and not await run_in_threadpool(
+        rt.store.first_delivery, "slack-event", event_id
+    ):
+        return Response(status_code=200)  # Slack's retry of an event already handled
+    if reaction_acknowledges(event, rt.ruleset.config.data.acknowledge.reactions):
+        item = event["item"]
+        changed = await run_in_threadpool(
+            rt.store.acknowledge_in_slack, item["channel"], item["ts"], event["user"]
+        )
+        if changed:
+            rt.dispatcher.wake()
+    return Response(status_code=200)
+
+
+@router.post("/interactions")
+async def slack_interaction(request: Request, rt: RuntimeDep) -> Response:
+    form = parse_form(await signed_body(rt, request))
+    signature = request.headers.get("x-slack-signature", "")
+    if not await run_in_threadpool(rt.store.first_delivery, "slack", signature):
+        return Response(status_code=200)  # the same signed request again: done already
+    raw = form.get("payload")
+    if raw is None:
+        raise PayloadError("payload", "field required", status_code=400)
+    try:
+        payload = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise PayloadError("payload", f"invalid JSON: {exc.msg}", status_code=400) from None
+    prefix = rt.settings.slack_response_url_prefix
+    queued = await run_in_threadpool(handle_interaction, payload, rt.store, rt.ruleset, prefix)
+    if queued:
+        rt.dispatcher.wake()
+    return Response(status_code=200)

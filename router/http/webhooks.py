@@ -1,0 +1,224 @@
+"""Alert webhooks in; what the router would do with a payload, for the admin.
+
+    request -> credentials -> body (size-capped) -> parse -> decide -> store -> 202
+
+Parsing, routing and the write run in worker threads, so the event loop keeps
+answering /healthz and other requests however big one batch is.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from router.alert import Alert
+from router.decide import Decision, Ruleset
+from router.errors import (
+    PayloadError,
+    PayloadTooLarge,
+    RequestError,
+    StoreUnavailable,
+    Unauthorized,
+)
+from router.http.bodies import parse_json, read_body
+from router.http.deps import RuntimeDep
+from router.runtime import Runtime
+from router.sources import SOURCES, Source
+
+log = logging.getLogger("router")
+
+MAX_EXPLAINED_ALERTS = 1000
+MAX_EXPLAIN_BYTES = 1024 * 1024
+"""Both ways: the payload to explain, and the answer."""
+
+Batch = list[tuple[Alert, list[Decision]]]
+
+router = APIRouter()
+
+
+def verify(rt: Runtime, source: Source, request: Request, body: bytes) -> None:
+    """The source's credentials, unless routes.yaml says ``auth: {source: none}``."""
+    if rt.ruleset.config.data.auth.get(source.name, "required") == "none":
+        return
+    secrets = rt.settings.secrets_for(source.secret_env)
+    if not secrets:
+        raise Unauthorized(
+            f"{source.secret_env} is not set, so {source.name} webhooks are refused "
+            f"(set it, or allow unauthenticated requests with auth: {{{source.name}: none}} "
+            "in the routes file)"
+        )
+    source.verify(request.headers, body, secrets)
+
+
+async def receive(
+    rt: Runtime, request: Request, source: Source, *, check: bool, limit: int | None = None
+) -> Any:
+    """Credentials first: what needs no body is checked before a byte of it is read."""
+    header = source.signature_header
+    if check and (header is None or not request.headers.get(header)):
+        # Unsigned sources are checked in full; a signed one without its header is
+        # refused here, naming the header or the variable.
+        verify(rt, source, request, b"")
+    body = await read_body(request, limit or rt.settings.max_body_bytes)
+    if check and header is not None:
+        verify(rt, source, request, body)
+    return parse_json(body, request.headers.get("content-type"))
+
+
+def parse_and_decide(ruleset: Ruleset, source: Source, data: Any) -> Batch:
+    return [(alert, ruleset.decide(alert)) for alert in source.parse(data)]
+
+
+def not_a_replay(rt: Runtime, source: Source, data: Any) -> None:
+    """A signed event older than ROUTER_REPLAY_WINDOW is refused (a captured request)."""
+    when = source.occurred_at(data)
+    if when is None:
+        return
+    age = rt.clock.now() - when.timestamp()
+    window = rt.settings.replay_window
+    if age > window:
+        raise PayloadError(
+            "event.occurred_at",
+            f"{age / 3600:.0f} h old, beyond the {window / 3600:g} h "
+            "replay window (ROUTER_REPLAY_WINDOW)",
+        )
+
+
+def count(rt: Runtime, batch: Batch) -> None:
+    """Metrics for alerts that were stored."""
+    metrics = rt.metrics
+    for alert, decisions in batch:
+        metrics.received.labels(alert.source).inc()
+        for d in decisions:
+            metrics.routed.labels(alert.source, d.route or "default").inc()
+            if d.runbook is None:
+                metrics.unmatched.labels(alert.source).inc()
+                metrics.unmatched_name(alert.name)
+            if d.severity.unmapped:
+                metrics.severity_unmapped.labels(alert.source).inc()
+
+
+def log_stored(batch: Batch) -> None:
+    """One event per alert stored, with what it was and where it goes, as fields."""
+    for alert, decisions in batch:
+        for d in decisions:
+            runbook = d.runbook.key if d.runbook else None
+            log.info(
+                "stored %s alert %s (%s): %s, route %s, %s",
+                alert.source,
+                alert.name,
+                alert.status,
+                d.severity.level,
+                d.route or "default",
+                runbook or "no runbook",
+                extra={
+                    "source": alert.source,
+                    "alertname": alert.name,
+                    "fingerprint": alert.fingerprint,
+                    "status": alert.status,
+                    "route": d.route,
+                    "runbook": runbook,
+                    "severity": d.severity.level,
+                    "channel": d.channel,
+                },
+            )
+
+
+async def ingest(rt: Runtime, source: Source, request: Request) -> Response:
+    """Verify, parse, decide, store; 202 only once the alerts are durably stored."""
+    data = await receive(rt, request, source, check=True)
+    batch = await run_in_threadpool(parse_and_decide, rt.ruleset, source, data)
+    not_a_replay(rt, source, data)
+    delivery_id = source.delivery_id(request.headers, data)
+    result = await run_in_threadpool(
+        functools.partial(
+            rt.store.ingest,
+            batch,
+            delivery=(source.name, delivery_id) if delivery_id else None,
+            pagerduty_notes=rt.pagerduty_rest,
+            storm=rt.ruleset.storm_policy,
+        )
+    )
+    rt.dispatcher.wake()
+    if not result.duplicate:
+        count(rt, batch)  # after the commit: a refused batch counts nothing
+        log_stored(batch)
+    body = {
+        "status": "duplicate" if result.duplicate else "accepted",
+        "alerts": result.alerts,
+        "messages_changed": result.changed_messages,
+        "stale_ignored": result.ignored,
+    }
+    return JSONResponse(body, status_code=202)
+
+
+@router.post("/webhooks/{source_name}", status_code=202)
+async def webhook(source_name: str, request: Request, rt: RuntimeDep) -> Response:
+    source = SOURCES.get(source_name)
+    if source is None:
+        known = ", ".join(sorted(SOURCES))
+        return JSONResponse({"error": f"unknown source {source_name!r}; known: {known}"}, 404)
+    code = 500
+    try:
+        response = await ingest(rt, source, request)
+        code = response.status_code
+        return response
+    except RequestError as exc:
+        code = exc.status_code
+        raise
+    except StoreUnavailable:
+        code = 503
+        raise
+    finally:
+        rt.metrics.requests.labels(source.name, str(code)).inc()
+
+
+def explain_alerts(ruleset: Ruleset, alerts: list[Alert]) -> list[dict[str, Any]]:
+    """Each alert with the decisions it gets, as /api/route and ``route`` print them."""
+    return [
+        {
+            "name": a.name,
+            "status": a.status,
+            "fingerprint": a.fingerprint,
+            "group_key": a.group_key,
+            "labels": a.labels,
+            "decisions": [d.as_dict() for d in ruleset.decide(a)],
+        }
+        for a in alerts
+    ]
+
+
+def explain(ruleset: Ruleset, source: Source, data: Any) -> bytes:
+    """/api/route's answer, bounded in alerts and in bytes like a webhook's body."""
+    items = data.get("alerts") if isinstance(data, dict) else None
+    if isinstance(items, list) and len(items) > MAX_EXPLAINED_ALERTS:  # before parsing them
+        raise PayloadError(
+            "alerts", f"{len(items)} alerts; explain at most {MAX_EXPLAINED_ALERTS} at a time"
+        )
+    alerts = source.parse(data)
+    if len(alerts) > MAX_EXPLAINED_ALERTS:
+        raise PayloadError(
+            "alerts", f"{len(alerts)} alerts; explain at most {MAX_EXPLAINED_ALERTS} at a time"
+        )
+    body = json.dumps({"alerts": explain_alerts(ruleset, alerts)}).encode()
+    if len(body) > MAX_EXPLAIN_BYTES:
+        raise PayloadTooLarge(f"the answer would be {len(body)} bytes; send fewer alerts")
+    return body
+
+
+@router.post("/api/route")
+async def explain_route(request: Request, rt: RuntimeDep, source: str = "alertmanager") -> Response:
+    """A source payload in, the decision out; nothing stored or sent (admin token)."""
+    src = SOURCES.get(source)
+    if src is None:
+        raise PayloadError("source", f"unknown source {source!r}", status_code=400)
+    limit = min(rt.settings.max_body_bytes, MAX_EXPLAIN_BYTES)
+    data = await receive(rt, request, src, check=False, limit=limit)
+    body = await run_in_threadpool(explain, rt.ruleset, src, data)
+    return Response(body, media_type="application/json")

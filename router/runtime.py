@@ -1,0 +1,162 @@
+"""What the HTTP handlers and background tasks share, and how it is built from Settings.
+
+``Runtime.ruleset`` is swapped whole on reload; everything that depends on one
+load (search index, storm policy) hangs off the ruleset, so a request sees one
+consistent load from start to end.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from router.clock import Clock
+from router.decide import Ruleset, check_paging, load_ruleset
+from router.dispatcher import Dispatcher
+from router.errors import ConfigError, Problem
+from router.metrics import Metrics
+from router.notifiers import Notifier
+from router.notifiers.log import LogNotifier
+from router.notifiers.message import MessageRenderer
+from router.notifiers.pagerduty import PagerDuty
+from router.notifiers.slack import SlackNotifier
+from router.reload import Reloader
+from router.runbooks.lint import lint_scan
+from router.settings import Settings
+from router.slackapp.command import RunbookCommand
+from router.store import Store
+
+log = logging.getLogger("router")
+
+
+@dataclass
+class Runtime:
+    """The running service: settings, the current ruleset, storage, metrics, delivery."""
+
+    settings: Settings
+    ruleset: Ruleset
+    store: Store
+    metrics: Metrics
+    dispatcher: Dispatcher
+    clock: Clock
+    pagerduty: PagerDuty | None = None
+    reload_lock: threading.Lock = field(default_factory=threading.Lock)
+    reloader: Reloader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reloader = Reloader(self.reload_logged, self.settings.config, self.settings.runbooks)
+
+    @property
+    def pagerduty_rest(self) -> bool:
+        """PagerDuty's REST API is configured: incidents can be acknowledged and noted."""
+        return self.pagerduty is not None and self.pagerduty.rest is not None
+
+    def renderer(self) -> MessageRenderer:
+        data = self.ruleset.config.data
+        return MessageRenderer(
+            self.ruleset.catalog,
+            data.severity.levels,
+            data.defaults.stale_after_days,
+            pagerduty_ack=self.pagerduty_rest,
+            identity_labels=data.defaults.identity_labels,
+        )
+
+    def command(self) -> RunbookCommand:
+        """/runbook over the current runbooks."""
+        return RunbookCommand(self.ruleset)
+
+    def reload(self) -> Ruleset:
+        """Load routes and runbooks again; an unusable routes file keeps the running ones.
+
+        A runbook that cannot be read is left out and logged; the rest load.
+        """
+        with self.reload_lock:
+            ruleset = load_ruleset_for(self.settings)
+            log_problems(ruleset)
+            _ = ruleset.index  # build the search index now, not on someone's first /runbook
+            self.ruleset = ruleset
+            self.measure_runbooks()
+            self.metrics.reload_time.set(self.clock.now())
+            return ruleset
+
+    def reload_logged(self) -> Ruleset:
+        """reload(), with the outcome in the reload metrics."""
+        try:
+            ruleset = self.reload()
+        except ConfigError:
+            self.metrics.reload_ok.set(0)
+            raise
+        self.metrics.reload_ok.set(1)
+        return ruleset
+
+    def measure_runbooks(self) -> None:
+        """Runbook count, stale ones and lint errors, as gauges."""
+        today = datetime.fromtimestamp(self.clock.now(), UTC).date()
+        stale_after = self.ruleset.config.data.defaults.stale_after_days
+        report = lint_scan(self.ruleset.catalog.scan, today, stale_after)
+        self.metrics.runbooks.set(len(self.ruleset.catalog))
+        self.metrics.runbook_load_errors.set(len(self.ruleset.problems))
+        self.metrics.runbooks_stale.set(sum(1 for f in report.findings if f.rule == "RB004"))
+        self.metrics.runbook_lint_errors.set(report.errors)
+
+
+def load_ruleset_for(settings: Settings) -> Ruleset:
+    """Routes and runbooks for serving, also checked against the configured routing keys.
+
+    Lenient about runbooks (they are left out and reported, never fatal); strict
+    about the routes file, which the server cannot route without.
+    """
+    ruleset = load_ruleset(settings.config, settings.runbooks, strict=False)
+    problems = check_paging(ruleset.config, set(settings.routing_keys()))
+    if problems:
+        raise ConfigError(problems)
+    return ruleset
+
+
+def log_surfaces(settings: Settings, ruleset: Ruleset) -> None:
+    """Say at start who can reach what, so an open surface is never a surprise."""
+    if settings.read_token is None and not settings.trusted_user_header:
+        log.warning("pages and JSON reads are open to anyone who can connect (ROUTER_READ_TOKEN)")
+    if settings.admin_token is None:
+        log.info("admin endpoints /-/reload and /api/route are off (ROUTER_ADMIN_TOKEN)")
+    if settings.metrics_token is None:
+        log.info("/metrics is open to anyone who can connect (ROUTER_METRICS_TOKEN)")
+    for source, mode in ruleset.config.data.auth.items():
+        if mode == "none":
+            log.warning("auth: none for %s: its webhooks are accepted without credentials", source)
+
+
+def log_problems(ruleset: Ruleset) -> None:
+    for problem in ruleset.problems:
+        log.error("runbook left out or unresolved: %s", problem, extra={"problem": str(problem)})
+    for warning in ruleset.config.warnings:
+        log.warning("routes: %s", warning, extra={"problem": str(warning)})
+
+
+def make_pagerduty(settings: Settings) -> PagerDuty | None:
+    token = settings.pagerduty_api_token
+    keys = settings.routing_keys()
+    if token is None and not keys:
+        return None
+    for name in ("PAGERDUTY_API_URL", "PAGERDUTY_EVENTS_URL"):
+        url = getattr(settings, name.lower())
+        if url is not None and not url.startswith("https://"):
+            raise ConfigError([Problem(name, None, "", "must be an https:// URL")])
+    if token is not None and not settings.pagerduty_from_email:
+        log.warning("PAGERDUTY_FROM_EMAIL is not set: PagerDuty may refuse notes without it")
+    return PagerDuty(
+        token.get_secret_value() if token else None,
+        settings.pagerduty_from_email,
+        keys,
+        api_url=settings.pagerduty_api_url,
+        events_url=settings.pagerduty_events_url,
+    )
+
+
+def make_notifier(settings: Settings) -> Notifier:
+    if settings.slack_bot_token is None:
+        log.warning("SLACK_BOT_TOKEN is not set: messages go to the log and /alerts only")
+        return LogNotifier()
+    return SlackNotifier(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
