@@ -21,15 +21,18 @@ from starlette.concurrency import run_in_threadpool
 
 from router import __version__
 from router.access import AccessControl, TrailingSlash
+from router.chores import store_chores
 from router.clock import Clock, SystemClock
 from router.decide import Ruleset
+from router.deliveries import register_all
+from router.deliveries.heartbeat import HeartbeatChecker
 from router.dispatcher import Dispatcher
 from router.errors import RequestError, StoreUnavailable
-from router.heartbeat import HeartbeatChecker
 from router.http import operations, slack, webhooks
 from router.limits import HeaderLimit
 from router.metrics import Metrics
 from router.notifiers import Notifier
+from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
 from router.runtime import (
     Runtime,
@@ -64,16 +67,17 @@ def build_runtime(
     metrics = Metrics()
     notifier = notifier or make_notifier(settings)
     rt: Runtime
+
+    def renderer() -> MessageRenderer:
+        return rt.renderer()
+
     actions = ActionRunner(store, notifier, lambda: rt.ruleset, pagerduty)
-    dispatcher = Dispatcher(
-        store,
-        notifier,
-        lambda: rt.renderer(),
-        metrics,
-        clock=clock,
-        pagerduty=pagerduty,
-        actions=actions,
+    dispatcher = Dispatcher(store, metrics, clock=clock)
+    register_all(
+        dispatcher, store, notifier, renderer, metrics, pagerduty=pagerduty, actions=actions
     )
+    for chore in store_chores(store, clock):
+        dispatcher.add_chore(chore)
     rt = Runtime(settings, ruleset, store, metrics, dispatcher, clock, pagerduty)
     heartbeats = HeartbeatChecker(store, lambda: rt.ruleset, clock)
     dispatcher.register(HEARTBEAT, heartbeats.check)

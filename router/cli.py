@@ -93,7 +93,8 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
     except PayloadError as exc:
         print(f"{args.file}: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps({"alerts": explain_alerts(ruleset, alerts)}, indent=2, ensure_ascii=False))
+    explained = [e.model_dump(mode="json") for e in explain_alerts(ruleset, alerts)]
+    print(json.dumps({"alerts": explained}, indent=2, ensure_ascii=False))
     return 0
 
 

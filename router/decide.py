@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 from router.alert import Alert
 from router.config import RUNBOOK_ID, LoadedConfig, load_routes, walk_routes
 from router.errors import ConfigError, Problem
+from router.records import StoredDecision
 from router.routing import RouteTable
 from router.runbooks import Catalog, Runbook, load_catalog
 from router.runbooks.catalog import runbook_number
@@ -52,22 +52,23 @@ class Decision:
     heartbeat: float | None = None
     """The route's ``heartbeat:`` interval: this alert's arrivals are the heartbeat."""
 
-    def as_dict(self) -> dict[str, Any]:
+    def record(self) -> StoredDecision:
+        """As stored with the alert, explained by /api/route, read by the dispatcher."""
         link = self.runbook
-        return {
-            "route": self.route,
-            "channel": self.channel,
-            "level": self.severity.level,
-            "respond": self.severity.respond,
-            "reason": self.severity.reason,
-            "runbook": link.runbook_id if link else None,
-            "runbook_title": link.title if link else None,
-            "runbook_url": link.url if link else None,
-            "runbook_reason": link.reason if link else "no runbook: unmatched",
-            "page": self.page,
-            "notify": self.notify,
-            "heartbeat": self.heartbeat,
-        }
+        return StoredDecision(
+            route=self.route,
+            channel=self.channel,
+            level=self.severity.level,
+            respond=self.severity.respond,
+            reason=self.severity.reason,
+            runbook=link.runbook_id if link else None,
+            runbook_title=link.title if link else None,
+            runbook_url=link.url if link else None,
+            runbook_reason=link.reason if link else "no runbook: unmatched",
+            page=self.page,
+            notify=self.notify,
+            heartbeat=self.heartbeat,
+        )
 
 
 def _is_web_url(value: str) -> bool:

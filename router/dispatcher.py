@@ -1,4 +1,4 @@
-"""Delivers what the outbox holds: post, edit, and reply on resolve.
+"""Delivers what the outbox holds, through the handler registered for each kind.
 
 Runs beside the HTTP server and never inside a request. Each entry is claimed
 with a lease (so several replicas can share one database), delivered, and then
@@ -17,20 +17,10 @@ import socket
 from collections.abc import Callable
 
 from router.clock import Clock, SystemClock
+from router.deliveries.base import Deferred, Handler, Pacer
 from router.errors import DeliveryError, Reason, StoreUnavailable
 from router.metrics import Metrics
-from router.notifiers import Notifier
-from router.notifiers.message import MessageRenderer
-from router.notifiers.pagerduty import PagerDuty, dedup_key, note_text, trigger_properties
-from router.slackapp.actions import ActionRunner
-from router.store import (
-    PAGERDUTY_EVENT,
-    PAGERDUTY_NOTE,
-    SLACK_ACTION,
-    SLACK_MESSAGE,
-    OutboxItem,
-    Store,
-)
+from router.store import OutboxItem, Store
 
 log = logging.getLogger("router.dispatcher")
 
@@ -38,14 +28,7 @@ BASE_BACKOFF = 1.0
 MAX_BACKOFF = 300.0
 IDLE_POLL = 1.0
 CHANNEL_INTERVAL = 1.0  # Slack: about one message a second per channel
-DELIVERY_IDS_KEPT = 7 * 86400.0  # PagerDuty retries for up to 48 h
-PRUNE_EVERY = 3600.0
 HOUSEKEEPING_EVERY = 1.0
-
-
-class _Deferred(Exception):
-    def __init__(self, until: float) -> None:
-        self.until = until
 
 
 def backoff(attempts: int, rng: random.Random) -> float:
@@ -55,11 +38,15 @@ def backoff(attempts: int, rng: random.Random) -> float:
 
 
 class Dispatcher:
+    """Claims due outbox entries, hands each to the handler of its kind, and records how it went.
+
+    Handlers are registered per kind (router/deliveries); the dispatcher only
+    claims with a lease, paces, backs off, and dead-letters.
+    """
+
     def __init__(
         self,
         store: Store,
-        notifier: Notifier,
-        renderer: Callable[[], MessageRenderer],
         metrics: Metrics,
         *,
         clock: Clock | None = None,
@@ -67,35 +54,22 @@ class Dispatcher:
         lease_seconds: float = 60.0,
         batch: int = 20,
         rng: random.Random | None = None,
-        pagerduty: PagerDuty | None = None,
-        actions: ActionRunner | None = None,
         channel_interval: float = CHANNEL_INTERVAL,
     ) -> None:
         self.store = store
-        self.notifier = notifier
-        self.renderer = renderer
         self.metrics = metrics
         self.clock = clock or SystemClock()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.lease_seconds = lease_seconds
         self.batch = batch
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self.pagerduty = pagerduty
-        self.channel_interval = channel_interval
-        self._channel_free: dict[str, float] = {}
-        self.actions = actions
+        self.pacer = Pacer(self.clock, channel_interval)
         self._wake = asyncio.Event()
-        self._pruned_at = 0.0
         self._housekept_at = float("-inf")
         self._chores: list[Callable[[], None]] = []
-        self._handlers: dict[str, Callable[[OutboxItem], int]] = {
-            SLACK_MESSAGE: self._sync_message,
-            PAGERDUTY_NOTE: self._pagerduty_note,
-            PAGERDUTY_EVENT: self._pagerduty_event,
-            SLACK_ACTION: self._slack_action,
-        }
+        self._handlers: dict[str, Handler] = {}
 
-    def register(self, kind: str, handler: Callable[[OutboxItem], int]) -> None:
+    def register(self, kind: str, handler: Handler) -> None:
         """Deliver outbox entries of ``kind`` with ``handler`` (it returns the version done)."""
         self._handlers[kind] = handler
 
@@ -120,14 +94,12 @@ class Dispatcher:
         return handled
 
     def _housekeeping(self) -> None:
-        """Gauges, pruning, ended storms: once a second, not on every delivery pass."""
+        """Gauges and the registered chores: once a second, not on every delivery pass."""
         now = self.clock.now()
         if now - self._housekept_at < HOUSEKEEPING_EVERY:
             return
         self._housekept_at = now
         self._update_gauges()
-        self._prune()
-        self.store.end_storms()
         for chore in self._chores:
             chore()
 
@@ -139,7 +111,7 @@ class Dispatcher:
                     Reason.OTHER, f"unknown outbox kind {item.kind!r}", retryable=False
                 )
             version = handler(item)
-        except _Deferred as deferred:
+        except Deferred as deferred:
             self.store.defer(item, deferred.until)
             self.metrics.paced.inc()
             return
@@ -155,94 +127,6 @@ class Dispatcher:
         else:
             self.store.complete(item, version)
             self.metrics.latency.observe(max(0.0, self.clock.now() - item.enqueued_at))
-
-    def _pace(self, channel: str) -> None:
-        """At most one message a second per channel (Slack's limit), by this process.
-
-        Too early: raise _Deferred with the channel's next free slot, so entries for
-        a busy channel wait their turn (oldest first) instead of collecting 429s.
-        Changes to a message made while it waits are delivered as one edit.
-        """
-        now = self.clock.now()
-        free = self._channel_free.get(channel, 0.0)
-        if free > now:
-            raise _Deferred(free)
-        self._channel_free[channel] = now + self.channel_interval
-
-    def _sync_message(self, item: OutboxItem) -> int:
-        view = self.store.load_message(item.ref)
-        if view is None:
-            raise DeliveryError(Reason.NOT_FOUND, f"message {item.ref} is gone", retryable=False)
-        self._pace(view.channel)
-        now = self.clock.now()
-        renderer = self.renderer()
-        if view.slack_ts is None or view.slack_channel is None:
-            posted = self.notifier.post(view.channel, renderer.render(view, now))
-            self.store.record_posted(view.id, posted.channel, posted.ts)
-            self.metrics.delivered.labels("post").inc()
-            channel, ts = posted.channel, posted.ts
-        else:
-            channel, ts = view.slack_channel, view.slack_ts
-            self.notifier.update(channel, ts, renderer.render(view, now))
-            self.metrics.delivered.labels("update").inc()
-        if view.closed and not view.resolve_notified:
-            self.notifier.reply(channel, ts, renderer.render_resolved_reply(view, now))
-            self.store.record_resolve_notified(view.id)
-            self.metrics.delivered.labels("reply").inc()
-        log.info(
-            "delivered message %s v%s to %s",
-            view.id,
-            view.version,
-            view.channel,
-            extra={"message_id": view.id, "route": view.route, "channel": view.channel},
-        )
-        return view.version
-
-    def _pagerduty(self) -> PagerDuty:
-        if self.pagerduty is None:
-            raise DeliveryError(Reason.AUTH, "PagerDuty is not configured", retryable=False)
-        return self.pagerduty
-
-    def _pagerduty_note(self, item: OutboxItem) -> int:
-        """The runbook link and first step, as a note on the PagerDuty incident."""
-        alert = self.store.load_alert(item.ref)
-        if alert is None or not alert["pagerduty_incident"]:
-            raise DeliveryError(Reason.NOT_FOUND, f"alert {item.ref} is gone", retryable=False)
-        decision = next((d for d in alert["decisions"] if d.get("runbook_url")), None)
-        if decision is None:
-            return item.version  # routed elsewhere since: nothing to say
-        runbook = self.renderer().runbooks.get(decision["runbook"] or "")
-        self._pagerduty().add_note(alert["pagerduty_incident"], note_text(decision, runbook))
-        self.metrics.delivered.labels("pagerduty_note").inc()
-        return item.version
-
-    def _pagerduty_event(self, item: OutboxItem) -> int:
-        """Trigger or resolve, by the alert's state now, for each routing key it pages."""
-        alert = self.store.load_alert(item.ref)
-        if alert is None:
-            raise DeliveryError(Reason.NOT_FOUND, f"alert {item.ref} is gone", retryable=False)
-        key = dedup_key(alert["source"], alert["fingerprint"])
-        action = "trigger" if alert["status"] == "firing" else "resolve"
-        pages = {d["page"]: d for d in alert["decisions"] if d.get("page")}
-        for name, decision in pages.items():
-            extra = trigger_properties(alert, decision) if action == "trigger" else {}
-            self._pagerduty().send_event(name, action, key, **extra)
-            self.metrics.delivered.labels(f"pagerduty_{action}").inc()
-        return item.version
-
-    def _slack_action(self, item: OutboxItem) -> int:
-        action = self.store.load_action(item.ref)
-        if action is None or self.actions is None:
-            raise DeliveryError(Reason.NOT_FOUND, f"action {item.ref} cannot run", retryable=False)
-        done = self.actions.run(action)
-        self.metrics.delivered.labels(done).inc()
-        return item.version
-
-    def _prune(self) -> None:
-        now = self.clock.now()
-        if now - self._pruned_at >= PRUNE_EVERY:
-            self._pruned_at = now
-            self.store.prune_deliveries(now - DELIVERY_IDS_KEPT)
 
     def _failed(self, item: OutboxItem, exc: DeliveryError) -> None:
         self.metrics.failed.labels(exc.reason.value).inc()

@@ -81,14 +81,14 @@ def test_outside_runbook_is_linked_as_is(rules: Ruleset) -> None:
     (decision,) = rules.decide(make_alert("TargetDown", annotations={"runbook_url": url}))
     assert decision.runbook is not None
     assert decision.runbook.url == url
-    assert decision.as_dict()["runbook"] is None
+    assert decision.record().runbook is None
 
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "ftp://x/y", "not a url", ""])
 def test_non_web_runbook_url_is_not_linked(rules: Ruleset, url: str) -> None:
     (decision,) = rules.decide(make_alert("TargetDown", annotations={"runbook_url": url}))
     assert decision.runbook is None
-    assert decision.as_dict()["runbook_reason"] == "no runbook: unmatched"
+    assert decision.record().runbook_reason == "no runbook: unmatched"
 
 
 def test_unrouted_alert_goes_to_the_default_channel(rules: Ruleset) -> None:

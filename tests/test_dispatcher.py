@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from router.alert import Alert
+from router.chores import store_chores
 from router.decide import Ruleset
+from router.deliveries import register_all
 from router.dispatcher import MAX_BACKOFF, Dispatcher, backoff
 from router.errors import DeliveryError, Reason
 from router.metrics import Metrics
@@ -76,13 +78,14 @@ class Harness:
         )
         self.dispatcher = Dispatcher(
             self.store,
-            self.notifier,
-            lambda: renderer,
             self.metrics,
             clock=clock,
             rng=random.Random(1),
             channel_interval=channel_interval,
         )
+        register_all(self.dispatcher, self.store, self.notifier, lambda: renderer, self.metrics)
+        for chore in store_chores(self.store, clock):
+            self.dispatcher.add_chore(chore)
 
     def send(self, *alerts: Alert) -> None:
         self.store.ingest([(a, self.ruleset.decide(a)) for a in alerts])
@@ -163,8 +166,8 @@ def test_permanent_error_is_a_dead_letter(h: Harness) -> None:
     assert h.store.outbox_counts() == {"dead": 1}
     assert h.metric("router_notifications_dead_lettered_total", reason="channel") == 1
     assert h.metric("router_outbox_entries", state="dead") == 1
-    (delivery,) = h.store.recent_alerts()[0]["deliveries"]
-    assert (delivery["state"], delivery["reason"], delivery["last_error"]) == (
+    (delivery,) = h.store.recent_alerts()[0].deliveries
+    assert (delivery.state, delivery.reason, delivery.last_error) == (
         "dead",
         "channel",
         "channel_not_found",

@@ -41,7 +41,7 @@ def test_a_repeat_changes_nothing(store: Store, ruleset: Ruleset) -> None:
     store.complete(item, 1)
     assert ingest(store, ruleset, db_alert("db-1")) == (0, 0)
     assert store.claim("me", 60) == []
-    assert store.recent_alerts()[0]["repeats"] == 1
+    assert store.recent_alerts()[0].repeats == 1
 
 
 def test_a_joining_alert_bumps_the_message_version(store: Store, ruleset: Ruleset) -> None:
@@ -118,7 +118,7 @@ def test_refiring_after_resolve_opens_a_new_message(store: Store, ruleset: Rules
 def test_resolve_of_an_unknown_alert_posts_nothing(store: Store, ruleset: Ruleset) -> None:
     assert ingest(store, ruleset, db_alert("db-9", status="resolved")) == (0, 0)
     assert store.claim("me", 60) == []
-    assert store.recent_alerts()[0]["status"] == "resolved"
+    assert store.recent_alerts()[0].status == "resolved"
 
 
 def test_continue_routes_give_one_message_per_channel(store: Store, tmp_path: Path) -> None:
@@ -223,7 +223,7 @@ def test_a_delivery_id_is_handled_once(store: Store, ruleset: Ruleset) -> None:
     first = store.ingest([(alert, ruleset.decide(alert))], delivery=("pagerduty", "wh-1"))
     again = store.ingest([(alert, ruleset.decide(alert))], delivery=("pagerduty", "wh-1"))
     assert (first.duplicate, again.duplicate) == (False, True)
-    assert store.recent_alerts()[0]["repeats"] == 0
+    assert store.recent_alerts()[0].repeats == 0
     other_source = store.ingest([(alert, ruleset.decide(alert))], delivery=("datadog", "wh-1"))
     assert not other_source.duplicate
 

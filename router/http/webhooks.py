@@ -28,6 +28,7 @@ from router.errors import (
 )
 from router.http.bodies import parse_json, read_body
 from router.http.deps import RuntimeDep
+from router.records import ExplainedAlert
 from router.runtime import Runtime
 from router.sources import SOURCES, Source
 
@@ -179,17 +180,17 @@ async def webhook(source_name: str, request: Request, rt: RuntimeDep) -> Respons
         rt.metrics.requests.labels(source.name, str(code)).inc()
 
 
-def explain_alerts(ruleset: Ruleset, alerts: list[Alert]) -> list[dict[str, Any]]:
+def explain_alerts(ruleset: Ruleset, alerts: list[Alert]) -> list[ExplainedAlert]:
     """Each alert with the decisions it gets, as /api/route and ``route`` print them."""
     return [
-        {
-            "name": a.name,
-            "status": a.status,
-            "fingerprint": a.fingerprint,
-            "group_key": a.group_key,
-            "labels": a.labels,
-            "decisions": [d.as_dict() for d in ruleset.decide(a)],
-        }
+        ExplainedAlert(
+            name=a.name,
+            status=a.status,
+            fingerprint=a.fingerprint,
+            group_key=a.group_key,
+            labels=a.labels,
+            decisions=[d.record() for d in ruleset.decide(a)],
+        )
         for a in alerts
     ]
 
@@ -206,7 +207,8 @@ def explain(ruleset: Ruleset, source: Source, data: Any) -> bytes:
         raise PayloadError(
             "alerts", f"{len(alerts)} alerts; explain at most {MAX_EXPLAINED_ALERTS} at a time"
         )
-    body = json.dumps({"alerts": explain_alerts(ruleset, alerts)}).encode()
+    explained = [e.model_dump(mode="json") for e in explain_alerts(ruleset, alerts)]
+    body = json.dumps({"alerts": explained}).encode()
     if len(body) > MAX_EXPLAIN_BYTES:
         raise PayloadTooLarge(f"the answer would be {len(body)} bytes; send fewer alerts")
     return body

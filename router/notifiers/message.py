@@ -29,6 +29,7 @@ from slack_sdk.models.blocks import (
 
 from router.config import IDENTITY_LABELS, Level, LevelName
 from router.notifiers import Rendered
+from router.notifiers.buttons import Button
 from router.notifiers.mrkdwn import (
     MAX_BLOCKS,
     MAX_FALLBACK_TEXT,
@@ -47,8 +48,6 @@ from router.runbooks import Catalog, Runbook
 from router.store import Member, MessageView
 
 FIRST_STEPS = 3
-SHOW_STEPS_ACTION = "show_steps"
-ACK_ACTION = "pd_ack"
 LISTED_ALERTS = 10
 _LEVEL_MARK = {"SEV0": "🔴", "SEV1": "🔴", "SEV2": "🟠", "SEV3": "🟡", "SEV4": "🔵"}
 _NOISY_LABELS = {"alertname", "severity", "__name__"}
@@ -349,14 +348,16 @@ class MessageRenderer:
         if view.runbook_url and (url := button_url(view.runbook_url)):
             buttons.append(
                 ButtonElement(
-                    text=PlainTextObject(text="Open runbook"), action_id="open_runbook", url=url
+                    text=PlainTextObject(text="Open runbook"),
+                    action_id=Button.OPEN_RUNBOOK,
+                    url=url,
                 )
             )
         if view.runbook_id and self.runbooks.get(view.runbook_id):
             buttons.append(
                 ButtonElement(
                     text=PlainTextObject(text="Show all steps"),
-                    action_id=SHOW_STEPS_ACTION,
+                    action_id=Button.SHOW_STEPS,
                     value=view.runbook_id,
                 )
             )
@@ -366,7 +367,7 @@ class MessageRenderer:
             buttons.append(
                 ButtonElement(
                     text=PlainTextObject(text="Acknowledge"),
-                    action_id=ACK_ACTION,
+                    action_id=Button.ACKNOWLEDGE,
                     # Not the incident ID: the click is checked against the stored
                     # message, and alert-supplied text has no place in the payload.
                     value="acknowledge",
@@ -383,13 +384,16 @@ class MessageRenderer:
         found: list[tuple[str, str, str]] = []
         if first.url:
             source_label = {
-                "pagerduty": ("Open in PagerDuty", "open_pagerduty"),
-                "sentry": ("Open in Sentry", "open_source"),
-                "grafana": ("Alert rule", "open_source"),
+                "pagerduty": ("Open in PagerDuty", Button.OPEN_PAGERDUTY),
+                "sentry": ("Open in Sentry", Button.OPEN_SOURCE),
+                "grafana": ("Alert rule", Button.OPEN_SOURCE),
                 "datadog": ("", ""),  # the monitor link below is the same page
             }.get(
                 view.source,
-                ("Prometheus graph" if "/graph" in first.url else "Alert source", "open_source"),
+                (
+                    "Prometheus graph" if "/graph" in first.url else "Alert source",
+                    Button.OPEN_SOURCE,
+                ),
             )
             if source_label[0]:
                 found.append((source_label[0], source_label[1], first.url))

@@ -14,6 +14,7 @@ import httpx2
 import pagerduty
 
 from router.errors import DeliveryError, Reason
+from router.records import StoredAlert, StoredDecision
 from router.runbooks import Runbook
 
 T = TypeVar("T")
@@ -139,17 +140,15 @@ class PagerDuty:
         self._call(lambda: client.send_event(action, dedup_key=dedup_key, **properties))
 
 
-def note_text(decision: dict[str, Any], runbook: Runbook | None) -> str:
+def note_text(decision: StoredDecision, runbook: Runbook | None) -> str:
     """The note added to a PagerDuty incident routed to a runbook."""
     lines = []
-    if decision.get("runbook"):
-        lines.append(
-            f"Runbook {decision['runbook']}: {decision.get('runbook_title') or ''}".strip()
-        )
+    if decision.runbook:
+        lines.append(f"Runbook {decision.runbook}: {decision.runbook_title or ''}".strip())
     else:
-        lines.append(f"Runbook: {decision.get('runbook_title') or 'outside page'}")
-    lines.append(str(decision.get("runbook_url") or ""))
-    lines.append(f"{decision['level']} (respond {decision['respond']}): {decision['reason']}")
+        lines.append(f"Runbook: {decision.runbook_title or 'outside page'}")
+    lines.append(decision.runbook_url or "")
+    lines.append(f"{decision.level} (respond {decision.respond}): {decision.reason}")
     if runbook and runbook.steps:
         step = runbook.steps[0]
         lines.append(f"First step: {step.title}")
@@ -157,7 +156,7 @@ def note_text(decision: dict[str, Any], runbook: Runbook | None) -> str:
             lines.append(step.commands[0].code.rstrip())
     if runbook and runbook.escalation.who:
         lines.append(f"Escalate to: {runbook.escalation.who}")
-    lines.append(f"Posted to Slack {decision['channel']} by runbook-router.")
+    lines.append(f"Posted to Slack {decision.channel} by runbook-router.")
     return "\n".join(line for line in lines if line)
 
 
@@ -166,26 +165,26 @@ def dedup_key(source: str, fingerprint: str) -> str:
     return f"runbook-router:{source}:{fingerprint}"[:255]
 
 
-def trigger_properties(alert: dict[str, Any], decision: dict[str, Any]) -> dict[str, Any]:
+def trigger_properties(alert: StoredAlert, decision: StoredDecision) -> dict[str, Any]:
     """The Events API v2 ``payload``, ``links`` and ``client`` of a trigger."""
-    labels: dict[str, str] = alert["labels"]
-    summary = f"[{decision['level']}] {alert['name']}"
-    if alert["summary"] and alert["summary"] != alert["name"]:
-        summary += f": {alert['summary']}"
+    labels = alert.labels
+    summary = f"[{decision.level}] {alert.name}"
+    if alert.summary and alert.summary != alert.name:
+        summary += f": {alert.summary}"
     payload: dict[str, Any] = {
         "summary": summary[:SUMMARY_LIMIT],
         "source": labels.get("instance")
         or labels.get("hostname")
         or labels.get("service")
-        or alert["source"],
-        "severity": _LEVEL_TO_EVENT_SEVERITY[decision["level"]],
-        "class": alert["name"][:255],
+        or alert.source,
+        "severity": _LEVEL_TO_EVENT_SEVERITY.get(decision.level, "warning"),
+        "class": alert.name[:255],
         "custom_details": {
             "labels": labels,
-            "level": decision["level"],
-            "reason": decision["reason"],
-            "route": decision["route"],
-            "runbook": decision.get("runbook"),
+            "level": decision.level,
+            "reason": decision.reason,
+            "route": decision.route,
+            "runbook": decision.runbook,
         },
     }
     if component := labels.get("service"):
@@ -193,7 +192,7 @@ def trigger_properties(alert: dict[str, Any], decision: dict[str, Any]) -> dict[
     if group := labels.get("env") or labels.get("cluster"):
         payload["group"] = group
     properties: dict[str, Any] = {"payload": payload, "client": "runbook-router"}
-    if decision.get("runbook_url"):
-        text = f"Runbook {decision['runbook']}" if decision.get("runbook") else "Runbook"
-        properties["links"] = [{"href": decision["runbook_url"], "text": text}]
+    if decision.runbook_url:
+        text = f"Runbook {decision.runbook}" if decision.runbook else "Runbook"
+        properties["links"] = [{"href": decision.runbook_url, "text": text}]
     return properties

@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
 )
 
+from router.notifiers.buttons import Button
 from router.notifiers.message import section
 from router.notifiers.mrkdwn import (
     MAX_BLOCKS,
@@ -26,8 +27,6 @@ from router.notifiers.mrkdwn import (
     truncate,
 )
 from router.runbooks import Runbook, Step
-
-SHARE_ACTION = "share_runbook"
 
 
 def step_text(step: Step) -> str:
@@ -84,14 +83,14 @@ def runbook_blocks(runbook: Runbook, url: str, *, share: bool = True) -> list[di
     if link := button_url(url):
         buttons.append(
             ButtonElement(
-                text=PlainTextObject(text="Open runbook"), action_id="open_runbook", url=link
+                text=PlainTextObject(text="Open runbook"), action_id=Button.OPEN_RUNBOOK, url=link
             )
         )
     if share:
         buttons.append(
             ButtonElement(
                 text=PlainTextObject(text="Post in channel"),
-                action_id=SHARE_ACTION,
+                action_id=Button.SHARE,
                 value=runbook.id,
             )
         )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 from router.decide import Ruleset
 from router.errors import DeliveryError, Reason
@@ -16,12 +15,9 @@ from router.notifiers import Notifier, Rendered
 from router.notifiers.mrkdwn import MAX_BLOCKS, escape
 from router.notifiers.pagerduty import PagerDuty
 from router.notifiers.runbook_entry import procedure_blocks, runbook_blocks
+from router.records import AcknowledgeMessage, Action, ShareRunbook, ThreadSteps
 from router.store import Store
 
-THREAD_STEPS = "thread_steps"
-SHARE = "share"
-PAGERDUTY_ACK = "pagerduty_ack"
-KINDS = (THREAD_STEPS, SHARE, PAGERDUTY_ACK)
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
 
@@ -43,27 +39,25 @@ class ActionRunner:
         self.ruleset = ruleset
         self.pagerduty = pagerduty
 
-    def run(self, action: dict[str, Any]) -> str:
+    def run(self, action: Action) -> str:
         """Do it; return what was done, for the delivered metric."""
-        kind = str(action["kind"])
-        if kind == THREAD_STEPS:
-            self._thread_steps(action)
-        elif kind == SHARE:
-            self._share(action)
-        elif kind == PAGERDUTY_ACK:
-            self._acknowledge(action)
-        else:
-            raise DeliveryError(Reason.OTHER, f"unknown action {kind!r}", retryable=False)
-        return kind
+        match action:
+            case ThreadSteps():
+                self._thread_steps(action)
+            case ShareRunbook():
+                self._share(action)
+            case AcknowledgeMessage():
+                self._acknowledge(action)
+        return action.kind
 
-    def _tell(self, action: dict[str, Any], text: str) -> None:
+    def _tell(self, action: Action, text: str) -> None:
         """An answer only the clicking user sees."""
-        if url := action.get("response_url"):
+        if url := action.response_url:
             payload = {"response_type": "ephemeral", "replace_original": False, "text": text}
             self.notifier.respond(url, payload)
 
-    def _thread_steps(self, action: dict[str, Any]) -> None:
-        view = self.store.load_message(action["message_id"])
+    def _thread_steps(self, action: ThreadSteps) -> None:
+        view = self.store.load_message(action.message_id)
         if view is None or view.slack_channel is None or view.slack_ts is None:
             raise DeliveryError(Reason.NOT_FOUND, "message not posted", retryable=False)
         runbook = self.ruleset().catalog.get(view.runbook_id or "")
@@ -73,22 +67,22 @@ class ActionRunner:
             )
             return
         title = f"{runbook.id}: {escape(runbook.title)}"
-        head = f"*Full procedure of {title}* (asked by {mention(action['user_id'])})"
+        head = f"*Full procedure of {title}* (asked by {mention(action.user_id)})"
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": head}}]
         blocks += [b.to_dict() for b in procedure_blocks(runbook, MAX_BLOCKS - 1)]
         text = f"Full procedure of {runbook.id}: {escape(runbook.title)}"
         self.notifier.reply(view.slack_channel, view.slack_ts, Rendered(text, blocks))
 
-    def _share(self, action: dict[str, Any]) -> None:
+    def _share(self, action: ShareRunbook) -> None:
         ruleset = self.ruleset()
-        runbook = ruleset.catalog.get(action["runbook"])
-        if runbook is None:
-            self._tell(action, f"{escape(action['runbook'])} is gone (the runbooks were reloaded).")
+        runbook = ruleset.catalog.get(action.runbook)
+        if runbook is None or action.response_url is None:
+            self._tell(action, f"{escape(action.runbook)} is gone (the runbooks were reloaded).")
             return
         blocks = runbook_blocks(runbook, ruleset.runbook_url(runbook), share=False)
         shared = {
             "type": "context",
-            "elements": [{"type": "mrkdwn", "text": f"Shared by {mention(action['user_id'])}"}],
+            "elements": [{"type": "mrkdwn", "text": f"Shared by {mention(action.user_id)}"}],
         }
         payload = {
             "response_type": "in_channel",
@@ -96,19 +90,19 @@ class ActionRunner:
             "text": f"{runbook.id}: {escape(runbook.title)}",
             "blocks": [*blocks[: MAX_BLOCKS - 1], shared],
         }
-        self.notifier.respond(action["response_url"], payload)
+        self.notifier.respond(action.response_url, payload)
 
-    def _acknowledge(self, action: dict[str, Any]) -> None:
+    def _acknowledge(self, action: AcknowledgeMessage) -> None:
         """Acknowledge the message as the user who clicked: in PagerDuty for its incidents,
         in the router for alerts from elsewhere."""
-        view = self.store.load_message(action["message_id"])
+        view = self.store.load_message(action.message_id)
         incidents = (
             sorted({m.pagerduty_incident for m in view.firing if m.pagerduty_incident})
             if view
             else []
         )
         if view is not None and view.firing and not incidents:
-            if not self.store.acknowledge_message(view.id, action["user_id"]):
+            if not self.store.acknowledge_message(view.id, action.user_id):
                 self._tell(action, "Already acknowledged.")
             return
         if view is None or not incidents:
@@ -117,7 +111,7 @@ class ActionRunner:
         if self.pagerduty is None or self.pagerduty.rest is None:
             self._tell(action, "The router has no PagerDuty API token; acknowledge in PagerDuty.")
             return
-        email = self.notifier.user_email(action["user_id"])
+        email = self.notifier.user_email(action.user_id)
         if not email:
             self._tell(
                 action,
@@ -138,4 +132,4 @@ class ActionRunner:
                     "Is that address a PagerDuty user with access to the service?",
                 )
                 return
-        self.store.acknowledge(view.id, action.get("user_name") or email)
+        self.store.acknowledge(view.id, action.user_name or email)

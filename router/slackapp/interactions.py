@@ -10,9 +10,9 @@ from typing import Any
 
 from router.decide import Ruleset
 from router.errors import PayloadError
-from router.notifiers.message import ACK_ACTION, SHOW_STEPS_ACTION
-from router.notifiers.runbook_entry import SHARE_ACTION
-from router.slackapp.actions import PAGERDUTY_ACK, SHARE, SLACK_USER_ID, THREAD_STEPS
+from router.notifiers.buttons import Button
+from router.records import AcknowledgeMessage, ShareRunbook, ThreadSteps
+from router.slackapp.actions import SLACK_USER_ID
 from router.store import Store
 
 
@@ -54,7 +54,7 @@ def handle(payload: Any, store: Store, ruleset: Ruleset, response_url_prefix: st
     actions = payload.get("actions")
     if not isinstance(actions, list):
         raise PayloadError("payload.actions", "expected a list", status_code=400)
-    base = {"user_id": user_id, "user_name": user_name, "response_url": response_url}
+    who = {"user_id": user_id, "user_name": user_name, "response_url": response_url}
     queued = []
     # One click is one action: a block_actions payload carries the one clicked, and a
     # crafted payload with several gets only its first done.
@@ -62,17 +62,17 @@ def handle(payload: Any, store: Store, ruleset: Ruleset, response_url_prefix: st
         if not isinstance(action, dict):
             raise PayloadError(f"payload.actions[{i}]", "expected an object", status_code=400)
         action_id = action.get("action_id")
-        if action_id in (SHOW_STEPS_ACTION, ACK_ACTION):
+        if action_id in (Button.SHOW_STEPS, Button.ACKNOWLEDGE):
             view = None
             if isinstance(channel, str) and isinstance(message_ts, str):
                 view = store.find_message(channel, message_ts)
             if view is None:
                 continue  # not one of our messages (or from before a database reset)
-            kind = THREAD_STEPS if action_id == SHOW_STEPS_ACTION else PAGERDUTY_ACK
-            queued.append(store.enqueue_action(kind, {**base, "message_id": view.id}))
-        elif action_id == SHARE_ACTION:
+            work = ThreadSteps if action_id == Button.SHOW_STEPS else AcknowledgeMessage
+            queued.append(store.enqueue_action(work(**who, message_id=view.id)))
+        elif action_id == Button.SHARE:
             runbook = ruleset.catalog.get(_text(action.get("value"), f"payload.actions[{i}].value"))
             if runbook is not None and response_url:
-                queued.append(store.enqueue_action(SHARE, {**base, "runbook": runbook.id}))
+                queued.append(store.enqueue_action(ShareRunbook(**who, runbook=runbook.id)))
         # URL buttons (open_runbook, open_pagerduty) also report clicks: nothing to do.
     return queued

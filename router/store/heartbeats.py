@@ -3,7 +3,7 @@
 Each arrival of the alert on a route with ``heartbeat:`` records when it was
 seen and moves the route's timer (an outbox entry of kind ``heartbeat``) to
 now + interval. When the timer comes due with no arrival since, the dispatcher
-raises an alarm (router.heartbeat); the next arrival resolves it. Timers live in
+raises an alarm (router.deliveries.heartbeat); the next arrival resolves it. Timers live in
 the database, so they survive restarts and fire once across replicas.
 """
 

@@ -81,8 +81,12 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def _when(ts: float | None) -> str:
+def when(ts: float | None) -> str:
+    """A stored time as pages show it."""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if ts else ""
+
+
+TEMPLATES.env.globals["when"] = when
 
 
 router = APIRouter()
@@ -203,11 +207,7 @@ async def runbook(request: Request, rt: RuntimeDep, runbook_id: str) -> Response
 async def alerts(request: Request, rt: RuntimeDep, limit: int = 100) -> Response:
     rows = await run_in_threadpool(rt.store.recent_alerts, max(1, min(limit, 1000)))
     if wants_json(request):
-        return JSONResponse({"alerts": rows})
-    for row in rows:
-        row["received"] = _when(row["received_at"])
-        for delivery in row["deliveries"]:
-            delivery["acknowledged"] = _when(delivery["acknowledged_at"])
+        return JSONResponse({"alerts": [row.model_dump(mode="json") for row in rows]})
     return page(request, "alerts.html", {"alerts": rows})
 
 
@@ -219,12 +219,10 @@ async def alert(request: Request, rt: RuntimeDep, alert_id: int) -> Response:
     if row is None:
         return not_found(request, f"alert {alert_id}")
     if wants_json(request):
-        return JSONResponse(row)
+        return JSONResponse(row.model_dump(mode="json"))
     context = {
         "alert": row,
-        "received": _when(row["received_at"]),
-        "updated": _when(row["updated_at"]),
-        "raw": json.dumps(row["raw"], indent=2, ensure_ascii=False),
-        "labels": json.dumps(row["labels"], indent=2, ensure_ascii=False),
+        "raw": json.dumps(row.raw, indent=2, ensure_ascii=False),
+        "labels": json.dumps(row.labels, indent=2, ensure_ascii=False),
     }
     return page(request, "alert.html", context)

@@ -12,11 +12,13 @@ import httpx2
 import pytest
 
 from router.decide import Ruleset
+from router.deliveries import register_all
 from router.dispatcher import Dispatcher
 from router.errors import DeliveryError, Reason
 from router.metrics import Metrics
 from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty, dedup_key, note_text
+from router.records import StoredDecision
 from router.sources import pagerduty as pd_source
 from router.store import Store
 from tests.conftest import GOLDEN, RUNBOOKS, FakeClock, make_alert
@@ -103,16 +105,18 @@ def test_network_error_is_retryable() -> None:
 
 
 def test_note_text(ruleset: Ruleset) -> None:
-    decision = {
-        "route": "db-pool",
-        "channel": "#db-oncall",
-        "level": "SEV1",
-        "respond": "< 5 min",
-        "reason": "route 'db-pool' sets SEV1",
-        "runbook": "RUN-001",
-        "runbook_title": "Database Connection Pool Exhaustion",
-        "runbook_url": "http://localhost:8080/runbooks/RUN-001",
-    }
+    decision = StoredDecision(
+        **{
+            "route": "db-pool",
+            "channel": "#db-oncall",
+            "level": "SEV1",
+            "respond": "< 5 min",
+            "reason": "route 'db-pool' sets SEV1",
+            "runbook": "RUN-001",
+            "runbook_title": "Database Connection Pool Exhaustion",
+            "runbook_url": "http://localhost:8080/runbooks/RUN-001",
+        }
+    )
     text = note_text(decision, ruleset.catalog.get("RUN-001"))
     assert text.splitlines()[:4] == [
         "Runbook RUN-001: Database Connection Pool Exhaustion",
@@ -146,13 +150,14 @@ class Setup:
             transport=httpx2.MockTransport(fake_pd.handler),
         )
         self.slack = RecordingNotifier()
-        self.dispatcher = Dispatcher(
+        metrics = Metrics()
+        self.dispatcher = Dispatcher(self.store, metrics, clock=clock, rng=random.Random(3))
+        register_all(
+            self.dispatcher,
             self.store,
             self.slack,
             lambda: renderer,
-            Metrics(),
-            clock=clock,
-            rng=random.Random(3),
+            metrics,
             pagerduty=self.pagerduty,
         )
 

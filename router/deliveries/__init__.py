@@ -1,0 +1,47 @@
+"""What the dispatcher can deliver: one handler per outbox kind, one module each.
+
+A handler takes a claimed outbox entry, does the work, and returns the version
+it delivered. It raises DeliveryError (retryable or not) when it cannot, or
+Deferred to wait for a channel's turn. ``register_all`` is where each kind is
+registered; adding a kind is one module here and one line there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from router.deliveries.base import Deferred, Handler, Pacer
+from router.deliveries.pagerduty_event import PagerDutyEvent
+from router.deliveries.pagerduty_note import PagerDutyNote
+from router.deliveries.slack_action import SlackAction
+from router.deliveries.slack_message import SlackMessage
+from router.metrics import Metrics
+from router.notifiers import Notifier
+from router.notifiers.message import MessageRenderer
+from router.notifiers.pagerduty import PagerDuty
+from router.slackapp.actions import ActionRunner
+from router.store import PAGERDUTY_EVENT, PAGERDUTY_NOTE, SLACK_ACTION, SLACK_MESSAGE, Store
+
+if TYPE_CHECKING:
+    from router.dispatcher import Dispatcher
+
+__all__ = ["Deferred", "Handler", "Pacer", "register_all"]
+
+
+def register_all(
+    dispatcher: Dispatcher,
+    store: Store,
+    notifier: Notifier,
+    renderer: Callable[[], MessageRenderer],
+    metrics: Metrics,
+    *,
+    pagerduty: PagerDuty | None = None,
+    actions: ActionRunner | None = None,
+) -> None:
+    """The router's own delivery kinds (heartbeats register in router/app.py)."""
+    pacer = dispatcher.pacer
+    dispatcher.register(SLACK_MESSAGE, SlackMessage(store, notifier, renderer, metrics, pacer))
+    dispatcher.register(PAGERDUTY_NOTE, PagerDutyNote(store, pagerduty, renderer, metrics))
+    dispatcher.register(PAGERDUTY_EVENT, PagerDutyEvent(store, pagerduty, metrics))
+    dispatcher.register(SLACK_ACTION, SlackAction(store, actions, metrics))

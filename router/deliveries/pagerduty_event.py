@@ -1,0 +1,29 @@
+"""``pagerduty_event``: trigger or resolve, by the alert's state now, for each key it pages."""
+
+from __future__ import annotations
+
+from router.deliveries.base import configured
+from router.errors import DeliveryError, Reason
+from router.metrics import Metrics
+from router.notifiers.pagerduty import PagerDuty, dedup_key, trigger_properties
+from router.store import OutboxItem, Store
+
+
+class PagerDutyEvent:
+    def __init__(self, store: Store, pagerduty: PagerDuty | None, metrics: Metrics) -> None:
+        self.store = store
+        self.pagerduty = pagerduty
+        self.metrics = metrics
+
+    def __call__(self, item: OutboxItem) -> int:
+        alert = self.store.load_alert(item.ref)
+        if alert is None:
+            raise DeliveryError(Reason.NOT_FOUND, f"alert {item.ref} is gone", retryable=False)
+        key = dedup_key(alert.source, alert.fingerprint)
+        action = "trigger" if alert.status == "firing" else "resolve"
+        pages = {d.page: d for d in alert.decisions if d.page}
+        for name, decision in pages.items():
+            extra = trigger_properties(alert, decision) if action == "trigger" else {}
+            configured(self.pagerduty).send_event(name, action, key, **extra)
+            self.metrics.delivered.labels(f"pagerduty_{action}").inc()
+        return item.version

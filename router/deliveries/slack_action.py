@@ -1,0 +1,23 @@
+"""``slack_action``: the work behind a button click, queued when the click arrived."""
+
+from __future__ import annotations
+
+from router.errors import DeliveryError, Reason
+from router.metrics import Metrics
+from router.slackapp.actions import ActionRunner
+from router.store import OutboxItem, Store
+
+
+class SlackAction:
+    def __init__(self, store: Store, actions: ActionRunner | None, metrics: Metrics) -> None:
+        self.store = store
+        self.actions = actions
+        self.metrics = metrics
+
+    def __call__(self, item: OutboxItem) -> int:
+        action = self.store.load_action(item.ref)
+        if action is None or self.actions is None:
+            raise DeliveryError(Reason.NOT_FOUND, f"action {item.ref} cannot run", retryable=False)
+        done = self.actions.run(action)
+        self.metrics.delivered.labels(done).inc()
+        return item.version

@@ -1,0 +1,60 @@
+"""``slack_message``: post a message, or edit it to its current version; reply on resolve."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from router.deliveries.base import Pacer
+from router.errors import DeliveryError, Reason
+from router.metrics import Metrics
+from router.notifiers import Notifier
+from router.notifiers.message import MessageRenderer
+from router.store import OutboxItem, Store
+
+log = logging.getLogger("router.dispatcher")
+
+
+class SlackMessage:
+    def __init__(
+        self,
+        store: Store,
+        notifier: Notifier,
+        renderer: Callable[[], MessageRenderer],
+        metrics: Metrics,
+        pacer: Pacer,
+    ) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.renderer = renderer
+        self.metrics = metrics
+        self.pacer = pacer
+
+    def __call__(self, item: OutboxItem) -> int:
+        view = self.store.load_message(item.ref)
+        if view is None:
+            raise DeliveryError(Reason.NOT_FOUND, f"message {item.ref} is gone", retryable=False)
+        self.pacer.take(view.channel)
+        now = self.pacer.clock.now()
+        renderer = self.renderer()
+        if view.slack_ts is None or view.slack_channel is None:
+            posted = self.notifier.post(view.channel, renderer.render(view, now))
+            self.store.record_posted(view.id, posted.channel, posted.ts)
+            self.metrics.delivered.labels("post").inc()
+            channel, ts = posted.channel, posted.ts
+        else:
+            channel, ts = view.slack_channel, view.slack_ts
+            self.notifier.update(channel, ts, renderer.render(view, now))
+            self.metrics.delivered.labels("update").inc()
+        if view.closed and not view.resolve_notified:
+            self.notifier.reply(channel, ts, renderer.render_resolved_reply(view, now))
+            self.store.record_resolve_notified(view.id)
+            self.metrics.delivered.labels("reply").inc()
+        log.info(
+            "delivered message %s v%s to %s",
+            view.id,
+            view.version,
+            view.channel,
+            extra={"message_id": view.id, "route": view.route, "channel": view.channel},
+        )
+        return view.version

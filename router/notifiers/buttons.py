@@ -1,0 +1,23 @@
+"""Every button the router's messages carry, by ``action_id``, in one place.
+
+Buttons that do work (steps, acknowledge, share) come back as signed
+interactions (router/slackapp/interactions.py) and are queued as typed actions
+(router/records.py). Link buttons only open a page; Slack reports their clicks too.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Button(StrEnum):
+    SHOW_STEPS = "show_steps"
+    """Post the runbook's full procedure in the message's thread."""
+    ACKNOWLEDGE = "pd_ack"
+    """Acknowledge (the id predates other sources; messages already posted carry it)."""
+    SHARE = "share_runbook"
+    """Post a /runbook answer in the channel."""
+    OPEN_RUNBOOK = "open_runbook"
+    OPEN_PAGERDUTY = "open_pagerduty"
+    OPEN_SOURCE = "open_source"
+    """The alert's page at its source; links from the payload are ``open_<kind>``."""

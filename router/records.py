@@ -1,0 +1,146 @@
+"""Typed records for what crosses a layer or is stored, validated when read back.
+
+A stored row is JSON written by some earlier release: every record ignores keys
+it does not know and gives keys added later a default, so rows that predate a
+change still load (tests/test_records.py keeps one of each).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class StoredDecision(Record):
+    """One routing decision as stored with its alert (``alerts.decisions``) and explained."""
+
+    route: str | None = None
+    channel: str
+    level: str
+    respond: str = ""
+    reason: str = ""
+    runbook: str | None = None
+    """The RUN- id, when the runbook is one of ours."""
+    runbook_title: str | None = None
+    runbook_url: str | None = None
+    runbook_reason: str = "no runbook: unmatched"
+    page: str | None = None
+    notify: bool = True
+    heartbeat: float | None = None
+
+
+class StoredAlert(Record):
+    """One alert as stored: the latest copy the source sent, and what the router decided."""
+
+    id: int
+    source: str
+    fingerprint: str
+    name: str
+    status: str
+    group_key: str = ""
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    summary: str = ""
+    url: str | None = None
+    links: dict[str, str] | None = None
+    value: str | None = None
+    source_severity: str | None = None
+    starts_at: float | None = None
+    ends_at: float | None = None
+    received_at: float
+    updated_at: float
+    repeats: int = 0
+    pagerduty_incident: str | None = None
+    decisions: list[StoredDecision] = Field(default_factory=list)
+    raw: Any = None
+
+    @property
+    def first_decision(self) -> StoredDecision | None:
+        return self.decisions[0] if self.decisions else None
+
+
+class Delivery(Record):
+    """The Slack message an alert is on, and where its delivery stands."""
+
+    message: int
+    channel: str
+    slack_ts: str | None = None
+    state: str | None = None
+    reason: str | None = None
+    attempts: int | None = None
+    last_error: str | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: float | None = None
+
+
+class AlertSummary(Record):
+    """One line of /alerts."""
+
+    id: int
+    source: str
+    fingerprint: str
+    name: str
+    status: str
+    labels: dict[str, str]
+    summary: str
+    received_at: float
+    updated_at: float
+    repeats: int
+    decisions: list[StoredDecision]
+    deliveries: list[Delivery]
+
+
+class AlertDetail(StoredAlert):
+    """/alerts/{id}: the alert as stored, raw payload included, with its deliveries."""
+
+    deliveries: list[Delivery] = Field(default_factory=list)
+
+
+class ExplainedAlert(Record):
+    """What /api/route and ``runbook-router route`` say about one alert."""
+
+    name: str
+    status: str
+    fingerprint: str
+    group_key: str
+    labels: dict[str, str]
+    decisions: list[StoredDecision]
+
+
+# -- button work, queued from a click and run by the dispatcher ---------------------
+
+
+class _Click(Record):
+    user_id: str
+    user_name: str = ""
+    response_url: str | None = None
+
+
+class ThreadSteps(_Click):
+    """Post the runbook's full procedure in the alert message's thread."""
+
+    kind: Literal["thread_steps"] = "thread_steps"
+    message_id: int
+
+
+class ShareRunbook(_Click):
+    """Post a /runbook answer in the channel for everyone."""
+
+    kind: Literal["share"] = "share"
+    runbook: str
+
+
+class AcknowledgeMessage(_Click):
+    """Acknowledge the message's firing alerts (in PagerDuty for its incidents)."""
+
+    kind: Literal["pagerduty_ack"] = "pagerduty_ack"
+    message_id: int
+
+
+Action = Annotated[ThreadSteps | ShareRunbook | AcknowledgeMessage, Field(discriminator="kind")]
+ACTION: TypeAdapter[Action] = TypeAdapter(Action)

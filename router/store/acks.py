@@ -1,0 +1,79 @@
+"""Acknowledgements and button work: what people do to a message in Slack."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from router.records import ACTION, Action
+from router.store import queue
+from router.store.database import Database
+from router.store.schema import SLACK_ACTION, actions, alerts, members, messages, pk
+
+
+class Acknowledgements(Database):
+    def enqueue_action(self, action: Action) -> int:
+        """Store a button's work and its outbox entry in one transaction."""
+        now = self.clock.now()
+        with self._tx() as conn:
+            data = action.model_dump(mode="json", exclude={"kind"})
+            action_id = pk(
+                conn.execute(actions.insert().values(kind=action.kind, data=data, created_at=now))
+            )
+            queue.arm(conn, now, SLACK_ACTION, {action_id: None})
+        return action_id
+
+    def load_action(self, action_id: int) -> Action | None:
+        with self._read() as conn:
+            row = conn.execute(sa.select(actions).where(actions.c.id == action_id)).first()
+        return ACTION.validate_python({**row.data, "kind": row.kind}) if row is not None else None
+
+    def acknowledge(self, message_id: int, by: str) -> None:
+        """Mark the message's firing PagerDuty alerts acknowledged and re-render it."""
+        with self._tx() as conn:
+            alert_ids = sa.select(alerts.c.id).where(alerts.c.pagerduty_incident.is_not(None))
+            conn.execute(
+                members.update()
+                .where(
+                    members.c.message_id == message_id,
+                    members.c.status == "firing",
+                    members.c.alert_id.in_(alert_ids),
+                )
+                .values(ack_by=by)
+            )
+            queue.move_messages(conn, self.clock.now(), [message_id])
+
+    def acknowledge_in_slack(self, slack_channel: str, slack_ts: str, user_id: str) -> bool:
+        """A Slack user acknowledged one of our messages (a reaction): its firing alerts.
+
+        True if anything changed; acknowledging twice, or someone else's message, is a no-op.
+        """
+        with self._tx() as conn:
+            message_id = conn.execute(
+                sa.select(messages.c.id).where(
+                    messages.c.slack_channel == slack_channel,
+                    messages.c.slack_ts == slack_ts,
+                    messages.c.closed.is_(False),
+                )
+            ).scalar()
+            return message_id is not None and self._ack(conn, int(message_id), user_id)
+
+    def acknowledge_message(self, message_id: int, user_id: str) -> bool:
+        """The Acknowledge button, for alerts with no PagerDuty incident behind them."""
+        with self._tx() as conn:
+            return self._ack(conn, message_id, user_id)
+
+    def _ack(self, conn: Connection, message_id: int, user_id: str) -> bool:
+        now = self.clock.now()
+        changed = conn.execute(
+            members.update()
+            .where(
+                members.c.message_id == message_id,
+                members.c.status == "firing",
+                members.c.ack_by.is_(None),
+            )
+            .values(ack_by=f"slack:{user_id}", ack_at=now)
+        ).rowcount
+        if changed:
+            queue.move_messages(conn, now, [message_id])
+        return bool(changed)

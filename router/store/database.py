@@ -1,0 +1,81 @@
+"""Connections and transactions: one writer at a time on SQLite, reads that never wait.
+
+Times are float seconds since the epoch, the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any, Self
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from router.clock import Clock, SystemClock
+from router.errors import StoreUnavailable
+from router.store import migrate
+from router.store.schema import READ_ONLY, make_engine
+
+
+class Database:
+    """The engine, the clock, and the two ways in: ``_tx`` to write, ``_read`` to read."""
+
+    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.clock = clock or SystemClock()
+        self._schema_ready = False
+        # SQLite has one writer at a time; waiting here is a queue, while SQLite's own
+        # busy handler waits by sleeping in growing steps (tens of ms under load).
+        # Reads do not take it: they run in deferred transactions beside the writer.
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
+
+    @classmethod
+    def from_url(cls, url: str, clock: Clock | None = None) -> Self:
+        return cls(make_engine(url), clock)
+
+    @property
+    def single_process(self) -> bool:
+        """SQLite is one process's database: its leases can be dropped at start."""
+        return self.engine.dialect.name == "sqlite"
+
+    def ensure_schema(self) -> None:
+        """Create the schema once; until that succeeds, every caller tries again."""
+        if not self._schema_ready:
+            self.create_schema()
+            self._schema_ready = True
+
+    def create_schema(self) -> None:
+        """Migrate the schema to the newest revision (``migrate``; at start too).
+
+        A database migrated by a newer router is refused (``SchemaTooNew``).
+        """
+        with self._tx() as conn:
+            migrate.upgrade(conn)
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        """A write transaction; a database that is down or refuses is StoreUnavailable."""
+        try:
+            with self._write_lock, self.engine.begin() as conn:
+                yield conn
+        except (OperationalError, InterfaceError) as exc:
+            raise StoreUnavailable(f"database refused the write: {exc.orig}") from None
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A read: on SQLite a deferred transaction, which never waits for the writer."""
+        try:
+            with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+                yield conn
+        except (OperationalError, InterfaceError) as exc:
+            raise StoreUnavailable(f"database unreachable: {exc.orig}") from None
+
+    def ping(self) -> None:
+        self.ensure_schema()
+        with self._read() as conn:
+            conn.execute(sa.text("SELECT 1"))

@@ -1,0 +1,189 @@
+"""Slack messages as the renderer and the buttons see them, and what Slack told us back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from router.records import StoredDecision
+from router.store.database import Database
+from router.store.schema import alerts, members, messages
+
+_MEMBERS = sa.select(
+    members.c.status,
+    members.c.level,
+    members.c.reason,
+    members.c.starts_at,
+    members.c.ends_at,
+    members.c.ack_by,
+    members.c.ack_at,
+    alerts.c.fingerprint,
+    alerts.c.name,
+    alerts.c.labels,
+    alerts.c.annotations,
+    alerts.c.summary,
+    alerts.c.url,
+    alerts.c.links,
+    alerts.c.value,
+    alerts.c.pagerduty_incident,
+    alerts.c.decisions,
+).join(alerts, alerts.c.id == members.c.alert_id)
+
+
+@dataclass(frozen=True)
+class Member:
+    fingerprint: str
+    name: str
+    status: str
+    level: str
+    reason: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    summary: str
+    url: str | None
+    starts_at: float | None
+    ends_at: float | None
+    links: dict[str, str] = field(default_factory=dict)
+    value: str = ""
+    ack_by: str | None = None
+    """None: not acknowledged; "": acknowledged by someone unknown."""
+    ack_at: float | None = None
+    pagerduty_incident: str | None = None
+    runbook_id: str | None = None
+    runbook_url: str | None = None
+    runbook_title: str | None = None
+    """The alert's own runbook (its first routing decision): storms count by it."""
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """Everything the renderer needs about one Slack message."""
+
+    id: int
+    source: str
+    group_key: str
+    channel: str
+    route: str | None
+    runbook_id: str | None
+    runbook_url: str | None
+    runbook_title: str | None
+    runbook_reason: str | None
+    level: str
+    version: int
+    closed: bool
+    created_at: float
+    resolved_at: float | None
+    resolve_notified: bool
+    slack_channel: str | None
+    slack_ts: str | None
+    members: list[Member] = field(default_factory=list)
+    kind: str = "group"
+    """group: alerts of one group, channel and runbook; storm: one source's storm;
+    pointer: a channel's alerts that joined a storm, pointing at its message."""
+    storm_within: float | None = None
+    storm_ended_at: float | None = None
+    parent: MessageView | None = None
+    """A pointer's storm message (without its members)."""
+
+    @property
+    def firing(self) -> list[Member]:
+        return [m for m in self.members if m.status == "firing"]
+
+
+def _member(m: Any) -> Member:
+    own = StoredDecision.model_validate(m.decisions[0]) if m.decisions else None
+    return Member(
+        fingerprint=m.fingerprint,
+        name=m.name,
+        status=m.status,
+        level=m.level,
+        reason=m.reason,
+        labels=m.labels,
+        annotations=m.annotations,
+        summary=m.summary,
+        url=m.url,
+        links=m.links or {},
+        value=m.value or "",
+        starts_at=m.starts_at,
+        ends_at=m.ends_at,
+        ack_by=m.ack_by,
+        ack_at=m.ack_at,
+        pagerduty_incident=m.pagerduty_incident,
+        runbook_id=own.runbook if own else None,
+        runbook_url=own.runbook_url if own else None,
+        runbook_title=own.runbook_title if own else None,
+    )
+
+
+class MessageStore(Database):
+    def load_message(self, message_id: int, *, with_members: bool = True) -> MessageView | None:
+        with self._read() as conn:
+            row = conn.execute(sa.select(messages).where(messages.c.id == message_id)).first()
+            if row is None:
+                return None
+            if not with_members:
+                return self._view(row, [], None)
+            member_rows = conn.execute(
+                _MEMBERS.where(members.c.message_id == message_id).order_by(
+                    members.c.added_at, alerts.c.id
+                )
+            ).all()
+        # After the read above is over: one connection at a time (SQLite's lock).
+        parent = None
+        if row.parent_id is not None:
+            parent = self.load_message(row.parent_id, with_members=False)
+        return self._view(row, member_rows, parent)
+
+    @staticmethod
+    def _view(row: Any, member_rows: Sequence[Any], parent: MessageView | None) -> MessageView:
+        return MessageView(
+            id=row.id,
+            source=row.source,
+            group_key=row.group_key,
+            channel=row.channel,
+            route=row.route,
+            runbook_id=row.runbook_id,
+            runbook_url=row.runbook_url,
+            runbook_title=row.runbook_title,
+            runbook_reason=row.runbook_reason,
+            level=row.level,
+            version=row.version,
+            closed=row.closed,
+            created_at=row.created_at,
+            resolved_at=row.resolved_at,
+            resolve_notified=row.resolve_notified,
+            slack_channel=row.slack_channel,
+            slack_ts=row.slack_ts,
+            kind=row.kind,
+            storm_within=row.storm_within,
+            storm_ended_at=row.storm_ended_at,
+            parent=parent,
+            members=[_member(m) for m in member_rows],
+        )
+
+    def find_message(self, slack_channel: str, slack_ts: str) -> MessageView | None:
+        """The message Slack knows by channel ID and ts (from a signed interaction)."""
+        with self._read() as conn:
+            message_id = conn.execute(
+                sa.select(messages.c.id).where(
+                    messages.c.slack_channel == slack_channel, messages.c.slack_ts == slack_ts
+                )
+            ).scalar()
+        return self.load_message(int(message_id)) if message_id is not None else None
+
+    def record_posted(self, message_id: int, channel_id: str, ts: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                messages.update()
+                .where(messages.c.id == message_id)
+                .values(slack_channel=channel_id, slack_ts=ts)
+            )
+
+    def record_resolve_notified(self, message_id: int) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                messages.update().where(messages.c.id == message_id).values(resolve_notified=True)
+            )

@@ -1,0 +1,144 @@
+"""The outbox as the dispatcher sees it: claim with a lease, then done, retry, defer or dead.
+
+Several replicas can share one database: a claim takes a lease, PostgreSQL
+skips rows another replica holds, and an expired lease is claimed again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from router.store.database import Database
+from router.store.schema import deliveries, outbox
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    kind: str
+    ref: int
+    version: int
+    attempts: int
+    enqueued_at: float
+
+
+_LEASE_FREE = sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < sa.bindparam("now"))
+
+
+class OutboxQueue(Database):
+    def release_leases(self) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.lease_owner.is_not(None))
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    def claim(self, owner: str, lease_seconds: float, limit: int = 20) -> list[OutboxItem]:
+        """Up to ``limit`` entries due now, oldest first, leased to ``owner``."""
+        now = self.clock.now()
+        with self._tx() as conn:
+            rows = conn.execute(
+                sa.select(outbox)
+                .where(outbox.c.state == "pending", outbox.c.due_at <= now, _LEASE_FREE)
+                .order_by(outbox.c.due_at, outbox.c.id)
+                .limit(limit)
+                # Replicas skip each other's rows instead of queueing on them (PostgreSQL).
+                .with_for_update(skip_locked=True),
+                {"now": now},
+            ).all()
+            claimed = []
+            for row in rows:
+                taken = conn.execute(
+                    outbox.update()
+                    .where(outbox.c.id == row.id, _LEASE_FREE)
+                    .values(lease_owner=owner, lease_until=now + lease_seconds),
+                    {"now": now},
+                ).rowcount
+                if taken:
+                    claimed.append(
+                        OutboxItem(
+                            row.id, row.kind, row.ref, row.version, row.attempts, row.enqueued_at
+                        )
+                    )
+            return claimed
+
+    def next_due(self) -> float | None:
+        with self._read() as conn:
+            value = conn.execute(
+                sa.select(sa.func.min(outbox.c.due_at)).where(outbox.c.state == "pending")
+            ).scalar()
+        return float(value) if value is not None else None
+
+    def complete(self, item: OutboxItem, delivered_version: int) -> None:
+        """Done for the version delivered; pending again if a newer change came in."""
+        now = self.clock.now()
+        newer = outbox.c.version > delivered_version
+        with self._tx() as conn:
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.id == item.id)
+                .values(
+                    done_version=delivered_version,
+                    state=sa.case((newer, "pending"), else_="done"),
+                    enqueued_at=sa.case((newer, now), else_=outbox.c.enqueued_at),
+                    attempts=0,
+                    reason=None,
+                    last_error=None,
+                    lease_owner=None,
+                    lease_until=None,
+                    updated_at=now,
+                )
+            )
+
+    def retry_later(self, item: OutboxItem, due_at: float, reason: str, error: str) -> None:
+        self._fail(item, "pending", due_at, reason, error)
+
+    def defer(self, item: OutboxItem, due_at: float) -> None:
+        """Not now (the channel's pace): back to pending, no attempt counted, no error."""
+        with self._tx() as conn:
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.id == item.id)
+                .values(
+                    due_at=due_at, lease_owner=None, lease_until=None, updated_at=self.clock.now()
+                )
+            )
+
+    def dead(self, item: OutboxItem, reason: str, error: str) -> None:
+        self._fail(item, "dead", self.clock.now(), reason, error)
+
+    def _fail(self, item: OutboxItem, state: str, due_at: float, reason: str, error: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.id == item.id)
+                .values(
+                    state=state,
+                    due_at=due_at,
+                    attempts=outbox.c.attempts + 1,
+                    reason=reason,
+                    last_error=error[:1000],
+                    lease_owner=None,
+                    lease_until=None,
+                    updated_at=self.clock.now(),
+                )
+            )
+
+    def outbox_counts(self) -> dict[str, int]:
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(outbox.c.state, sa.func.count()).group_by(outbox.c.state)
+            ).all()
+        return {state: int(n) for state, n in rows}
+
+    def prune_deliveries(self, older_than: float) -> int:
+        """Forget delivery ids older than this (senders stop retrying long before)."""
+        with self._tx() as conn:
+            return int(
+                conn.execute(
+                    deliveries.delete().where(deliveries.c.received_at < older_than)
+                ).rowcount
+            )

@@ -1,0 +1,202 @@
+"""Slack messages and their members, planned in memory within one transaction.
+
+An alert is a member of one open message per (source, group, channel, runbook);
+``Plan`` reads the open messages and this request's memberships once, records
+the changes, and writes them with one statement per kind (executemany).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from router.alert import Alert
+from router.decide import Decision
+from router.store import queue
+from router.store.schema import chunks, members, messages, pk, ts
+
+_OPEN_MESSAGES = sa.select(messages.c.id, messages.c.key).where(
+    messages.c.key.in_(sa.bindparam("keys", expanding=True)), messages.c.closed.is_(False)
+)
+_MEMBERSHIP = sa.select(
+    members.c.message_id,
+    members.c.alert_id,
+    members.c.status,
+    members.c.level,
+    members.c.reason,
+    members.c.ack_by,
+).where(
+    members.c.message_id.in_(sa.bindparam("ids", expanding=True)),
+    members.c.alert_id.in_(sa.bindparam("alerts", expanding=True)),
+)
+"""Only this request's alerts: a storm message has thousands of other members."""
+UPDATE_MEMBER = members.update().where(
+    members.c.message_id == sa.bindparam("b_message"),
+    members.c.alert_id == sa.bindparam("b_alert"),
+)
+"""One alert's row in one message; run with many parameter sets."""
+
+
+def message_key(alert: Alert, decision: Decision) -> str:
+    runbook = decision.runbook.key if decision.runbook else "-"
+    return json.dumps([alert.source, alert.group_key, decision.channel, runbook])
+
+
+@dataclass(frozen=True)
+class OpenMessage:
+    id: int
+    key: str
+
+
+@dataclass(frozen=True)
+class Membership:
+    status: str
+    level: str
+    reason: str
+    ack_by: str | None
+
+
+class Plan:
+    """The messages one transaction touches, and the member rows it will write."""
+
+    def __init__(self, conn: Connection, now: float) -> None:
+        self.conn = conn
+        self.now = now
+        self.changed: set[int] = set()
+        """Messages that changed: flush() moves them to their next version."""
+        self.open_messages: dict[str, OpenMessage] = {}
+        self.membership: dict[tuple[int, int], Membership] = {}
+        self.known_alerts: list[int] = []
+        """This request's alerts that were stored before (the others are in no message)."""
+        self._inserts: list[dict[str, Any]] = []
+        self._updates: list[dict[str, Any]] = []
+
+    def touch(self, message_ids: Iterable[int]) -> None:
+        """These messages changed outside a webhook (a button): move them on."""
+        queue.move_messages(self.conn, self.now, message_ids)
+
+    def load_open_messages(self, keys: set[str]) -> None:
+        for chunk in chunks(sorted(keys)):
+            for row in self.conn.execute(_OPEN_MESSAGES, {"keys": list(chunk)}):
+                self.open_messages[row.key] = OpenMessage(row.id, row.key)
+        self.load_membership()
+
+    def load_membership(self) -> None:
+        ids = [m.id for m in self.open_messages.values()]
+        if not ids or not self.known_alerts:
+            return  # alerts new in this request are in no message yet
+        for chunk in chunks(ids):
+            params = {"ids": list(chunk), "alerts": self.known_alerts}
+            for row in self.conn.execute(_MEMBERSHIP, params):
+                self.membership[(row.message_id, row.alert_id)] = Membership(
+                    row.status, row.level, row.reason, row.ack_by
+                )
+
+    def open_message(self, alert: Alert, decision: Decision) -> OpenMessage:
+        key = message_key(alert, decision)
+        message = self.open_messages.get(key)
+        if message is not None:
+            return message
+        link = decision.runbook
+        return self.insert_message(
+            key,
+            source=alert.source,
+            group_key=alert.group_key,
+            channel=decision.channel,
+            route=decision.route,
+            runbook_key=link.key if link else "-",
+            runbook_id=link.runbook_id if link else None,
+            runbook_url=link.url if link else None,
+            runbook_title=link.title if link else None,
+            runbook_reason=link.reason if link else None,
+            level=decision.severity.level,
+        )
+
+    def insert_message(self, key: str, **values: Any) -> OpenMessage:
+        """A new open message (version 0: the first change makes it 1)."""
+        row = {"key": key, "version": 0, "closed": False, "resolve_notified": False}
+        result = self.conn.execute(
+            messages.insert(), row | {"created_at": self.now, "updated_at": self.now} | values
+        )
+        message = OpenMessage(pk(result), key)
+        self.open_messages[key] = message
+        return message
+
+    def join(
+        self, alert: Alert, alert_id: int, decision: Decision, message: OpenMessage | None = None
+    ) -> None:
+        """Make the alert a firing member of its message; a change moves the message on."""
+        message = message or self.open_message(alert, decision)
+        current = self.membership.get((message.id, alert_id))
+        ack_by = None
+        if alert.acknowledged:
+            known = current.ack_by if current and current.ack_by is not None else ""
+            ack_by = alert.acknowledged_by if alert.acknowledged_by is not None else known
+        elif current is not None and current.status == "firing" and alert.source != "pagerduty":
+            ack_by = current.ack_by  # a repeat keeps an acknowledgement made in Slack
+        wanted = Membership("firing", decision.severity.level, decision.severity.reason, ack_by)
+        if current == wanted:
+            return
+        row: dict[str, Any] = {
+            "status": wanted.status,
+            "level": wanted.level,
+            "reason": wanted.reason,
+            "ack_by": wanted.ack_by,
+        }
+        if current is None:
+            self.add_member(message.id, alert_id, row | {"starts_at": ts(alert.starts_at)})
+        else:
+            if current.status != "firing":
+                row |= {"starts_at": ts(alert.starts_at), "ends_at": None}
+            self._updates.append(row | {"b_message": message.id, "b_alert": alert_id})
+        self.membership[(message.id, alert_id)] = wanted
+        self.changed.add(message.id)
+
+    def add_member(self, message_id: int, alert_id: int, row: dict[str, Any]) -> None:
+        """A new member row (status, level, reason, ack_by, starts_at), written at flush()."""
+        fields = {"message_id": message_id, "alert_id": alert_id, "added_at": self.now}
+        self._inserts.append({"ends_at": None} | row | fields)
+
+    def resolve_members(self, resolved: dict[int, float | None]) -> None:
+        """Mark each resolved alert resolved in the open messages that list it as firing."""
+        for chunk in chunks(list(resolved)):
+            for message_id, alert_id in self.conn.execute(
+                sa.select(members.c.message_id, members.c.alert_id)
+                .join(messages, messages.c.id == members.c.message_id)
+                .where(
+                    members.c.alert_id.in_(chunk),
+                    members.c.status == "firing",
+                    messages.c.closed.is_(False),
+                )
+            ):
+                ends_at = resolved[alert_id] or self.now
+                self._updates.append(
+                    {
+                        "b_message": message_id,
+                        "b_alert": alert_id,
+                        "status": "resolved",
+                        "ends_at": ends_at,
+                    }
+                )
+                self.changed.add(message_id)
+
+    def write_members(self) -> None:
+        """Write the member rows planned so far."""
+        if self._inserts:
+            self.conn.execute(members.insert(), self._inserts)
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in self._updates:  # one executemany per set of columns
+            shapes.setdefault(tuple(sorted(row)), []).append(row)
+        for rows in shapes.values():
+            self.conn.execute(UPDATE_MEMBER, rows)
+        self._inserts, self._updates = [], []
+
+    def flush(self) -> None:
+        """Write what is planned, and move every changed message on."""
+        self.write_members()
+        queue.move_messages(self.conn, self.now, self.changed)

@@ -1,0 +1,125 @@
+"""Outbox entries written inside the caller's transaction: arm, and move messages on.
+
+The outbox has one row per (kind, ref). Slack messages carry a version that
+moves on with every change; the dispatcher marks a row done only for the
+version it delivered, so changes made while Slack is away collapse into one edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from router.store.schema import SLACK_MESSAGE, chunks, members, messages, outbox
+
+# Per message, in the database (a storm message lists thousands): the most severe level
+# still firing (None: none is) and of all. "SEV0" < ... < "SEV4" as text, too.
+_MEMBER_LEVELS = (
+    sa.select(
+        members.c.message_id,
+        sa.func.min(sa.case((members.c.status == "firing", members.c.level))).label("firing"),
+        sa.func.min(members.c.level).label("every"),
+    )
+    .where(members.c.message_id.in_(sa.bindparam("ids", expanding=True)))
+    .group_by(members.c.message_id)
+)
+_MESSAGE_VERSIONS = sa.select(messages.c.id, messages.c.version).where(
+    messages.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+_QUEUED = sa.select(outbox.c.ref, outbox.c.state, outbox.c.version).where(
+    outbox.c.kind == sa.bindparam("kind"), outbox.c.ref.in_(sa.bindparam("refs", expanding=True))
+)
+_TARGET = sa.and_(outbox.c.kind == sa.bindparam("b_kind"), outbox.c.ref == sa.bindparam("b_ref"))
+
+
+def move_messages(conn: Connection, now: float, message_ids: Iterable[int]) -> None:
+    """These messages changed: next version, level and state, and their entries armed."""
+    ids = sorted(set(message_ids))
+    if not ids:
+        return
+    firing: dict[int, str | None] = dict.fromkeys(ids)
+    every: dict[int, str] = {}
+    for chunk in chunks(ids):
+        for row in conn.execute(_MEMBER_LEVELS, {"ids": list(chunk)}):
+            firing[row.message_id] = row.firing
+            every[row.message_id] = row.every
+    conn.execute(
+        messages.update()
+        .where(messages.c.id == sa.bindparam("b_id"))
+        .values(version=messages.c.version + 1),
+        [
+            {
+                "b_id": i,
+                "updated_at": now,
+                # The level is that of the most severe alert still firing.
+                "level": firing[i] or every[i],
+                "closed": not firing[i],
+                "resolved_at": None if firing[i] else now,
+            }
+            for i in ids
+        ],
+    )
+    versions: dict[int, int] = {}
+    for chunk in chunks(ids):
+        versions.update(conn.execute(_MESSAGE_VERSIONS, {"ids": list(chunk)}).all())
+    arm(conn, now, SLACK_MESSAGE, versions)
+
+
+def arm(
+    conn: Connection,
+    now: float,
+    kind: str,
+    versions: Mapping[int, int | None],
+    *,
+    only_new: bool = False,
+) -> None:
+    """Create or re-arm the outbox entries of ``kind`` for these refs, due now.
+
+    A version of None means "one more than now". Delivered entries are armed
+    again at once; so are dead letters (a permanent error such as
+    not_in_channel is often fixed while an incident goes on, and if it is not,
+    the entry is dead again after one call). A pending entry keeps its
+    backoff and takes the new version. ``only_new``: refs with an entry keep it.
+    """
+    refs = sorted(versions)
+    queued: dict[int, tuple[str, int]] = {}
+    for chunk in chunks(refs):
+        for row in conn.execute(_QUEUED, {"kind": kind, "refs": list(chunk)}):
+            queued[row.ref] = (row.state, row.version)
+    inserts = [_entry(kind, ref, versions[ref] or 1, now) for ref in refs if ref not in queued]
+    if inserts:
+        conn.execute(outbox.insert(), inserts)
+    if only_new:
+        return
+    rearm: list[dict[str, Any]] = []
+    bump: list[dict[str, Any]] = []
+    for ref, (state, version) in queued.items():
+        entry = {"b_kind": kind, "b_ref": ref, "version": versions[ref] or version + 1}
+        (bump if state == "pending" else rearm).append(entry)
+    if rearm:
+        conn.execute(
+            outbox.update()
+            .where(_TARGET)
+            .values(state="pending", due_at=now, enqueued_at=now, updated_at=now),
+            rearm,
+        )
+    if bump:
+        conn.execute(outbox.update().where(_TARGET).values(updated_at=now), bump)
+
+
+def _entry(kind: str, ref: int, version: int, now: float) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "ref": ref,
+        "version": version,
+        "done_version": 0,
+        "state": "pending",
+        "due_at": now,
+        "enqueued_at": now,
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
