@@ -20,7 +20,13 @@ MAX_UNMATCHED_NAMES = 50
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        r = self.registry
+        self._unmatched_seen: set[str] = set()
+        self._intake(self.registry)
+        self._delivery(self.registry)
+        self._config(self.registry)
+
+    def _intake(self, r: CollectorRegistry) -> None:
+        """Webhooks in, alerts routed."""
         self.requests = Counter(
             "router_webhook_requests",
             "Webhook requests by source and HTTP status.",
@@ -48,6 +54,16 @@ class Metrics:
             ["source"],
             registry=r,
         )
+        self.unmatched_names = Counter(
+            "router_unmatched_alert_names",
+            f"Alerts that reached no runbook, by alertname (the first {MAX_UNMATCHED_NAMES}"
+            " names seen; later ones count as _other).",
+            ["alertname"],
+            registry=r,
+        )
+
+    def _delivery(self, r: CollectorRegistry) -> None:
+        """Slack and PagerDuty calls out, and the outbox behind them."""
         self.delivered = Counter(
             "router_notifications_delivered",
             "Slack calls that succeeded, by action.",
@@ -77,6 +93,15 @@ class Metrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
             registry=r,
         )
+        self.outbox = Gauge(
+            "router_outbox_entries",
+            "Outbox entries by state (pending, done, dead).",
+            ["state"],
+            registry=r,
+        )
+
+    def _config(self, r: CollectorRegistry) -> None:
+        """Routes and runbooks as loaded."""
         self.reload_ok = Gauge(
             "router_config_last_reload_successful",
             "1 if the last reload of routes and runbooks worked, 0 if it was refused.",
@@ -97,20 +122,6 @@ class Metrics:
         self.runbook_load_errors = Gauge(
             "router_runbook_load_errors",
             "Runbook entries left out because they could not be read, and routes naming them.",
-            registry=r,
-        )
-        self.unmatched_names = Counter(
-            "router_unmatched_alert_names",
-            f"Alerts that reached no runbook, by alertname (the first {MAX_UNMATCHED_NAMES}"
-            " names seen; later ones count as _other).",
-            ["alertname"],
-            registry=r,
-        )
-        self._unmatched_seen: set[str] = set()
-        self.outbox = Gauge(
-            "router_outbox_entries",
-            "Outbox entries by state (pending, done, dead).",
-            ["state"],
             registry=r,
         )
 

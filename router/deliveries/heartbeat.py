@@ -17,7 +17,7 @@ from router.alert import Alert, SourceName
 from router.clock import Clock
 from router.config import LevelName
 from router.decide import Decision, Ruleset
-from router.notifiers.message import duration
+from router.notifiers.blocks import duration
 from router.severity import Severity
 from router.store import OutboxItem, Store
 from router.store.heartbeats import Heartbeat

@@ -1,5 +1,8 @@
 """The Slack message for one (group, channel, runbook), as Block Kit.
 
+Storms and their pointers are drawn in storm_message.py; the pieces both
+use are in blocks.py.
+
 Layout: header (level, alert name, state); summary; fields; why this level;
 runbook link with owner and Last Tested; the first three steps with their first
 command; Do not; escalation; the alerts of the group; an "Open runbook" button.
@@ -13,7 +16,6 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -22,16 +24,15 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     DividerBlock,
     HeaderBlock,
-    MarkdownTextObject,
     PlainTextObject,
     SectionBlock,
 )
 
 from router.config import IDENTITY_LABELS, Level, LevelName
 from router.notifiers import Rendered
+from router.notifiers.blocks import duration, fit, lasted, mrkdwn, section, slack_date
 from router.notifiers.buttons import Button
 from router.notifiers.mrkdwn import (
-    MAX_BLOCKS,
     MAX_FALLBACK_TEXT,
     MAX_FIELD_TEXT,
     MAX_HEADER_TEXT,
@@ -44,6 +45,7 @@ from router.notifiers.mrkdwn import (
     safe,
     truncate,
 )
+from router.notifiers.storm_message import render_pointer, render_storm
 from router.runbooks import Catalog, Runbook
 from router.store import Member, MessageView
 
@@ -62,42 +64,6 @@ _LINK_BUTTONS = {
     "silence": "Silence",
     "image": "Image",
 }
-
-
-def _mrkdwn(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text, verbatim=True)
-
-
-def section(text: str) -> SectionBlock:
-    """A mrkdwn section, verbatim, cut to Slack's limit."""
-    return SectionBlock(text=_mrkdwn(truncate(text, MAX_SECTION_TEXT)))
-
-
-def duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
-    shown = [f"{n}{unit}" for n, unit in parts if n][:2]
-    return " ".join(shown) or "0s"
-
-
-def _date(ts: float) -> str:
-    """Slack shows ``<!date^...>`` in the reader's time zone; the fallback is UTC."""
-    fallback = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(ts)}^{{date_short_pretty}} {{time}}|{fallback}>"
-
-
-def lasted(view: MessageView, now: float) -> float:
-    """From the first alert's start to the last one's end, in the source's own times.
-
-    Arrival times only stand in where the source sent none: a resolve that
-    arrives hours late still says how long the problem lasted.
-    """
-    started = min((m.starts_at for m in view.members if m.starts_at), default=view.created_at)
-    ends = [m.ends_at for m in view.members if m.ends_at]
-    return (max(ends) if ends else (view.resolved_at or now)) - started
 
 
 def title(view: MessageView) -> str:
@@ -183,9 +149,9 @@ class MessageRenderer:
 
     def render(self, view: MessageView, now: float) -> Rendered:
         if view.kind == "storm":
-            return self._render_storm(view, now)
+            return render_storm(view, self.levels[view.level])
         if view.kind == "pointer":
-            return self._render_pointer(view)
+            return render_pointer(view)
         runbook = self.runbooks.get(view.runbook_id) if view.runbook_id else None
         level = self.levels[view.level]
         resolved = not view.firing
@@ -199,79 +165,7 @@ class MessageRenderer:
             blocks.append(self._alert_list(view))
         if actions := self._actions(view):
             blocks.append(actions)
-        return Rendered(self._fallback(view, resolved, level), self._fit(blocks))
-
-    def _render_storm(self, view: MessageView, now: float) -> Rendered:
-        """One incident message for a storm: counts by alert name and by runbook."""
-        count, firing = len(view.members), len(view.firing)
-        over = view.storm_ended_at is not None
-        level = self.levels[view.level]
-        mark = "✅ RESOLVED" if not firing else ("🌤 STORM OVER" if over else "🌪")
-        head = f"{mark} {view.level} · Alert storm: {count} alerts from {view.source}"
-        started = min((m.starts_at for m in view.members if m.starts_at), default=view.created_at)
-        names = Counter(m.name or "unnamed alert" for m in view.members)
-        still = Counter(m.name or "unnamed alert" for m in view.firing)
-        by_name = [f"• {safe(n, 200)} ×{c} ({still[n]} firing)" for n, c in names.most_common(10)]
-        if len(names) > 10:
-            by_name.append(f"…and {len(names) - 10} more alert names")
-        runbooks: Counter[tuple[str, str, str]] = Counter(
-            (m.runbook_id or "", m.runbook_url or "", m.runbook_title or "") for m in view.members
-        )
-        by_runbook = []
-        for (rid, url, title), c in runbooks.most_common(10):
-            label = f"{rid}: {title}" if rid else title or ""
-            shown = link(url, label, 400) if url else "*no runbook*"
-            by_runbook.append(f"• {shown} ×{c}")
-        why = view.firing[0].reason if view.firing else view.members[0].reason
-        blocks: list[Block] = [
-            HeaderBlock(text=PlainTextObject(text=truncate(escape(head), MAX_HEADER_TEXT))),
-            section(
-                f"*Treat this as a single incident.* {firing} firing, {count - firing} resolved,"
-                f" since {_date(started)}. Respond {escape(level.respond)}."
-            ),
-            ContextBlock(
-                elements=[
-                    _mrkdwn(truncate(f"Why {view.level}: {safe(why, 1000)}", MAX_SECTION_TEXT))
-                ]
-            ),
-            section("*By alert*\n" + "\n".join(by_name)),
-            section("*By runbook*\n" + "\n".join(by_runbook)),
-        ]
-        if over and view.storm_ended_at:
-            quiet = f"{view.storm_within or 0:g}s"
-            text = f"Storm over at {_date(view.storm_ended_at)}: no new alerts for {quiet}."
-            if firing:
-                text += f" {firing} still firing."
-            blocks.append(ContextBlock(elements=[_mrkdwn(text)]))
-        fallback = f"[STORM] {view.level} {count} alerts from {escape(view.source)}: "
-        fallback += ", ".join(f"{safe(n, 100)} ×{c}" for n, c in names.most_common(3))
-        if level.mention and firing and not over:
-            fallback = f"{level.mention} {fallback}"
-        return Rendered(truncate(fallback, MAX_FALLBACK_TEXT), self._fit(blocks))
-
-    def _render_pointer(self, view: MessageView) -> Rendered:
-        """A channel's one message for its alerts that joined a storm: where to look."""
-        count, firing = len(view.members), len(view.firing)
-        storm = view.parent
-        where = escape(storm.channel) if storm else "the incident channel"
-        if storm and storm.slack_channel:
-            where = f"<#{storm.slack_channel}>"
-        alerts = "alert" if count == 1 else "alerts"
-        mark = "✅" if not firing else "🌪"
-        head = f"{mark} {count} {alerts} for this channel joined an alert storm"
-        names = Counter(m.name or "unnamed alert" for m in view.members)
-        listed = ", ".join(f"{safe(n, 200)} ×{c}" for n, c in names.most_common(10))
-        text = (
-            f"*{firing} firing, {count - firing} resolved.* They are handled as one incident "
-            f"({escape(storm.level) if storm else 'storm'}) in {where}: follow the storm message "
-            f"there.\n{listed}"
-        )
-        blocks: list[Block] = [
-            HeaderBlock(text=PlainTextObject(text=truncate(escape(head), MAX_HEADER_TEXT))),
-            section(text),
-        ]
-        fallback = f"{head}: see {where}"
-        return Rendered(truncate(fallback, MAX_FALLBACK_TEXT), self._fit(blocks))
+        return Rendered(self._fallback(view, resolved, level), fit(blocks))
 
     def render_resolved_reply(self, view: MessageView, now: float) -> Rendered:
         count = len(view.members)
@@ -306,7 +200,7 @@ class MessageRenderer:
             blocks.append(section(from_markdown(description, MAX_DESCRIPTION)))
         if first.value and len(view.members) == 1:
             value = f"Value: `{safe(first.value, 500)}`"
-            blocks.append(ContextBlock(elements=[_mrkdwn(value)]))
+            blocks.append(ContextBlock(elements=[mrkdwn(value)]))
         return blocks
 
     def _identity(self, view: MessageView) -> str:
@@ -325,12 +219,12 @@ class MessageRenderer:
             f"*Source*\n{escape(view.source)}",
             f"*Severity*\n{view.level} · respond {escape(respond)}",
             f"*Labels*\n{safe(self._identity(view) or '—', MAX_FIELD_TEXT - 10)}",
-            f"*Started*\n{_date(started)}",
+            f"*Started*\n{slack_date(started)}",
         ]
         if len(view.members) > 1:
             firing = len(view.firing)
             fields.append(f"*Alerts*\n{firing} firing, {len(view.members) - firing} resolved")
-        return SectionBlock(fields=[_mrkdwn(truncate(f, MAX_FIELD_TEXT)) for f in fields])
+        return SectionBlock(fields=[mrkdwn(truncate(f, MAX_FIELD_TEXT)) for f in fields])
 
     def _why(self, view: MessageView, resolved: bool, now: float) -> ContextBlock:
         top = min(view.members, key=lambda m: (m.status != "firing", m.level))
@@ -341,7 +235,7 @@ class MessageRenderer:
             parts.append(f"resolved after {duration(lasted(view, now))}")
         elif (ack := acknowledgement(view)) is not None:
             parts.append(ack)
-        return ContextBlock(elements=[_mrkdwn(truncate(" · ".join(parts), MAX_SECTION_TEXT))])
+        return ContextBlock(elements=[mrkdwn(truncate(" · ".join(parts), MAX_SECTION_TEXT))])
 
     def _actions(self, view: MessageView) -> ActionsBlock | None:
         buttons = []
@@ -445,7 +339,7 @@ class MessageRenderer:
             blocks.append(section(text))
         if len(runbook.steps) > FIRST_STEPS:
             more = len(runbook.steps) - FIRST_STEPS
-            blocks.append(ContextBlock(elements=[_mrkdwn(f"{more} more step(s) in the runbook.")]))
+            blocks.append(ContextBlock(elements=[mrkdwn(f"{more} more step(s) in the runbook.")]))
         if runbook.do_not:
             items = "\n".join(f"• {escape(d)}" for d in runbook.do_not)
             blocks.append(section(f"*⛔ Do not*\n{items}"))
@@ -498,9 +392,3 @@ class MessageRenderer:
         if level.mention and not resolved:
             text = f"{level.mention} {text}"  # from routes.yaml, not from the alert
         return truncate(text, MAX_FALLBACK_TEXT)
-
-    @staticmethod
-    def _fit(blocks: list[Block]) -> list[dict[str, Any]]:
-        if len(blocks) > MAX_BLOCKS:
-            blocks = [*blocks[: MAX_BLOCKS - 1], blocks[-1]]
-        return [b.to_dict() for b in blocks]

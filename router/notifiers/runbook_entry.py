@@ -15,8 +15,8 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
 )
 
+from router.notifiers.blocks import section
 from router.notifiers.buttons import Button
-from router.notifiers.message import section
 from router.notifiers.mrkdwn import (
     MAX_BLOCKS,
     MAX_HEADER_TEXT,

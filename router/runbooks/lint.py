@@ -104,6 +104,29 @@ def _texts(rb: Runbook) -> Iterator[tuple[str, int]]:
         yield linked, lines.get("linked", 1)
 
 
+def _check_steps(rb: Runbook, file: str) -> list[Finding]:
+    """Each step verifiable, with a command where it says to run one, and specific."""
+    out: list[Finding] = []
+
+    def add(line: int, rule: str, message: str) -> None:
+        out.append(Finding(file, line, rule, message))
+
+    for step in rb.steps:
+        name = f"Step {step.number}"
+        if not step.verification:
+            add(step.line, "RB010", f"{name} has no Verification: how do you know it worked?")
+        said = " ".join([step.title, *step.text])
+        if not step.commands and (match := _RUN_WORDS.search(_RUN_REF.sub("", said))):
+            add(step.line, "RB011", f"{name} says {match.group(0)!r} but has no command block")
+        if not step.commands and _VAGUE.match(_normal(said)):
+            add(
+                step.line,
+                "RB012",
+                f"{name} only says {said.strip()!r}; say what to look at and how",
+            )
+    return out
+
+
 def check(
     rb: Runbook,
     file: str,
@@ -152,19 +175,7 @@ def check(
             "RB009",
             f"{len(rb.steps)} steps; split it (at most {MAX_STEPS})",
         )
-    for step in rb.steps:
-        name = f"Step {step.number}"
-        if not step.verification:
-            add(step.line, "RB010", f"{name} has no Verification: how do you know it worked?")
-        said = " ".join([step.title, *step.text])
-        if not step.commands and (match := _RUN_WORDS.search(_RUN_REF.sub("", said))):
-            add(step.line, "RB011", f"{name} says {match.group(0)!r} but has no command block")
-        if not step.commands and _VAGUE.match(_normal(said)):
-            add(
-                step.line,
-                "RB012",
-                f"{name} only says {said.strip()!r}; say what to look at and how",
-            )
+    out += _check_steps(rb, file)
     for text, line in _texts(rb):
         for ref in _RUN_REF.findall(text):
             if int(ref.split("-")[1]) not in known:

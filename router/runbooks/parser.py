@@ -20,26 +20,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from markdown_it import MarkdownIt
-
 from router.errors import Problem
+from router.runbooks.layout import ESCAPED_FENCE, INLINE_HEADER, Block, blocks, plain, split_entries
 from router.runbooks.model import CATEGORIES, Command, Escalation, Runbook, Step
 
-_MD = MarkdownIt("commonmark")
 _TITLE = re.compile(r"^\s*(RUN-\d+)\s*[:\-–—]\s*(.+?)\s*$", re.IGNORECASE)
-# Where an entry starts in a file: its title line, as a heading or a plain line.
-_TITLE_LINE = re.compile(r"^ {0,3}(#{1,6}\s+)?(\*\*|__)?RUN-\d+\s*[:\-–—]\s*\S", re.IGNORECASE)
-_HEADER_LINE = re.compile(
-    r"^\s*([-*]\s+)?(\*\*)?(category|trigger|owner|last tested)(\*\*)?\s*:", re.IGNORECASE
-)
-_INLINE_HEADER = re.compile(r"\s+(Category|Trigger|Owner|Last Tested|Alerts)\s*:\s*")
-_SEPARATOR = re.compile(r"^ {0,3}-{3,}\s*$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_ESCAPED_FENCE = re.compile(r"^( {0,3})\\`\\`\\`", re.MULTILINE)
 _STEP = re.compile(r"^\s*step\s*(\d+)\s*[:.)\-–—]?\s*(.*)$", re.IGNORECASE)
 _FIELD = re.compile(r"^\s*([A-Za-z][A-Za-z /-]{1,30}?)\s*:\s*(.*)$")
 _CHECKBOX = re.compile(r"^\[[ xX]\]\s*")
-_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 _RUN_ID = re.compile(r"\bRUN-\d+\b", re.IGNORECASE)
 _LINKED_ID = re.compile(r"\b[A-Z][A-Z0-9]{1,9}-\d+\b")
 
@@ -100,56 +88,9 @@ _ESCALATION_KEYS = {
 }
 
 
-@dataclass
-class _Block:
-    kind: str  # heading | line | item | fence
-    text: str
-    line: int
-    depth: int = 0  # list nesting (0 = not in a list)
-    ordered: bool = False
-    level: int = 0  # heading level
-    info: str = ""  # fence language
-
-
-def plain(text: str) -> str:
-    """Drop bold markers; keep everything else as written."""
-    return _EMPHASIS.sub(r"\2", text).strip()
-
-
 def _norm(text: str) -> str:
     text = re.sub(r"^[\d.\s]+", "", plain(text).lower())
     return re.sub(r"[^a-z ]+", "", text.replace("-", " ")).strip()
-
-
-def _blocks(text: str, first_line: int = 1) -> list[_Block]:
-    out: list[_Block] = []
-    lists: list[bool] = []  # ordered? per open list
-    item_fresh = False  # the next inline is the first paragraph of a list item
-    heading_level = 0
-    for tok in _MD.parse(text):
-        line = tok.map[0] + first_line if tok.map else 0
-        if tok.type in ("bullet_list_open", "ordered_list_open"):
-            lists.append(tok.type == "ordered_list_open")
-        elif tok.type in ("bullet_list_close", "ordered_list_close"):
-            lists.pop()
-        elif tok.type == "list_item_open":
-            item_fresh = True
-        elif tok.type == "heading_open":
-            heading_level = int(tok.tag[1])
-        elif tok.type == "heading_close":
-            heading_level = 0
-        elif tok.type in ("fence", "code_block"):
-            out.append(_Block("fence", tok.content, line, len(lists), info=tok.info.strip()))
-        elif tok.type == "inline":
-            if heading_level:
-                out.append(_Block("heading", tok.content.strip(), line, level=heading_level))
-                continue
-            for offset, part in enumerate(tok.content.split("\n")):
-                kind = "item" if item_fresh and offset == 0 else "line"
-                ordered = bool(lists) and lists[-1]
-                out.append(_Block(kind, part.strip(), line + offset, len(lists), ordered))
-            item_fresh = False
-    return out
 
 
 @dataclass
@@ -162,7 +103,7 @@ class _StepBuilder:
     verification: list[str] = field(default_factory=list)
     mode: str = "text"
 
-    def add_text(self, block: _Block) -> None:
+    def add_text(self, block: Block) -> None:
         content = _CHECKBOX.sub("", block.text)
         match = _FIELD.match(plain(content))
         label = _STEP_LABELS.get(match.group(1).strip().lower()) if match else None
@@ -193,48 +134,6 @@ class _StepBuilder:
         )
 
 
-def _starts_entry(lines: list[str], i: int) -> bool:
-    """A title line starts an entry when it is a heading, follows ``---`` or the top of
-    the file, or has the entry's header fields (Category, Owner, ...) right after it."""
-    line = lines[i]
-    if not _TITLE_LINE.match(line):
-        return False
-    if line.lstrip().startswith("#") or _INLINE_HEADER.search(line):
-        return True
-    before = [ln for ln in lines[:i] if ln.strip()]
-    if not before or _SEPARATOR.match(before[-1]):
-        return True
-    after = [ln for ln in lines[i + 1 : i + 8] if ln.strip()][:3]
-    return any(_HEADER_LINE.match(ln) for ln in after)
-
-
-def split_entries(text: str) -> list[tuple[int, str]]:
-    """The entries of one file as (first line number, markdown); the whole text if none."""
-    text = _ESCAPED_FENCE.sub(r"\1```", text)
-    lines = text.split("\n")
-    starts: list[int] = []
-    fence = ""
-    for i, line in enumerate(lines):
-        if match := _FENCE.match(line):
-            marker = match.group(1)
-            if not fence:
-                fence = marker
-            elif marker[0] == fence[0] and len(marker) >= len(fence):
-                fence = ""
-            continue
-        if not fence and _starts_entry(lines, i):
-            starts.append(i)
-    if not starts:
-        return [(1, text)]
-    entries = []
-    for k, start in enumerate(starts):
-        end = starts[k + 1] if k + 1 < len(starts) else len(lines)
-        while end > start + 1 and (not lines[end - 1].strip() or _SEPARATOR.match(lines[end - 1])):
-            end -= 1
-        entries.append((start + 1, "\n".join(lines[start:end]) + "\n"))
-    return entries
-
-
 def parse_entries(text: str, path: str) -> list[tuple[Runbook | None, list[Problem]]]:
     """Every entry of one file, each with the problems found in it."""
     return [parse_runbook(chunk, path, first) for first, chunk in split_entries(text)]
@@ -242,10 +141,140 @@ def parse_entries(text: str, path: str) -> list[tuple[Runbook | None, list[Probl
 
 def _title(text: str, values: dict[str, Any]) -> str:
     """The title, with header fields written on the same line moved to ``values``."""
-    parts = _INLINE_HEADER.split(text)
+    parts = INLINE_HEADER.split(text)
     for name, value in zip(parts[1::2], parts[2::2], strict=True):
         values.setdefault(_HEADER_FIELDS[name.lower()], value.strip())
     return parts[0].strip()
+
+
+class _Reader:
+    """Reads one entry's blocks in order, section by section, into fields and steps."""
+
+    def __init__(self, blocks: list[Block]) -> None:
+        self.values: dict[str, Any] = {"lists": {}, "escalation": {}, "linked": []}
+        self.lines: dict[str, int] = {}
+        self.title: re.Match[str] | None = None
+        self.section = "header"
+        self.steps: list[_StepBuilder] = []
+        self.step_headings = any(
+            b.kind == "heading" and _STEP.match(plain(b.text)) and not _TITLE.match(b.text)
+            for b in blocks
+        )
+        for block in blocks:
+            if block.kind == "heading":
+                self._heading(block)
+            elif block.kind == "fence":
+                if self.section == "procedure" and self.steps:
+                    command = Command(language=block.info, code=block.text, line=block.line)
+                    self.steps[-1].commands.append(command)
+            else:
+                self._line(block)
+
+    def _step(self, match: re.Match[str], line: int) -> None:
+        self.steps.append(_StepBuilder(int(match.group(1)), match.group(2).strip(), line))
+
+    def _heading(self, block: Block) -> None:
+        heading = plain(block.text)
+        if self.title is None and (m := _TITLE.match(heading)):
+            self.title = m
+            self.lines["title"] = block.line
+            return
+        if self.section == "procedure" and (m := _STEP.match(heading)):
+            self._step(m, block.line)
+            return
+        key = _SECTIONS.get(_norm(heading))
+        if key is not None:
+            self.section = key
+            self.lines.setdefault(key, block.line)
+        elif self.section == "procedure" and self.steps:
+            self.steps[-1].text.append(heading)
+        elif m := _STEP.match(heading):  # steps before any Procedure heading
+            self.section = "procedure"
+            self.lines.setdefault("procedure", block.line)
+            self._step(m, block.line)
+        else:
+            self.section = "other"
+
+    def _line(self, block: Block) -> None:
+        content = plain(_CHECKBOX.sub("", block.text))
+        if not content:
+            return
+        if self.title is None and self.section == "header" and (m := _TITLE.match(content)):
+            self.title = m
+            self.lines["title"] = block.line
+            return
+        field = _FIELD.match(content)
+        key = _HEADER_FIELDS.get(field.group(1).strip().lower()) if field else None
+        if key == "linked" and field:
+            self.values["linked"] += _LINKED_ID.findall(field.group(2).upper())
+            self.lines.setdefault("linked", block.line)
+        elif self.section == "header":
+            if key and field:
+                self.values[key] = field.group(2).strip()
+                self.lines[key] = block.line
+        elif self.section == "procedure":
+            self._procedure_line(block, content)
+        elif self.section == "escalation":
+            who = _ESCALATION_KEYS.get(field.group(1).strip().lower()) if field else None
+            if who and field:
+                self.values["escalation"][who] = field.group(2).strip()
+            else:
+                self.values["escalation"].setdefault("other", []).append(content)
+        elif self.section == "linked":
+            self.values["linked"] += _LINKED_ID.findall(content.upper())
+        else:
+            self.values["lists"].setdefault(self.section, []).append((content, block.line))
+
+    def _procedure_line(self, block: Block, content: str) -> None:
+        """Without "Step N" headings, each top-level numbered item is a step."""
+        starts_step = block.kind == "item" and block.depth == 1 and block.ordered
+        if not self.step_headings and starts_step:
+            title, _, rest = content.partition(": ")
+            step = _StepBuilder(len(self.steps) + 1, title.strip() if rest else content, block.line)
+            if rest:
+                step.text.append(rest.strip())
+            self.steps.append(step)
+        elif self.steps:
+            self.steps[-1].add_text(block)
+
+    def items(self, section: str) -> list[str]:
+        return [c for c, _ in self.values["lists"].get(section, [])]
+
+    def scope(self) -> tuple[list[str], list[str]]:
+        """Scope's "Handles:" and "Does not handle:" lists."""
+        handles: list[str] = []
+        not_handles: list[str] = []
+        for content, _line in self.values["lists"].get("scope", []):
+            match = _FIELD.match(content)
+            label = match.group(1).strip().lower() if match else ""
+            target = (
+                not_handles if "not" in label else handles if label.startswith("handle") else None
+            )
+            if target is not None and match:
+                target.append(match.group(2).strip())
+            elif not_handles or handles:
+                (not_handles or handles).append(content)
+        return handles, not_handles
+
+
+def _category(reader: _Reader, path: str, problems: list[Problem]) -> str:
+    category = re.sub(r"\s*\(.*$", "", reader.values.get("category", "")).strip()
+    if category and category.title() not in CATEGORIES:
+        message = f"{category!r} is not one of {', '.join(CATEGORIES)}"
+        problems.append(Problem(path, reader.lines.get("category"), "Category", message))
+    return category.title() if category else ""
+
+
+def _last_tested(reader: _Reader, path: str, problems: list[Problem]) -> date | None:
+    raw_date = reader.values.get("last_tested")
+    if not raw_date:
+        return None
+    try:
+        return date.fromisoformat(raw_date.split()[0])
+    except ValueError:
+        message = f"{raw_date!r} is not a date (YYYY-MM-DD)"
+        problems.append(Problem(path, reader.lines.get("last_tested"), "Last Tested", message))
+        return None
 
 
 def parse_runbook(
@@ -253,167 +282,44 @@ def parse_runbook(
 ) -> tuple[Runbook | None, list[Problem]]:
     """One entry's markdown -> (Runbook or None if it has no RUN- title, problems found)."""
     problems: list[Problem] = []
-    blocks = _blocks(_ESCAPED_FENCE.sub(r"\1```", text), first_line)
-    values: dict[str, Any] = {"lists": {}, "escalation": {}, "linked": []}
-    lines: dict[str, int] = {}
-    title_match = None
-    section = "header"
-    steps: list[_StepBuilder] = []
-    has_step_headings = any(
-        b.kind == "heading" and _STEP.match(plain(b.text)) and not _TITLE.match(b.text)
-        for b in blocks
-    )
-
-    for block in blocks:
-        if block.kind == "heading":
-            heading = plain(block.text)
-            if title_match is None and (m := _TITLE.match(heading)):
-                title_match = m
-                lines["title"] = block.line
-                continue
-            if section == "procedure" and (m := _STEP.match(heading)):
-                steps.append(_StepBuilder(int(m.group(1)), m.group(2).strip(), block.line))
-                continue
-            key = _SECTIONS.get(_norm(heading))
-            if key is not None:
-                section = key
-                lines.setdefault(key, block.line)
-            elif section == "procedure" and steps:
-                steps[-1].text.append(heading)
-            elif m := _STEP.match(heading):  # steps before any Procedure heading
-                section = "procedure"
-                lines.setdefault("procedure", block.line)
-                steps.append(_StepBuilder(int(m.group(1)), m.group(2).strip(), block.line))
-            else:
-                section = "other"
-            continue
-
-        if block.kind == "fence":
-            if section == "procedure" and steps:
-                steps[-1].commands.append(
-                    Command(language=block.info, code=block.text, line=block.line)
-                )
-            continue
-
-        content = plain(_CHECKBOX.sub("", block.text))
-        if not content:
-            continue
-        if title_match is None and section == "header" and (m := _TITLE.match(content)):
-            title_match = m
-            lines["title"] = block.line
-            continue
-        field_match = _FIELD.match(content)
-        field_key = (
-            _HEADER_FIELDS.get(field_match.group(1).strip().lower()) if field_match else None
-        )
-
-        if field_key == "linked" and field_match:
-            values["linked"] += _LINKED_ID.findall(field_match.group(2).upper())
-            lines.setdefault("linked", block.line)
-            continue
-        if section == "header":
-            if field_key and field_match:
-                values[field_key] = field_match.group(2).strip()
-                lines[field_key] = block.line
-            continue
-        if section == "procedure":
-            starts_step = block.kind == "item" and block.depth == 1 and block.ordered
-            if not has_step_headings and starts_step:
-                number = len(steps) + 1
-                title, _, rest = content.partition(": ")
-                step = _StepBuilder(number, title.strip() if rest else content, block.line)
-                if rest:
-                    step.text.append(rest.strip())
-                steps.append(step)
-            elif steps:
-                steps[-1].add_text(block)
-            continue
-        if section == "escalation":
-            key = (
-                _ESCALATION_KEYS.get(field_match.group(1).strip().lower()) if field_match else None
-            )
-            if key and field_match:
-                values["escalation"][key] = field_match.group(2).strip()
-            else:
-                values["escalation"].setdefault("other", []).append(content)
-            continue
-        if section == "linked":
-            values["linked"] += _LINKED_ID.findall(content.upper())
-            continue
-        values["lists"].setdefault(section, []).append((content, block.line))
-
-    if title_match is None:
+    reader = _Reader(blocks(ESCAPED_FENCE.sub(r"\1```", text), first_line))
+    if reader.title is None:
         problems.append(
             Problem(path, first_line, "title", 'no "RUN-nnn: Title" line (with or without "#")')
         )
         return None, problems
-
-    run_id = title_match.group(1).upper()
+    run_id = reader.title.group(1).upper()
     if len(run_id) > 4 + 9:
-        problems.append(Problem(path, lines["title"], "title", f"{run_id[:16]}...: id too long"))
-        return None, problems
-    title = _title(title_match.group(2), values)
-    category = re.sub(r"\s*\(.*$", "", values.get("category", "")).strip()
-    if category and category.title() not in CATEGORIES:
         problems.append(
-            Problem(
-                path,
-                lines.get("category"),
-                "Category",
-                f"{category!r} is not one of {', '.join(CATEGORIES)}",
-            )
+            Problem(path, reader.lines["title"], "title", f"{run_id[:16]}...: id too long")
         )
-    last_tested = None
-    if raw_date := values.get("last_tested"):
-        try:
-            last_tested = date.fromisoformat(raw_date.split()[0])
-        except ValueError:
-            problems.append(
-                Problem(
-                    path,
-                    lines.get("last_tested"),
-                    "Last Tested",
-                    f"{raw_date!r} is not a date (YYYY-MM-DD)",
-                )
-            )
-
-    scope_handles: list[str] = []
-    scope_not: list[str] = []
-    for content, _line in values["lists"].get("scope", []):
-        match = _FIELD.match(content)
-        label = match.group(1).strip().lower() if match else ""
-        target = (
-            scope_not if "not" in label else scope_handles if label.startswith("handle") else None
-        )
-        if target is not None and match:
-            target.append(match.group(2).strip())
-        elif scope_not or scope_handles:
-            (scope_not or scope_handles).append(content)
-
-    def items(section_key: str) -> list[str]:
-        return [c for c, _ in values["lists"].get(section_key, [])]
-
+        return None, problems
+    values = reader.values
+    title = _title(reader.title.group(2), values)
+    category = _category(reader, path, problems)
+    last_tested = _last_tested(reader, path, problems)
+    handles, not_handles = reader.scope()
     runbook = Runbook(
         id=run_id,
         number=int(run_id.split("-")[1]),
         title=title,
         path=path,
-        category=category.title() if category else "",
+        category=category,
         trigger=values.get("trigger", ""),
         owner=values.get("owner", ""),
         last_tested=last_tested,
         alerts=[a.strip() for a in values.get("alerts", "").split(",") if a.strip()],
         symptoms=[s.strip() for s in values.get("symptoms", "").split(";") if s.strip()]
-        + items("symptoms"),
-        scope_handles=scope_handles,
-        scope_not_handles=scope_not,
-        prerequisites=items("prerequisites"),
-        steps=[s.build() for s in steps],
-        do_not=items("do_not"),
+        + reader.items("symptoms"),
+        scope_handles=handles,
+        scope_not_handles=not_handles,
+        prerequisites=reader.items("prerequisites"),
+        steps=[s.build() for s in reader.steps],
+        do_not=reader.items("do_not"),
         escalation=Escalation(**values["escalation"]),
-        post_incident=items("post_incident"),
+        post_incident=reader.items("post_incident"),
         linked_ids=list(dict.fromkeys(values["linked"])),
-        lines=lines,
+        lines=reader.lines,
         source=text,
     )
     return runbook, problems

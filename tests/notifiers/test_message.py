@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from router.decide import Ruleset
-from router.notifiers.message import MessageRenderer, duration
+from router.notifiers.blocks import duration
+from router.notifiers.message import MessageRenderer
 from router.notifiers.mrkdwn import (
     MAX_BLOCKS,
     MAX_FIELD_TEXT,

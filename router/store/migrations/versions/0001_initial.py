@@ -16,7 +16,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade() -> None:
+def _alerts() -> None:
     op.create_table(
         "alerts",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -44,6 +44,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_alerts_updated", "alerts", ["updated_at"])
     op.create_index("ix_alerts_fired", "alerts", ["source", "fired_at"])
+
+
+def _messages() -> None:
     op.create_table(
         "messages",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -79,6 +82,9 @@ def upgrade() -> None:
         sqlite_where=sa.text("closed = 0"),
         postgresql_where=sa.text("closed = false"),
     )
+
+
+def _message_alerts() -> None:
     op.create_table(
         "message_alerts",
         sa.Column("message_id", sa.Integer, sa.ForeignKey("messages.id"), primary_key=True),
@@ -92,6 +98,9 @@ def upgrade() -> None:
         sa.Column("added_at", sa.Float, nullable=False),
     )
     op.create_index("ix_message_alerts_alert", "message_alerts", ["alert_id"])
+
+
+def _outbox() -> None:
     op.create_table(
         "outbox",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -112,6 +121,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("kind", "ref", name="uq_outbox_target"),
     )
     op.create_index("ix_outbox_due", "outbox", ["state", "due_at"])
+
+
+def _deliveries() -> None:
     op.create_table(
         "deliveries",
         sa.Column("source", sa.String(32), primary_key=True),
@@ -119,6 +131,9 @@ def upgrade() -> None:
         sa.Column("received_at", sa.Float, nullable=False),
     )
     op.create_index("ix_deliveries_received", "deliveries", ["received_at"])
+
+
+def _actions() -> None:
     op.create_table(
         "actions",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -126,11 +141,24 @@ def upgrade() -> None:
         sa.Column("data", sa.JSON, nullable=False),
         sa.Column("created_at", sa.Float, nullable=False),
     )
+
+
+def _schema_version() -> None:
     op.create_table(
         "schema_version",
         sa.Column("version", sa.Integer, primary_key=True),
         sa.Column("applied_at", sa.Float, nullable=False),
     )
+
+
+def upgrade() -> None:
+    _alerts()
+    _messages()
+    _message_alerts()
+    _outbox()
+    _deliveries()
+    _actions()
+    _schema_version()
 
 
 def downgrade() -> None:
