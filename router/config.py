@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from router.alert import SourceName
-from router.errors import ConfigError, Problem
+from router.errors import ConfigError, Problem, dotted
 from router.matchers import MatcherError, parse
 from router.matchers.matcher import compile_regex
 
@@ -251,14 +251,7 @@ class LoadedConfig:
         return found
 
     def problem(self, loc: Sequence[int | str], message: str) -> Problem:
-        return Problem(self.path, self.locate(loc), _key_name(loc), message)
-
-
-def _key_name(loc: Sequence[int | str]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+        return Problem(self.path, self.locate(loc), dotted(loc), message)
 
 
 def _node_at(root: yaml.Node | None, loc: Sequence[int | str]) -> yaml.Node | None:
@@ -392,7 +385,7 @@ def parse_routes(text: str, name: str = "routes.yaml") -> LoadedConfig:
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
-            problems.append(Problem(name, locate(loc), _key_name(loc), _clean(err, loc)))
+            problems.append(Problem(name, locate(loc), dotted(loc), _clean(err, loc)))
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0)) from None
     if problems:
         raise ConfigError(problems)

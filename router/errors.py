@@ -105,3 +105,11 @@ class DeliveryError(RouterError):
         self.retryable = retryable
         self.retry_after = retry_after
         super().__init__(f"{reason.value}: {detail}")
+
+
+def dotted(loc: Sequence[int | str]) -> str:
+    """Where in a document: ``("alerts", 3, "labels")`` -> ``alerts[3].labels``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

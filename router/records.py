@@ -144,3 +144,35 @@ class AcknowledgeMessage(_Click):
 
 Action = Annotated[ThreadSteps | ShareRunbook | AcknowledgeMessage, Field(discriminator="kind")]
 ACTION: TypeAdapter[Action] = TypeAdapter(Action)
+
+
+# -- the runbook pages' JSON ----------------------------------------------------------
+
+
+class RunbookSummary(Record):
+    """One entry in /runbooks."""
+
+    id: str
+    title: str
+    category: str
+    owner: str
+    last_tested: str | None
+    stale: bool
+    trigger: str
+    url: str
+
+
+class RunbookHit(RunbookSummary):
+    """A /runbooks?q= result."""
+
+    score: float
+
+
+class LoadProblem(Record):
+    """An entry left out, or a route naming one, as /runbooks lists it."""
+
+    file: str
+    line: int | None
+    key: str
+    message: str
+    text: str

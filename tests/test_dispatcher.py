@@ -14,7 +14,7 @@ from router.deliveries import register_all
 from router.dispatcher import MAX_BACKOFF, Dispatcher, backoff
 from router.errors import DeliveryError, Reason
 from router.metrics import Metrics
-from router.notifiers import Posted, Rendered
+from router.notifiers import Posted, Rendered, Reply
 from router.notifiers.message import MessageRenderer
 from router.store import Store
 from tests.conftest import FakeClock, make_alert
@@ -54,9 +54,9 @@ class RecordingNotifier:
         self._maybe_fail()
         return self.emails.get(user_id)
 
-    def respond(self, response_url: str, payload: dict[str, Any]) -> None:
+    def respond(self, response_url: str, reply: Reply) -> None:
         self._maybe_fail()
-        self.responses.append((response_url, payload))
+        self.responses.append((response_url, reply.payload()))
 
     def actions(self) -> list[str]:
         return [c[0] for c in self.calls]

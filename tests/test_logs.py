@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from router import logs
 from router.app import create_app
+from router.notifiers import Reply
 from router.notifiers.slack import SlackNotifier
 from tests.fakes.slack import FakeSlack
 from tests.helpers import AUTH, BODY, TOKEN, settings
@@ -55,8 +56,8 @@ def test_a_response_url_never_reaches_the_log_even_at_debug(
     try:
         logging.getLogger("router").debug("debug lines are written")
         url = fake_slack.response_url_prefix + "T0/B0/secret-part"
-        SlackNotifier("xoxb-test", fake_slack.base_url).respond(url, {"text": "hi"})
-        assert fake_slack.responses == [{"text": "hi"}]
+        SlackNotifier("xoxb-test", fake_slack.base_url).respond(url, Reply("hi"))
+        assert fake_slack.responses == [Reply("hi").payload()]
         written = capsys.readouterr().err
         assert "debug lines are written" in written
         assert "secret-part" not in written

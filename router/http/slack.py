@@ -57,7 +57,10 @@ async def slack_command(request: Request, rt: RuntimeDep) -> Response:
     form = parse_form(await signed_body(rt, request))
     if form.get("ssl_check"):
         return Response(status_code=200)
-    return JSONResponse(rt.command().answer(form.get("text", "")))
+    reply = rt.command().answer(form.get("text", ""))
+    body = reply.payload()
+    del body["replace_original"]  # a command's answer has no original
+    return JSONResponse(body)
 
 
 @router.post("/events")

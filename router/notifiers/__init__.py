@@ -15,6 +15,27 @@ class Rendered:
 
 
 @dataclass(frozen=True)
+class Reply:
+    """An answer to a slash command or a click (its response_url): only the asker sees
+    it, unless ``in_channel``."""
+
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+    in_channel: bool = False
+
+    def payload(self) -> dict[str, Any]:
+        """Slack's JSON for it; never replaces the message that was clicked."""
+        body: dict[str, Any] = {
+            "response_type": "in_channel" if self.in_channel else "ephemeral",
+            "replace_original": False,
+            "text": self.text,
+        }
+        if self.blocks is not None:
+            body["blocks"] = self.blocks
+        return body
+
+
+@dataclass(frozen=True)
 class Posted:
     channel: str
     """The channel ID Slack answered with (edits need the ID, not the name)."""
@@ -34,6 +55,6 @@ class Notifier(Protocol):
         """The Slack user's email, for acting as them in PagerDuty; None if unknown."""
         ...
 
-    def respond(self, response_url: str, payload: dict[str, Any]) -> None:
+    def respond(self, response_url: str, reply: Reply) -> None:
         """Answer an interaction through its response_url."""
         ...

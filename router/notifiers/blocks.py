@@ -5,9 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    Block,
+    ButtonElement,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
 
-from router.notifiers.mrkdwn import MAX_BLOCKS, MAX_SECTION_TEXT, truncate
+from router.notifiers.buttons import Button
+from router.notifiers.mrkdwn import MAX_BLOCKS, MAX_SECTION_TEXT, button_url, escape, truncate
+from router.runbooks import Runbook
 from router.store import MessageView
 
 
@@ -52,3 +60,34 @@ def fit(blocks: list[Block]) -> list[dict[str, Any]]:
     if len(blocks) > MAX_BLOCKS:
         blocks = [*blocks[: MAX_BLOCKS - 1], blocks[-1]]
     return [b.to_dict() for b in blocks]
+
+
+def do_not(runbook: Runbook) -> SectionBlock | None:
+    """The runbook's "Do not" list."""
+    if not runbook.do_not:
+        return None
+    return section("*⛔ Do not*\n" + "\n".join(f"• {escape(d)}" for d in runbook.do_not))
+
+
+def escalation(runbook: Runbook) -> SectionBlock | None:
+    """When to escalate, to whom, and what to bring."""
+    esc = runbook.escalation
+    if not esc.defined:
+        return None
+    lines = [
+        f"*When:* {escape(esc.when)}" if esc.when else "",
+        f"*Who:* {escape(esc.who)}" if esc.who else "",
+        f"*Provide:* {escape(esc.what)}" if esc.what else "",
+        *map(escape, esc.other),
+    ]
+    return section("*📣 Escalation*\n" + "\n".join(line for line in lines if line))
+
+
+def open_runbook(url: str | None) -> ButtonElement | None:
+    """The "Open runbook" link button, when the URL is one Slack accepts."""
+    link = button_url(url) if url else None
+    if not link:
+        return None
+    return ButtonElement(
+        text=PlainTextObject(text="Open runbook"), action_id=Button.OPEN_RUNBOOK, url=link
+    )

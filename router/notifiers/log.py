@@ -8,7 +8,7 @@ import re
 import time
 from typing import Any
 
-from router.notifiers import Posted, Rendered
+from router.notifiers import Posted, Rendered, Reply
 from router.notifiers.mrkdwn import unescape
 
 log = logging.getLogger("router.slack")
@@ -63,10 +63,8 @@ class LogNotifier:
     def user_email(self, user_id: str) -> str | None:
         return None
 
-    def respond(self, response_url: str, payload: dict[str, Any]) -> None:
-        log.info(
-            "slack response\n%s", as_text(payload.get("blocks", [])) or payload.get("text", "")
-        )
+    def respond(self, response_url: str, reply: Reply) -> None:
+        log.info("slack response\n%s", as_text(reply.blocks or []) or reply.text)
 
     def reply(self, channel: str, thread_ts: str, message: Rendered) -> Posted:
         ts = self._ts()

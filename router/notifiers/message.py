@@ -30,7 +30,17 @@ from slack_sdk.models.blocks import (
 
 from router.config import IDENTITY_LABELS, Level, LevelName
 from router.notifiers import Rendered
-from router.notifiers.blocks import duration, fit, lasted, mrkdwn, section, slack_date
+from router.notifiers.blocks import (
+    do_not,
+    duration,
+    escalation,
+    fit,
+    lasted,
+    mrkdwn,
+    open_runbook,
+    section,
+    slack_date,
+)
 from router.notifiers.buttons import Button
 from router.notifiers.mrkdwn import (
     MAX_FALLBACK_TEXT,
@@ -239,14 +249,8 @@ class MessageRenderer:
 
     def _actions(self, view: MessageView) -> ActionsBlock | None:
         buttons = []
-        if view.runbook_url and (url := button_url(view.runbook_url)):
-            buttons.append(
-                ButtonElement(
-                    text=PlainTextObject(text="Open runbook"),
-                    action_id=Button.OPEN_RUNBOOK,
-                    url=url,
-                )
-            )
+        if (button := open_runbook(view.runbook_url)) is not None:
+            buttons.append(button)
         if view.runbook_id and self.runbooks.get(view.runbook_id):
             buttons.append(
                 ButtonElement(
@@ -340,20 +344,7 @@ class MessageRenderer:
         if len(runbook.steps) > FIRST_STEPS:
             more = len(runbook.steps) - FIRST_STEPS
             blocks.append(ContextBlock(elements=[mrkdwn(f"{more} more step(s) in the runbook.")]))
-        if runbook.do_not:
-            items = "\n".join(f"• {escape(d)}" for d in runbook.do_not)
-            blocks.append(section(f"*⛔ Do not*\n{items}"))
-        esc = runbook.escalation
-        if esc.defined:
-            parts = []
-            if esc.when:
-                parts.append(f"*When:* {escape(esc.when)}")
-            if esc.who:
-                parts.append(f"*Who:* {escape(esc.who)}")
-            if esc.what:
-                parts.append(f"*Provide:* {escape(esc.what)}")
-            parts += [escape(o) for o in esc.other]
-            blocks.append(section("*📣 Escalation*\n" + "\n".join(parts)))
+        blocks += [b for b in (do_not(runbook), escalation(runbook)) if b is not None]
         return blocks
 
     def _alert_list(self, view: MessageView) -> SectionBlock:

@@ -15,13 +15,12 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
 )
 
-from router.notifiers.blocks import section
+from router.notifiers.blocks import do_not, escalation, open_runbook, section
 from router.notifiers.buttons import Button
 from router.notifiers.mrkdwn import (
     MAX_BLOCKS,
     MAX_HEADER_TEXT,
     MAX_SECTION_TEXT,
-    button_url,
     code_block,
     escape,
     truncate,
@@ -69,23 +68,10 @@ def runbook_blocks(runbook: Runbook, url: str, *, share: bool = True) -> list[di
     if runbook.trigger:
         head.append(section(f"*Trigger:* {escape(runbook.trigger)}"))
     tail: list[Block] = [DividerBlock()]
-    if runbook.do_not:
-        tail.append(section("*⛔ Do not*\n" + "\n".join(f"• {escape(d)}" for d in runbook.do_not)))
-    esc = runbook.escalation
-    if esc.defined:
-        lines = [
-            f"*When:* {escape(esc.when)}" if esc.when else "",
-            f"*Who:* {escape(esc.who)}" if esc.who else "",
-        ]
-        lines += [f"*Provide:* {escape(esc.what)}" if esc.what else "", *map(escape, esc.other)]
-        tail.append(section("*📣 Escalation*\n" + "\n".join(line for line in lines if line)))
+    tail += [b for b in (do_not(runbook), escalation(runbook)) if b is not None]
     buttons = []
-    if link := button_url(url):
-        buttons.append(
-            ButtonElement(
-                text=PlainTextObject(text="Open runbook"), action_id=Button.OPEN_RUNBOOK, url=link
-            )
-        )
+    if (button := open_runbook(url)) is not None:
+        buttons.append(button)
     if share:
         buttons.append(
             ButtonElement(

@@ -17,7 +17,7 @@ from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
 from router.errors import DeliveryError, Reason
-from router.notifiers import Posted, Rendered
+from router.notifiers import Posted, Rendered, Reply
 
 # Slack error codes -> (reason, retryable). Anything unlisted is OTHER, permanent.
 _ERRORS: dict[str, tuple[Reason, bool]] = {
@@ -113,9 +113,10 @@ class SlackNotifier:
         email = profile.get("email")
         return str(email) if email else None
 
-    def respond(self, response_url: str, payload: dict[str, Any]) -> None:
+    def respond(self, response_url: str, reply: Reply) -> None:
+        client = WebhookClient(response_url, timeout=self.client.timeout)
         try:
-            result = WebhookClient(response_url, timeout=self.client.timeout).send_dict(payload)
+            result = client.send_dict(reply.payload())
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
             raise DeliveryError(Reason.UNAVAILABLE, type(exc).__name__, retryable=True) from None
         if result.status_code == 429 or result.status_code >= 500:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from router.decide import Ruleset
 from router.errors import DeliveryError, Reason
-from router.notifiers import Notifier, Rendered
+from router.notifiers import Notifier, Rendered, Reply
 from router.notifiers.mrkdwn import MAX_BLOCKS, escape
 from router.notifiers.pagerduty import PagerDuty
 from router.notifiers.runbook_entry import procedure_blocks, runbook_blocks
@@ -53,8 +53,7 @@ class ActionRunner:
     def _tell(self, action: Action, text: str) -> None:
         """An answer only the clicking user sees."""
         if url := action.response_url:
-            payload = {"response_type": "ephemeral", "replace_original": False, "text": text}
-            self.notifier.respond(url, payload)
+            self.notifier.respond(url, Reply(text))
 
     def _thread_steps(self, action: ThreadSteps) -> None:
         view = self.store.load_message(action.message_id)
@@ -84,13 +83,9 @@ class ActionRunner:
             "type": "context",
             "elements": [{"type": "mrkdwn", "text": f"Shared by {mention(action.user_id)}"}],
         }
-        payload = {
-            "response_type": "in_channel",
-            "replace_original": False,
-            "text": f"{runbook.id}: {escape(runbook.title)}",
-            "blocks": [*blocks[: MAX_BLOCKS - 1], shared],
-        }
-        self.notifier.respond(action.response_url, payload)
+        text = f"{runbook.id}: {escape(runbook.title)}"
+        reply = Reply(text, [*blocks[: MAX_BLOCKS - 1], shared], in_channel=True)
+        self.notifier.respond(action.response_url, reply)
 
     def _acknowledge(self, action: AcknowledgeMessage) -> None:
         """Acknowledge the message as the user who clicked: in PagerDuty for its incidents,

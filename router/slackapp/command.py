@@ -12,11 +12,11 @@ from __future__ import annotations
 import shlex
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Any
 
 from router.alert import Alert, SourceName
 from router.config import RUNBOOK_ID
 from router.decide import Ruleset
+from router.notifiers import Reply
 from router.notifiers.mrkdwn import MAX_SECTION_TEXT, escape, link, truncate
 from router.notifiers.runbook_entry import runbook_blocks
 from router.runbooks.model import CATEGORIES
@@ -30,23 +30,19 @@ level and channel such an alert gets (`source=datadog` for another source)"""
 SOURCES: tuple[SourceName, ...] = ("alertmanager", "pagerduty", "datadog")
 
 
-def _answer(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _answer(text: str) -> Reply:
     section = {
         "type": "section",
         "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION_TEXT)},
     }
-    return {
-        "response_type": "ephemeral",
-        "text": truncate(text, 3000),
-        "blocks": blocks or [section],
-    }
+    return Reply(truncate(text, 3000), [section])
 
 
 class RunbookCommand:
     def __init__(self, ruleset: Ruleset) -> None:
         self.ruleset = ruleset
 
-    def answer(self, text: str) -> dict[str, Any]:
+    def answer(self, text: str) -> Reply:
         text = " ".join(text.split())
         head, _, rest = text.partition(" ")
         verb = head.lower()
@@ -60,18 +56,14 @@ class RunbookCommand:
             return self.why(rest)
         return self.search(text)
 
-    def entry(self, runbook_id: str) -> dict[str, Any]:
+    def entry(self, runbook_id: str) -> Reply:
         runbook = self.ruleset.catalog.get(runbook_id)
         if runbook is None:
             return _answer(f"There is no {escape(runbook_id.upper())}. Try `/runbook list`.")
         url = self.ruleset.runbook_url(runbook)
-        return {
-            "response_type": "ephemeral",
-            "text": f"{runbook.id}: {escape(runbook.title)}",
-            "blocks": runbook_blocks(runbook, url),
-        }
+        return Reply(f"{runbook.id}: {escape(runbook.title)}", runbook_blocks(runbook, url))
 
-    def listing(self, category: str) -> dict[str, Any]:
+    def listing(self, category: str) -> Reply:
         wanted = category.strip().title()
         if wanted and wanted not in CATEGORIES:
             return _answer(f"No category {escape(category)}; there are {', '.join(CATEGORIES)}.")
@@ -93,9 +85,9 @@ class RunbookCommand:
             for name, lines in sorted(groups.items())
         ][:50]
         count = sum(len(lines) for lines in groups.values())
-        return {"response_type": "ephemeral", "text": f"{count} runbooks", "blocks": blocks}
+        return Reply(f"{count} runbooks", blocks)
 
-    def search(self, query: str) -> dict[str, Any]:
+    def search(self, query: str) -> Reply:
         hits = self.ruleset.index.search(query, limit=5)
         if not hits:
             return _answer(
@@ -109,7 +101,7 @@ class RunbookCommand:
         text = f"Runbooks for “{escape(query)}”:\n" + "\n".join(lines)
         return _answer(text)
 
-    def why(self, rest: str) -> dict[str, Any]:
+    def why(self, rest: str) -> Reply:
         try:
             args = shlex.split(rest)
         except ValueError as exc:

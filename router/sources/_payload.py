@@ -9,20 +9,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from router.errors import PayloadError
+from router.errors import PayloadError, dotted
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def dotted(loc: tuple[int | str, ...]) -> str:
-    """``("alerts", 3, "labels")`` -> ``alerts[3].labels``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
 
 
 def validate(model: type[M], data: Any, at: tuple[int | str, ...] = ()) -> M:

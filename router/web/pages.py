@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from router.access import SESSION_COOKIE, SESSION_SECONDS, safe_next, sign_session
 from router.http.deps import RuntimeDep
+from router.records import LoadProblem, RunbookHit, RunbookSummary
 from router.runbooks import Runbook
 from router.runbooks.model import CATEGORIES
 from router.runtime import Runtime
@@ -96,18 +97,22 @@ def today(rt: Runtime) -> Any:
     return datetime.fromtimestamp(rt.clock.now(), UTC).date()
 
 
-def summary(rt: Runtime, rb: Runbook) -> dict[str, Any]:
+def summary(rt: Runtime, rb: Runbook) -> RunbookSummary:
     stale_after = rt.ruleset.config.data.defaults.stale_after_days
-    return {
-        "id": rb.id,
-        "title": rb.title,
-        "category": rb.category or "Uncategorised",
-        "owner": rb.owner,
-        "last_tested": rb.last_tested.isoformat() if rb.last_tested else None,
-        "stale": rb.is_stale(today(rt), stale_after),
-        "trigger": rb.trigger,
-        "url": f"/runbooks/{rb.id}",
-    }
+    return RunbookSummary(
+        id=rb.id,
+        title=rb.title,
+        category=rb.category or "Uncategorised",
+        owner=rb.owner,
+        last_tested=rb.last_tested.isoformat() if rb.last_tested else None,
+        stale=rb.is_stale(today(rt), stale_after),
+        trigger=rb.trigger,
+        url=f"/runbooks/{rb.id}",
+    )
+
+
+def _json(records: list[RunbookSummary] | list[RunbookHit] | list[LoadProblem]) -> list[Any]:
+    return [r.model_dump(mode="json") for r in records]
 
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
@@ -126,10 +131,10 @@ def not_found(request: Request, what: str, why: str | None = None) -> Response:
     return page(request, "not_found.html", {"what": what, "why": why}, status=404)
 
 
-def problems(rt: Runtime) -> list[dict[str, Any]]:
+def problems(rt: Runtime) -> list[LoadProblem]:
     """Entries left out (and routes naming them), for the page and its JSON."""
     return [
-        {"file": p.file, "line": p.line, "key": p.key, "message": p.message, "text": str(p)}
+        LoadProblem(file=p.file, line=p.line, key=p.key, message=p.message, text=str(p))
         for p in rt.ruleset.problems
     ]
 
@@ -167,16 +172,16 @@ async def runbooks(request: Request, rt: RuntimeDep, q: str = "") -> Response:
     query = " ".join(q.split())[:200]
     if query:
         hits = rt.ruleset.index.search(query, limit=20)
-        found = [summary(rt, h.runbook) | {"score": h.score} for h in hits]
+        found = [RunbookHit(**summary(rt, h.runbook).model_dump(), score=h.score) for h in hits]
         if wants_json(request):
-            return JSONResponse({"query": query, "runbooks": found})
+            return JSONResponse({"query": query, "runbooks": _json(found)})
         return page(request, "runbooks.html", {"query": query, "results": found, "groups": {}})
     entries = [summary(rt, rb) for rb in rt.ruleset.catalog]
     if wants_json(request):
-        return JSONResponse({"runbooks": entries, "problems": problems(rt)})
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        return JSONResponse({"runbooks": _json(entries), "problems": _json(problems(rt))})
+    groups: dict[str, list[RunbookSummary]] = defaultdict(list)
     for entry in entries:
-        groups[entry["category"]].append(entry)
+        groups[entry.category].append(entry)
     order = [c for c in CATEGORIES if c in groups] + sorted(set(groups) - set(CATEGORIES))
     return page(
         request,
@@ -197,7 +202,7 @@ async def runbook(request: Request, rt: RuntimeDep, runbook_id: str) -> Response
         why = rt.ruleset.catalog.unreadable(runbook_id)
         return not_found(request, f"runbook {runbook_id[:40]}", why)
     if wants_json(request):
-        return JSONResponse(rb.model_dump(mode="json") | summary(rt, rb))
+        return JSONResponse(rb.model_dump(mode="json") | summary(rt, rb).model_dump(mode="json"))
     return page(
         request, "runbook.html", {"rb": summary(rt, rb), "html": render_markdown(rb.source)}
     )

@@ -20,14 +20,14 @@ def text_of(answer: dict[str, Any]) -> str:
 
 @pytest.mark.parametrize("text", ["", "help", "  HELP  "])
 def test_usage(command: RunbookCommand, text: str) -> None:
-    answer = command.answer(text)
+    answer = command.answer(text).payload()
     assert answer["response_type"] == "ephemeral"
     assert "/runbook RUN-001" in answer["text"]
 
 
 @pytest.mark.parametrize("text", ["RUN-001", "run-1", "Run-0001"])
 def test_entry_with_every_step_and_a_share_button(command: RunbookCommand, text: str) -> None:
-    answer = command.answer(text)
+    answer = command.answer(text).payload()
     assert answer["response_type"] == "ephemeral"
     assert answer["text"] == "RUN-001: Database Connection Pool Exhaustion"
     blocks = text_of(answer)
@@ -46,23 +46,23 @@ def test_entry_with_every_step_and_a_share_button(command: RunbookCommand, text:
 
 
 def test_unknown_entry(command: RunbookCommand) -> None:
-    assert "There is no RUN-404" in command.answer("RUN-404")["text"]
+    assert "There is no RUN-404" in command.answer("RUN-404").payload()["text"]
 
 
 def test_list_and_list_category(command: RunbookCommand) -> None:
-    everything = command.answer("list")
+    everything = command.answer("list").payload()
     assert everything["text"] == "14 runbooks"
     names = [b["text"]["text"].split("\n")[0] for b in everything["blocks"]]
     assert names == ["*Deployment*", "*Escalation*", "*Incident*", "*Maintenance*", "*Recovery*"]
-    maintenance = command.answer("list maintenance")
+    maintenance = command.answer("list maintenance").payload()
     assert maintenance["text"] == "2 runbooks"
     assert "RUN-008" in text_of(maintenance)
     assert "RUN-001" not in text_of(maintenance)
-    assert "there are Incident, Deployment" in command.answer("list nonsense")["text"]
+    assert "there are Incident, Deployment" in command.answer("list nonsense").payload()["text"]
 
 
 def test_search_lists_up_to_five_with_links(command: RunbookCommand) -> None:
-    answer = command.answer("conection pool")
+    answer = command.answer("conection pool").payload()
     assert answer["text"].startswith("Runbooks for “conection pool”:")
     assert (
         "<http://localhost:8080/runbooks/RUN-001|RUN-001: Database Connection Pool Exhaustion>"
@@ -73,13 +73,13 @@ def test_search_lists_up_to_five_with_links(command: RunbookCommand) -> None:
 
 def test_search_says_plainly_when_nothing_matches(command: RunbookCommand) -> None:
     assert (
-        command.answer("xyzzy plugh")["text"]
+        command.answer("xyzzy plugh").payload()["text"]
         == "No runbook matches “xyzzy plugh”. Try other words, or `/runbook list`."
     )
 
 
 def test_why(command: RunbookCommand) -> None:
-    answer = command.answer("why DatabaseConnectionPoolHigh env=prod severity=critical")
+    answer = command.answer("why DatabaseConnectionPoolHigh env=prod severity=critical").payload()
     lines = answer["text"].split("\n")
     assert (
         lines[0] == "`DatabaseConnectionPoolHigh` from alertmanager with 2 more label(s) would get:"
@@ -92,7 +92,7 @@ def test_why(command: RunbookCommand) -> None:
 
 
 def test_why_other_source_and_unmatched(command: RunbookCommand) -> None:
-    text = command.answer('why "Disk full" source=datadog priority=P1')["text"]
+    text = command.answer('why "Disk full" source=datadog priority=P1').payload()["text"]
     assert "`Disk full` from datadog" in text
     assert "no route (the defaults) → #alerts, *no runbook* (unmatched), *SEV0*" in text
     assert "priority=P1 -&gt; SEV0 (datadog map)" in text
@@ -109,12 +109,12 @@ def test_why_other_source_and_unmatched(command: RunbookCommand) -> None:
     ],
 )
 def test_why_errors(command: RunbookCommand, text: str, message: str) -> None:
-    assert message in command.answer(text)["text"]
+    assert message in command.answer(text).payload()["text"]
 
 
 def test_user_text_is_escaped(command: RunbookCommand) -> None:
     for text in ("<!channel> pool", "why <!here> env=<@U1>", "list <!everyone>"):
-        rendered = json.dumps(command.answer(text))
+        rendered = json.dumps(command.answer(text).payload())
         assert "<!channel>" not in rendered
         assert "<!here>" not in rendered
         assert "<@U1>" not in rendered
