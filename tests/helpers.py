@@ -50,3 +50,9 @@ def metric(client: TestClient, name: str) -> float:
         if line.startswith(name + " "):
             return float(line.split()[1])
     raise AssertionError(name)
+
+
+def payloads(source: str) -> list[Path]:
+    """A source's golden payloads (each beside its ``.expected.json``)."""
+    folder = GOLDEN / "sources" / source
+    return sorted(p for p in folder.glob("*.json") if not p.name.endswith(".expected.json"))

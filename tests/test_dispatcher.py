@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import random
 from collections.abc import Iterator
@@ -12,54 +14,13 @@ from router.chores import store_chores
 from router.decide import Ruleset
 from router.deliveries import register_all
 from router.dispatcher import MAX_BACKOFF, Dispatcher, backoff
-from router.errors import DeliveryError, Reason
+from router.errors import DeliveryError, Reason, StoreUnavailable
 from router.metrics import Metrics
-from router.notifiers import Posted, Rendered, Reply
+from router.notifiers import Posted, Rendered
 from router.notifiers.message import MessageRenderer
 from router.store import Store
 from tests.conftest import FakeClock, make_alert
-
-
-class RecordingNotifier:
-    """Remembers every call; ``failures`` are raised, in order, before succeeding."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str, str | None, Rendered]] = []
-        self.failures: list[DeliveryError] = []
-        self.emails: dict[str, str] = {}
-        self.responses: list[tuple[str, dict[str, Any]]] = []
-        self._n = 0
-
-    def _maybe_fail(self) -> None:
-        if self.failures:
-            raise self.failures.pop(0)
-
-    def post(self, channel: str, message: Rendered) -> Posted:
-        self._maybe_fail()
-        self._n += 1
-        self.calls.append(("post", channel, None, message))
-        return Posted(f"C-{channel}", f"1.{self._n}")
-
-    def update(self, channel: str, ts: str, message: Rendered) -> None:
-        self._maybe_fail()
-        self.calls.append(("update", channel, ts, message))
-
-    def reply(self, channel: str, thread_ts: str, message: Rendered) -> Posted:
-        self._maybe_fail()
-        self._n += 1
-        self.calls.append(("reply", channel, thread_ts, message))
-        return Posted(channel, f"1.{self._n}")
-
-    def user_email(self, user_id: str) -> str | None:
-        self._maybe_fail()
-        return self.emails.get(user_id)
-
-    def respond(self, response_url: str, reply: Reply) -> None:
-        self._maybe_fail()
-        self.responses.append((response_url, reply.payload()))
-
-    def actions(self) -> list[str]:
-        return [c[0] for c in self.calls]
+from tests.fakes.notifier import RecordingNotifier
 
 
 class Harness:
@@ -271,3 +232,80 @@ def test_changes_while_waiting_for_the_channel_become_one_edit(paced: Harness) -
     paced.dispatcher.dispatch_due()
     assert paced.notifier.actions() == ["post", "update"]
     assert "6 firing" in str(paced.notifier.calls[-1][3].blocks)
+
+
+# -- the background loop, as the server runs it -------------------------------------
+
+
+async def _until(condition: Any, what: str, polls: int = 2000) -> None:
+    """Yield to the loop until ``condition()`` holds (observable state, not a timer)."""
+    for _ in range(polls):
+        if condition():
+            return
+        await asyncio.sleep(0.005)  # hands the loop to the dispatcher task and its thread
+    raise AssertionError(f"never happened: {what}")
+
+
+def test_the_run_loop_delivers_what_is_stored_when_woken(h: Harness) -> None:
+    async def scenario() -> None:
+        task = asyncio.create_task(h.dispatcher.run())
+        try:
+            h.send(make_alert(env="prod"))
+            h.dispatcher.wake()
+            await _until(lambda: h.notifier.actions() == ["post"], "the post")
+            await _until(lambda: h.store.outbox_counts() == {"done": 1}, "the entry done")
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    asyncio.run(scenario())
+
+
+def test_the_run_loop_outlives_a_store_outage_and_a_bug(h: Harness) -> None:
+    """StoreUnavailable, then an unexpected error, then it delivers as usual."""
+    real = h.store.claim
+    failures: list[Exception] = [StoreUnavailable("database is down"), RuntimeError("bug")]
+
+    def flaky_claim(*args: Any, **kwargs: Any) -> Any:
+        if failures:
+            raise failures.pop(0)
+        return real(*args, **kwargs)
+
+    h.store.claim = flaky_claim  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        h.send(make_alert(env="prod"))
+        task = asyncio.create_task(h.dispatcher.run())
+        try:
+            await _until(lambda: not failures, "both failures raised")
+            h.dispatcher.wake()
+            await _until(lambda: h.notifier.actions() == ["post"], "the post after the failures")
+            assert not task.done()
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    asyncio.run(scenario())
+
+
+def test_the_run_loop_takes_back_this_process_leases_on_sqlite(
+    tmp_path: Any, ruleset: Ruleset, clock: FakeClock
+) -> None:
+    """A lease left by a crashed run of the same SQLite file is released at start."""
+    h = Harness(f"sqlite:///{tmp_path}/router.db", ruleset, clock)
+    h.send(make_alert(env="prod"))
+    assert len(h.store.claim("crashed:1", lease_seconds=3600)) == 1  # and then it died
+
+    async def scenario() -> None:
+        task = asyncio.create_task(h.dispatcher.run())
+        try:
+            await _until(lambda: h.notifier.actions() == ["post"], "the post, lease released")
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    asyncio.run(scenario())
+    h.store.engine.dispose()

@@ -6,6 +6,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from router.alert import Alert
 from router.decide import Ruleset
 from router.store import STALE_REDELIVERY_WINDOW, Store
@@ -260,3 +262,46 @@ def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path: Path, clock: FakeClock)
     reader.join()
     store.engine.dispose()
     assert finished
+
+
+def test_sqlite_reads_go_on_while_a_write_is_held(
+    tmp_path: Path, ruleset: Ruleset, clock: FakeClock
+) -> None:
+    """Pages and the dispatcher read while a webhook's transaction holds the writer.
+
+    The read sees what was committed before the write began, and never waits for it.
+    """
+    store = Store.from_url(f"sqlite:///{tmp_path}/router.db", clock)
+    store.create_schema()
+    first = make_alert("First", env="prod")
+    store.ingest([(first, ruleset.decide(first))])
+    writing, release = threading.Event(), threading.Event()
+
+    def hold_the_writer() -> None:
+        with store._tx() as conn:  # what a webhook's ingest holds
+            conn.execute(sa.text("UPDATE alerts SET repeats = repeats + 1"))
+            writing.set()
+            release.wait(60)
+
+    writer = threading.Thread(target=hold_the_writer)
+    writer.start()
+    try:
+        assert writing.wait(30)
+        seen: list[Any] = []
+        reader = threading.Thread(
+            target=lambda: seen.append(
+                (store.recent_alerts()[0].repeats, store.outbox_counts(), store.load_message(1))
+            )
+        )
+        reader.start()
+        reader.join(30)  # a read that waited for the writer would still be waiting here
+        assert not reader.is_alive(), "the read waited for the held write"
+        repeats, counts, view = seen[0]
+        assert (repeats, counts) == (0, {"pending": 1})
+        assert view is not None
+        assert view.members[0].name == "First"
+    finally:
+        release.set()
+        writer.join()
+    assert store.recent_alerts()[0].repeats == 1
+    store.engine.dispose()

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,12 +22,6 @@ import yaml
 from tests.conftest import ROOT, ROUTES, RUNBOOKS, require_binary, wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _decode(raw: bytes) -> Any:
@@ -52,7 +45,8 @@ def http(
         return exc.code, _decode(exc.read())
 
 
-_RUNNING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+RUNNING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+_AM_LISTENING = re.compile(r'msg="Listening on" address=127\.0\.0\.1:(\d+)')
 
 
 class RouterProcess:
@@ -95,7 +89,7 @@ class RouterProcess:
         assert self.proc is not None
         if self.proc.poll() is not None:
             raise AssertionError(f"router exited: {self.log_path.read_text()}")
-        found = _RUNNING.search(self.log_path.read_bytes()[start:].decode(errors="replace"))
+        found = RUNNING.search(self.log_path.read_bytes()[start:].decode(errors="replace"))
         if found is None:
             return False
         self.port = int(found.group(1))
@@ -164,8 +158,8 @@ class Alertmanager:
 
     def __init__(self, tmp: Path, webhook_url: str, token: str) -> None:
         self.binary = require_binary("prometheus-alertmanager")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port = 0  # bound by Alertmanager itself; read back from its log
+        self.url = ""
         self.dir = tmp / "alertmanager"
         self.dir.mkdir()
         config = {
@@ -192,6 +186,18 @@ class Alertmanager:
         (self.dir / "am.yml").write_text(yaml.safe_dump(config))
         self.proc: subprocess.Popen[bytes] | None = None
 
+    def _bound(self) -> bool:
+        assert self.proc is not None
+        log = (self.dir / "log").read_text(errors="replace")
+        if self.proc.poll() is not None:
+            raise AssertionError(f"alertmanager exited: {log}")
+        found = _AM_LISTENING.search(log)
+        if found is None:
+            return False
+        self.port = int(found.group(1))
+        self.url = f"http://127.0.0.1:{self.port}"
+        return True
+
     def start(self) -> Alertmanager:
         with (self.dir / "log").open("wb") as log:
             self.proc = subprocess.Popen(
@@ -199,13 +205,15 @@ class Alertmanager:
                     self.binary,
                     f"--config.file={self.dir / 'am.yml'}",
                     f"--storage.path={self.dir / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--web.listen-address=127.0.0.1:0",
                     "--cluster.listen-address=",
-                    "--log.level=warn",
+                    "--log.level=info",  # its "Listening on" line names the port
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+        wait_for(self._bound, 20, f"Alertmanager's port (log: {self.dir / 'log'})")
 
         def ready() -> bool:
             try:

@@ -2,7 +2,9 @@
 
 A head is cut off while it arrives (memory stays flat), a slow head is timed
 out, and a crowd of slow clients never locks /healthz out. Latencies and RSS
-are printed (-s) and held to generous bounds: they tell bounded from unbounded.
+are printed (-s); what is asserted is the outcome: /healthz answers (a locked-out
+server leaves the client's request to time out, which fails the test) and memory
+growth stays bounded.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ def rss_mb(router: RouterProcess) -> float:
 
 
 def healthz_seconds(router: RouterProcess) -> float:
+    """How long /healthz took; it must answer 200 (a timeout raises)."""
     started = time.perf_counter()
     status, _ = http("GET", f"{router.url}/healthz")
     assert status == 200
@@ -74,8 +77,8 @@ def test_a_slow_head_is_timed_out(start_router: Callable[..., RouterProcess]) ->
         answer = conn.recv(4096)
         waited = time.perf_counter() - started
     print(f"slow head closed after {waited:.2f} s")
+    # Without the header timeout, recv() waits for the socket's own 15 s and raises.
     assert answer.startswith(b"HTTP/1.1 408")
-    assert waited < 10
 
 
 def test_ten_thousand_slow_clients_never_lock_out_healthz(
@@ -90,7 +93,6 @@ def test_ten_thousand_slow_clients_never_lock_out_healthz(
         f"10,000 slow clients: RSS {idle:.0f} -> {loaded:.0f} MB; "
         f"/healthz worst of 20: {worst * 1000:.1f} ms"
     )
-    assert worst < 1.0  # measured in ms here; the bound only tells answered from locked out
     assert loaded - idle < 300
 
 
@@ -119,5 +121,4 @@ def test_a_huge_explain_request_is_refused_and_healthz_keeps_answering(
         f"explain of {len(body) / 1e6:.1f} MB: {answer[:12]!r}; +{grew:.1f} MB; /healthz {worst * 1000:.1f} ms"
     )
     assert answer.startswith(b"HTTP/1.1 413")
-    assert worst < 1.0
     assert grew < 50

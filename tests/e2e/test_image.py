@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GOLDEN, ROOT, require_binary, wait_for
-from tests.e2e.conftest import free_port, http
+from tests.e2e.conftest import RUNNING, http
 
 BASE_IMAGE = "localhost/runbook-router-test-base:bookworm"
 CACHE = Path(os.environ.get("ROUTER_IMAGE_CACHE", "/var/cache/runbook-router-test"))
@@ -91,15 +91,23 @@ def test_image_runs_as_non_root_and_routes_an_alert(image: str, podman_env: dict
     assert inspect["Config"]["Entrypoint"] == ["runbook-router"]
     assert inspect["Healthcheck"]["Test"][:2] == ["CMD", "python3"]  # docker format keeps it
 
-    port = free_port()
     name = f"router-{uuid.uuid4().hex[:8]}"
     run(
         "podman", "run", "-d", "--name", name, "--network", "host",
-        "-e", f"ALERTMANAGER_TOKEN={TOKEN}", image, "serve", "--host", "127.0.0.1", "--port", str(port),
+        "-e", f"ALERTMANAGER_TOKEN={TOKEN}", image, "serve", "--host", "127.0.0.1", "--port", "0",
         env=podman_env,
     )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
     try:
+
+        def bound() -> int | None:
+            logs = subprocess.run(
+                ["podman", "logs", name], capture_output=True, text=True, env=podman_env, timeout=60
+            )
+            found = RUNNING.search(logs.stdout + logs.stderr)
+            return int(found.group(1)) if found else None
+
+        wait_for(lambda: bound() is not None, 60, "the router in the container to bind a port")
+        url = f"http://127.0.0.1:{bound()}"
 
         def ready() -> bool:
             try:

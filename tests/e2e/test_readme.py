@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from tests.conftest import ROOT, require_binary, wait_for
-from tests.e2e.conftest import free_port, http
+from tests.e2e.conftest import RUNNING, http
 
 
 def readme_block(containing: str) -> str:
@@ -25,7 +25,6 @@ def test_quick_start_is_exactly_the_two_commands() -> None:
 
 def test_make_run_then_the_readme_curl_shows_the_routed_message(tmp_path: Path) -> None:
     require_binary("curl")
-    port = free_port()
     env = {
         k: v
         for k, v in os.environ.items()
@@ -35,7 +34,7 @@ def test_make_run_then_the_readme_curl_shows_the_routed_message(tmp_path: Path) 
     log_path = tmp_path / "make-run.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            ["make", "-s", "run", f"PORT={port}"],
+            ["make", "-s", "run", "PORT=0"],  # the server binds a free port and logs it
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -44,14 +43,21 @@ def test_make_run_then_the_readme_curl_shows_the_routed_message(tmp_path: Path) 
         )
     try:
 
+        def bound() -> int | None:
+            assert proc.poll() is None, log_path.read_text()
+            found = RUNNING.search(log_path.read_text(errors="replace"))
+            return int(found.group(1)) if found else None
+
+        wait_for(lambda: bound() is not None, 120, "make run to serve")
+        port = bound()
+
         def ready() -> bool:
             try:
                 return http("GET", f"http://127.0.0.1:{port}/readyz")[0] == 200
             except OSError:
-                assert proc.poll() is None, log_path.read_text()
                 return False
 
-        wait_for(ready, 120, "make run to serve")
+        wait_for(ready, 30, "make run to be ready")
         curl = readme_block("curl").replace("127.0.0.1:8080", f"127.0.0.1:{port}")
         result = subprocess.run(
             ["bash", "-c", curl], cwd=ROOT, capture_output=True, text=True, timeout=30, check=True

@@ -22,8 +22,8 @@ from router.records import StoredDecision
 from router.sources import pagerduty as pd_source
 from router.store import Store
 from tests.conftest import GOLDEN, RUNBOOKS, FakeClock, make_alert
+from tests.fakes.notifier import RecordingNotifier
 from tests.fakes.pagerduty import FakePagerDuty
-from tests.test_dispatcher import RecordingNotifier
 
 TRIGGERED = json.loads((GOLDEN / "sources/pagerduty/incident-triggered.json").read_text())
 

@@ -9,14 +9,10 @@ import pytest
 
 from router.alert import Alert
 from router.sources import SOURCES
-from tests.conftest import GOLDEN, check_golden
+from tests.conftest import check_golden
+from tests.helpers import payloads
 
 MIN_GOLDENS = 5
-
-
-def payloads(source: str) -> list[Path]:
-    folder = GOLDEN / "sources" / source
-    return sorted(p for p in folder.glob("*.json") if not p.name.endswith(".expected.json"))
 
 
 def normalized(alerts: list[Alert]) -> str:

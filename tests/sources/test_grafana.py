@@ -12,7 +12,7 @@ import pytest
 from router.errors import PayloadError, Unauthorized
 from router.sources import SOURCES, alertmanager, grafana
 from tests.conftest import GOLDEN
-from tests.sources.test_contract import payloads
+from tests.helpers import payloads
 
 FOLDER = GOLDEN / "sources" / "grafana"
 FIRING = json.loads((FOLDER / "firing-single.json").read_text(encoding="utf-8"))

@@ -1,0 +1,50 @@
+"""A Notifier that records every call, for tests that drive the dispatcher directly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from router.errors import DeliveryError
+from router.notifiers import Posted, Rendered, Reply
+
+
+class RecordingNotifier:
+    """Remembers every call; ``failures`` are raised, in order, before succeeding."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str | None, Rendered]] = []
+        self.failures: list[DeliveryError] = []
+        self.emails: dict[str, str] = {}
+        self.responses: list[tuple[str, dict[str, Any]]] = []
+        self._n = 0
+
+    def _maybe_fail(self) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+
+    def post(self, channel: str, message: Rendered) -> Posted:
+        self._maybe_fail()
+        self._n += 1
+        self.calls.append(("post", channel, None, message))
+        return Posted(f"C-{channel}", f"1.{self._n}")
+
+    def update(self, channel: str, ts: str, message: Rendered) -> None:
+        self._maybe_fail()
+        self.calls.append(("update", channel, ts, message))
+
+    def reply(self, channel: str, thread_ts: str, message: Rendered) -> Posted:
+        self._maybe_fail()
+        self._n += 1
+        self.calls.append(("reply", channel, thread_ts, message))
+        return Posted(channel, f"1.{self._n}")
+
+    def user_email(self, user_id: str) -> str | None:
+        self._maybe_fail()
+        return self.emails.get(user_id)
+
+    def respond(self, response_url: str, reply: Reply) -> None:
+        self._maybe_fail()
+        self.responses.append((response_url, reply.payload()))
+
+    def actions(self) -> list[str]:
+        return [c[0] for c in self.calls]
