@@ -62,6 +62,13 @@ class Metrics:
             registry=r,
         )
 
+        self.ingest_group = Histogram(
+            "router_ingest_group_requests",
+            "Webhook requests stored per transaction (group commit).",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=r,
+        )
+
     def _delivery(self, r: CollectorRegistry) -> None:
         """Slack and PagerDuty calls out, and the outbox behind them."""
         self.delivered = Counter(

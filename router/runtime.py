@@ -26,7 +26,7 @@ from router.reload import Reloader
 from router.runbooks.lint import lint_scan
 from router.settings import Settings
 from router.slackapp.command import RunbookCommand
-from router.store import Store
+from router.store import GroupWriter, Store
 
 log = logging.getLogger("router")
 
@@ -44,9 +44,12 @@ class Runtime:
     pagerduty: PagerDuty | None = None
     reload_lock: threading.Lock = field(default_factory=threading.Lock)
     reloader: Reloader = field(init=False)
+    writer: GroupWriter = field(init=False)
+    """Webhooks are stored through it, a group of waiting requests per transaction."""
 
     def __post_init__(self) -> None:
         self.reloader = Reloader(self.reload_logged, self.settings.config, self.settings.runbooks)
+        self.writer = GroupWriter(self.store, on_group=self.metrics.ingest_group.observe)
 
     @property
     def pagerduty_rest(self) -> bool:

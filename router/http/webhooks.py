@@ -8,7 +8,7 @@ answering /healthz and other requests however big one batch is.
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import json
 import logging
 from typing import Any
@@ -31,6 +31,7 @@ from router.http.deps import RuntimeDep
 from router.records import ExplainedAlert
 from router.runtime import Runtime
 from router.sources import SOURCES, Source
+from router.store import IngestRequest
 
 log = logging.getLogger("router")
 
@@ -137,15 +138,14 @@ async def ingest(rt: Runtime, source: Source, request: Request) -> Response:
     batch = await run_in_threadpool(parse_and_decide, rt.ruleset, source, data)
     not_a_replay(rt, source, data)
     delivery_id = source.delivery_id(request.headers, data)
-    result = await run_in_threadpool(
-        functools.partial(
-            rt.store.ingest,
-            batch,
-            delivery=(source.name, delivery_id) if delivery_id else None,
-            pagerduty_notes=rt.pagerduty_rest,
-            storm=rt.ruleset.storm_policy,
-        )
+    stored = IngestRequest(
+        batch,
+        delivery=(source.name, delivery_id) if delivery_id else None,
+        pagerduty_notes=rt.pagerduty_rest,
+        storm=rt.ruleset.storm_policy,
     )
+    # Answered once the group this request joined is committed (router/store/group.py).
+    result = await asyncio.wrap_future(rt.writer.submit(stored))
     rt.dispatcher.wake()
     if not result.duplicate:
         count(rt, batch)  # after the commit: a refused batch counts nothing

@@ -4,7 +4,8 @@ One webhook request is one transaction: the alerts, their membership in Slack
 messages and the outbox entries are written together before the 2xx. The parts:
 
     database.py   engine, write transactions, reads that never wait for the writer
-    writes.py     alerts in (ingest.py plans one request; plan.py, storms.py, queue.py)
+    group.py      webhooks in, a group per transaction (ingest.py plans; plan.py, storms.py,
+                  queue.py); writes.py: delivery ids, heartbeats, storms that end
     outbox.py     the dispatcher's side: claim, lease, complete, retry, dead-letter
     messages.py   a Slack message as the renderer sees it
     acks.py       acknowledgements and button work
@@ -15,6 +16,7 @@ messages and the outbox entries are written together before the 2xx. The parts:
 from __future__ import annotations
 
 from router.store.acks import Acknowledgements
+from router.store.group import GroupWriter, GroupWrites, IngestRequest
 from router.store.ingest import STALE_REDELIVERY_WINDOW, IngestResult
 from router.store.messages import Member, MessageStore, MessageView
 from router.store.outbox import OutboxItem, OutboxQueue
@@ -37,6 +39,8 @@ __all__ = [
     "SLACK_ACTION",
     "SLACK_MESSAGE",
     "STALE_REDELIVERY_WINDOW",
+    "GroupWriter",
+    "IngestRequest",
     "IngestResult",
     "Member",
     "MessageView",
@@ -47,5 +51,5 @@ __all__ = [
 ]
 
 
-class Store(AlertWrites, OutboxQueue, MessageStore, Acknowledgements, Queries):
+class Store(GroupWrites, AlertWrites, OutboxQueue, MessageStore, Acknowledgements, Queries):
     """The database, one part per job (each a module here), over one engine and clock."""

@@ -127,6 +127,9 @@ class Ingest(StormPlan):
     ) -> None:
         super().__init__(conn, now, storm)
         self.pagerduty_notes = pagerduty_notes
+        self.ids: dict[tuple[str, str], int] = {}
+        """(source, fingerprint) -> the stored alert's id, for the alerts written."""
+        self.ignored: set[tuple[str, str]] = set()
 
     def run(self, batch: Batch, delivery: tuple[str, str] | None = None) -> IngestResult:
         if delivery is not None and not first_delivery(self.conn, self.now, *delivery):
@@ -138,6 +141,7 @@ class Ingest(StormPlan):
         self.load_open_messages({message_key(a, d) for a, ds in latest.values() for d in ds})
         kept, ignored = self._drop_stale(latest.values(), existing)
         kept = self._write_alerts(kept)
+        self.ids = {(k.alert.source, k.alert.fingerprint): k.id for k in kept}
         resolved: dict[int, float | None] = {}
         self._join_all(kept, resolved)
         resolved |= self._heartbeats(kept)
@@ -146,6 +150,15 @@ class Ingest(StormPlan):
         self.flush()
         self._enqueue_pagerduty(kept)
         return IngestResult(len(batch), len(self.changed), ignored)
+
+    def outcome(self, batch: Batch) -> IngestResult:
+        """What this run did for one request's part of it (when requests share a run)."""
+        keys = {(a.source, a.fingerprint) for a, _ in batch}
+        changed: set[int] = set()
+        for key in keys:
+            if key in self.ids:
+                changed |= self.touched.get(self.ids[key], set())
+        return IngestResult(len(batch), len(changed), len(keys & self.ignored))
 
     def _drop_stale(
         self, latest: Iterable[tuple[Alert, list[Decision]]], existing: dict[tuple[str, str], _Seen]
@@ -157,6 +170,7 @@ class Ingest(StormPlan):
             previous = existing.get((alert.source, alert.fingerprint))
             if previous is not None and self._stale(alert, previous):
                 ignored.append(previous.id)
+                self.ignored.add((alert.source, alert.fingerprint))
             else:
                 kept.append(_Kept(alert, decisions, previous))
         if ignored:

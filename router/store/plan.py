@@ -73,6 +73,8 @@ class Plan:
         self.membership: dict[tuple[int, int], Membership] = {}
         self.known_alerts: list[int] = []
         """This request's alerts that were stored before (the others are in no message)."""
+        self.touched: dict[int, set[int]] = {}
+        """Alert id -> the messages it changed (to tell each request what it did)."""
         self._inserts: list[dict[str, Any]] = []
         self._updates: list[dict[str, Any]] = []
 
@@ -156,6 +158,7 @@ class Plan:
             self._updates.append(row | {"b_message": message.id, "b_alert": alert_id})
         self.membership[(message.id, alert_id)] = wanted
         self.changed.add(message.id)
+        self.touched.setdefault(alert_id, set()).add(message.id)
 
     def add_member(self, message_id: int, alert_id: int, row: dict[str, Any]) -> None:
         """A new member row (status, level, reason, ack_by, starts_at), written at flush()."""
@@ -184,6 +187,7 @@ class Plan:
                     }
                 )
                 self.changed.add(message_id)
+                self.touched.setdefault(alert_id, set()).add(message_id)
 
     def write_members(self) -> None:
         """Write the member rows planned so far."""

@@ -1,55 +1,18 @@
-"""Alerts in: a webhook's batch, a heartbeat's alarm, and storms that end."""
+"""Writes beside a webhook's (router/store/group.py): delivery ids, heartbeats, storms."""
 
 from __future__ import annotations
 
-import random
-import time
-
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from router.alert import Alert
 from router.decide import Decision
 from router.store import heartbeats, storms
 from router.store.database import Database
-from router.store.ingest import Batch, Ingest, IngestResult, first_delivery
+from router.store.ingest import Ingest, first_delivery
 from router.store.schema import alerts
-from router.storm import StormPolicy
-
-INGEST_ATTEMPTS = 8  # replicas racing on the same alerts retry; losing 8 times is unheard of
 
 
 class AlertWrites(Database):
-    def ingest(
-        self,
-        batch: Batch,
-        *,
-        delivery: tuple[str, str] | None = None,
-        pagerduty_notes: bool = False,
-        storm: StormPolicy | None = None,
-    ) -> IngestResult:
-        """Store the alerts, their messages and outbox entries in one transaction.
-
-        ``delivery`` is (source, the sender's delivery id): a retry of a delivery
-        already stored changes nothing. ``pagerduty_notes`` queues a runbook note
-        for each PagerDuty incident routed to a runbook.
-        """
-        self.ensure_schema()
-        for attempt in range(INGEST_ATTEMPTS):
-            try:
-                with self._tx() as conn:
-                    ingest = Ingest(
-                        conn, self.clock.now(), pagerduty_notes=pagerduty_notes, storm=storm
-                    )
-                    return ingest.run(batch, delivery)
-            except IntegrityError:
-                # Another replica stored the same alert or message first; its row is
-                # there now, so the next attempt updates it instead.
-                if attempt == INGEST_ATTEMPTS - 1:
-                    raise
-                time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))  # noqa: S311
-        raise AssertionError("unreachable")
-
     def first_delivery(self, source: str, delivery_id: str) -> bool:
         """Record a sender's delivery id; False if it was seen before (a replay or retry)."""
         with self._tx() as conn:
