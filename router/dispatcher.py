@@ -87,9 +87,14 @@ class Dispatcher:
         """Deliver every entry due now; return how many were handled."""
         handled = 0
         while items := self.store.claim(self.owner, self.lease_seconds, self.batch):
+            deferred = []
             for item in items:
-                self.deliver(item)
+                if (until := self.deliver(item)) is not None:
+                    deferred.append((item, until))
                 handled += 1
+            if deferred:  # one write for the pass, not one per entry that waits its turn
+                self.store.defer(deferred)
+                self.metrics.paced.inc(len(deferred))
         self._housekeeping()
         return handled
 
@@ -103,7 +108,8 @@ class Dispatcher:
         for chore in self._chores:
             chore()
 
-    def deliver(self, item: OutboxItem) -> None:
+    def deliver(self, item: OutboxItem) -> float | None:
+        """Hand the entry to its kind's handler; a time to try again if it must wait."""
         try:
             handler = self._handlers.get(item.kind)
             if handler is None:
@@ -112,9 +118,7 @@ class Dispatcher:
                 )
             version = handler(item)
         except Deferred as deferred:
-            self.store.defer(item, deferred.until)
-            self.metrics.paced.inc()
-            return
+            return deferred.until
         except DeliveryError as exc:
             self._failed(item, exc)
         except StoreUnavailable:
@@ -127,6 +131,7 @@ class Dispatcher:
         else:
             self.store.complete(item, version)
             self.metrics.latency.observe(max(0.0, self.clock.now() - item.enqueued_at))
+        return None
 
     def _failed(self, item: OutboxItem, exc: DeliveryError) -> None:
         self.metrics.failed.labels(exc.reason.value).inc()

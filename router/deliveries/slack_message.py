@@ -31,10 +31,12 @@ class SlackMessage:
         self.pacer = pacer
 
     def __call__(self, item: OutboxItem) -> int:
+        channel = self.store.message_channel(item.ref)  # pace first: no full read to wait
+        if channel is not None:
+            self.pacer.take(channel)
         view = self.store.load_message(item.ref)
         if view is None:
             raise DeliveryError(Reason.NOT_FOUND, f"message {item.ref} is gone", retryable=False)
-        self.pacer.take(view.channel)
         now = self.pacer.clock.now()
         renderer = self.renderer()
         if view.slack_ts is None or view.slack_channel is None:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from router.alert import Alert
 from router.decide import Decision
 from router.store import heartbeats, queue
-from router.store.plan import message_key
+from router.store.plan import OpenMessage, message_key
 from router.store.schema import (
     PAGERDUTY_EVENT,
     PAGERDUTY_NOTE,
@@ -182,6 +182,7 @@ class Ingest(StormPlan):
         arrivals = {k.id for k in kept if k.arrives}
         storms = self.storms({k.alert.source for k in kept if k.arrives}, arrivals)
         in_storm = self.storm_members([k.id for k in kept])
+        joins: list[tuple[Alert, int, Decision, OpenMessage | None]] = []  # None: its own
         for k in kept:
             alert, decisions = k.alert, k.decisions
             if alert.status == "resolved":
@@ -190,16 +191,17 @@ class Ingest(StormPlan):
             storm = storms.get(alert.source) if k.id in arrivals else None
             if storm and self.storm and self.storm.folds(decisions):
                 message, decision = storm
-                self.join(alert, k.id, decision, message)
+                joins.append((alert, k.id, decision, message))
                 for own in decisions:
                     if own.notify and own.channel != decision.channel:
-                        self.join(alert, k.id, own, self.pointer(message, alert, own))
+                        joins.append((alert, k.id, own, self.pointer(message, alert, own)))
                 continue
             if k.id in in_storm:
                 continue  # a repeat of an alert the storm message already lists
-            for decision in decisions:
-                if decision.notify:
-                    self.join(alert, k.id, decision)
+            joins += [(alert, k.id, d, None) for d in decisions if d.notify]
+        self.create_messages((alert, d) for alert, _, d, target in joins if target is None)
+        for alert, alert_id, decision, target in joins:
+            self.join(alert, alert_id, decision, target)
 
     def _stale(self, alert: Alert, previous: _Seen) -> bool:
         return (

@@ -6,6 +6,7 @@ skips rows another replica holds, and an expired lease is claimed again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -96,15 +97,16 @@ class OutboxQueue(Database):
     def retry_later(self, item: OutboxItem, due_at: float, reason: str, error: str) -> None:
         self._fail(item, "pending", due_at, reason, error)
 
-    def defer(self, item: OutboxItem, due_at: float) -> None:
-        """Not now (the channel's pace): back to pending, no attempt counted, no error."""
+    def defer(self, items: Sequence[tuple[OutboxItem, float]]) -> None:
+        """Not now (the channel's pace): each back to pending, due at its time; no attempt
+        counted, no error."""
+        now = self.clock.now()
         with self._tx() as conn:
             conn.execute(
                 outbox.update()
-                .where(outbox.c.id == item.id)
-                .values(
-                    due_at=due_at, lease_owner=None, lease_until=None, updated_at=self.clock.now()
-                )
+                .where(outbox.c.id == sa.bindparam("b_id"))
+                .values(lease_owner=None, lease_until=None, updated_at=now),
+                [{"b_id": item.id, "due_at": due_at} for item, due_at in items],
             )
 
     def dead(self, item: OutboxItem, reason: str, error: str) -> None:

@@ -42,6 +42,28 @@ UPDATE_MEMBER = members.update().where(
 """One alert's row in one message; run with many parameter sets."""
 
 
+_NEW_MESSAGE = {"version": 0, "closed": False, "resolve_notified": False}
+"""A new open message: version 0, so the first change makes it 1."""
+_INSERT_MESSAGES = messages.insert().returning(messages.c.id, sort_by_parameter_order=True)
+
+
+def _message_row(alert: Alert, decision: Decision) -> dict[str, Any]:
+    """What a group's message is about: its source, group, channel, runbook and level."""
+    link = decision.runbook
+    return {
+        "source": alert.source,
+        "group_key": alert.group_key,
+        "channel": decision.channel,
+        "route": decision.route,
+        "runbook_key": link.key if link else "-",
+        "runbook_id": link.runbook_id if link else None,
+        "runbook_url": link.url if link else None,
+        "runbook_title": link.title if link else None,
+        "runbook_reason": link.reason if link else None,
+        "level": decision.severity.level,
+    }
+
+
 def message_key(alert: Alert, decision: Decision) -> str:
     runbook = decision.runbook.key if decision.runbook else "-"
     return json.dumps([alert.source, alert.group_key, decision.channel, runbook])
@@ -104,24 +126,25 @@ class Plan:
         message = self.open_messages.get(key)
         if message is not None:
             return message
-        link = decision.runbook
-        return self.insert_message(
-            key,
-            source=alert.source,
-            group_key=alert.group_key,
-            channel=decision.channel,
-            route=decision.route,
-            runbook_key=link.key if link else "-",
-            runbook_id=link.runbook_id if link else None,
-            runbook_url=link.url if link else None,
-            runbook_title=link.title if link else None,
-            runbook_reason=link.reason if link else None,
-            level=decision.severity.level,
-        )
+        return self.insert_message(key, **_message_row(alert, decision))
+
+    def create_messages(self, wanted: Iterable[tuple[Alert, Decision]]) -> None:
+        """The open messages these alerts will join, those not there yet in one statement."""
+        rows: dict[str, dict[str, Any]] = {}
+        for alert, decision in wanted:
+            key = message_key(alert, decision)
+            if key not in self.open_messages and key not in rows:
+                rows[key] = {"key": key, **_NEW_MESSAGE, **_message_row(alert, decision)}
+        if not rows:
+            return
+        stamped = [row | {"created_at": self.now, "updated_at": self.now} for row in rows.values()]
+        ids = self.conn.execute(_INSERT_MESSAGES, stamped).scalars().all()
+        for key, message_id in zip(rows, ids, strict=True):
+            self.open_messages[key] = OpenMessage(int(message_id), key)
 
     def insert_message(self, key: str, **values: Any) -> OpenMessage:
         """A new open message (version 0: the first change makes it 1)."""
-        row = {"key": key, "version": 0, "closed": False, "resolve_notified": False}
+        row = {"key": key, **_NEW_MESSAGE}
         result = self.conn.execute(
             messages.insert(), row | {"created_at": self.now, "updated_at": self.now} | values
         )
