@@ -22,7 +22,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import free_port, start  # noqa: E402
+from bench.ingest import start, stop  # noqa: E402
 from bench.search import publish  # noqa: E402
 from tests.fakes.slack import FakeSlack  # noqa: E402
 
@@ -77,24 +77,13 @@ def main() -> int:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="router-storm-"))
     slack = FakeSlack().start()
-    port = free_port()
     db = tmp / "router.db"
     env = {
         "ROUTER_CONFIG": str(ROOT / "routes.yaml"), "ROUTER_RUNBOOKS": str(ROOT / "runbooks"),
         "ROUTER_DATABASE_URL": f"sqlite:///{db}", "ALERTMANAGER_TOKEN": TOKEN, "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_API_URL": slack.base_url, "ROUTER_LOG_LEVEL": "WARNING", "ROUTER_RELOAD_INTERVAL": "0",
     }  # fmt: skip
-    uvicorn = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "--host",
-        "127.0.0.1",
-    ]
-    router = start([*uvicorn, "--port", str(port), "--factory", "router.app:create_app"], env, port)
+    router, port = start(["--factory", "router.app:create_app"], env)
     per_batch = 100
     batches = max(1, args.alerts // per_batch)
     interval = args.seconds / batches
@@ -109,8 +98,7 @@ def main() -> int:
             accepted += per_batch if r.status_code == 202 else 0
         time.sleep(5)  # let the last edits out
     finally:
-        router.terminate()
-        router.wait()
+        stop(router)
         slack.stop()
     by_channel: dict[str, list[float]] = defaultdict(list)
     for (_, body), when in zip(slack.calls, slack.call_times, strict=True):

@@ -1,6 +1,8 @@
 -- wrk script: each request a new Alertmanager group of 4 alerts (about 2 KB),
 -- so every request stores alerts, a message and an outbox entry.
--- Usage: wrk -s bench/unique_alerts.lua -H "Authorization: Bearer TOKEN" URL
+-- Usage: wrk -s bench/unique_alerts.lua -H "Authorization: Bearer TOKEN" URL [-- PAUSE_MS]
+-- PAUSE_MS: each connection waits this long after an answer before its next request
+-- (the paced runs: rate ~ connections / (pause + latency)).
 local counter = 0
 local thread_id = 0
 
@@ -11,7 +13,12 @@ end
 
 function init(args)
   prefix = string.format("w%d-%d", id, math.random(1, 1000000000))
+  pause = tonumber(args[1] or "0")
   wrk.headers["Content-Type"] = "application/json"  -- beside any -H (Authorization)
+end
+
+function delay()
+  return pause
 end
 
 local function alert(n, k)
@@ -37,10 +44,10 @@ function request()
 end
 
 done = function(summary, latency, requests)
-  local codes = 0
-  for _, status in pairs(summary.errors) do codes = codes + status end
+  local failed = summary.errors.status + summary.errors.connect + summary.errors.read
+    + summary.errors.write + summary.errors.timeout
   io.write(string.format("JSON {\"requests\": %d, \"seconds\": %.3f, \"non2xx\": %d, " ..
-    "\"p50_ms\": %.2f, \"p99_ms\": %.2f}\n",
-    summary.requests, summary.duration / 1e6, summary.errors.status,
+    "\"errors\": %d, \"p50_ms\": %.2f, \"p99_ms\": %.2f}\n",
+    summary.requests, summary.duration / 1e6, summary.errors.status, failed,
     latency:percentile(50) / 1000, latency:percentile(99) / 1000))
 end
