@@ -74,7 +74,14 @@ def build_runtime(
     actions = ActionRunner(store, notifier, lambda: rt.ruleset, pagerduty)
     dispatcher = Dispatcher(store, metrics, clock=clock)
     register_all(
-        dispatcher, store, notifier, renderer, metrics, pagerduty=pagerduty, actions=actions
+        dispatcher,
+        store,
+        notifier,
+        renderer,
+        metrics,
+        pagerduty=pagerduty,
+        actions=actions,
+        ruleset=lambda: rt.ruleset,
     )
     for chore in store_chores(store, clock):
         dispatcher.add_chore(chore)

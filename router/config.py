@@ -125,6 +125,23 @@ class Defaults(_Strict):
 class Level(_Strict):
     respond: str
     mention: str | None = None
+    ack_within: Duration | None = Field(
+        default=None,
+        description="a firing message not acknowledged this long after it fired gets a "
+        "thread reply naming the escalation target",
+    )
+    resolve_within: Duration | None = Field(
+        default=None,
+        description="not resolved this long after it fired: a thread reply escalating it "
+        "(also after an acknowledgement)",
+    )
+    update_every: Duration | None = Field(
+        default=None,
+        description="while firing, a thread reminder to post a status update this often",
+    )
+    postmortem: bool = Field(
+        default=False, description="a postmortem draft follows the resolution timeline"
+    )
 
 
 class Storm(_Strict):
@@ -203,6 +220,11 @@ class RouteConfig(_Strict):
         default=None,
         description="an always-firing alert (Watchdog): when none arrives for this long, "
         "post that the alerting pipeline is silent",
+    )
+    escalate_to: str | None = Field(
+        default=None,
+        description="who the response-time clock escalates to, as Slack writes it "
+        "(<!subteam^S0DBA>, <@U0123>); default: the runbook's Escalation Who",
     )
     routes: list[RouteConfig] = Field(default_factory=list)
 

@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 
 from router.alert import Alert
-from router.config import RUNBOOK_ID, LoadedConfig, load_routes, walk_routes
+from router.config import RUNBOOK_ID, Level, LoadedConfig, load_routes, walk_routes
 from router.errors import ConfigError, Problem
 from router.records import StoredDecision
 from router.routing import RouteTable
@@ -93,9 +93,25 @@ class Ruleset:
         return SearchIndex(self.catalog)
 
     @cached_property
+    def timed_levels(self) -> frozenset[str]:
+        """Levels with a response time (ack_within, resolve_within, update_every)."""
+        return frozenset(
+            name
+            for name, level in self.config.data.severity.levels.items()
+            if level.ack_within or level.resolve_within or level.update_every
+        )
+
+    @cached_property
     def storm_policy(self) -> StormPolicy | None:
         data = self.config.data
         return StormPolicy.from_config(data.severity.storm, data.defaults.channel)
+
+    def level(self, name: str) -> Level | None:
+        """A severity level's settings (respond, mention, response times) by name."""
+        for level_name, level in self.config.data.severity.levels.items():
+            if level_name == name:
+                return level
+        return None
 
     def runbook_url(self, runbook: Runbook | str) -> str:
         runbook_id = runbook if isinstance(runbook, str) else runbook.id

@@ -24,6 +24,7 @@ class Metrics:
         self._intake(self.registry)
         self._delivery(self.registry)
         self._config(self.registry)
+        self._response(self.registry)
 
     def _intake(self, r: CollectorRegistry) -> None:
         """Webhooks in, alerts routed."""
@@ -104,6 +105,36 @@ class Metrics:
             "router_outbox_entries",
             "Outbox entries by state (pending, done, dead).",
             ["state"],
+            registry=r,
+        )
+
+    def _response(self, r: CollectorRegistry) -> None:
+        """The response-time clock: how fast people answered, and what it had to send."""
+        minutes = (60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400)
+        self.time_to_ack = Histogram(
+            "router_time_to_acknowledge_seconds",
+            "From a message firing to its first acknowledgement, by level.",
+            ["level"],
+            buckets=minutes,
+            registry=r,
+        )
+        self.time_to_resolve = Histogram(
+            "router_time_to_resolve_seconds",
+            "From a message firing to its last alert resolving, by level.",
+            ["level"],
+            buckets=minutes,
+            registry=r,
+        )
+        self.reminders = Counter(
+            "router_reminders_sent",
+            "Status-update reminders posted in alert threads, by kind and level.",
+            ["kind", "level"],
+            registry=r,
+        )
+        self.escalations = Counter(
+            "router_escalations_sent",
+            "Escalations posted in alert threads (not acknowledged, not resolved in time).",
+            ["kind", "level"],
             registry=r,
         )
 

@@ -35,6 +35,7 @@ class Route:
     continue_: bool = False
     notify: bool | None = None
     heartbeat: float | None = None
+    escalate_to: str | None = None
     children: tuple[Route, ...] = ()
 
     @classmethod
@@ -56,6 +57,7 @@ class Route:
             continue_=cfg.continue_,
             notify=cfg.notify if cfg.notify is not None else (parent.notify if parent else None),
             heartbeat=cfg.heartbeat,
+            escalate_to=cfg.escalate_to or (parent.escalate_to if parent else None),
         )
         where = f"{where}[{index}].routes"
         children = tuple(cls.from_config(j, c, route, where) for j, c in enumerate(cfg.routes))

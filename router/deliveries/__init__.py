@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from router.decide import Ruleset
 from router.deliveries.base import Deferred, Handler, Pacer
 from router.deliveries.pagerduty_event import PagerDutyEvent
 from router.deliveries.pagerduty_note import PagerDutyNote
+from router.deliveries.response_clock import ResponseClock
 from router.deliveries.slack_action import SlackAction
 from router.deliveries.slack_message import SlackMessage
 from router.metrics import Metrics
@@ -21,7 +23,14 @@ from router.notifiers import Notifier
 from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
 from router.slackapp.actions import ActionRunner
-from router.store import PAGERDUTY_EVENT, PAGERDUTY_NOTE, SLACK_ACTION, SLACK_MESSAGE, Store
+from router.store import (
+    PAGERDUTY_EVENT,
+    PAGERDUTY_NOTE,
+    RESPONSE_CLOCK,
+    SLACK_ACTION,
+    SLACK_MESSAGE,
+    Store,
+)
 
 if TYPE_CHECKING:
     from router.dispatcher import Dispatcher
@@ -38,6 +47,7 @@ def register_all(
     *,
     pagerduty: PagerDuty | None = None,
     actions: ActionRunner | None = None,
+    ruleset: Callable[[], Ruleset] | None = None,
 ) -> None:
     """The router's own delivery kinds (heartbeats register in router/app.py)."""
     pacer = dispatcher.pacer
@@ -45,3 +55,6 @@ def register_all(
     dispatcher.register(PAGERDUTY_NOTE, PagerDutyNote(store, pagerduty, renderer, metrics))
     dispatcher.register(PAGERDUTY_EVENT, PagerDutyEvent(store, pagerduty, metrics))
     dispatcher.register(SLACK_ACTION, SlackAction(store, actions, metrics))
+    if ruleset is not None:
+        clock = ResponseClock(store, notifier, ruleset, metrics, pacer, dispatcher.clock)
+        dispatcher.register(RESPONSE_CLOCK, clock)

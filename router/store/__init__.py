@@ -9,6 +9,7 @@ messages and the outbox entries are written together before the 2xx. The parts:
     outbox.py     the dispatcher's side: claim, lease, complete, retry, dead-letter
     messages.py   a Slack message as the renderer sees it
     acks.py       acknowledgements and button work
+    events.py     the incident timeline: acknowledged, reminders, escalations, resolved
     queries.py    reads for the pages
     migrate.py    Alembic revisions, run at start and by ``runbook-router migrate``
 """
@@ -16,6 +17,7 @@ messages and the outbox entries are written together before the 2xx. The parts:
 from __future__ import annotations
 
 from router.store.acks import Acknowledgements
+from router.store.events import MessageEvent, MessageEvents
 from router.store.group import GroupWriter, GroupWrites, IngestRequest
 from router.store.ingest import STALE_REDELIVERY_WINDOW, IngestResult
 from router.store.messages import Member, MessageStore, MessageView
@@ -26,6 +28,7 @@ from router.store.schema import (
     HEARTBEAT,
     PAGERDUTY_EVENT,
     PAGERDUTY_NOTE,
+    RESPONSE_CLOCK,
     SLACK_ACTION,
     SLACK_MESSAGE,
     make_engine,
@@ -36,6 +39,7 @@ __all__ = [
     "HEARTBEAT",
     "PAGERDUTY_EVENT",
     "PAGERDUTY_NOTE",
+    "RESPONSE_CLOCK",
     "SLACK_ACTION",
     "SLACK_MESSAGE",
     "STALE_REDELIVERY_WINDOW",
@@ -43,6 +47,7 @@ __all__ = [
     "IngestRequest",
     "IngestResult",
     "Member",
+    "MessageEvent",
     "MessageView",
     "OutboxItem",
     "Store",
@@ -51,5 +56,13 @@ __all__ = [
 ]
 
 
-class Store(GroupWrites, AlertWrites, OutboxQueue, MessageStore, Acknowledgements, Queries):
+class Store(
+    GroupWrites,
+    AlertWrites,
+    OutboxQueue,
+    MessageStore,
+    Acknowledgements,
+    MessageEvents,
+    Queries,
+):
     """The database, one part per job (each a module here), over one engine and clock."""

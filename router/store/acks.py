@@ -42,6 +42,7 @@ class Acknowledgements(Database):
                 .values(ack_by=by)
             )
             queue.move_messages(conn, self.clock.now(), [message_id])
+            queue.wake_clock(conn, self.clock.now(), [message_id])
 
     def acknowledge_in_slack(self, slack_channel: str, slack_ts: str, user_id: str) -> bool:
         """A Slack user acknowledged one of our messages (a reaction): its firing alerts.
@@ -76,4 +77,5 @@ class Acknowledgements(Database):
         ).rowcount
         if changed:
             queue.move_messages(conn, now, [message_id])
+            queue.wake_clock(conn, now, [message_id])
         return bool(changed)

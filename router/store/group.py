@@ -47,6 +47,8 @@ class IngestRequest:
     delivery: tuple[str, str] | None = None
     pagerduty_notes: bool = False
     storm: StormPolicy | None = None
+    timed_levels: frozenset[str] = frozenset()
+    """Levels with response times (routes.yaml): their messages get a response clock."""
     answer: Future[IngestResult] = field(default_factory=Future)
 
     @property
@@ -63,6 +65,7 @@ def runs(group: list[IngestRequest]) -> Iterator[list[IngestRequest]]:
         alike = not current or (
             current[0].storm is request.storm
             and current[0].pagerduty_notes == request.pagerduty_notes
+            and current[0].timed_levels == request.timed_levels
         )
         if current and (keys & seen or not alike):
             yield current
@@ -109,6 +112,7 @@ class GroupWrites(Database):
         delivery: tuple[str, str] | None = None,
         pagerduty_notes: bool = False,
         storm: StormPolicy | None = None,
+        timed_levels: frozenset[str] = frozenset(),
     ) -> IngestResult:
         """Store one request's alerts, messages and outbox entries in one transaction.
 
@@ -116,7 +120,7 @@ class GroupWrites(Database):
         already stored changes nothing. ``pagerduty_notes`` queues a runbook note
         for each PagerDuty incident routed to a runbook.
         """
-        request = IngestRequest(batch, delivery, pagerduty_notes, storm)
+        request = IngestRequest(batch, delivery, pagerduty_notes, storm, timed_levels)
         self.write_group([request])
         return request.answer.result()
 
@@ -163,7 +167,13 @@ class GroupWrites(Database):
 def _ingest(conn: Connection, now: float, run: list[IngestRequest]) -> dict[int, IngestResult]:
     """One Ingest for the run's requests; deliveries seen before are duplicates."""
     first = run[0]
-    ingest = Ingest(conn, now, pagerduty_notes=first.pagerduty_notes, storm=first.storm)
+    ingest = Ingest(
+        conn,
+        now,
+        pagerduty_notes=first.pagerduty_notes,
+        storm=first.storm,
+        timed_levels=first.timed_levels,
+    )
     answers: dict[int, IngestResult] = {}
     fresh: list[IngestRequest] = []
     for request in run:

@@ -124,8 +124,9 @@ class Ingest(StormPlan):
         *,
         pagerduty_notes: bool = False,
         storm: StormPolicy | None = None,
+        timed_levels: frozenset[str] = frozenset(),
     ) -> None:
-        super().__init__(conn, now, storm)
+        super().__init__(conn, now, storm, timed_levels)
         self.pagerduty_notes = pagerduty_notes
         self.ids: dict[tuple[str, str], int] = {}
         """(source, fingerprint) -> the stored alert's id, for the alerts written."""

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from router.store.database import Database
-from router.store.schema import deliveries, outbox
+from router.store.schema import HEARTBEAT, RESPONSE_CLOCK, deliveries, outbox
+
+TIMERS = (HEARTBEAT, RESPONSE_CLOCK)
+"""Outbox kinds that are timers, pending until they come due."""
 
 
 @dataclass(frozen=True)
@@ -130,9 +133,12 @@ class OutboxQueue(Database):
             )
 
     def outbox_counts(self) -> dict[str, int]:
+        """Deliveries by state; timers (heartbeats, response clocks) are not counted."""
         with self._read() as conn:
             rows = conn.execute(
-                sa.select(outbox.c.state, sa.func.count()).group_by(outbox.c.state)
+                sa.select(outbox.c.state, sa.func.count())
+                .where(outbox.c.kind.not_in(TIMERS))
+                .group_by(outbox.c.state)
             ).all()
         return {state: int(n) for state, n in rows}
 

@@ -86,9 +86,13 @@ class Membership:
 class Plan:
     """The messages one transaction touches, and the member rows it will write."""
 
-    def __init__(self, conn: Connection, now: float) -> None:
+    def __init__(
+        self, conn: Connection, now: float, timed_levels: frozenset[str] = frozenset()
+    ) -> None:
         self.conn = conn
         self.now = now
+        self.timed_levels = timed_levels
+        """Levels with response times: their messages get a response-time clock."""
         self.changed: set[int] = set()
         """Messages that changed: flush() moves them to their next version."""
         self.open_messages: dict[str, OpenMessage] = {}
@@ -226,4 +230,4 @@ class Plan:
     def flush(self) -> None:
         """Write what is planned, and move every changed message on."""
         self.write_members()
-        queue.move_messages(self.conn, self.now, self.changed)
+        queue.move_messages(self.conn, self.now, self.changed, self.timed_levels)

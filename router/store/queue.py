@@ -13,7 +13,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from router.store.schema import SLACK_MESSAGE, chunks, members, messages, outbox
+from router.store.schema import (
+    RESPONSE_CLOCK,
+    SLACK_MESSAGE,
+    chunks,
+    members,
+    messages,
+    outbox,
+)
 
 # Per message, in the database (a storm message lists thousands): the most severe level
 # still firing (None: none is) and of all. "SEV0" < ... < "SEV4" as text, too.
@@ -35,8 +42,17 @@ _QUEUED = sa.select(outbox.c.ref, outbox.c.state, outbox.c.version).where(
 _TARGET = sa.and_(outbox.c.kind == sa.bindparam("b_kind"), outbox.c.ref == sa.bindparam("b_ref"))
 
 
-def move_messages(conn: Connection, now: float, message_ids: Iterable[int]) -> None:
-    """These messages changed: next version, level and state, and their entries armed."""
+def move_messages(
+    conn: Connection,
+    now: float,
+    message_ids: Iterable[int],
+    timed_levels: frozenset[str] = frozenset(),
+) -> None:
+    """These messages changed: next version, level and state, and their entries armed.
+
+    A message firing at one of ``timed_levels`` (levels with response times) gets its
+    response-time clock; a clock already there looks again when its message closes.
+    """
     ids = sorted(set(message_ids))
     if not ids:
         return
@@ -66,6 +82,22 @@ def move_messages(conn: Connection, now: float, message_ids: Iterable[int]) -> N
     for chunk in chunks(ids):
         versions.update(conn.execute(_MESSAGE_VERSIONS, {"ids": list(chunk)}).all())
     arm(conn, now, SLACK_MESSAGE, versions)
+    timed = [i for i in ids if firing[i] in timed_levels]
+    if timed:
+        arm(conn, now, RESPONSE_CLOCK, dict.fromkeys(timed), only_new=True)
+    closed = [i for i in ids if not firing[i]]
+    if closed:
+        wake_clock(conn, now, closed)
+
+
+def wake_clock(conn: Connection, now: float, message_ids: Iterable[int]) -> None:
+    """The messages' response-time clocks, where they have one, look at them now."""
+    refs = sorted(set(message_ids))
+    conn.execute(
+        outbox.update()
+        .where(outbox.c.kind == RESPONSE_CLOCK, outbox.c.ref.in_(refs), outbox.c.state == "pending")
+        .values(due_at=now, version=outbox.c.version + 1, updated_at=now)
+    )
 
 
 def arm(

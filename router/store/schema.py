@@ -156,12 +156,26 @@ heartbeats = sa.Table(
 )
 """Routes with ``heartbeat:``: an always-firing alert's last arrival; its timer is in the outbox."""
 
+message_events = sa.Table(
+    "message_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("message_id", sa.ForeignKey("messages.id"), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("who", sa.Text),
+    sa.Column("detail", sa.Text),
+    sa.Index("ix_message_events_message", "message_id"),
+)
+"""An incident's timeline beyond its alerts: acknowledged, reminders, escalations, resolved."""
+
 # Outbox kinds, and what their ``ref`` points at.
 SLACK_MESSAGE = "slack_message"  # messages.id
 PAGERDUTY_NOTE = "pagerduty_note"  # alerts.id: the runbook note on a PagerDuty incident
 PAGERDUTY_EVENT = "pagerduty_event"  # alerts.id: Events API trigger or resolve
 SLACK_ACTION = "slack_action"  # actions.id: a button's work
 HEARTBEAT = "heartbeat"  # heartbeats.id: due when the heartbeat's interval has passed
+RESPONSE_CLOCK = "response_clock"  # messages.id: ack_within, resolve_within, update_every
 
 
 def ts(value: Any) -> float | None:

@@ -42,8 +42,14 @@ def end_storms(conn: Connection, now: float) -> int:
 class StormPlan(Plan):
     """A Plan that knows the storm policy: which arrivals fold into a storm message."""
 
-    def __init__(self, conn: Connection, now: float, storm: StormPolicy | None = None) -> None:
-        super().__init__(conn, now)
+    def __init__(
+        self,
+        conn: Connection,
+        now: float,
+        storm: StormPolicy | None = None,
+        timed_levels: frozenset[str] = frozenset(),
+    ) -> None:
+        super().__init__(conn, now, timed_levels)
         self.storm = storm
 
     def _recent(self, source: str, policy: StormPolicy) -> sa.Select[tuple[int, float | None]]:

@@ -129,7 +129,8 @@ class RouterProcess:
         try:
             with engine.connect() as conn:
                 query = (
-                    "SELECT count(*) FROM outbox WHERE state = 'pending' AND kind != 'heartbeat'"
+                    "SELECT count(*) FROM outbox WHERE state = 'pending'"
+                    " AND kind NOT IN ('heartbeat', 'response_clock')"
                 )
                 return int(conn.execute(sa.text(query)).scalar_one())
         finally:

@@ -1,0 +1,144 @@
+"""``response_clock``: hold a message to its level's response times.
+
+Armed when a message is created, acknowledged or closed (router/store/queue.py),
+the entry looks at the message and says in its thread what is overdue:
+
+- ``ack_within``: not acknowledged this long after it fired -> escalate (once);
+- ``resolve_within``: not resolved this long after it fired -> escalate (once,
+  acknowledged or not);
+- ``update_every``: while it fires, a reminder to post a status update.
+
+Then it waits (Deferred) for the next of those times. Nothing fires for a
+closed message; acknowledging stops the first only. What was sent is recorded
+in the message's events, which are the timeline, so a restart or another
+replica never sends it twice. Time to acknowledge and to resolve are observed
+here, once each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from router.clock import Clock
+from router.config import Level
+from router.decide import Ruleset
+from router.deliveries.base import Deferred, Pacer
+from router.metrics import Metrics
+from router.notifiers import Notifier, Rendered
+from router.notifiers import clock as replies
+from router.notifiers.message import acknowledged_by
+from router.store import MessageView, OutboxItem, Store
+from router.store.events import (
+    ACK_REMINDER,
+    ACKNOWLEDGED,
+    RESOLVE_ESCALATION,
+    RESOLVED,
+    UPDATE_REMINDER,
+    MessageEvent,
+)
+
+NOT_POSTED_YET = 30.0
+"""Seconds to wait for a reminder whose message Slack has not taken yet."""
+
+
+class ResponseClock:
+    def __init__(
+        self,
+        store: Store,
+        notifier: Notifier,
+        ruleset: Callable[[], Ruleset],
+        metrics: Metrics,
+        pacer: Pacer,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.ruleset = ruleset
+        self.metrics = metrics
+        self.pacer = pacer
+        self.clock = clock
+
+    def __call__(self, item: OutboxItem) -> int:
+        view = self.store.load_message(item.ref)
+        if view is None or view.kind == "pointer":
+            return item.version
+        events = self.store.message_events(view.id)
+        self._observe(view, events)
+        level = self.ruleset().level(view.level)
+        if view.closed or level is None:
+            return item.version
+        now = self.clock.now()
+        due, later = self._due(view, level, events, now)
+        if due:
+            self._send(view, due, now)
+        if later is not None:
+            raise Deferred(later)
+        return item.version
+
+    def _observe(self, view: MessageView, events: list[MessageEvent]) -> None:
+        """Time to acknowledge and to resolve, each once per message, as events too."""
+        kinds = {e.kind for e in events}
+        acks = [m.ack_at for m in view.members if m.ack_at is not None]
+        if acks and ACKNOWLEDGED not in kinds:
+            first = min(acks)
+            who = next(m.ack_by for m in view.members if m.ack_at == first)
+            self.store.record_event(view.id, ACKNOWLEDGED, first, who)
+            self.metrics.time_to_ack.labels(view.level).observe(max(0.0, first - view.created_at))
+        if view.closed and view.resolved_at is not None and RESOLVED not in kinds:
+            self.store.record_event(view.id, RESOLVED, view.resolved_at)
+            took = max(0.0, view.resolved_at - view.created_at)
+            self.metrics.time_to_resolve.labels(view.level).observe(took)
+
+    def _due(
+        self, view: MessageView, level: Level, events: list[MessageEvent], now: float
+    ) -> tuple[list[tuple[str, Rendered]], float | None]:
+        """What to send now, and when to look next (None: nothing more to hold it to)."""
+        kinds = {e.kind for e in events}
+        acked = any(m.ack_by is not None for m in view.firing)
+        target = self._target(view)
+        due: list[tuple[str, Rendered]] = []
+        times: list[float] = []
+        if level.ack_within and not acked and ACK_REMINDER not in kinds:
+            at = view.created_at + level.ack_within
+            if at <= now:
+                due.append((ACK_REMINDER, replies.ack_reminder(view, level.ack_within, target)))
+            else:
+                times.append(at)
+        if level.resolve_within and RESOLVE_ESCALATION not in kinds:
+            at = view.created_at + level.resolve_within
+            if at <= now:
+                who = acknowledged_by(view)
+                reply = replies.resolve_escalation(view, level.resolve_within, target, who)
+                due.append((RESOLVE_ESCALATION, reply))
+            else:
+                times.append(at)
+        if level.update_every:
+            last = max((e.at for e in events if e.kind == UPDATE_REMINDER), default=None)
+            at = (last or view.created_at) + level.update_every
+            if at <= now:
+                reply = replies.update_reminder(view, level.update_every, now - view.created_at)
+                due.append((UPDATE_REMINDER, reply))
+                times.append(now + level.update_every)
+            else:
+                times.append(at)
+        return due, min(times) if times else None
+
+    def _send(self, view: MessageView, due: list[tuple[str, Rendered]], now: float) -> None:
+        if view.slack_channel is None or view.slack_ts is None:
+            raise Deferred(now + NOT_POSTED_YET)  # the message itself first
+        self.pacer.take(view.channel)
+        for kind, reply in due:
+            self.notifier.reply(view.slack_channel, view.slack_ts, reply)
+            self.store.record_event(view.id, kind, now)
+            counter = (
+                self.metrics.reminders if kind == UPDATE_REMINDER else self.metrics.escalations
+            )
+            counter.labels(kind, view.level).inc()
+            self.metrics.delivered.labels("reply").inc()
+
+    def _target(self, view: MessageView) -> str:
+        ruleset = self.ruleset()
+        route = ruleset.table.find(view.route) if view.route else None
+        runbook = ruleset.catalog.get(view.runbook_id) if view.runbook_id else None
+        who = runbook.escalation.who if runbook else None
+        return replies.escalation_target(route.escalate_to if route else None, who)

@@ -1,0 +1,53 @@
+"""The response-time clock's thread replies: not acknowledged, not resolved, time for an update.
+
+Each names who to escalate to: the route's ``escalate_to`` (a Slack mention as
+routes.yaml writes it), else the runbook's Escalation "Who" (text, escaped).
+"""
+
+from __future__ import annotations
+
+from router.notifiers import Rendered
+from router.notifiers.blocks import duration, section
+from router.notifiers.mrkdwn import escape, safe
+from router.store import MessageView
+
+
+def escalation_target(escalate_to: str | None, runbook_who: str | None) -> str:
+    if escalate_to:
+        return escalate_to  # from routes.yaml: a mention such as <!subteam^S0DBA> is meant
+    if runbook_who:
+        return escape(runbook_who)
+    return "the next level of the escalation matrix (no escalate_to, and no Who in the runbook)"
+
+
+def _reply(text: str) -> Rendered:
+    return Rendered(text, [section(text).to_dict()])
+
+
+def ack_reminder(view: MessageView, after: float, target: str) -> Rendered:
+    return _reply(
+        f"⏰ *Not acknowledged after {duration(after)}* ({view.level}: acknowledge within "
+        f"{duration(after)}). Escalate to {target}. Acknowledge with the button or a 👀."
+    )
+
+
+def resolve_escalation(
+    view: MessageView, after: float, target: str, acked_by: str | None
+) -> Rendered:
+    """``acked_by``: mrkdwn of who acknowledged ("" if unknown), None if nobody has."""
+    if acked_by is None:
+        who = " Nobody has acknowledged it."
+    else:
+        who = f" Acknowledged{f' by {acked_by}' if acked_by else ''}, still firing."
+    return _reply(
+        f"🚨 *Not resolved after {duration(after)}* ({view.level}: resolve within "
+        f"{duration(after)}).{who} Escalate to {target}."
+    )
+
+
+def update_reminder(view: MessageView, every: float, firing_for: float) -> Rendered:
+    title = safe(view.members[0].summary or view.members[0].name, 200) if view.members else ""
+    return _reply(
+        f"📝 *Time for a status update* ({view.level}: every {duration(every)} while it fires; "
+        f"firing for {duration(firing_for)}). Post where your stakeholders read: {title}"
+    )
