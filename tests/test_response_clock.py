@@ -1,0 +1,205 @@
+"""The response-time clock, with an injected clock, on SQLite and PostgreSQL.
+
+SEV1 here: acknowledge within 5m, resolve within 2h, a status update every 15m;
+the db-pool route escalates to a Slack user group.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from router.alert import Alert
+from router.decide import Ruleset, load_ruleset
+from router.deliveries import register_all
+from router.dispatcher import Dispatcher
+from router.metrics import Metrics
+from router.notifiers.message import MessageRenderer
+from router.store import Store
+from tests.conftest import ROUTES, RUNBOOKS, FakeClock, make_alert
+from tests.fakes.notifier import RecordingNotifier
+
+MINUTE = 60.0
+
+
+def timed_routes(folder: Path) -> Path:
+    data = yaml.safe_load(ROUTES.read_text())
+    data["severity"]["levels"]["SEV1"] = {
+        "respond": "< 5 min",
+        "ack_within": "5m",
+        "resolve_within": "2h",
+        "update_every": "15m",
+        "postmortem": True,
+    }
+    data["severity"].pop("storm", None)
+    for route in data["routes"]:
+        if route.get("name") == "db-pool":
+            route["escalate_to"] = "<!subteam^S0DBA>"
+    path = folder / "routes-timed.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+class Replica:
+    """One router process's dispatcher over the shared database."""
+
+    def __init__(self, url: str, ruleset: Ruleset, clock: FakeClock, owner: str) -> None:
+        self.store = Store.from_url(url, clock)
+        self.store.create_schema()
+        self.slack = RecordingNotifier()
+        self.metrics = Metrics()
+        data = ruleset.config.data
+        renderer = MessageRenderer(
+            ruleset.catalog, data.severity.levels, data.defaults.stale_after_days
+        )
+        self.dispatcher = Dispatcher(
+            self.store, self.metrics, clock=clock, owner=owner, rng=random.Random(1)
+        )
+        self.dispatcher.pacer.interval = 0.0
+        register_all(
+            self.dispatcher,
+            self.store,
+            self.slack,
+            lambda: renderer,
+            self.metrics,
+            ruleset=lambda: ruleset,
+        )
+
+    def replies(self) -> list[str]:
+        return [m.text for action, _, _, m in self.slack.calls if action == "reply"]
+
+    def metric(self, name: str, **labels: str) -> float:
+        return self.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+class World:
+    def __init__(self, url: str, tmp: Path, clock: FakeClock) -> None:
+        self.url = url
+        self.clock = clock
+        self.ruleset = load_ruleset(timed_routes(tmp), RUNBOOKS)
+        self.router = Replica(url, self.ruleset, clock, "router-1")
+
+    def send(self, *alerts: Alert) -> None:
+        batch = [(a, self.ruleset.decide(a)) for a in alerts]
+        self.router.store.ingest(batch, timed_levels=self.ruleset.timed_levels)
+
+    def after(self, seconds: float, replica: Replica | None = None) -> list[str]:
+        """Let time pass, delivering what comes due on the way; the replies so far."""
+        replica = replica or self.router
+        step = 30.0
+        for _ in range(int(seconds // step)):
+            self.clock.advance(step)
+            replica.dispatcher.dispatch_due()
+        return replica.replies()
+
+    def message(self) -> tuple[str, str]:
+        view = self.router.store.load_message(1)
+        assert view is not None
+        assert view.slack_channel is not None
+        assert view.slack_ts is not None
+        return view.slack_channel, view.slack_ts
+
+
+@pytest.fixture
+def w(database_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[World]:
+    world = World(database_url, tmp_path, clock)
+    yield world
+    world.router.store.engine.dispose()
+
+
+FIRING = make_alert(env="prod")  # db-pool: SEV1, #db-oncall, RUN-001
+RESOLVED = make_alert(env="prod", status="resolved", ends_at="2026-11-22T03:00:00Z")
+
+
+def test_a_reminder_at_ack_within_and_not_before(w: World) -> None:
+    w.send(FIRING)
+    assert w.router.dispatcher.dispatch_due() >= 1  # the post; the clock looks, and waits
+    assert w.after(4.5 * MINUTE) == []
+    (reply,) = w.after(1 * MINUTE)
+    assert "Not acknowledged after 5m" in reply
+    assert "<!subteam^S0DBA>" in reply  # the route's escalate_to
+    assert w.after(5 * MINUTE) == [reply]  # once
+    assert w.router.metric("router_escalations_sent_total", kind="ack_reminder", level="SEV1") == 1
+
+
+def test_no_reminder_after_an_acknowledgement_by_button(w: World) -> None:
+    w.send(FIRING)
+    w.router.dispatcher.dispatch_due()
+    w.clock.advance(2 * MINUTE)
+    assert w.router.store.acknowledge_message(1, "U0ANA")
+    assert w.after(10 * MINUTE) == []
+    observed = w.router.metric("router_time_to_acknowledge_seconds_sum", level="SEV1")
+    assert observed == 2 * MINUTE
+
+
+def test_no_reminder_after_an_acknowledgement_by_reaction(w: World) -> None:
+    w.send(FIRING)
+    w.router.dispatcher.dispatch_due()
+    w.clock.advance(4 * MINUTE)
+    assert w.router.store.acknowledge_in_slack(*w.message(), "U0ANA")
+    assert w.after(10 * MINUTE) == []
+
+
+def test_resolve_within_escalates_after_an_acknowledgement(w: World) -> None:
+    w.send(FIRING)
+    w.router.dispatcher.dispatch_due()
+    w.router.store.acknowledge_message(1, "U0ANA")
+    replies = w.after(2 * 60 * MINUTE)
+    escalations = [r for r in replies if "Not resolved" in r]
+    assert len(escalations) == 1
+    assert "Not resolved after 2h" in escalations[0]
+    assert "Acknowledged by <@U0ANA>, still firing" in escalations[0]
+    assert not any("Not acknowledged" in r for r in replies)
+
+
+def test_update_reminders_every_15m_stop_at_resolve(w: World) -> None:
+    w.send(FIRING)
+    w.router.dispatcher.dispatch_due()
+    w.router.store.acknowledge_message(1, "U0ANA")
+    replies = w.after(46 * MINUTE)
+    updates = [r for r in replies if "Time for a status update" in r]
+    assert len(updates) == 3  # at 15, 30 and 45 minutes
+    w.send(RESOLVED)
+    w.router.dispatcher.dispatch_due()
+    after = w.after(60 * MINUTE)
+    assert [r for r in after if "status update" in r] == updates
+    assert w.router.metric("router_time_to_resolve_seconds_count", level="SEV1") == 1
+    assert w.router.metric("router_reminders_sent_total", kind="update_reminder", level="SEV1") == 3
+    kinds = [e.kind for e in w.router.store.message_events(1)]
+    assert kinds == ["acknowledged", *["update_reminder"] * 3, "resolved"]
+
+
+def test_nothing_for_a_level_without_response_times(w: World) -> None:
+    w.send(make_alert(env="staging"))  # db-pool-staging: SEV3, no response times
+    w.router.dispatcher.dispatch_due()
+    assert w.after(3 * 60 * MINUTE) == []
+    assert w.router.store.message_events(1) == []
+
+
+def test_the_clock_survives_a_restart_and_fires_once_across_two_replicas(
+    w: World, tmp_path: Path
+) -> None:
+    """Timers are outbox rows: a new process picks them up, and two never both send."""
+    w.send(FIRING)
+    w.router.dispatcher.dispatch_due()
+    w.after(2 * MINUTE)
+    w.router.store.engine.dispose()  # the first process is gone
+    if w.url.startswith("sqlite"):
+        restarted = Replica(w.url, w.ruleset, w.clock, "router-1")
+        replies = w.after(10 * MINUTE, restarted)
+        assert sum("Not acknowledged" in r for r in replies) == 1
+        return
+    a = Replica(w.url, w.ruleset, w.clock, "router-a")
+    b = Replica(w.url, w.ruleset, w.clock, "router-b")
+    for _ in range(20):  # both look every 30 s for 10 minutes
+        w.clock.advance(30)
+        a.dispatcher.dispatch_due()
+        b.dispatcher.dispatch_due()
+    both = a.replies() + b.replies()
+    assert sum("Not acknowledged" in r for r in both) == 1
+    a.store.engine.dispose()
+    b.store.engine.dispose()
