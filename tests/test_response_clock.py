@@ -6,21 +6,26 @@ the db-pool route escalates to a Slack user group.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 
 from router.alert import Alert
+from router.app import create_app
 from router.decide import Ruleset, load_ruleset
 from router.deliveries import register_all
 from router.dispatcher import Dispatcher
+from router.incident.postmortem import postmortem
 from router.metrics import Metrics
 from router.notifiers.message import MessageRenderer
 from router.store import Store
-from tests.conftest import ROUTES, RUNBOOKS, FakeClock, make_alert
+from tests import helpers
+from tests.conftest import GOLDEN, ROUTES, RUNBOOKS, FakeClock, check_golden, make_alert
 from tests.fakes.notifier import RecordingNotifier
 
 MINUTE = 60.0
@@ -203,3 +208,51 @@ def test_the_clock_survives_a_restart_and_fires_once_across_two_replicas(
     assert sum("Not acknowledged" in r for r in both) == 1
     a.store.engine.dispose()
     b.store.engine.dispose()
+
+
+def test_resolution_posts_the_timeline_and_a_postmortem_draft(w: World, tmp_path: Path) -> None:
+    """Golden: the resolved reply with its timeline, and the postmortem draft (SEV1 asks)."""
+    at = {"starts_at": "2026-11-22T03:59:30Z", "env": "prod"}  # the clock starts at 04:00
+    w.send(make_alert(**at), make_alert(**at, instance="db-2:5432"))
+    w.router.dispatcher.dispatch_due()
+    w.clock.advance(6 * MINUTE)  # the ack reminder goes out at 04:05
+    w.router.dispatcher.dispatch_due()
+    w.clock.advance(2 * MINUTE)
+    w.router.store.acknowledge_message(1, "U0ANA")  # 04:08
+    w.after(20 * MINUTE)  # one update reminder at 04:15
+    ends = {"status": "resolved", "ends_at": "2026-11-22T04:27:00Z"}
+    w.send(make_alert(**at, **ends), make_alert(**at, **ends, instance="db-2:5432"))
+    w.router.dispatcher.dispatch_due()
+    replies = [m for action, _, _, m in w.router.slack.calls if action == "reply"]
+    resolved, draft = replies[-2:]
+    check_golden(GOLDEN / "incident/resolved-reply.json", dumps(resolved.blocks))
+    assert draft.text.startswith("Postmortem draft:")
+    view = w.router.store.load_message(1)
+    assert view is not None
+    runbook = w.ruleset.catalog.get("RUN-001")
+    markdown = postmortem(view, w.router.store.message_events(1), runbook, w.clock.now())
+    check_golden(GOLDEN / "incident/postmortem.md", markdown)
+    assert "1. Why?" in markdown
+    assert "- [action] -> [owner] -> [deadline]" in markdown
+
+
+def test_the_postmortem_draft_is_served_as_markdown(tmp_path: Path, clock: FakeClock) -> None:
+    settings = helpers.settings(tmp_path, config=str(timed_routes(tmp_path)))
+    app = create_app(settings, notifier=RecordingNotifier(), clock=clock, run_dispatcher=False)
+    with TestClient(app) as client:
+        body = json.loads(helpers.BODY)
+        body["alerts"][0]["labels"]["env"] = "prod"
+        assert (
+            client.post("/webhooks/alertmanager", json=body, headers=helpers.AUTH).status_code
+            == 202
+        )
+        alert_id = helpers.stored(client)[0]["id"]
+        answer = client.get(f"/alerts/{alert_id}/postmortem.md")
+        assert answer.status_code == 200
+        assert answer.headers["content-type"] == "text/markdown; charset=utf-8"
+        assert answer.text.startswith("# Postmortem: ")
+        assert client.get("/alerts/999/postmortem.md").status_code == 404
+
+
+def dumps(blocks: object) -> str:
+    return json.dumps(blocks, indent=2, ensure_ascii=False) + "\n"

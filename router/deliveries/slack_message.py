@@ -10,7 +10,7 @@ from router.errors import DeliveryError, Reason
 from router.metrics import Metrics
 from router.notifiers import Notifier
 from router.notifiers.message import MessageRenderer
-from router.store import OutboxItem, Store
+from router.store import MessageView, OutboxItem, Store
 
 log = logging.getLogger("router.dispatcher")
 
@@ -49,9 +49,7 @@ class SlackMessage:
             self.notifier.update(channel, ts, renderer.render(view, now))
             self.metrics.delivered.labels("update").inc()
         if view.closed and not view.resolve_notified:
-            self.notifier.reply(channel, ts, renderer.render_resolved_reply(view, now))
-            self.store.record_resolve_notified(view.id)
-            self.metrics.delivered.labels("reply").inc()
+            self._resolved(view, renderer, channel, ts, now)
         log.info(
             "delivered message %s v%s to %s",
             view.id,
@@ -60,3 +58,20 @@ class SlackMessage:
             extra={"message_id": view.id, "route": view.route, "channel": view.channel},
         )
         return view.version
+
+    def _resolved(
+        self, view: MessageView, renderer: MessageRenderer, channel: str, ts: str, now: float
+    ) -> None:
+        """The resolution in the thread: the timeline, and a postmortem draft where the
+        level asks for one (linked to /alerts/{id}/postmortem.md)."""
+        events = self.store.message_events(view.id)
+        self.notifier.reply(channel, ts, renderer.render_resolved_reply(view, now, events))
+        self.metrics.delivered.labels("reply").inc()
+        if renderer.wants_postmortem(view):
+            url = None
+            alert_id = self.store.first_alert_id(view.id)
+            if renderer.pages_url and alert_id is not None:
+                url = f"{renderer.pages_url}/alerts/{alert_id}/postmortem.md"
+            self.notifier.reply(channel, ts, renderer.render_postmortem(view, events, now, url))
+            self.metrics.delivered.labels("reply").inc()
+        self.store.record_resolve_notified(view.id)

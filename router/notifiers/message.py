@@ -29,6 +29,8 @@ from slack_sdk.models.blocks import (
 )
 
 from router.config import IDENTITY_LABELS, Level, LevelName
+from router.incident.postmortem import postmortem
+from router.incident.timeline import timeline, who_text
 from router.notifiers import Rendered
 from router.notifiers.blocks import (
     do_not,
@@ -57,7 +59,7 @@ from router.notifiers.mrkdwn import (
 )
 from router.notifiers.storm_message import render_pointer, render_storm
 from router.runbooks import Catalog, Runbook
-from router.store import Member, MessageView
+from router.store import Member, MessageEvent, MessageView
 
 FIRST_STEPS = 3
 LISTED_ALERTS = 10
@@ -149,8 +151,11 @@ class MessageRenderer:
         *,
         pagerduty_ack: bool = False,
         identity_labels: Sequence[str] = IDENTITY_LABELS,
+        pages_url: str | None = None,
     ) -> None:
         self.runbooks = runbooks
+        self.pages_url = pages_url
+        """The router's own pages (for links to drafts), when its runbook links point there."""
         self.levels: dict[str, Level] = {str(k): v for k, v in levels.items()}
         self.stale_after_days = stale_after_days
         self.pagerduty_ack = pagerduty_ack
@@ -177,12 +182,37 @@ class MessageRenderer:
             blocks.append(actions)
         return Rendered(self._fallback(view, resolved, level), fit(blocks))
 
-    def render_resolved_reply(self, view: MessageView, now: float) -> Rendered:
+    def render_resolved_reply(
+        self, view: MessageView, now: float, events: Sequence[MessageEvent] = ()
+    ) -> Rendered:
+        """The thread reply when the last alert resolves: how long, and the timeline."""
         count = len(view.members)
         alerts = f"{count} alerts" if count > 1 else "the alert"
         took = duration(lasted(view, now))
         text = f"✅ Resolved: {safe(title(view), 500)}: {alerts} cleared after {took}."
-        return Rendered(text, [section(text).to_dict()])
+        lines = []
+        for entry in timeline(view, events):
+            who = f" by {who_text(entry.who, slack=True)}" if entry.who is not None else ""
+            lines.append(f"• {slack_date(entry.at)}: {safe(entry.what, 300)}{who}")
+        blocks = [section(text), section("*Timeline*\n" + "\n".join(lines))]
+        return Rendered(text, [b.to_dict() for b in blocks])
+
+    def wants_postmortem(self, view: MessageView) -> bool:
+        level = self.levels.get(view.level)
+        return level is not None and level.postmortem
+
+    def render_postmortem(
+        self, view: MessageView, events: Sequence[MessageEvent], now: float, url: str | None
+    ) -> Rendered:
+        """The postmortem draft in the thread: where to find it whole, and its start."""
+        runbook = self.runbooks.get(view.runbook_id) if view.runbook_id else None
+        draft = postmortem(view, events, runbook, now)
+        where = f" Whole draft: {link(url, 'postmortem.md', 300)}." if url else ""
+        head = f"📝 *Postmortem draft* ({view.level}: within 48 hours, blameless).{where}"
+        blocks = [section(head), section(code_block(draft, MAX_SECTION_TEXT - 20))]
+        return Rendered(
+            f"Postmortem draft: {safe(title(view), 200)}", [b.to_dict() for b in blocks]
+        )
 
     # -- pieces -------------------------------------------------------------------
 

@@ -164,6 +164,17 @@ class MessageStore(Database):
             members=[_member(m) for m in member_rows],
         )
 
+    def first_alert_id(self, message_id: int) -> int | None:
+        """The message's first alert (its pages link to the message's drafts)."""
+        with self._read() as conn:
+            alert_id = conn.execute(
+                sa.select(members.c.alert_id)
+                .where(members.c.message_id == message_id)
+                .order_by(members.c.added_at, members.c.alert_id)
+                .limit(1)
+            ).scalar()
+        return int(alert_id) if alert_id is not None else None
+
     def message_channel(self, message_id: int) -> str | None:
         """Where the message goes (the channel name routes.yaml gave), without its members."""
         with self._read() as conn:

@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
@@ -30,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 
 from router.access import SESSION_COOKIE, SESSION_SECONDS, safe_next, sign_session
 from router.http.deps import RuntimeDep
+from router.incident.postmortem import postmortem
 from router.records import LoadProblem, RunbookHit, RunbookSummary
 from router.runbooks import Runbook
 from router.runbooks.model import CATEGORIES
@@ -214,6 +221,28 @@ async def alerts(request: Request, rt: RuntimeDep, limit: int = 100) -> Response
     if wants_json(request):
         return JSONResponse({"alerts": [row.model_dump(mode="json") for row in rows]})
     return page(request, "alerts.html", {"alerts": rows})
+
+
+@router.get("/alerts/{alert_id}/postmortem.md")
+async def postmortem_draft(request: Request, rt: RuntimeDep, alert_id: int) -> Response:
+    """The postmortem draft of the alert's (first) message, as markdown to edit."""
+    if not 0 < alert_id < 2**63:
+        return not_found(request, f"alert {str(alert_id)[:30]}")
+    draft = await run_in_threadpool(_postmortem, rt, alert_id)
+    if draft is None:
+        return not_found(request, f"a message for alert {alert_id}")
+    return PlainTextResponse(draft, media_type="text/markdown; charset=utf-8")
+
+
+def _postmortem(rt: Runtime, alert_id: int) -> str | None:
+    detail = rt.store.alert_detail(alert_id)
+    if detail is None or not detail.deliveries:
+        return None
+    view = rt.store.load_message(detail.deliveries[0].message)
+    if view is None:
+        return None
+    runbook = rt.ruleset.catalog.get(view.runbook_id) if view.runbook_id else None
+    return postmortem(view, rt.store.message_events(view.id), runbook, rt.clock.now())
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)

@@ -1,0 +1,67 @@
+"""An incident's timeline from what the router stored: the alerts' own times, people, the clock."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from router.notifiers.mrkdwn import safe
+from router.store import MessageEvent, MessageView
+from router.store.events import ACK_REMINDER, RESOLVE_ESCALATION, UPDATE_REMINDER
+
+_SLACK_USER = re.compile(r"^slack:([UW][A-Z0-9]{2,20})$")
+_EVENTS = {
+    ACK_REMINDER: "not acknowledged in time: escalation posted",
+    RESOLVE_ESCALATION: "not resolved in time: escalation posted",
+    UPDATE_REMINDER: "status update reminder posted",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: float
+    what: str
+    who: str | None = None
+    """Who did it, as stored: ``slack:U…`` for a Slack user, else a name."""
+
+
+def who_text(who: str | None, *, slack: bool) -> str:
+    """A stored actor for Slack (a mention; other names escaped) or for a document."""
+    if not who:
+        return "someone"
+    if match := _SLACK_USER.match(who):
+        return f"<@{match.group(1)}>" if slack else f"Slack user {match.group(1)}"
+    return safe(who, 200) if slack else who
+
+
+def started(view: MessageView) -> float:
+    """When the first alert began, by the source's own clock (else when it arrived)."""
+    return min((m.starts_at for m in view.members if m.starts_at), default=view.created_at)
+
+
+def ended(view: MessageView, now: float) -> float:
+    ends = [m.ends_at for m in view.members if m.ends_at]
+    return max(ends) if ends else (view.resolved_at or now)
+
+
+def timeline(view: MessageView, events: Sequence[MessageEvent]) -> list[Entry]:
+    """Fired, received, acknowledged, what the clock sent, resolved: in order."""
+    names = sorted({m.name for m in view.members if m.name})
+    what = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    entries = [Entry(started(view), f"fired: {what or 'alert'} ({len(view.members)} alert(s))")]
+    if view.created_at != entries[0].at:
+        entries.append(Entry(view.created_at, f"received by the router, posted to {view.channel}"))
+    acks = [(m.ack_at, m.ack_by) for m in view.members if m.ack_at is not None]
+    if acks:
+        at, who = min(acks, key=lambda a: a[0])
+        entries.append(Entry(at, "acknowledged", who))
+    entries += [Entry(e.at, _EVENTS[e.kind]) for e in events if e.kind in _EVENTS]
+    if view.closed:
+        entries.append(Entry(ended(view, view.resolved_at or view.created_at), "resolved"))
+    return sorted(entries, key=lambda e: e.at)
+
+
+def utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
