@@ -71,7 +71,7 @@ def build_runtime(
     def renderer() -> MessageRenderer:
         return rt.renderer()
 
-    actions = ActionRunner(store, notifier, lambda: rt.ruleset, pagerduty)
+    actions = ActionRunner(store, notifier, lambda: rt.ruleset, pagerduty, clock)
     dispatcher = Dispatcher(store, metrics, clock=clock)
     register_all(
         dispatcher,

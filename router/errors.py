@@ -86,6 +86,7 @@ class Reason(StrEnum):
     AUTH = "auth"  # invalid_auth, token_revoked, missing_scope
     INVALID_MESSAGE = "invalid_message"  # invalid_blocks, msg_too_long
     NOT_FOUND = "not_found"  # message_not_found, cant_update_message
+    CONFLICT = "conflict"  # name_taken: a channel of that name exists
     OTHER = "other"
 
 

@@ -142,7 +142,24 @@ class AcknowledgeMessage(_Click):
     message_id: int
 
 
-Action = Annotated[ThreadSteps | ShareRunbook | AcknowledgeMessage, Field(discriminator="kind")]
+class StatusDraft(_Click):
+    """Post a status update draft (and the executive brief for SEV0) in the thread."""
+
+    kind: Literal["status_draft"] = "status_draft"
+    message_id: int
+
+
+class DeclareIncident(_Click):
+    """Open an incident channel for the message, with the clicking user as commander."""
+
+    kind: Literal["declare_incident"] = "declare_incident"
+    message_id: int
+
+
+Action = Annotated[
+    ThreadSteps | ShareRunbook | AcknowledgeMessage | StatusDraft | DeclareIncident,
+    Field(discriminator="kind"),
+]
 ACTION: TypeAdapter[Action] = TypeAdapter(Action)
 
 

@@ -212,16 +212,24 @@ def test_the_clock_survives_a_restart_and_fires_once_across_two_replicas(
 
 def test_resolution_posts_the_timeline_and_a_postmortem_draft(w: World, tmp_path: Path) -> None:
     """Golden: the resolved reply with its timeline, and the postmortem draft (SEV1 asks)."""
-    at = {"starts_at": "2026-11-22T03:59:30Z", "env": "prod"}  # the clock starts at 04:00
-    w.send(make_alert(**at), make_alert(**at, instance="db-2:5432"))
+    start = "2026-11-22T03:59:30Z"  # the clock starts at 04:00
+    w.send(
+        make_alert(starts_at=start, env="prod"),
+        make_alert(starts_at=start, env="prod", instance="db-2:5432"),
+    )
     w.router.dispatcher.dispatch_due()
     w.clock.advance(6 * MINUTE)  # the ack reminder goes out at 04:05
     w.router.dispatcher.dispatch_due()
     w.clock.advance(2 * MINUTE)
     w.router.store.acknowledge_message(1, "U0ANA")  # 04:08
     w.after(20 * MINUTE)  # one update reminder at 04:15
-    ends = {"status": "resolved", "ends_at": "2026-11-22T04:27:00Z"}
-    w.send(make_alert(**at, **ends), make_alert(**at, **ends, instance="db-2:5432"))
+    end = "2026-11-22T04:27:00Z"
+    w.send(
+        make_alert(starts_at=start, status="resolved", ends_at=end, env="prod"),
+        make_alert(
+            starts_at=start, status="resolved", ends_at=end, env="prod", instance="db-2:5432"
+        ),
+    )
     w.router.dispatcher.dispatch_due()
     replies = [m for action, _, _, m in w.router.slack.calls if action == "reply"]
     resolved, draft = replies[-2:]

@@ -18,6 +18,6 @@ class SlackAction:
         action = self.store.load_action(item.ref)
         if action is None or self.actions is None:
             raise DeliveryError(Reason.NOT_FOUND, f"action {item.ref} cannot run", retryable=False)
-        done = self.actions.run(action)
+        done = self.actions.run(action, item.ref)
         self.metrics.delivered.labels(done).inc()
         return item.version

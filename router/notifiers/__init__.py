@@ -58,3 +58,13 @@ class Notifier(Protocol):
     def respond(self, response_url: str, reply: Reply) -> None:
         """Answer an interaction through its response_url."""
         ...
+
+    def create_channel(self, name: str) -> str:
+        """A new public channel; its ID. DeliveryError(Reason.CONFLICT) if the name is taken."""
+        ...
+
+    def set_topic(self, channel_id: str, topic: str) -> None: ...
+
+    def invite(self, channel_id: str, user_id: str) -> None:
+        """Invite a user (already a member is fine)."""
+        ...

@@ -66,6 +66,16 @@ class LogNotifier:
     def respond(self, response_url: str, reply: Reply) -> None:
         log.info("slack response\n%s", as_text(reply.blocks or []) or reply.text)
 
+    def create_channel(self, name: str) -> str:
+        log.info("slack: would create channel #%s (no SLACK_BOT_TOKEN)", name)
+        return f"C-LOG-{name}"[:80]
+
+    def set_topic(self, channel_id: str, topic: str) -> None:
+        log.info("slack: topic of %s: %s", channel_id, topic)
+
+    def invite(self, channel_id: str, user_id: str) -> None:
+        log.info("slack: invite %s to %s", user_id, channel_id)
+
     def reply(self, channel: str, thread_ts: str, message: Rendered) -> Posted:
         ts = self._ts()
         log.info("slack reply in thread %s of %s\n%s", thread_ts, channel, as_text(message.blocks))

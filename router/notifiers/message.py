@@ -62,6 +62,8 @@ from router.runbooks import Catalog, Runbook
 from router.store import Member, MessageEvent, MessageView
 
 FIRST_STEPS = 3
+INCIDENT_LEVELS = ("SEV0", "SEV1", "SEV2")
+"""Firing messages at these levels offer Status update and Declare incident."""
 LISTED_ALERTS = 10
 _LEVEL_MARK = {"SEV0": "🔴", "SEV1": "🔴", "SEV2": "🟠", "SEV3": "🟡", "SEV4": "🔵"}
 _NOISY_LABELS = {"alertname", "severity", "__name__"}
@@ -302,6 +304,20 @@ class MessageRenderer:
                     style="primary",
                 )
             )
+        if view.firing and view.level in INCIDENT_LEVELS:
+            buttons += [
+                ButtonElement(
+                    text=PlainTextObject(text="Status update"),
+                    action_id=Button.STATUS_UPDATE,
+                    value="status",
+                ),
+                ButtonElement(
+                    text=PlainTextObject(text="Declare incident"),
+                    action_id=Button.DECLARE_INCIDENT,
+                    value="declare",
+                    style="danger",
+                ),
+            ]
         buttons += self._link_buttons(view)
         return ActionsBlock(block_id="runbook-actions", elements=buttons) if buttons else None
 

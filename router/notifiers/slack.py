@@ -44,6 +44,7 @@ _ERRORS: dict[str, tuple[Reason, bool]] = {
     "message_not_found": (Reason.NOT_FOUND, False),
     "cant_update_message": (Reason.NOT_FOUND, False),
     "edit_window_closed": (Reason.NOT_FOUND, False),
+    "name_taken": (Reason.CONFLICT, False),
 }
 
 
@@ -101,6 +102,20 @@ class SlackNotifier:
             unfurl_media=False,
         )
         return Posted(str(response["channel"]), str(response["ts"]))
+
+    def create_channel(self, name: str) -> str:
+        response = self._call(self.client.conversations_create, name=name, is_private=False)
+        return str((response.get("channel") or {}).get("id", ""))
+
+    def set_topic(self, channel_id: str, topic: str) -> None:
+        self._call(self.client.conversations_setTopic, channel=channel_id, topic=topic)
+
+    def invite(self, channel_id: str, user_id: str) -> None:
+        try:
+            self._call(self.client.conversations_invite, channel=channel_id, users=user_id)
+        except DeliveryError as exc:
+            if exc.detail != "already_in_channel":
+                raise
 
     def user_email(self, user_id: str) -> str | None:
         try:

@@ -9,13 +9,22 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from router.clock import Clock, SystemClock
 from router.decide import Ruleset
 from router.errors import DeliveryError, Reason
 from router.notifiers import Notifier, Rendered, Reply
 from router.notifiers.mrkdwn import MAX_BLOCKS, escape
 from router.notifiers.pagerduty import PagerDuty
 from router.notifiers.runbook_entry import procedure_blocks, runbook_blocks
-from router.records import AcknowledgeMessage, Action, ShareRunbook, ThreadSteps
+from router.records import (
+    AcknowledgeMessage,
+    Action,
+    DeclareIncident,
+    ShareRunbook,
+    StatusDraft,
+    ThreadSteps,
+)
+from router.slackapp.incident import IncidentDesk
 from router.store import Store
 
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
@@ -33,13 +42,17 @@ class ActionRunner:
         notifier: Notifier,
         ruleset: Callable[[], Ruleset],
         pagerduty: PagerDuty | None,
+        clock: Clock | None = None,
     ) -> None:
         self.store = store
         self.notifier = notifier
         self.ruleset = ruleset
         self.pagerduty = pagerduty
+        self.incidents = IncidentDesk(
+            store, notifier, ruleset, clock or SystemClock(), self._answer
+        )
 
-    def run(self, action: Action) -> str:
+    def run(self, action: Action, action_id: int = 0) -> str:
         """Do it; return what was done, for the delivered metric."""
         match action:
             case ThreadSteps():
@@ -48,7 +61,15 @@ class ActionRunner:
                 self._share(action)
             case AcknowledgeMessage():
                 self._acknowledge(action)
+            case StatusDraft():
+                self.incidents.status_draft(action)
+            case DeclareIncident():
+                self.incidents.declare(action, holder=f"action:{action_id}")
         return action.kind
+
+    def _answer(self, response_url: str | None, text: str) -> None:
+        if response_url:
+            self.notifier.respond(response_url, Reply(text))
 
     def _tell(self, action: Action, text: str) -> None:
         """An answer only the clicking user sees."""

@@ -11,9 +11,25 @@ from typing import Any
 from router.decide import Ruleset
 from router.errors import PayloadError
 from router.notifiers.buttons import Button
-from router.records import AcknowledgeMessage, ShareRunbook, ThreadSteps
+from router.records import (
+    AcknowledgeMessage,
+    DeclareIncident,
+    ShareRunbook,
+    StatusDraft,
+    ThreadSteps,
+)
 from router.slackapp.actions import SLACK_USER_ID
 from router.store import Store
+
+ON_MESSAGE: dict[
+    str, type[ThreadSteps] | type[AcknowledgeMessage] | type[StatusDraft] | type[DeclareIncident]
+] = {
+    Button.SHOW_STEPS: ThreadSteps,
+    Button.ACKNOWLEDGE: AcknowledgeMessage,
+    Button.STATUS_UPDATE: StatusDraft,
+    Button.DECLARE_INCIDENT: DeclareIncident,
+}
+"""Buttons on an alert message: the work each queues, on the message the click came from."""
 
 
 def _text(value: Any, path: str, *, required: bool = True) -> str:
@@ -62,13 +78,13 @@ def handle(payload: Any, store: Store, ruleset: Ruleset, response_url_prefix: st
         if not isinstance(action, dict):
             raise PayloadError(f"payload.actions[{i}]", "expected an object", status_code=400)
         action_id = action.get("action_id")
-        if action_id in (Button.SHOW_STEPS, Button.ACKNOWLEDGE):
+        if action_id in ON_MESSAGE:
             view = None
             if isinstance(channel, str) and isinstance(message_ts, str):
                 view = store.find_message(channel, message_ts)
             if view is None:
                 continue  # not one of our messages (or from before a database reset)
-            work = ThreadSteps if action_id == Button.SHOW_STEPS else AcknowledgeMessage
+            work = ON_MESSAGE[action_id]
             queued.append(store.enqueue_action(work(**who, message_id=view.id)))
         elif action_id == Button.SHARE:
             runbook = ruleset.catalog.get(_text(action.get("value"), f"payload.actions[{i}].value"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from router.store.database import Database
 from router.store.schema import message_events
@@ -14,6 +15,10 @@ ACK_REMINDER = "ack_reminder"
 RESOLVE_ESCALATION = "resolve_escalation"
 UPDATE_REMINDER = "update_reminder"
 RESOLVED = "resolved"
+STATUS_DRAFT = "status_draft"
+INCIDENT = "incident"
+"""The declared incident: ``who`` the action that holds the claim, ``detail`` its channel."""
+INCIDENT_ANNOUNCED = "incident_announced"
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,48 @@ class MessageEvents(Database):
             conn.execute(
                 message_events.insert().values(
                     message_id=message_id, kind=kind, at=at, who=who, detail=detail or None
+                )
+            )
+
+    def claim_incident(self, message_id: int, holder: str, at: float) -> MessageEvent:
+        """The message's incident claim: taken now by ``holder``, or whoever has it.
+
+        One per message (a unique index): two clicks, or two replicas, get one channel.
+        """
+        try:
+            with self._tx() as conn:
+                conn.execute(
+                    message_events.insert().values(
+                        message_id=message_id, kind=INCIDENT, at=at, who=holder
+                    )
+                )
+        except IntegrityError:
+            pass  # someone has it: read it below
+        with self._read() as conn:
+            row = conn.execute(
+                sa.select(message_events).where(
+                    message_events.c.message_id == message_id, message_events.c.kind == INCIDENT
+                )
+            ).one()
+        return MessageEvent(row.kind, row.at, row.who, row.detail)
+
+    def set_incident_channel(self, message_id: int, channel_id: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                message_events.update()
+                .where(message_events.c.message_id == message_id, message_events.c.kind == INCIDENT)
+                .values(detail=channel_id)
+            )
+
+    def drop_incident_claim(self, message_id: int, holder: str) -> None:
+        """Give the claim back (the channel could not be made): a later click tries again."""
+        with self._tx() as conn:
+            conn.execute(
+                message_events.delete().where(
+                    message_events.c.message_id == message_id,
+                    message_events.c.kind == INCIDENT,
+                    message_events.c.who == holder,
+                    message_events.c.detail.is_(None),
                 )
             )
 

@@ -166,6 +166,13 @@ message_events = sa.Table(
     sa.Column("who", sa.Text),
     sa.Column("detail", sa.Text),
     sa.Index("ix_message_events_message", "message_id"),
+    sa.Index(
+        "uq_message_events_incident",
+        "message_id",
+        unique=True,
+        sqlite_where=sa.text("kind = 'incident'"),
+        postgresql_where=sa.text("kind = 'incident'"),
+    ),
 )
 """An incident's timeline beyond its alerts: acknowledged, reminders, escalations, resolved."""
 

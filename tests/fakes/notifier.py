@@ -16,6 +16,9 @@ class RecordingNotifier:
         self.failures: list[DeliveryError] = []
         self.emails: dict[str, str] = {}
         self.responses: list[tuple[str, dict[str, Any]]] = []
+        self.channels: list[str] = []
+        self.topics: dict[str, str] = {}
+        self.invites: list[tuple[str, str]] = []
         self._n = 0
 
     def _maybe_fail(self) -> None:
@@ -45,6 +48,19 @@ class RecordingNotifier:
     def respond(self, response_url: str, reply: Reply) -> None:
         self._maybe_fail()
         self.responses.append((response_url, reply.payload()))
+
+    def create_channel(self, name: str) -> str:
+        self._maybe_fail()
+        self.channels.append(name)
+        return f"C{len(self.channels):08d}"
+
+    def set_topic(self, channel_id: str, topic: str) -> None:
+        self._maybe_fail()
+        self.topics[channel_id] = topic
+
+    def invite(self, channel_id: str, user_id: str) -> None:
+        self._maybe_fail()
+        self.invites.append((channel_id, user_id))
 
     def actions(self) -> list[str]:
         return [c[0] for c in self.calls]

@@ -48,6 +48,10 @@ class FakeSlack:
         self.delay = 0.0
         self.users: dict[str, str] = {}  # user ID -> email, for users.info
         self.responses: list[dict[str, Any]] = []  # what was sent to response_url
+        self.channels: dict[str, str] = {}  # created channel name -> ID (conversations.create)
+        self.topics: dict[str, str] = {}  # channel ID -> topic
+        self.members: dict[str, list[str]] = {}  # channel ID -> invited user IDs
+        self.scopes: set[str] | None = None  # None: every scope; else what the token has
         self._seq = itertools.count(1)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -120,6 +124,8 @@ class FakeSlack:
                 return 200, {"ok": True}, {}
             if auth != f"Bearer {self.token}":
                 return 200, {"ok": False, "error": "invalid_auth"}, {}
+            if method.startswith("conversations."):
+                return self._conversations(method, body)
             if method == "users.info":
                 user = str(body.get("user", ""))
                 if user not in self.users:
@@ -148,6 +154,35 @@ class FakeSlack:
                         return 200, {"ok": True, "channel": cid, "ts": message.ts}, {}
                 return 200, {"ok": False, "error": "message_not_found"}, {}
             return 200, {"ok": False, "error": "unknown_method"}, {}
+
+    def _conversations(
+        self, method: str, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """conversations.create, .setTopic and .invite, with Slack's errors."""
+        if self.scopes is not None and "channels:manage" not in self.scopes:
+            answer = {"ok": False, "error": "missing_scope", "needed": "channels:manage"}
+            return 200, answer, {}
+        if method == "conversations.create":
+            name = str(body.get("name", ""))
+            if name in self.channels:
+                return 200, {"ok": False, "error": "name_taken"}, {}
+            cid = "C" + hashlib.sha1(f"created:{name}".encode()).hexdigest()[:8].upper()
+            self.channels[name] = cid
+            return 200, {"ok": True, "channel": {"id": cid, "name": name}}, {}
+        channel = str(body.get("channel", ""))
+        if channel not in self.channels.values():
+            return 200, {"ok": False, "error": "channel_not_found"}, {}
+        if method == "conversations.setTopic":
+            self.topics[channel] = str(body.get("topic", ""))
+            return 200, {"ok": True}, {}
+        if method == "conversations.invite":
+            users = str(body.get("users", "")).split(",")
+            invited = self.members.setdefault(channel, [])
+            if any(u in invited for u in users):
+                return 200, {"ok": False, "error": "already_in_channel"}, {}
+            invited += users
+            return 200, {"ok": True, "channel": {"id": channel}}, {}
+        return 200, {"ok": False, "error": "unknown_method"}, {}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self

@@ -1,0 +1,162 @@
+"""Status update drafts and Declare incident: the buttons that carry an incident on.
+
+Declaring is idempotent per message: a claim in the message's events (one per
+message, a unique index) names the action that holds it; each step (channel,
+topic, invite, announcement, link in the alert thread) is skipped when done, so
+a retried action finishes the work and a second click gets the channel back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from router.clock import Clock
+from router.decide import Ruleset
+from router.errors import DeliveryError, Reason
+from router.incident import drafts
+from router.notifiers import Notifier, Rendered
+from router.notifiers.blocks import section
+from router.notifiers.mrkdwn import MAX_SECTION_TEXT, code_block, escape, safe, truncate
+from router.records import DeclareIncident, StatusDraft
+from router.store import MessageView, Store
+from router.store.events import INCIDENT_ANNOUNCED, STATUS_DRAFT
+
+DECLARABLE = ("SEV0", "SEV1", "SEV2")
+MAX_TOPIC = 250  # Slack's limit for a channel topic
+NAME_TRIES = 5
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def channel_name(view: MessageView, now: float, attempt: int = 0) -> str:
+    """``inc-YYYYMMDD-<short-slug>``, lowercase, within Slack's 80 characters."""
+    day = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d")
+    name = view.members[0].name if view.members else view.group_key
+    slug = _NOT_SLUG.sub("-", name.lower()).strip("-")[:40].strip("-") or "incident"
+    suffix = f"-{attempt + 1}" if attempt else ""
+    return f"inc-{day}-{slug}{suffix}"
+
+
+class IncidentDesk:
+    def __init__(
+        self,
+        store: Store,
+        notifier: Notifier,
+        ruleset: Callable[[], Ruleset],
+        clock: Clock,
+        tell: Callable[[str | None, str], None],
+    ) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.ruleset = ruleset
+        self.clock = clock
+        self.tell = tell
+        """Answer only the clicking user (their response_url, if any)."""
+
+    def _posted(self, message_id: int, response_url: str | None) -> MessageView | None:
+        view = self.store.load_message(message_id)
+        if view is None or view.slack_channel is None or view.slack_ts is None:
+            self.tell(response_url, "That alert message is not in Slack (any more).")
+            return None
+        return view
+
+    def status_draft(self, action: StatusDraft) -> None:
+        """The draft in the alert's thread, for a person to edit and repost."""
+        view = self._posted(action.message_id, action.response_url)
+        if view is None:
+            return
+        ruleset, now = self.ruleset(), self.clock.now()
+        runbook = ruleset.catalog.get(view.runbook_id) if view.runbook_id else None
+        level = ruleset.level(view.level)
+        texts = [("Status update", drafts.status_update(view, runbook, level, now))]
+        if view.level == "SEV0":
+            texts.append(("Executive brief", drafts.executive_brief(view, runbook, level, now)))
+        head = (
+            f"📝 *Status update draft* for <@{action.user_id}>: edit it, then post it where "
+            "your stakeholders read. Nothing was sent anywhere."
+        )
+        blocks = [section(head)]
+        for name, text in texts:
+            blocks.append(section(f"*{name}*\n" + code_block(text, MAX_SECTION_TEXT - 40)))
+        channel_id, ts = _thread(view)
+        rendered = Rendered(
+            f"Status update draft: {safe(drafts.title(view), 200)}", [b.to_dict() for b in blocks]
+        )
+        self.notifier.reply(channel_id, ts, rendered)
+        self.store.record_event(view.id, STATUS_DRAFT, now, f"slack:{action.user_id}")
+
+    def declare(self, action: DeclareIncident, holder: str) -> None:
+        view = self._posted(action.message_id, action.response_url)
+        if view is None:
+            return
+        if view.closed or view.level not in DECLARABLE:
+            why = "it is resolved" if view.closed else f"it is {view.level}"
+            self.tell(action.response_url, f"No incident channel for this one: {why}.")
+            return
+        now = self.clock.now()
+        claim = self.store.claim_incident(view.id, holder, now)
+        if claim.who != holder:
+            where = f"<#{claim.detail}>" if claim.detail else "a channel being made right now"
+            self.tell(
+                action.response_url, f"An incident is already declared for this alert: {where}."
+            )
+            return
+        try:
+            channel = claim.detail or self._create_channel(view, now)
+        except DeliveryError as exc:
+            if exc.retryable:
+                raise
+            self.store.drop_incident_claim(view.id, holder)
+            self.tell(action.response_url, _cannot(exc))
+            return
+        if claim.detail is None:
+            self.store.set_incident_channel(view.id, channel)
+        self._open(view, channel, action, now)
+
+    def _create_channel(self, view: MessageView, now: float) -> str:
+        for attempt in range(NAME_TRIES):
+            try:
+                return self.notifier.create_channel(channel_name(view, now, attempt))
+            except DeliveryError as exc:
+                if exc.reason != Reason.CONFLICT:
+                    raise
+        raise DeliveryError(Reason.CONFLICT, "name_taken", retryable=False)
+
+    def _open(self, view: MessageView, channel: str, action: DeclareIncident, now: float) -> None:
+        """Topic, the commander in, the first communication there, the link in the thread."""
+        ruleset = self.ruleset()
+        commander = f"<@{action.user_id}>"
+        title = drafts.title(view)
+        topic = truncate(f"{view.level}: {title} | Commander: {commander}", MAX_TOPIC)
+        self.notifier.set_topic(channel, topic)
+        self.notifier.invite(channel, action.user_id)
+        if INCIDENT_ANNOUNCED in {e.kind for e in self.store.message_events(view.id)}:
+            return
+        runbook = ruleset.catalog.get(view.runbook_id) if view.runbook_id else None
+        url = ruleset.runbook_url(runbook) if runbook else view.runbook_url
+        first = drafts.initial_communication(view, runbook, commander, url, now)
+        self.notifier.post(channel, Rendered(safe(first, 3000), [section(escape(first)).to_dict()]))
+        thread = _thread(view)
+        link = f"🚨 Incident declared by {commander}, who is commander: <#{channel}>"
+        self.notifier.reply(*thread, Rendered(link, [section(link).to_dict()]))
+        self.store.record_event(
+            view.id, INCIDENT_ANNOUNCED, now, f"slack:{action.user_id}", channel
+        )
+
+
+def _thread(view: MessageView) -> tuple[str, str]:
+    """The alert message's channel ID and ts (it was checked to be posted)."""
+    if view.slack_channel is None or view.slack_ts is None:
+        raise DeliveryError(Reason.NOT_FOUND, "message not posted", retryable=False)
+    return view.slack_channel, view.slack_ts
+
+
+def _cannot(exc: DeliveryError) -> str:
+    if exc.detail == "missing_scope" or exc.reason == Reason.AUTH:
+        return (
+            f"I could not open an incident channel: Slack says {exc.detail}. The app needs "
+            "the channels:manage scope: reinstall it from deploy/slack-app-manifest.yaml, or "
+            "create the channel by hand."
+        )
+    return f"I could not open an incident channel: Slack says {exc.detail}."
