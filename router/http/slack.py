@@ -18,6 +18,7 @@ from router.errors import PayloadError
 from router.http.bodies import parse_form, parse_json, read_body
 from router.http.deps import RuntimeDep
 from router.runtime import Runtime
+from router.slackapp.incident import status_answer
 from router.slackapp.interactions import handle as handle_interaction
 from router.slackapp.signature import verify as verify_slack
 
@@ -57,7 +58,12 @@ async def slack_command(request: Request, rt: RuntimeDep) -> Response:
     form = parse_form(await signed_body(rt, request))
     if form.get("ssl_check"):
         return Response(status_code=200)
-    reply = rt.command().answer(form.get("text", ""))
+    text = " ".join(form.get("text", "").split())
+    if text.lower() == "status":
+        channel, ruleset, now = form.get("channel_id", ""), rt.ruleset, rt.clock.now()
+        reply = await run_in_threadpool(status_answer, rt.store, ruleset, channel, now)
+    else:
+        reply = rt.command().answer(text)
     body = reply.payload()
     del body["replace_original"]  # a command's answer has no original
     return JSONResponse(body)

@@ -26,7 +26,8 @@ USAGE = """*`/runbook`* finds the procedure for what is on fire.
 • `/runbook connection pool exhausted` searches titles, alerts, symptoms and steps
 • `/runbook list` or `/runbook list incident` lists the entries
 • `/runbook why HighErrorRate env=prod severity=critical` shows the route, runbook, \
-level and channel such an alert gets (`source=datadog` for another source)"""
+level and channel such an alert gets (`source=datadog` for another source)
+• `/runbook status` drafts a status update for the newest alert firing in the channel"""
 SOURCES: tuple[SourceName, ...] = ("alertmanager", "pagerduty", "datadog")
 
 

@@ -16,7 +16,7 @@ from router.clock import Clock
 from router.decide import Ruleset
 from router.errors import DeliveryError, Reason
 from router.incident import drafts
-from router.notifiers import Notifier, Rendered
+from router.notifiers import Notifier, Rendered, Reply
 from router.notifiers.blocks import section
 from router.notifiers.mrkdwn import MAX_SECTION_TEXT, code_block, escape, safe, truncate
 from router.records import DeclareIncident, StatusDraft
@@ -27,6 +27,7 @@ DECLARABLE = ("SEV0", "SEV1", "SEV2")
 MAX_TOPIC = 250  # Slack's limit for a channel topic
 NAME_TRIES = 5
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_COMMANDER = "\x00commander\x00"  # stored text has no NUL (router/storable.py)
 
 
 def channel_name(view: MessageView, now: float, attempt: int = 0) -> str:
@@ -36,6 +37,22 @@ def channel_name(view: MessageView, now: float, attempt: int = 0) -> str:
     slug = _NOT_SLUG.sub("-", name.lower()).strip("-")[:40].strip("-") or "incident"
     suffix = f"-{attempt + 1}" if attempt else ""
     return f"inc-{day}-{slug}{suffix}"
+
+
+def status_answer(store: Store, ruleset: Ruleset, channel_id: str, now: float) -> Reply:
+    """``/runbook status``: drafts for the newest alert still firing in this channel,
+    only to the asker (a slash command does not say which thread it was typed in)."""
+    view = store.latest_open_message(channel_id)
+    if view is None:
+        return Reply("No alert is firing in this channel, so there is no status to draft.")
+    runbook = ruleset.catalog.get(view.runbook_id) if view.runbook_id else None
+    level = ruleset.level(view.level)
+    texts = [drafts.status_update(view, runbook, level, now)]
+    if view.level == "SEV0":
+        texts.append(drafts.executive_brief(view, runbook, level, now))
+    head = "📝 Draft for the newest alert firing here: edit it, then post it yourself."
+    blocks = [section(head)] + [section(code_block(t, MAX_SECTION_TEXT - 20)) for t in texts]
+    return Reply(head, [b.to_dict() for b in blocks])
 
 
 class IncidentDesk:
@@ -135,8 +152,10 @@ class IncidentDesk:
             return
         runbook = ruleset.catalog.get(view.runbook_id) if view.runbook_id else None
         url = ruleset.runbook_url(runbook) if runbook else view.runbook_url
-        first = drafts.initial_communication(view, runbook, commander, url, now)
-        self.notifier.post(channel, Rendered(safe(first, 3000), [section(escape(first)).to_dict()]))
+        # The draft is text from alerts and runbooks, escaped; the commander is our mention.
+        first = drafts.initial_communication(view, runbook, _COMMANDER, url, now)
+        text = truncate(escape(first), MAX_SECTION_TEXT).replace(_COMMANDER, commander)
+        self.notifier.post(channel, Rendered(text, [section(text).to_dict()]))
         thread = _thread(view)
         link = f"🚨 Incident declared by {commander}, who is commander: <#{channel}>"
         self.notifier.reply(*thread, Rendered(link, [section(link).to_dict()]))

@@ -164,6 +164,17 @@ class MessageStore(Database):
             members=[_member(m) for m in member_rows],
         )
 
+    def latest_open_message(self, slack_channel: str) -> MessageView | None:
+        """The newest message still firing in a Slack channel (by its ID)."""
+        with self._read() as conn:
+            message_id = conn.execute(
+                sa.select(messages.c.id)
+                .where(messages.c.slack_channel == slack_channel, messages.c.closed.is_(False))
+                .order_by(messages.c.created_at.desc(), messages.c.id.desc())
+                .limit(1)
+            ).scalar()
+        return self.load_message(int(message_id)) if message_id is not None else None
+
     def first_alert_id(self, message_id: int) -> int | None:
         """The message's first alert (its pages link to the message's drafts)."""
         with self._read() as conn:
