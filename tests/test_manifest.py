@@ -35,6 +35,8 @@ def test_bot_scopes_cover_what_the_router_calls() -> None:
     # chat.postMessage / chat.update, /runbook, users.info with the email for PagerDuty acks
     assert {"chat:write", "commands", "users:read", "users:read.email"} <= scopes
     assert "chat:write.public" in scopes  # routes name channels the bot was never invited to
+    # Declare incident: conversations.create, conversations.setTopic, conversations.invite
+    assert "channels:manage" in scopes
 
 
 def test_events_point_at_the_router_and_ask_for_reactions() -> None:

@@ -104,6 +104,18 @@ SHAPES = {
         [member("SomethingNew")], runbook_id=None, runbook_url=None, runbook_title=None, route=None
     ),
     "sev0-mention": lambda: view([member("SuspiciousLogin")], level="SEV0", route="security"),
+    "slack-acknowledged": lambda: view(
+        [
+            Member(
+                **{
+                    **member(env="prod", instance="pgbouncer-0:9127").__dict__,
+                    "ack_by": "slack:U0JANE0001",
+                    "ack_at": STARTED + 130,
+                }
+            )
+        ],
+        created_at=STARTED,
+    ),
     "pagerduty-acknowledged": lambda: view(
         [
             Member(
