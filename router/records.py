@@ -76,6 +76,8 @@ class Delivery(Record):
     last_error: str | None = None
     acknowledged_by: str | None = None
     acknowledged_at: float | None = None
+    escalations: int = 0
+    """Escalations the response-time clock posted (not acknowledged, not resolved in time)."""
 
 
 class AlertSummary(Record):
@@ -95,10 +97,18 @@ class AlertSummary(Record):
     deliveries: list[Delivery]
 
 
+class TimelineEntry(Record):
+    at: float
+    what: str
+    who: str | None = None
+
+
 class AlertDetail(StoredAlert):
-    """/alerts/{id}: the alert as stored, raw payload included, with its deliveries."""
+    """/alerts/{id}: the alert as stored, raw payload included, with its deliveries and
+    its message's timeline (acknowledged, reminders, escalations, resolved)."""
 
     deliveries: list[Delivery] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
 
 
 class ExplainedAlert(Record):

@@ -264,3 +264,24 @@ def test_the_postmortem_draft_is_served_as_markdown(tmp_path: Path, clock: FakeC
 
 def dumps(blocks: object) -> str:
     return json.dumps(blocks, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_alerts_pages_show_escalations_and_the_timeline(tmp_path: Path, clock: FakeClock) -> None:
+    settings = helpers.settings(tmp_path, config=str(timed_routes(tmp_path)))
+    app = create_app(settings, notifier=RecordingNotifier(), clock=clock, run_dispatcher=False)
+    dispatcher = app.state.runtime.dispatcher
+    with TestClient(app) as client:
+        body = json.loads(helpers.BODY)  # DatabaseConnectionPoolHigh, env=prod: SEV1
+        answer = client.post("/webhooks/alertmanager", json=body, headers=helpers.AUTH)
+        assert answer.status_code == 202
+        dispatcher.dispatch_due()
+        clock.advance(6 * MINUTE)
+        dispatcher.dispatch_due()  # not acknowledged after 5m
+        (listed,) = helpers.stored(client)
+        assert listed["deliveries"][0]["escalations"] == 1
+        json_detail = {"Accept": "application/json"}
+        detail = client.get(f"/alerts/{listed['id']}", headers=json_detail).json()
+        steps = [step["what"] for step in detail["timeline"]]
+        assert steps[-1] == "not acknowledged in time: escalation posted"
+        page = client.get(f"/alerts/{listed['id']}").text
+        assert "not acknowledged in time: escalation posted" in page

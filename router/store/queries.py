@@ -10,8 +10,24 @@ from sqlalchemy.engine import Connection
 from router import storable
 from router.records import AlertDetail, AlertSummary, Delivery, StoredAlert
 from router.store.database import Database
-from router.store.schema import SLACK_MESSAGE, alerts, chunks, members, messages, outbox
+from router.store.schema import (
+    SLACK_MESSAGE,
+    alerts,
+    chunks,
+    members,
+    message_events,
+    messages,
+    outbox,
+)
 
+_ESCALATIONS = (
+    sa.select(sa.func.count())
+    .where(
+        message_events.c.message_id == messages.c.id,
+        message_events.c.kind.in_(("ack_reminder", "resolve_escalation")),
+    )
+    .scalar_subquery()
+)
 _DELIVERIES = (
     sa.select(
         members.c.alert_id,
@@ -24,6 +40,7 @@ _DELIVERIES = (
         outbox.c.reason,
         outbox.c.attempts,
         outbox.c.last_error,
+        _ESCALATIONS.label("escalations"),
     )
     .join(messages, messages.c.id == members.c.message_id)
     .outerjoin(outbox, sa.and_(outbox.c.ref == messages.c.id, outbox.c.kind == SLACK_MESSAGE))
@@ -45,6 +62,7 @@ def _deliveries(conn: Connection, ids: Sequence[int]) -> dict[int, list[Delivery
                     last_error=d.last_error,
                     acknowledged_by=d.ack_by,
                     acknowledged_at=d.ack_at,
+                    escalations=d.escalations,
                 )
             )
     return found

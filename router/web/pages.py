@@ -37,7 +37,8 @@ from starlette.concurrency import run_in_threadpool
 from router.access import SESSION_COOKIE, SESSION_SECONDS, safe_next, sign_session
 from router.http.deps import RuntimeDep
 from router.incident.postmortem import postmortem
-from router.records import LoadProblem, RunbookHit, RunbookSummary
+from router.incident.timeline import timeline
+from router.records import AlertDetail, LoadProblem, RunbookHit, RunbookSummary, TimelineEntry
 from router.runbooks import Runbook
 from router.runbooks.model import CATEGORIES
 from router.runtime import Runtime
@@ -234,6 +235,19 @@ async def postmortem_draft(request: Request, rt: RuntimeDep, alert_id: int) -> R
     return PlainTextResponse(draft, media_type="text/markdown; charset=utf-8")
 
 
+def _detail(rt: Runtime, alert_id: int) -> AlertDetail | None:
+    """The stored alert with the timeline of its (first) message."""
+    detail = rt.store.alert_detail(alert_id)
+    if detail is None or not detail.deliveries:
+        return detail
+    view = rt.store.load_message(detail.deliveries[0].message)
+    if view is None:
+        return detail
+    entries = timeline(view, rt.store.message_events(view.id))
+    steps = [TimelineEntry(at=e.at, what=e.what, who=e.who) for e in entries]
+    return detail.model_copy(update={"timeline": steps})
+
+
 def _postmortem(rt: Runtime, alert_id: int) -> str | None:
     detail = rt.store.alert_detail(alert_id)
     if detail is None or not detail.deliveries:
@@ -249,7 +263,7 @@ def _postmortem(rt: Runtime, alert_id: int) -> str | None:
 async def alert(request: Request, rt: RuntimeDep, alert_id: int) -> Response:
     if not 0 < alert_id < 2**63:  # beyond any id; and beyond what the database takes
         return not_found(request, f"alert {str(alert_id)[:30]}")
-    row = await run_in_threadpool(rt.store.alert_detail, alert_id)
+    row = await run_in_threadpool(_detail, rt, alert_id)
     if row is None:
         return not_found(request, f"alert {alert_id}")
     if wants_json(request):
