@@ -23,15 +23,17 @@ from router.dispatcher import Dispatcher
 from router.incident.postmortem import postmortem
 from router.metrics import Metrics
 from router.notifiers.message import MessageRenderer
+from router.notifiers.pagerduty import PagerDuty
 from router.store import Store
 from tests import helpers
 from tests.conftest import GOLDEN, ROUTES, RUNBOOKS, FakeClock, check_golden, make_alert
 from tests.fakes.notifier import RecordingNotifier
+from tests.fakes.pagerduty import FakePagerDuty
 
 MINUTE = 60.0
 
 
-def timed_routes(folder: Path) -> Path:
+def timed_routes(folder: Path, page: str | None = None) -> Path:
     data = yaml.safe_load(ROUTES.read_text())
     data["severity"]["levels"]["SEV1"] = {
         "respond": "< 5 min",
@@ -44,6 +46,8 @@ def timed_routes(folder: Path) -> Path:
     for route in data["routes"]:
         if route.get("name") == "db-pool":
             route["escalate_to"] = "<!subteam^S0DBA>"
+            if page:
+                route["page"] = page
     path = folder / "routes-timed.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -52,7 +56,14 @@ def timed_routes(folder: Path) -> Path:
 class Replica:
     """One router process's dispatcher over the shared database."""
 
-    def __init__(self, url: str, ruleset: Ruleset, clock: FakeClock, owner: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        ruleset: Ruleset,
+        clock: FakeClock,
+        owner: str,
+        pagerduty: PagerDuty | None = None,
+    ) -> None:
         self.store = Store.from_url(url, clock)
         self.store.create_schema()
         self.slack = RecordingNotifier()
@@ -72,6 +83,7 @@ class Replica:
             lambda: renderer,
             self.metrics,
             ruleset=lambda: ruleset,
+            pagerduty=pagerduty,
         )
 
     def replies(self) -> list[str]:
@@ -285,3 +297,31 @@ def test_alerts_pages_show_escalations_and_the_timeline(tmp_path: Path, clock: F
         assert steps[-1] == "not acknowledged in time: escalation posted"
         page = client.get(f"/alerts/{listed['id']}").text
         assert "not acknowledged in time: escalation posted" in page
+
+
+def test_not_acknowledged_on_a_page_route_pages_and_the_resolve_ends_the_page(
+    database_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    fake = FakePagerDuty()
+    pagerduty = PagerDuty(None, None, {"database": "R0UT1NGKEY0000000000000000000001"},
+                          transport=fake.transport)  # fmt: skip
+    ruleset = load_ruleset(timed_routes(tmp_path, page="database"), RUNBOOKS)
+    replica = Replica(database_url, ruleset, clock, "router-1", pagerduty)
+    firing = make_alert(env="prod")
+    replica.store.ingest([(firing, ruleset.decide(firing))], timed_levels=ruleset.timed_levels)
+    for _ in range(12):
+        clock.advance(30)
+        replica.dispatcher.dispatch_due()
+    escalations = [
+        e for e in fake.bodies("/v2/enqueue") if e["dedup_key"].startswith("runbook-router:unack")
+    ]
+    assert [e["event_action"] for e in escalations] == ["trigger"]
+    assert escalations[0]["payload"]["summary"].startswith("[SEV1] Not acknowledged in Slack")
+    resolved = make_alert(env="prod", status="resolved", ends_at="2026-11-22T04:10:00Z")
+    replica.store.ingest([(resolved, ruleset.decide(resolved))], timed_levels=ruleset.timed_levels)
+    replica.dispatcher.dispatch_due()
+    escalations = [
+        e for e in fake.bodies("/v2/enqueue") if e["dedup_key"].startswith("runbook-router:unack")
+    ]
+    assert [e["event_action"] for e in escalations] == ["trigger", "resolve"]
+    replica.store.engine.dispose()

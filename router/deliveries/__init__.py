@@ -56,5 +56,5 @@ def register_all(
     dispatcher.register(PAGERDUTY_EVENT, PagerDutyEvent(store, pagerduty, metrics))
     dispatcher.register(SLACK_ACTION, SlackAction(store, actions, metrics))
     if ruleset is not None:
-        clock = ResponseClock(store, notifier, ruleset, metrics, pacer, dispatcher.clock)
+        clock = ResponseClock(store, notifier, ruleset, metrics, pacer, dispatcher.clock, pagerduty)
         dispatcher.register(RESPONSE_CLOCK, clock)

@@ -27,8 +27,11 @@ from router.metrics import Metrics
 from router.notifiers import Notifier, Rendered
 from router.notifiers import clock as replies
 from router.notifiers.message import acknowledged_by
+from router.notifiers.pagerduty import PagerDuty
 from router.store import MessageView, OutboxItem, Store
 from router.store.events import (
+    ACK_PAGE,
+    ACK_PAGE_RESOLVED,
     ACK_REMINDER,
     ACKNOWLEDGED,
     RESOLVE_ESCALATION,
@@ -41,6 +44,10 @@ NOT_POSTED_YET = 30.0
 """Seconds to wait for a reminder whose message Slack has not taken yet."""
 
 
+def _ack_dedup(view: MessageView) -> str:
+    return f"runbook-router:unacknowledged:{view.id}"
+
+
 class ResponseClock:
     def __init__(
         self,
@@ -50,7 +57,9 @@ class ResponseClock:
         metrics: Metrics,
         pacer: Pacer,
         clock: Clock,
+        pagerduty: PagerDuty | None = None,
     ) -> None:
+        self.pagerduty = pagerduty
         self.store = store
         self.notifier = notifier
         self.ruleset = ruleset
@@ -65,15 +74,50 @@ class ResponseClock:
         events = self.store.message_events(view.id)
         self._observe(view, events)
         level = self.ruleset().level(view.level)
+        now = self.clock.now()
+        self._page(view, events, now)
         if view.closed or level is None:
             return item.version
-        now = self.clock.now()
         due, later = self._due(view, level, events, now)
         if due:
             self._send(view, due, now)
+            self._page(view, self.store.message_events(view.id), now)
         if later is not None:
             raise Deferred(later)
         return item.version
+
+    def _page(self, view: MessageView, events: list[MessageEvent], now: float) -> None:
+        """Not acknowledged in time on a route with ``page:``: page through the Events API
+        (its own dedup key, so it is a new page); resolve that page when the message closes."""
+        kinds = {e.kind for e in events}
+        route = self.ruleset().table.find(view.route) if view.route else None
+        if ACK_PAGE in kinds and view.closed and ACK_PAGE_RESOLVED not in kinds:
+            if self.pagerduty is not None and route is not None and route.page:
+                self.pagerduty.send_event(route.page, "resolve", _ack_dedup(view))
+            self.store.record_event(view.id, ACK_PAGE_RESOLVED, now)
+            return
+        if (
+            ACK_REMINDER not in kinds
+            or ACK_PAGE in kinds
+            or view.closed
+            or route is None
+            or not route.page
+            or self.pagerduty is None
+            or any(m.ack_by is not None for m in view.firing)
+        ):
+            return
+        title = view.members[0].summary or view.members[0].name if view.members else view.group_key
+        payload = {
+            "summary": f"[{view.level}] Not acknowledged in Slack: {title}"[:1024],
+            "source": "runbook-router",
+            "severity": "critical" if view.level in ("SEV0", "SEV1") else "error",
+            "custom_details": {"channel": view.channel, "route": view.route},
+        }
+        links = [{"href": view.runbook_url, "text": "Runbook"}] if view.runbook_url else []
+        self.pagerduty.send_event(
+            route.page, "trigger", _ack_dedup(view), payload=payload, links=links
+        )
+        self.store.record_event(view.id, ACK_PAGE, now, detail=route.page)
 
     def _observe(self, view: MessageView, events: list[MessageEvent]) -> None:
         """Time to acknowledge and to resolve, each once per message, as events too."""
