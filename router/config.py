@@ -8,14 +8,12 @@ Each validation error's location is walked back through the nodes to its line.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -26,64 +24,17 @@ from pydantic import (
 )
 
 from router.alert import SourceName
+from router.config_values import (
+    Duration,
+    MatcherString,
+    RegexString,
+    RunbookId,
+)
 from router.errors import ConfigError, Problem, dotted
-from router.matchers import MatcherError, parse
-from router.matchers.matcher import compile_regex
+from router.matchers import parse
 
 LevelName = Literal["SEV0", "SEV1", "SEV2", "SEV3", "SEV4"]
 LEVEL_NAMES: tuple[LevelName, ...] = ("SEV0", "SEV1", "SEV2", "SEV3", "SEV4")
-RUNBOOK_ID = re.compile(r"RUN-(\d+)", re.IGNORECASE)
-
-_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
-_DURATION_SECONDS = {
-    "ms": 0.001,
-    "s": 1,
-    "m": 60,
-    "h": 3600,
-    "d": 86400,
-    "w": 604800,
-    "y": 31536000,
-}
-
-
-def parse_duration(value: Any) -> float:
-    """Prometheus durations: ``30s``, ``5m``, ``1h30m``; a bare number is seconds."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, str) or not value:
-        raise ValueError("expected a duration such as 30s, 5m or 1h30m")
-    parts = _DURATION.findall(value)
-    if "".join(n + u for n, u in parts) != value:
-        raise ValueError(f"invalid duration {value!r}; expected e.g. 30s, 5m or 1h30m")
-    return sum(int(n) * _DURATION_SECONDS[u] for n, u in parts)
-
-
-def _check_matcher(text: str) -> str:
-    try:
-        parse(text)
-    except MatcherError as exc:
-        raise ValueError(f"{text!r}: {exc}") from None
-    return text
-
-
-def _check_regex(text: str) -> str:
-    try:
-        compile_regex(text)
-    except MatcherError as exc:
-        raise ValueError(f"{text!r}: {exc}") from None
-    return text
-
-
-def _check_runbook_id(text: str) -> str:
-    if not RUNBOOK_ID.fullmatch(text):
-        raise ValueError(f"{text!r} is not a runbook ID like RUN-001")
-    return text
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-MatcherString = Annotated[str, AfterValidator(_check_matcher)]
-RegexString = Annotated[str, AfterValidator(_check_regex)]
-RunbookId = Annotated[str, AfterValidator(_check_runbook_id)]
 
 
 class _Strict(BaseModel):

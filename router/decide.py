@@ -12,7 +12,8 @@ from functools import cached_property
 from pathlib import Path
 
 from router.alert import Alert
-from router.config import RUNBOOK_ID, Level, LoadedConfig, load_routes, walk_routes
+from router.config import Level, LoadedConfig, load_routes, walk_routes
+from router.config_values import RUNBOOK_ID
 from router.errors import ConfigError, Problem
 from router.records import StoredDecision
 from router.routing import RouteTable

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from router.config import parse_duration, parse_routes
+from router.config import parse_routes
+from router.config_values import parse_duration
 from router.decide import load_ruleset
 from router.errors import ConfigError
 from tests.conftest import GOLDEN, ROUTES, RUNBOOKS

@@ -14,6 +14,45 @@ from router.notifiers.blocks import duration
 from router.runbooks import Runbook
 from router.store import MessageEvent, MessageView
 
+QUESTIONS = [
+    "- (add: when the change that caused it was made, when it was noticed, what was tried)",
+    "",
+    "## Root cause",
+    "",
+    "What failed, and why was it not caught earlier? Five whys:",
+    "",
+    *[f"{n}. Why? " for n in range(1, 6)],
+    "",
+    "## Impact",
+    "",
+    "- Users affected:",
+    "- Revenue:",
+    "- Reputation:",
+    "- Data:",
+    "",
+    "## What went well",
+    "",
+    "- ",
+    "",
+    "## Where we got lucky",
+    "",
+    "- ",
+    "",
+    "## Prevention",
+    "",
+    "- Monitoring that would have caught this sooner:",
+    "- Testing that would have prevented it:",
+    "- Process changes:",
+    "- Infrastructure changes:",
+    "",
+    "## Action items",
+    "",
+    "- [action] -> [owner] -> [deadline]",
+    "- [action] -> [owner] -> [deadline]",
+    "- [action] -> [owner] -> [deadline]",
+]
+"""What only the people who were there can write: the draft asks."""
+
 
 def postmortem(
     view: MessageView, events: Sequence[MessageEvent], runbook: Runbook | None, now: float
@@ -39,43 +78,7 @@ def postmortem(
     for entry in timeline(view, events):
         who = f" by {who_text(entry.who, slack=False)}" if entry.who is not None else ""
         lines.append(f"- {utc(entry.at)}: {entry.what}{who}")
-    lines += [
-        "- (add: when the change that caused it was made, when it was noticed, what was tried)",
-        "",
-        "## Root cause",
-        "",
-        "What failed, and why was it not caught earlier? Five whys:",
-        "",
-        *[f"{n}. Why? " for n in range(1, 6)],
-        "",
-        "## Impact",
-        "",
-        "- Users affected:",
-        "- Revenue:",
-        "- Reputation:",
-        "- Data:",
-        "",
-        "## What went well",
-        "",
-        "- ",
-        "",
-        "## Where we got lucky",
-        "",
-        "- ",
-        "",
-        "## Prevention",
-        "",
-        "- Monitoring that would have caught this sooner:",
-        "- Testing that would have prevented it:",
-        "- Process changes:",
-        "- Infrastructure changes:",
-        "",
-        "## Action items",
-        "",
-        "- [action] -> [owner] -> [deadline]",
-        "- [action] -> [owner] -> [deadline]",
-        "- [action] -> [owner] -> [deadline]",
-    ]
+    lines += QUESTIONS
     if runbook is not None and runbook.post_incident:
         lines += ["", f"## From {runbook.id}'s post-incident list", ""]
         lines += [f"- [ ] {item}" for item in runbook.post_incident]

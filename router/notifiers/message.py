@@ -18,9 +18,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from slack_sdk.models.blocks import (
-    ActionsBlock,
     Block,
-    ButtonElement,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -39,17 +37,15 @@ from router.notifiers.blocks import (
     fit,
     lasted,
     mrkdwn,
-    open_runbook,
     section,
     slack_date,
 )
-from router.notifiers.buttons import Button
+from router.notifiers.message_buttons import message_actions
 from router.notifiers.mrkdwn import (
     MAX_FALLBACK_TEXT,
     MAX_FIELD_TEXT,
     MAX_HEADER_TEXT,
     MAX_SECTION_TEXT,
-    button_url,
     code_block,
     escape,
     from_markdown,
@@ -62,22 +58,11 @@ from router.runbooks import Catalog, Runbook
 from router.store import Member, MessageEvent, MessageView
 
 FIRST_STEPS = 3
-INCIDENT_LEVELS = ("SEV0", "SEV1", "SEV2")
-"""Firing messages at these levels offer Status update and Declare incident."""
 LISTED_ALERTS = 10
 _LEVEL_MARK = {"SEV0": "🔴", "SEV1": "🔴", "SEV2": "🟠", "SEV3": "🟡", "SEV4": "🔵"}
 _NOISY_LABELS = {"alertname", "severity", "__name__"}
 MAX_DESCRIPTION = 1500
 MAX_LABELS_SHOWN = 8
-# Link kinds a source gives (Alert.links), as button texts, in this order.
-_LINK_BUTTONS = {
-    "dashboard": "Dashboard",
-    "panel": "Panel",
-    "monitor": "Datadog monitor",
-    "event": "Datadog event",
-    "silence": "Silence",
-    "image": "Image",
-}
 
 
 def title(view: MessageView) -> str:
@@ -180,7 +165,7 @@ class MessageRenderer:
         blocks += self._runbook(view, runbook, now)
         if len(view.members) > 1:
             blocks.append(self._alert_list(view))
-        if actions := self._actions(view):
+        if actions := message_actions(view, self.runbooks, self.pagerduty_ack):
             blocks.append(actions)
         return Rendered(self._fallback(view, resolved, level), fit(blocks))
 
@@ -278,79 +263,6 @@ class MessageRenderer:
         elif (ack := acknowledgement(view)) is not None:
             parts.append(ack)
         return ContextBlock(elements=[mrkdwn(truncate(" · ".join(parts), MAX_SECTION_TEXT))])
-
-    def _actions(self, view: MessageView) -> ActionsBlock | None:
-        buttons = []
-        if (button := open_runbook(view.runbook_url)) is not None:
-            buttons.append(button)
-        if view.runbook_id and self.runbooks.get(view.runbook_id):
-            buttons.append(
-                ButtonElement(
-                    text=PlainTextObject(text="Show all steps"),
-                    action_id=Button.SHOW_STEPS,
-                    value=view.runbook_id,
-                )
-            )
-        unacked = [m for m in view.firing if m.ack_by is None]
-        from_pagerduty = any(m.pagerduty_incident for m in view.firing)
-        if unacked and (self.pagerduty_ack or not from_pagerduty):
-            buttons.append(
-                ButtonElement(
-                    text=PlainTextObject(text="Acknowledge"),
-                    action_id=Button.ACKNOWLEDGE,
-                    # Not the incident ID: the click is checked against the stored
-                    # message, and alert-supplied text has no place in the payload.
-                    value="acknowledge",
-                    style="primary",
-                )
-            )
-        if view.firing and view.level in INCIDENT_LEVELS:
-            buttons += [
-                ButtonElement(
-                    text=PlainTextObject(text="Status update"),
-                    action_id=Button.STATUS_UPDATE,
-                    value="status",
-                ),
-                ButtonElement(
-                    text=PlainTextObject(text="Declare incident"),
-                    action_id=Button.DECLARE_INCIDENT,
-                    value="declare",
-                    style="danger",
-                ),
-            ]
-        buttons += self._link_buttons(view)
-        return ActionsBlock(block_id="runbook-actions", elements=buttons) if buttons else None
-
-    @staticmethod
-    def _link_buttons(view: MessageView) -> list[ButtonElement]:
-        """Where to look next: the source's own pages for the (first) alert."""
-        first = view.members[0]
-        found: list[tuple[str, str, str]] = []
-        if first.url:
-            source_label = {
-                "pagerduty": ("Open in PagerDuty", Button.OPEN_PAGERDUTY),
-                "sentry": ("Open in Sentry", Button.OPEN_SOURCE),
-                "grafana": ("Alert rule", Button.OPEN_SOURCE),
-                "datadog": ("", ""),  # the monitor link below is the same page
-            }.get(
-                view.source,
-                (
-                    "Prometheus graph" if "/graph" in first.url else "Alert source",
-                    Button.OPEN_SOURCE,
-                ),
-            )
-            if source_label[0]:
-                found.append((source_label[0], source_label[1], first.url))
-        for kind, label in _LINK_BUTTONS.items():
-            if url := first.links.get(kind):
-                found.append((label, f"open_{kind}", url))
-        buttons = []
-        for label, action, url in found:
-            if target := button_url(url):
-                buttons.append(
-                    ButtonElement(text=PlainTextObject(text=label), action_id=action, url=target)
-                )
-        return buttons
 
     def _runbook(self, view: MessageView, runbook: Runbook | None, now: float) -> list[Block]:
         if view.runbook_url is None:

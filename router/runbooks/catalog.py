@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from router.config import RUNBOOK_ID
+from router.config_values import RUNBOOK_ID
 from router.errors import ConfigError, Problem
 from router.runbooks.model import Runbook
 from router.runbooks.parser import parse_entries

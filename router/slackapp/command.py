@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from router.alert import Alert, SourceName
-from router.config import RUNBOOK_ID
+from router.config_values import RUNBOOK_ID
 from router.decide import Ruleset
 from router.notifiers import Reply
 from router.notifiers.mrkdwn import MAX_SECTION_TEXT, escape, link, truncate

@@ -54,6 +54,7 @@ def test_declare_incident_twice_makes_one_channel_topic_and_invite(
     assert status == 202
     wait_for(lambda: len(fake_slack.posts("#db-oncall")) == 1, 20, "the alert message")
     message = fake_slack.posts("#db-oncall")[0]
+    router.settled()  # the router has recorded the post, so clicks on it are found
     answers: list[int] = []
     clicks = [
         threading.Thread(

@@ -50,7 +50,11 @@ class World:
             == 202
         )
         wait_for(lambda: len(self.slack.posts("#db-oncall")) == 1, 10, "the alert message")
-        return self.slack.posts("#db-oncall")[0]
+        posted = self.slack.posts("#db-oncall")[0]
+        # Slack has it; clicks find it once the router has recorded where it is, too.
+        known = lambda: self.store.find_message(posted.channel, posted.ts) is not None  # noqa: E731
+        wait_for(known, 10, "the router to record the post")
+        return posted
 
     def click(self, message: SlackMessage, action_id: str, user: str = JANE) -> None:
         payload: dict[str, Any] = {

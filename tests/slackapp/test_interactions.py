@@ -48,7 +48,11 @@ class World:
 
     def posted(self, channel: str = "#incidents") -> SlackMessage:
         wait_for(lambda: len(self.slack.posts(channel)) == 1, 10, f"a message in {channel}")
-        return self.slack.posts(channel)[0]
+        posted = self.slack.posts(channel)[0]
+        # Slack has it; clicks find it once the router has recorded where it is, too.
+        known = lambda: self.store.find_message(posted.channel, posted.ts) is not None  # noqa: E731
+        wait_for(known, 10, "the router to record the post")
+        return posted
 
     def click(
         self, message: SlackMessage | None, action_id: str, value: str = "x", **extra: Any

@@ -1,0 +1,101 @@
+"""The buttons under an alert message: open the runbook and the source's pages; show the
+steps, acknowledge, draft a status update, declare an incident."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement, PlainTextObject
+
+from router.notifiers.blocks import open_runbook
+from router.notifiers.buttons import Button
+from router.notifiers.mrkdwn import button_url
+from router.runbooks import Catalog
+from router.store import MessageView
+
+INCIDENT_LEVELS = ("SEV0", "SEV1", "SEV2")
+"""Firing messages at these levels offer Status update and Declare incident."""
+# Link kinds a source gives (Alert.links), as button texts, in this order.
+_LINK_BUTTONS = {
+    "dashboard": "Dashboard",
+    "panel": "Panel",
+    "monitor": "Datadog monitor",
+    "event": "Datadog event",
+    "silence": "Silence",
+    "image": "Image",
+}
+
+
+def message_actions(
+    view: MessageView, runbooks: Catalog, pagerduty_ack: bool
+) -> ActionsBlock | None:
+    """The buttons under an alert message: where to look, and what to do."""
+    buttons = []
+    if (button := open_runbook(view.runbook_url)) is not None:
+        buttons.append(button)
+    if view.runbook_id and runbooks.get(view.runbook_id):
+        buttons.append(
+            ButtonElement(
+                text=PlainTextObject(text="Show all steps"),
+                action_id=Button.SHOW_STEPS,
+                value=view.runbook_id,
+            )
+        )
+    unacked = [m for m in view.firing if m.ack_by is None]
+    from_pagerduty = any(m.pagerduty_incident for m in view.firing)
+    if unacked and (pagerduty_ack or not from_pagerduty):
+        buttons.append(
+            ButtonElement(
+                text=PlainTextObject(text="Acknowledge"),
+                action_id=Button.ACKNOWLEDGE,
+                # Not the incident ID: the click is checked against the stored
+                # message, and alert-supplied text has no place in the payload.
+                value="acknowledge",
+                style="primary",
+            )
+        )
+    if view.firing and view.level in INCIDENT_LEVELS:
+        buttons += [
+            ButtonElement(
+                text=PlainTextObject(text="Status update"),
+                action_id=Button.STATUS_UPDATE,
+                value="status",
+            ),
+            ButtonElement(
+                text=PlainTextObject(text="Declare incident"),
+                action_id=Button.DECLARE_INCIDENT,
+                value="declare",
+                style="danger",
+            ),
+        ]
+    buttons += _link_buttons(view)
+    return ActionsBlock(block_id="runbook-actions", elements=buttons) if buttons else None
+
+
+def _link_buttons(view: MessageView) -> list[ButtonElement]:
+    """Where to look next: the source's own pages for the (first) alert."""
+    first = view.members[0]
+    found: list[tuple[str, str, str]] = []
+    if first.url:
+        source_label = {
+            "pagerduty": ("Open in PagerDuty", Button.OPEN_PAGERDUTY),
+            "sentry": ("Open in Sentry", Button.OPEN_SOURCE),
+            "grafana": ("Alert rule", Button.OPEN_SOURCE),
+            "datadog": ("", ""),  # the monitor link below is the same page
+        }.get(
+            view.source,
+            (
+                "Prometheus graph" if "/graph" in first.url else "Alert source",
+                Button.OPEN_SOURCE,
+            ),
+        )
+        if source_label[0]:
+            found.append((source_label[0], source_label[1], first.url))
+    for kind, label in _LINK_BUTTONS.items():
+        if url := first.links.get(kind):
+            found.append((label, f"open_{kind}", url))
+    buttons = []
+    for label, action, url in found:
+        if target := button_url(url):
+            buttons.append(
+                ButtonElement(text=PlainTextObject(text=label), action_id=action, url=target)
+            )
+    return buttons
