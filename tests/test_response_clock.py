@@ -180,6 +180,8 @@ def test_update_reminders_every_15m_stop_at_resolve(w: World) -> None:
     replies = w.after(46 * MINUTE)
     updates = [r for r in replies if "Time for a status update" in r]
     assert len(updates) == 3  # at 15, 30 and 45 minutes
+    reminder = next(m for a, _, _, m in w.router.slack.calls if "status update" in m.text)
+    assert "Status: Identified" in json.dumps(reminder.blocks)  # with the draft to edit
     w.send(RESOLVED)
     w.router.dispatcher.dispatch_due()
     after = w.after(60 * MINUTE)

@@ -23,11 +23,13 @@ from router.clock import Clock
 from router.config import Level
 from router.decide import Ruleset
 from router.deliveries.base import Deferred, Pacer
+from router.incident import drafts
 from router.metrics import Metrics
 from router.notifiers import Notifier, Rendered
 from router.notifiers import clock as replies
 from router.notifiers.message import acknowledged_by
 from router.notifiers.pagerduty import PagerDuty
+from router.runbooks import Runbook
 from router.store import MessageView, OutboxItem, Store
 from router.store.events import (
     ACK_PAGE,
@@ -160,7 +162,10 @@ class ResponseClock:
             last = max((e.at for e in events if e.kind == UPDATE_REMINDER), default=None)
             at = (last or view.created_at) + level.update_every
             if at <= now:
-                reply = replies.update_reminder(view, level.update_every, now - view.created_at)
+                draft = drafts.status_update(view, self._runbook(view), level, now)
+                reply = replies.update_reminder(
+                    view, level.update_every, now - view.created_at, draft
+                )
                 due.append((UPDATE_REMINDER, reply))
                 times.append(now + level.update_every)
             else:
@@ -179,6 +184,9 @@ class ResponseClock:
             )
             counter.labels(kind, view.level).inc()
             self.metrics.delivered.labels("reply").inc()
+
+    def _runbook(self, view: MessageView) -> Runbook | None:
+        return self.ruleset().catalog.get(view.runbook_id) if view.runbook_id else None
 
     def _target(self, view: MessageView) -> str:
         ruleset = self.ruleset()

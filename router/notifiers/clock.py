@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from router.notifiers import Rendered
 from router.notifiers.blocks import duration, section
-from router.notifiers.mrkdwn import escape, safe
+from router.notifiers.mrkdwn import MAX_SECTION_TEXT, code_block, escape
 from router.store import MessageView
 
 
@@ -45,9 +45,12 @@ def resolve_escalation(
     )
 
 
-def update_reminder(view: MessageView, every: float, firing_for: float) -> Rendered:
-    title = safe(view.members[0].summary or view.members[0].name, 200) if view.members else ""
-    return _reply(
+def update_reminder(view: MessageView, every: float, firing_for: float, draft: str) -> Rendered:
+    """The reminder, with a draft to edit and post (never sent anywhere by the router)."""
+    text = (
         f"📝 *Time for a status update* ({view.level}: every {duration(every)} while it fires; "
-        f"firing for {duration(firing_for)}). Post where your stakeholders read: {title}"
+        f"firing for {duration(firing_for)}). A draft to edit and post where your "
+        "stakeholders read:"
     )
+    blocks = [section(text), section(code_block(draft, MAX_SECTION_TEXT - 20))]
+    return Rendered(text, [b.to_dict() for b in blocks])
