@@ -42,6 +42,7 @@ from router.records import AlertDetail, LoadProblem, RunbookHit, RunbookSummary,
 from router.runbooks import Runbook
 from router.runbooks.model import CATEGORIES
 from router.runtime import Runtime
+from router.store import MessageView
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -235,13 +236,18 @@ async def postmortem_draft(request: Request, rt: RuntimeDep, alert_id: int) -> R
     return PlainTextResponse(draft, media_type="text/markdown; charset=utf-8")
 
 
-def _detail(rt: Runtime, alert_id: int) -> AlertDetail | None:
-    """The stored alert with the timeline of its (first) message."""
+def _message(rt: Runtime, alert_id: int) -> tuple[AlertDetail | None, MessageView | None]:
+    """The stored alert, and its (first) Slack message."""
     detail = rt.store.alert_detail(alert_id)
     if detail is None or not detail.deliveries:
-        return detail
-    view = rt.store.load_message(detail.deliveries[0].message)
-    if view is None:
+        return detail, None
+    return detail, rt.store.load_message(detail.deliveries[0].message)
+
+
+def _detail(rt: Runtime, alert_id: int) -> AlertDetail | None:
+    """The stored alert with the timeline of its (first) message."""
+    detail, view = _message(rt, alert_id)
+    if detail is None or view is None:
         return detail
     entries = timeline(view, rt.store.message_events(view.id))
     steps = [TimelineEntry(at=e.at, what=e.what, who=e.who) for e in entries]
@@ -249,10 +255,7 @@ def _detail(rt: Runtime, alert_id: int) -> AlertDetail | None:
 
 
 def _postmortem(rt: Runtime, alert_id: int) -> str | None:
-    detail = rt.store.alert_detail(alert_id)
-    if detail is None or not detail.deliveries:
-        return None
-    view = rt.store.load_message(detail.deliveries[0].message)
+    _, view = _message(rt, alert_id)
     if view is None:
         return None
     runbook = rt.ruleset.catalog.get(view.runbook_id) if view.runbook_id else None
