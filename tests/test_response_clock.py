@@ -327,3 +327,14 @@ def test_not_acknowledged_on_a_page_route_pages_and_the_resolve_ends_the_page(
     ]
     assert [e["event_action"] for e in escalations] == ["trigger", "resolve"]
     replica.store.engine.dispose()
+
+
+def test_a_postmortem_draft_of_a_firing_alert_says_it_still_fires(w: World) -> None:
+    w.send(FIRING)
+    w.router.dispatcher.dispatch_due()
+    w.clock.advance(10 * MINUTE)
+    view = w.router.store.load_message(1)
+    assert view is not None
+    draft = postmortem(view, [], None, w.clock.now())
+    assert "still firing at 2026-11-22 04:10:00 UTC" in draft
+    assert "resolved" not in draft.split("## Timeline")[0]

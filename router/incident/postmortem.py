@@ -70,7 +70,9 @@ def postmortem(
         "",
         f"- Level: {view.level}; route: {view.route or 'default'}; channel: {view.channel}",
         f"- Alerts: {', '.join(names) or 'unnamed'} ({len(view.members)} in all)",
-        f"- Started {utc(began)}; resolved {utc(over)}; lasted {duration(over - began)}",
+        f"- Started {utc(began)}; resolved {utc(over)}; lasted {duration(over - began)}"
+        if view.closed
+        else f"- Started {utc(began)}; still firing at {utc(now)} ({duration(now - began)} so far)",
     ]
     if runbook is not None:
         lines.append(f"- Runbook: {runbook.id}: {runbook.title} (owner: {runbook.owner or '?'})")
