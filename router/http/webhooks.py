@@ -125,6 +125,8 @@ def count(rt: Runtime, batch: Batch) -> None:
 
 def log_stored(batch: Batch) -> None:
     """One event per alert stored, with what it was and where it goes, as fields."""
+    if not log.isEnabledFor(logging.INFO):
+        return  # the fields are not built for nothing under load
     for alert, decisions in batch:
         for d in decisions:
             runbook = d.runbook.key if d.runbook else None
