@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,19 @@ from router.notifiers import Reply
 from router.notifiers.slack import SlackNotifier
 from tests.fakes.slack import FakeSlack
 from tests.helpers import AUTH, BODY, TOKEN, settings
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """logs.configure sets process-wide levels and handlers: put them back for other tests."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    clients = {name: logging.getLogger(name).level for name in logs.CLIENT_LOGGERS}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, client_level in clients.items():
+        logging.getLogger(name).setLevel(client_level)
 
 
 def test_json_lines_carry_the_alert_context(
