@@ -104,10 +104,6 @@ class Plan:
         self._inserts: list[dict[str, Any]] = []
         self._updates: list[dict[str, Any]] = []
 
-    def touch(self, message_ids: Iterable[int]) -> None:
-        """These messages changed outside a webhook (a button): move them on."""
-        queue.move_messages(self.conn, self.now, message_ids)
-
     def load_open_messages(self, keys: set[str]) -> None:
         for chunk in chunks(sorted(keys)):
             for row in self.conn.execute(_OPEN_MESSAGES, {"keys": list(chunk)}):
