@@ -27,6 +27,8 @@ log = logging.getLogger("router.dispatcher")
 BASE_BACKOFF = 1.0
 MAX_BACKOFF = 300.0
 IDLE_POLL = 1.0
+MIN_POLL = 0.05
+"""Seconds between looks when entries are due but none could be taken (a wake is sooner)."""
 CHANNEL_INTERVAL = 1.0  # Slack: about one message a second per channel
 HOUSEKEEPING_EVERY = 1.0
 
@@ -35,6 +37,17 @@ def backoff(attempts: int, rng: random.Random) -> float:
     """1 s, 2 s, 4 s ... capped at 5 min, with ±20% jitter so replicas spread out."""
     delay = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** max(0, attempts))
     return float(delay * rng.uniform(0.8, 1.2))
+
+
+def idle_wait(next_due: float | None, now: float) -> float:
+    """How long the loop waits, when it found nothing to do, unless woken sooner.
+
+    Until the next entry is due, at most IDLE_POLL; never a busy loop, not even
+    when entries are due but not ours to take (another replica holds them).
+    """
+    if next_due is None:
+        return IDLE_POLL
+    return min(IDLE_POLL, max(MIN_POLL, next_due - now))
 
 
 class Dispatcher:
@@ -169,9 +182,6 @@ class Dispatcher:
                 handled, next_due = 0, None
             if handled:
                 continue
-            timeout = IDLE_POLL
-            if next_due is not None:
-                timeout = min(IDLE_POLL, max(0.0, next_due - self.clock.now()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                await asyncio.wait_for(self._wake.wait(), idle_wait(next_due, self.clock.now()))
             self._wake.clear()

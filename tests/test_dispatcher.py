@@ -13,7 +13,7 @@ from router.alert import Alert
 from router.chores import store_chores
 from router.decide import Ruleset
 from router.deliveries import register_all
-from router.dispatcher import MAX_BACKOFF, Dispatcher, backoff
+from router.dispatcher import IDLE_POLL, MAX_BACKOFF, MIN_POLL, Dispatcher, backoff, idle_wait
 from router.errors import DeliveryError, Reason, StoreUnavailable
 from router.metrics import Metrics
 from router.notifiers import Posted, Rendered
@@ -309,3 +309,11 @@ def test_the_run_loop_takes_back_this_process_leases_on_sqlite(
 
     asyncio.run(scenario())
     h.store.engine.dispose()
+
+
+def test_the_idle_loop_waits_for_the_next_entry_and_never_spins() -> None:
+    assert idle_wait(None, 100.0) == IDLE_POLL
+    assert idle_wait(100.3, 100.0) == pytest.approx(0.3)
+    assert idle_wait(500.0, 100.0) == IDLE_POLL
+    # Due already, yet nothing was taken: another replica holds it. Look again soon.
+    assert idle_wait(99.0, 100.0) == MIN_POLL
