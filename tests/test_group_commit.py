@@ -7,23 +7,28 @@ a transaction is decided by the test, not by timing.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from sqlalchemy.exc import DataError
 
 from router.alert import Alert
+from router.app import create_app
 from router.decide import Ruleset
 from router.errors import PayloadError, StoreUnavailable
 from router.store import GroupWriter, IngestRequest, IngestResult, Store
 from router.store import ingest as ingest_module
 from router.store.schema import alerts, members, messages, outbox
-from tests.conftest import FakeClock, make_alert
+from tests.conftest import FakeClock, make_alert, wait_for
 from tests.fakes.postgres import PostgresServer
+from tests.helpers import AUTH, BODY, settings, stored
 
 
 def request(ruleset: Ruleset, *items: Alert, delivery: str | None = None) -> IngestRequest:
@@ -182,3 +187,59 @@ def test_the_writer_thread_groups_what_is_waiting(store: Store, ruleset: Ruleset
 def _rows(store: Store, query: Any) -> list[tuple[Any, ...]]:
     with store.engine.connect() as conn:
         return [tuple(r) for r in conn.execute(query).all()]
+
+
+def test_concurrent_webhooks_one_poisoned_through_http(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests queued together over HTTP share a transaction; the poisoned one alone
+    gets its 4xx, every other one its 202 and a stored alert."""
+    real = ingest_module.Ingest._write_alerts
+
+    def refuse_poison(self: Any, kept: list[Any]) -> Any:
+        written = real(self, kept)
+        if any(k.alert.name == "Poison" for k in kept):
+            raise DataError("INSERT INTO alerts ...", {}, ValueError("value too long"))
+        return written
+
+    monkeypatch.setattr(ingest_module.Ingest, "_write_alerts", refuse_poison)
+    app = create_app(settings(tmp_path), run_dispatcher=False)
+    store: Store = app.state.runtime.store
+    held, first = threading.Event(), threading.Event()
+    real_group = store.write_group
+
+    def hold_the_first(group: list[IngestRequest]) -> None:
+        if not first.is_set():
+            first.set()
+            held.wait(30)  # the others queue meanwhile
+        real_group(group)
+
+    monkeypatch.setattr(store, "write_group", hold_the_first)
+    names = ["Alert0", *[f"Alert{n}" for n in range(1, 8)], "Poison"]
+    answers: dict[str, int] = {}
+    with TestClient(app) as client:
+
+        def send(name: str) -> None:
+            body = json.loads(BODY)
+            body["groupKey"] = f"group-{name}"
+            body["alerts"][0]["labels"]["alertname"] = name
+            body["alerts"][0]["fingerprint"] = f"fp-{name}"
+            answers[name] = client.post(
+                "/webhooks/alertmanager", json=body, headers=AUTH
+            ).status_code
+
+        threads = [threading.Thread(target=send, args=(names[0],))]
+        threads[0].start()
+        assert first.wait(30)
+        threads += [threading.Thread(target=send, args=(n,)) for n in names[1:]]
+        for thread in threads[1:]:
+            thread.start()
+        wait_for(lambda: app.state.runtime.writer.waiting() == len(names) - 1, 30, "all queued")
+        held.set()
+        for thread in threads:
+            thread.join(30)
+        assert answers.pop("Poison") == 422
+        assert set(answers.values()) == {202}
+        stored_names = {a["name"] for a in stored(client)}
+        assert stored_names == set(names) - {"Poison"}
+        assert app.state.runtime.writer.groups == 2  # the first alone, then the other eight

@@ -242,6 +242,10 @@ class GroupWriter:
         self._queue.put(request)
         return request.answer
 
+    def waiting(self) -> int:
+        """Requests queued for the next group."""
+        return self._queue.qsize()
+
     def close(self) -> None:
         """Write what is queued, then stop the thread."""
         with self._lock:
