@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,12 +14,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from router.app import create_app
 from router.decide import load_ruleset
 from router.incident import drafts
 from router.notifiers.buttons import Button
-from router.store import MessageView, Store
+from router.slackapp.incident import channel_name
+from router.store import Member, MessageView, Store
 from tests.conftest import (
     GOLDEN,
     ROUTES,
@@ -201,3 +205,24 @@ def test_runbook_status_drafts_for_the_newest_alert_firing_in_the_channel(world:
     elsewhere = command_body("status", channel_id="C0QUIET000")
     quiet = world.client.post("/slack/commands", content=elsewhere, headers=signed(elsewhere))
     assert "No alert is firing in this channel" in quiet.json()["text"]
+
+
+SLACK_CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
+"""docs.slack.dev, conversations.create: lowercase letters, numbers, hyphens and
+underscores, at most 80 characters."""
+
+
+@given(name=st.text(max_size=300), attempt=st.integers(min_value=0, max_value=4))
+def test_incident_channel_names_are_names_slack_accepts(name: str, attempt: int) -> None:
+    view = MessageView(
+        id=1, source="alertmanager", group_key="g", channel="#c", route=None, runbook_id=None,
+        runbook_url=None, runbook_title=None, runbook_reason=None, level="SEV1", version=1,
+        closed=False, created_at=0.0, resolved_at=None, resolve_notified=False,
+        slack_channel=None, slack_ts=None,
+        members=[Member(fingerprint="f", name=name, status="firing", level="SEV1", reason="",
+                        labels={}, annotations={}, summary="", url=None, starts_at=None,
+                        ends_at=None)],
+    )  # fmt: skip
+    channel = channel_name(view, 1_795_320_000.0, attempt)
+    assert SLACK_CHANNEL_NAME.match(channel), channel
+    assert channel.startswith("inc-20261122-")
