@@ -77,13 +77,13 @@ class ResponseClock:
         self._observe(view, events)
         level = self.ruleset().level(view.level)
         now = self.clock.now()
+        later = None
+        if not view.closed and level is not None:
+            due, later = self._due(view, level, events, now)
+            if due:
+                self._send(view, due, now)
+                events = self.store.message_events(view.id)
         self._page(view, events, now)
-        if view.closed or level is None:
-            return item.version
-        due, later = self._due(view, level, events, now)
-        if due:
-            self._send(view, due, now)
-            self._page(view, self.store.message_events(view.id), now)
         if later is not None:
             raise Deferred(later)
         return item.version
@@ -108,7 +108,8 @@ class ResponseClock:
             or any(m.ack_by is not None for m in view.firing)
         ):
             return
-        title = view.members[0].summary or view.members[0].name if view.members else view.group_key
+        first = view.members[0] if view.members else None
+        title = (first.summary or first.name) if first else view.group_key
         payload = {
             "summary": f"[{view.level}] Not acknowledged in Slack: {title}"[:1024],
             "source": "runbook-router",
