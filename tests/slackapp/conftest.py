@@ -2,9 +2,16 @@ from __future__ import annotations
 
 import time
 import urllib.parse
+from pathlib import Path
 from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
+
+from router.settings import Settings
+from router.store import Store
+from tests.conftest import wait_for
+from tests.fakes.slack import FakeSlack, SlackMessage
+from tests.helpers import settings
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -40,3 +47,25 @@ def interaction_body(payload: dict[str, Any]) -> bytes:
     import json
 
     return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def slack_settings(tmp_path: Path, slack: FakeSlack, **overrides: Any) -> Settings:
+    """Test settings with the router's Slack pointed at the fake, signed like Slack signs."""
+    return settings(
+        tmp_path,
+        slack_bot_token="xoxb-test",
+        slack_api_url=slack.base_url,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_response_url_prefix=slack.response_url_prefix,
+        **overrides,
+    )
+
+
+def posted(slack: FakeSlack, store: Store, channel: str | None = None) -> SlackMessage:
+    """The one alert message in Slack, once the router has recorded where it posted it
+    (a click or a reaction on it is found only then)."""
+    wait_for(lambda: len(slack.posts(channel)) == 1, 10, f"a message in {channel or 'Slack'}")
+    message = slack.posts(channel)[0]
+    known = lambda: store.find_message(message.channel, message.ts) is not None  # noqa: E731
+    wait_for(known, 10, "the router to record the post")
+    return message

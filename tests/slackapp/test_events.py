@@ -12,10 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from router.app import create_app
+from router.store import Store
 from tests.conftest import wait_for
 from tests.fakes.slack import FakeSlack, SlackMessage
-from tests.helpers import AUTH, BODY, settings
-from tests.slackapp.conftest import SIGNING_SECRET, signed
+from tests.helpers import AUTH, BODY
+from tests.slackapp.conftest import posted, signed, slack_settings
 
 JANE = "U0JANE0001"
 
@@ -24,6 +25,7 @@ JANE = "U0JANE0001"
 class World:
     client: TestClient
     slack: FakeSlack
+    store: Store
 
     def event(self, event: dict[str, Any], event_id: str = "Ev001") -> int:
         payload = {"type": "event_callback", "event_id": event_id, "event": event}
@@ -36,22 +38,14 @@ class World:
             self.client.post("/webhooks/alertmanager", content=BODY, headers=AUTH).status_code
             == 202
         )
-        wait_for(lambda: len(self.slack.posts()) == 1, 10, "the alert message")
-        return self.slack.posts()[0]
+        return posted(self.slack, self.store)
 
 
 @pytest.fixture
 def world(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[World]:
-    app = create_app(
-        settings(
-            tmp_path,
-            slack_bot_token="xoxb-test",
-            slack_api_url=fake_slack.base_url,
-            slack_signing_secret=SIGNING_SECRET,
-        )
-    )
+    app = create_app(slack_settings(tmp_path, fake_slack))
     with TestClient(app) as client:
-        yield World(client, fake_slack)
+        yield World(client, fake_slack, app.state.runtime.store)
 
 
 def drained(world: World) -> None:

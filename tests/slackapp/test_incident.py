@@ -33,8 +33,8 @@ from tests.conftest import (
     wait_for,
 )
 from tests.fakes.slack import FakeSlack, SlackMessage
-from tests.helpers import AUTH, BODY, settings
-from tests.slackapp.conftest import SIGNING_SECRET, command_body, interaction_body, signed
+from tests.helpers import AUTH, BODY
+from tests.slackapp.conftest import command_body, interaction_body, posted, signed, slack_settings
 
 JANE = "U0JANE0001"
 CLICKS = (f"1795320000.{n:06d}" for n in itertools.count(1))
@@ -53,12 +53,7 @@ class World:
             self.client.post("/webhooks/alertmanager", content=BODY, headers=AUTH).status_code
             == 202
         )
-        wait_for(lambda: len(self.slack.posts("#db-oncall")) == 1, 10, "the alert message")
-        posted = self.slack.posts("#db-oncall")[0]
-        # Slack has it; clicks find it once the router has recorded where it is, too.
-        known = lambda: self.store.find_message(posted.channel, posted.ts) is not None  # noqa: E731
-        wait_for(known, 10, "the router to record the post")
-        return posted
+        return posted(self.slack, self.store, "#db-oncall")
 
     def click(self, message: SlackMessage, action_id: str, user: str = JANE) -> None:
         payload: dict[str, Any] = {
@@ -82,15 +77,7 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[World]:
-    app = create_app(
-        settings(
-            tmp_path,
-            slack_bot_token="xoxb-test",
-            slack_api_url=fake_slack.base_url,
-            slack_signing_secret=SIGNING_SECRET,
-            slack_response_url_prefix=fake_slack.response_url_prefix,
-        )
-    )
+    app = create_app(slack_settings(tmp_path, fake_slack))
     with TestClient(app) as client:
         yield World(client, fake_slack, app.state.runtime.store)
 

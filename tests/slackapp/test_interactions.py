@@ -19,8 +19,8 @@ from router.store import Store
 from tests.conftest import GOLDEN, wait_for
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack, SlackMessage
-from tests.helpers import AUTH, settings
-from tests.slackapp.conftest import SIGNING_SECRET, command_body, interaction_body, signed
+from tests.helpers import AUTH
+from tests.slackapp.conftest import command_body, interaction_body, posted, signed, slack_settings
 
 PD_SECRET = "pd-secret"
 JANE = "U0JANE0001"
@@ -47,12 +47,7 @@ class World:
         )
 
     def posted(self, channel: str = "#incidents") -> SlackMessage:
-        wait_for(lambda: len(self.slack.posts(channel)) == 1, 10, f"a message in {channel}")
-        posted = self.slack.posts(channel)[0]
-        # Slack has it; clicks find it once the router has recorded where it is, too.
-        known = lambda: self.store.find_message(posted.channel, posted.ts) is not None  # noqa: E731
-        wait_for(known, 10, "the router to record the post")
-        return posted
+        return posted(self.slack, self.store, channel)
 
     def click(
         self, message: SlackMessage | None, action_id: str, value: str = "x", **extra: Any
@@ -90,14 +85,7 @@ class World:
 def world(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[World]:
     pd = FakePagerDuty()
     app = create_app(
-        settings(
-            tmp_path,
-            slack_bot_token="xoxb-test",
-            slack_api_url=fake_slack.base_url,
-            slack_signing_secret=SIGNING_SECRET,
-            slack_response_url_prefix=fake_slack.response_url_prefix,
-            pagerduty_webhook_secrets=PD_SECRET,
-        ),
+        slack_settings(tmp_path, fake_slack, pagerduty_webhook_secrets=PD_SECRET),
         pagerduty=PagerDuty("pd-token", "router@example.com", {}, transport=pd.transport),
     )
     with TestClient(app) as client:
