@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.search import pct, publish  # noqa: E402
+from tests.conftest import sharded_routes  # noqa: E402
 from tests.fakes import postgres  # noqa: E402
 from tests.fakes.slack import FakeSlack  # noqa: E402
 
@@ -114,17 +115,6 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(30)
 
 
-def routes(folder: Path) -> str:
-    """Ten routes by shard label: ten channels, so Slack's pace is not the only limit."""
-    lines = ["defaults: {channel: '#alerts'}", "routes:"]
-    lines += [
-        f"  - {{name: s{s}, matchers: ['shard=\"{s}\"'], channel: '#bench-{s}'}}" for s in range(10)
-    ]
-    path = folder / "routes.yaml"
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
-
-
 def body(i: int, alerts: int) -> bytes:
     data: dict[str, Any] = {
         "version": "4",
@@ -188,7 +178,7 @@ def batch_times(port: int) -> list[float]:
 
 def router_env(tmp: Path, slack: FakeSlack, database_url: str) -> dict[str, str]:
     return {
-        "ROUTER_CONFIG": routes(tmp), "ROUTER_RUNBOOKS": str(ROOT / "runbooks"),
+        "ROUTER_CONFIG": sharded_routes(tmp, 10, "#bench"), "ROUTER_RUNBOOKS": str(ROOT / "runbooks"),
         "ROUTER_DATABASE_URL": database_url, "ALERTMANAGER_TOKEN": TOKEN,
         "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": slack.base_url,
         "ROUTER_LOG_LEVEL": "WARNING", "ROUTER_RELOAD_INTERVAL": "0",

@@ -150,6 +150,19 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def sharded_routes(folder: Path, shards: int, channel: str = "#shard") -> str:
+    """One route and channel per value of a ``shard`` label: load spread over channels,
+    so Slack's pace of a message a second per channel is not the only limit."""
+    lines = ["defaults: {channel: '#alerts'}", "routes:"]
+    lines += [
+        f"  - {{name: shard-{s}, matchers: ['shard=\"{s}\"'], channel: '{channel}-{s}'}}"
+        for s in range(shards)
+    ]
+    path = folder / f"routes-{shards}-shards.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
 def routes_without_storm(folder: Path) -> str:
     """The example routes with storms off: for tests of per-message delivery at volume."""
     data = yaml.safe_load((ROUTES).read_text())

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import routes_without_storm, wait_for
+from tests.conftest import routes_without_storm, sharded_routes, wait_for
 from tests.e2e.conftest import RouterProcess, http
 from tests.fakes.slack import FakeSlack
 
@@ -80,17 +80,6 @@ def test_sigkill_with_a_full_outbox_loses_nothing_and_posts_once(
 SHARDS = 25  # a channel each: Slack's pace of one message a second per channel
 
 
-def sharded_routes(folder: Path) -> str:
-    lines = ["defaults: {channel: '#alerts'}", "routes:"]
-    lines += [
-        f"  - {{name: s{s}, matchers: ['shard=\"{s}\"'], channel: '#shard-{s}'}}"
-        for s in range(SHARDS)
-    ]
-    path = folder / "routes-sharded.yaml"
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
-
-
 def group_webhook(i: int) -> dict[str, object]:
     labels = {"alertname": "GroupCommit", "shard": str(i % SHARDS), "n": str(i)}
     return {
@@ -122,7 +111,7 @@ def test_sigkill_in_the_middle_of_grouped_writes_posts_every_2xx_once(
         "ALERTMANAGER_TOKEN": TOKEN,
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_API_URL": fake_slack.base_url,
-        "ROUTER_CONFIG": sharded_routes(tmp_path),
+        "ROUTER_CONFIG": sharded_routes(tmp_path, SHARDS),
     }
     fake_slack.refuse_status = 503  # nothing posts before the crash: all of it waits
     first = start_router(**env)

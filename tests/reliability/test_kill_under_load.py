@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import wait_for
+from tests.conftest import sharded_routes, wait_for
 from tests.e2e.conftest import RouterProcess, http
 from tests.fakes.slack import FakeSlack, SlackMessage
 
@@ -44,17 +44,6 @@ def webhook(group: int, first: int) -> dict[str, object]:
     }
 
 
-def routes(folder: Path) -> str:
-    lines = ["defaults: {channel: '#alerts'}", "routes:"]
-    lines += [
-        f"  - {{name: shard-{s}, matchers: ['shard=\"{s}\"'], channel: '#load-{s}'}}"
-        for s in range(SHARDS)
-    ]
-    path = folder / "routes.yaml"
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
-
-
 def firing(message: SlackMessage) -> str:
     return json.dumps(message.current_blocks)
 
@@ -69,7 +58,7 @@ def test_sigkill_under_load(
     tmp_path: Path, fake_slack: FakeSlack, start_router: Callable[..., RouterProcess]
 ) -> None:
     env = {
-        "ROUTER_CONFIG": routes(tmp_path),
+        "ROUTER_CONFIG": sharded_routes(tmp_path, SHARDS, "#load"),
         "ALERTMANAGER_TOKEN": TOKEN,
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_API_URL": fake_slack.base_url,
