@@ -162,8 +162,8 @@ async def ingest(rt: Runtime, source: Source, request: Request) -> Response:
         batch,
         delivery=(source.name, delivery_id) if delivery_id else None,
         pagerduty_notes=rt.pagerduty_rest,
-        storm=rt.ruleset.storm_policy,
-        timed_levels=rt.ruleset.timed_levels,
+        storm=ruleset.storm_policy,
+        timed_levels=ruleset.timed_levels,
     )
     # Answered once the group this request joined is committed (router/store/group.py).
     result = await asyncio.wrap_future(rt.writer.submit(stored))
