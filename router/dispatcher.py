@@ -14,6 +14,7 @@ import logging
 import os
 import random
 import socket
+import time
 from collections.abc import Callable
 
 from router.clock import Clock, SystemClock
@@ -29,6 +30,9 @@ MAX_BACKOFF = 300.0
 IDLE_POLL = 1.0
 MIN_POLL = 0.05
 """Seconds between looks when entries are due but none could be taken (a wake is sooner)."""
+PASS_GAP = 0.005
+"""Seconds at least from one look at the outbox to the next: under load every webhook
+wakes the loop, and a look per webhook would cost more than the webhook."""
 CHANNEL_INTERVAL = 1.0  # Slack: about one message a second per channel
 HOUSEKEEPING_EVERY = 1.0
 
@@ -80,6 +84,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._housekept_at = float("-inf")
         self._chores: list[Callable[[], None]] = []
+        self._paced = 0
         self._handlers: dict[str, Handler] = {}
 
     def register(self, kind: str, handler: Handler) -> None:
@@ -99,17 +104,28 @@ class Dispatcher:
     def dispatch_due(self) -> int:
         """Deliver every entry due now; return how many were handled."""
         handled = 0
-        while items := self.store.claim(self.owner, self.lease_seconds, self.batch):
+        while True:
+            paced = self._paced
+            items = self.store.claim(self.owner, self.lease_seconds, self.batch, self._pace)
+            if not items and self._paced == paced:
+                break
             deferred = []
             for item in items:
                 if (until := self.deliver(item)) is not None:
                     deferred.append((item, until))
                 handled += 1
-            if deferred:  # one write for the pass, not one per entry that waits its turn
+            if deferred:  # one write for the pass, not one per entry that waits
                 self.store.defer(deferred)
-                self.metrics.paced.inc(len(deferred))
         self._housekeeping()
         return handled
+
+    def _pace(self, channel: str, entry: int) -> float | None:
+        """The claim asks: an entry for a channel that just had its message waits its turn."""
+        until = self.pacer.take(channel, entry)
+        if until is not None:
+            self._paced += 1
+            self.metrics.paced.inc()
+        return until
 
     def _housekeeping(self) -> None:
         """Gauges and the registered chores: once a second, not on every delivery pass."""
@@ -118,6 +134,7 @@ class Dispatcher:
             return
         self._housekept_at = now
         self._update_gauges()
+        self.pacer.forget_stale()
         for chore in self._chores:
             chore()
 
@@ -166,7 +183,11 @@ class Dispatcher:
 
     async def run(self) -> None:
         released = False
+        looked_at = float("-inf")
         while True:
+            if (gap := looked_at + PASS_GAP - time.monotonic()) > 0:
+                await asyncio.sleep(gap)
+            looked_at = time.monotonic()
             try:
                 await asyncio.to_thread(self.store.ensure_schema)
                 if self.store.single_process and not released:

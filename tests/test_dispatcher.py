@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import itertools
 import random
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -220,6 +221,42 @@ def test_one_message_a_second_per_channel(paced: Harness) -> None:
     assert [c for _, c in sent_at].count("#db-oncall") == 1
     assert paced.metric("router_notifications_paced_total") >= 4
     assert paced.metric("router_notifications_failed_total", reason="rate_limited") == 0
+
+
+def test_a_backlog_waits_its_turn_and_each_entry_is_claimed_twice(paced: Harness) -> None:
+    # Each waiting entry keeps its slot: it is put off once, when first claimed, not
+    # once for every message that goes before it (a backlog's cost in its square).
+    for i in range(8):
+        paced.send(
+            make_alert(
+                "QueueDepthHigh",
+                group_key=f"g{i}",
+                summary=f"queue q{i}",
+                severity="warning",
+                queue=f"q{i}",
+            )
+        )
+    handled = 0
+    posts: list[tuple[float, str]] = []
+    for _ in range(40):
+        before = len(paced.notifier.calls)
+        handled += paced.dispatcher.dispatch_due()
+        posts += [(paced.clock.now(), str(c[3].blocks)) for c in paced.notifier.calls[before:]]
+        paced.clock.advance(0.25)
+    queues = [re.findall(r"\bq\d\b", blocks)[0] for _, blocks in posts]
+    assert queues == [f"q{i}" for i in range(8)]  # oldest first
+    assert [b - a for (a, _), (b, _) in itertools.pairwise(posts)] == [1.0] * 7
+    assert handled == 8  # the handler saw each entry once: when its turn came
+    assert paced.metric("router_notifications_paced_total") == 7
+
+
+def test_a_slot_kept_for_an_entry_done_elsewhere_is_forgotten(paced: Harness) -> None:
+    pacer = paced.dispatcher.pacer
+    assert pacer.take("#x", 1) is None
+    assert pacer.take("#x", 2) == paced.clock.now() + 1  # kept for 2; then done elsewhere
+    paced.clock.advance(120)
+    pacer.forget_stale()
+    assert pacer._held == {}
 
 
 def test_changes_while_waiting_for_the_channel_become_one_edit(paced: Harness) -> None:

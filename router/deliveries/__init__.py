@@ -2,7 +2,8 @@
 
 A handler takes a claimed outbox entry, does the work, and returns the version
 it delivered. It raises DeliveryError (retryable or not) when it cannot, or
-Deferred to wait for a channel's turn. ``register_all`` is where each kind is
+Deferred to try again later. The dispatcher paces channels before a handler
+sees an entry. ``register_all`` is where each kind is
 registered; adding a kind is one module here and one line there.
 """
 
@@ -50,11 +51,10 @@ def register_all(
     ruleset: Callable[[], Ruleset] | None = None,
 ) -> None:
     """The router's own delivery kinds (heartbeats register in router/app.py)."""
-    pacer = dispatcher.pacer
-    dispatcher.register(SLACK_MESSAGE, SlackMessage(store, notifier, renderer, metrics, pacer))
+    dispatcher.register(SLACK_MESSAGE, SlackMessage(store, notifier, renderer, metrics))
     dispatcher.register(PAGERDUTY_NOTE, PagerDutyNote(store, pagerduty, renderer, metrics))
     dispatcher.register(PAGERDUTY_EVENT, PagerDutyEvent(store, pagerduty, metrics))
     dispatcher.register(SLACK_ACTION, SlackAction(store, actions, metrics))
     if ruleset is not None:
-        clock = ResponseClock(store, notifier, ruleset, metrics, pacer, dispatcher.clock, pagerduty)
+        clock = ResponseClock(store, notifier, ruleset, metrics, dispatcher.clock, pagerduty)
         dispatcher.register(RESPONSE_CLOCK, clock)

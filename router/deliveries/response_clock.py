@@ -22,7 +22,7 @@ from collections.abc import Callable
 from router.clock import Clock
 from router.config import Level
 from router.decide import Ruleset
-from router.deliveries.base import Deferred, Pacer
+from router.deliveries.base import Deferred
 from router.incident import drafts
 from router.metrics import Metrics
 from router.notifiers import Notifier, Rendered
@@ -57,7 +57,6 @@ class ResponseClock:
         notifier: Notifier,
         ruleset: Callable[[], Ruleset],
         metrics: Metrics,
-        pacer: Pacer,
         clock: Clock,
         pagerduty: PagerDuty | None = None,
     ) -> None:
@@ -66,7 +65,6 @@ class ResponseClock:
         self.notifier = notifier
         self.ruleset = ruleset
         self.metrics = metrics
-        self.pacer = pacer
         self.clock = clock
 
     def __call__(self, item: OutboxItem) -> int:
@@ -176,7 +174,6 @@ class ResponseClock:
     def _send(self, view: MessageView, due: list[tuple[str, Rendered]], now: float) -> None:
         if view.slack_channel is None or view.slack_ts is None:
             raise Deferred(now + NOT_POSTED_YET)  # the message itself first
-        self.pacer.take(view.channel)
         for kind, reply in due:
             self.notifier.reply(view.slack_channel, view.slack_ts, reply)
             self.store.record_event(view.id, kind, now)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from router.deliveries.base import Pacer
 from router.errors import DeliveryError, Reason
 from router.metrics import Metrics
 from router.notifiers import Notifier
@@ -22,22 +21,17 @@ class SlackMessage:
         notifier: Notifier,
         renderer: Callable[[], MessageRenderer],
         metrics: Metrics,
-        pacer: Pacer,
     ) -> None:
         self.store = store
         self.notifier = notifier
         self.renderer = renderer
         self.metrics = metrics
-        self.pacer = pacer
 
     def __call__(self, item: OutboxItem) -> int:
-        channel = self.store.message_channel(item.ref)  # pace first: no full read to wait
-        if channel is not None:
-            self.pacer.take(channel)
         view = self.store.load_message(item.ref)
         if view is None:
             raise DeliveryError(Reason.NOT_FOUND, f"message {item.ref} is gone", retryable=False)
-        now = self.pacer.clock.now()
+        now = self.store.clock.now()
         renderer = self.renderer()
         if view.slack_ts is None or view.slack_channel is None:
             posted = self.notifier.post(view.channel, renderer.render(view, now))

@@ -186,14 +186,6 @@ class MessageStore(Database):
             ).scalar()
         return int(alert_id) if alert_id is not None else None
 
-    def message_channel(self, message_id: int) -> str | None:
-        """Where the message goes (the channel name routes.yaml gave), without its members."""
-        with self._read() as conn:
-            channel = conn.execute(
-                sa.select(messages.c.channel).where(messages.c.id == message_id)
-            ).scalar()
-        return str(channel) if channel is not None else None
-
     def find_message(self, slack_channel: str, slack_ts: str) -> MessageView | None:
         """The message Slack knows by channel ID and ts (from a signed interaction)."""
         with self._read() as conn:

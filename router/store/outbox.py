@@ -6,16 +6,28 @@ skips rows another replica holds, and an expired lease is claimed again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from router.store.database import Database
-from router.store.schema import HEARTBEAT, RESPONSE_CLOCK, deliveries, outbox
+from router.store.schema import (
+    HEARTBEAT,
+    RESPONSE_CLOCK,
+    SLACK_MESSAGE,
+    deliveries,
+    messages,
+    outbox,
+)
 
 TIMERS = (HEARTBEAT, RESPONSE_CLOCK)
 """Outbox kinds that are timers, pending until they come due."""
+
+
+Pace = Callable[[str, int], float | None]
+"""Asked with a channel and an entry id: None to go now, else when the entry is due."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,27 @@ class OutboxItem:
 
 
 _LEASE_FREE = sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < sa.bindparam("now"))
+SCAN = 5
+"""A claim looks at up to this many times its limit (the rest being put off to their turn)."""
+_DUE = (
+    sa.select(outbox, messages.c.channel)
+    .outerjoin(
+        messages,
+        sa.and_(outbox.c.kind.in_([SLACK_MESSAGE, RESPONSE_CLOCK]), messages.c.id == outbox.c.ref),
+    )
+    .where(outbox.c.state == "pending", outbox.c.due_at <= sa.bindparam("now"), _LEASE_FREE)
+    .order_by(outbox.c.due_at, outbox.c.id)
+    .limit(sa.bindparam("scan"))
+    # Replicas skip each other's rows instead of queueing on them (PostgreSQL); the
+    # rows stay locked to this transaction until their lease or new time is written.
+    .with_for_update(of=outbox, skip_locked=True)
+)
+_WAIT = outbox.update().where(outbox.c.id == sa.bindparam("b_id"))
+_LEASE = (
+    outbox.update()
+    .where(outbox.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(lease_owner=sa.bindparam("owner"), lease_until=sa.bindparam("until"))
+)
 
 
 class OutboxQueue(Database):
@@ -40,34 +73,40 @@ class OutboxQueue(Database):
                 .values(lease_owner=None, lease_until=None)
             )
 
-    def claim(self, owner: str, lease_seconds: float, limit: int = 20) -> list[OutboxItem]:
-        """Up to ``limit`` entries due now, oldest first, leased to ``owner``."""
+    def claim(
+        self, owner: str, lease_seconds: float, limit: int = 20, pace: Pace | None = None
+    ) -> list[OutboxItem]:
+        """Up to ``limit`` entries due now, oldest first, leased to ``owner``.
+
+        An entry about a message is first put to ``pace`` with its channel: one
+        that must wait is made due at the time given, in the same transaction,
+        and not returned. A claim looks at up to ``SCAN`` times ``limit`` entries,
+        so a backlog for busy channels is put off in a few transactions.
+        """
         now = self.clock.now()
+        taken: list[OutboxItem] = []
+        waits: list[dict[str, Any]] = []
         with self._tx() as conn:
-            rows = conn.execute(
-                sa.select(outbox)
-                .where(outbox.c.state == "pending", outbox.c.due_at <= now, _LEASE_FREE)
-                .order_by(outbox.c.due_at, outbox.c.id)
-                .limit(limit)
-                # Replicas skip each other's rows instead of queueing on them (PostgreSQL).
-                .with_for_update(skip_locked=True),
-                {"now": now},
-            ).all()
-            claimed = []
+            rows = conn.execute(_DUE, {"now": now, "scan": limit * SCAN if pace else limit})
             for row in rows:
-                taken = conn.execute(
-                    outbox.update()
-                    .where(outbox.c.id == row.id, _LEASE_FREE)
-                    .values(lease_owner=owner, lease_until=now + lease_seconds),
-                    {"now": now},
-                ).rowcount
-                if taken:
-                    claimed.append(
-                        OutboxItem(
-                            row.id, row.kind, row.ref, row.version, row.attempts, row.enqueued_at
-                        )
+                until = pace(row.channel, row.id) if pace and row.channel is not None else None
+                if until is not None:
+                    waits.append({"b_id": row.id, "due_at": until})
+                    continue
+                taken.append(
+                    OutboxItem(
+                        row.id, row.kind, row.ref, row.version, row.attempts, row.enqueued_at
                     )
-            return claimed
+                )
+                if len(taken) == limit:
+                    break
+            rows.close()
+            if waits:
+                conn.execute(_WAIT, waits)
+            if taken:
+                ids = [item.id for item in taken]
+                conn.execute(_LEASE, {"ids": ids, "owner": owner, "until": now + lease_seconds})
+        return taken
 
     def next_due(self) -> float | None:
         with self._read() as conn:
