@@ -9,7 +9,8 @@ from fastapi import Depends, Request
 from router.runtime import Runtime
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
+    """Async: a plain function would be run in the thread pool, a hop per request."""
     rt: Runtime = request.app.state.runtime
     return rt
 

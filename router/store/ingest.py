@@ -64,7 +64,6 @@ _EXISTING_ALERTS = sa.select(
     alerts.c.source == sa.bindparam("source"),
     alerts.c.fingerprint.in_(sa.bindparam("fingerprints", expanding=True)),
 )
-_INSERT_ALERTS = alerts.insert().returning(alerts.c.id, sort_by_parameter_order=True)
 _UPDATE_ALERTS = (
     alerts.update()
     .where(alerts.c.id == sa.bindparam("b_id"))
@@ -273,13 +272,19 @@ class Ingest(StormPlan):
                 row["starts_at"] = previous.starts_at
             repeat = previous.status == k.alert.status and previous.starts_at == row["starts_at"]
             updates.append(row | {"b_id": previous.id, "b_inc": int(repeat)})
-        new_ids = iter(
-            self.conn.execute(_INSERT_ALERTS, inserts).scalars().all() if inserts else []
-        )
+        stored: dict[tuple[str, str], _Seen] = {}
+        if inserts:  # not RETURNING: SQLite would run it a row at a time to keep the order
+            self.conn.execute(alerts.insert(), inserts)
+            stored = self._existing_alerts([k.alert for k in kept if k.previous is None])
         if updates:
             self.conn.execute(_UPDATE_ALERTS, updates)
         return [
-            _Kept(k.alert, k.decisions, k.previous, k.previous.id if k.previous else next(new_ids))
+            _Kept(
+                k.alert,
+                k.decisions,
+                k.previous,
+                k.previous.id if k.previous else stored[(k.alert.source, k.alert.fingerprint)].id,
+            )
             for k in kept
         ]
 

@@ -44,7 +44,6 @@ UPDATE_MEMBER = members.update().where(
 
 _NEW_MESSAGE = {"version": 0, "closed": False, "resolve_notified": False}
 """A new open message: version 0, so the first change makes it 1."""
-_INSERT_MESSAGES = messages.insert().returning(messages.c.id, sort_by_parameter_order=True)
 
 
 def _message_row(alert: Alert, decision: Decision) -> dict[str, Any]:
@@ -138,9 +137,11 @@ class Plan:
         if not rows:
             return
         stamped = [row | {"created_at": self.now, "updated_at": self.now} for row in rows.values()]
-        ids = self.conn.execute(_INSERT_MESSAGES, stamped).scalars().all()
-        for key, message_id in zip(rows, ids, strict=True):
-            self.open_messages[key] = OpenMessage(int(message_id), key)
+        # Not RETURNING: SQLite would run it a row at a time to keep the order.
+        self.conn.execute(messages.insert(), stamped)
+        for chunk in chunks(list(rows)):
+            for row in self.conn.execute(_OPEN_MESSAGES, {"keys": list(chunk)}):
+                self.open_messages[row.key] = OpenMessage(row.id, row.key)
 
     def insert_message(self, key: str, **values: Any) -> OpenMessage:
         """A new open message (version 0: the first change makes it 1)."""
