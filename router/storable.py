@@ -20,8 +20,6 @@ from typing import Any
 
 MAX_INT_DIGITS = 4000
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-_UNSTORABLE_ENCODED = re.compile(r"\\u0000|[\ud800-\udfff]")
-"""The same in ``json.dumps(ensure_ascii=False)``: NUL is escaped, surrogates are not."""
 
 
 def _number(text: str) -> Any:
@@ -39,34 +37,20 @@ def loads(text: str) -> Any:
 
 
 def text(value: str) -> str:
-    if not _UNSTORABLE.search(value):
+    # isascii() is a flag on the string: most text is searched no further.
+    if "\x00" not in value and (value.isascii() or not _UNSTORABLE.search(value)):
         return value
     return _UNSTORABLE.sub(lambda m: "\u2400" if m.group() == "\x00" else "\ufffd", value)
 
 
 def clean(value: Any) -> Any:
-    """Strings, keys, and floats anywhere in a JSON value, made storable.
-
-    A dict or list is first encoded by the C encoder and searched once: almost
-    every value needs nothing, and walking it in Python cost more than parsing it.
-    """
-    if isinstance(value, dict | list):
-        try:
-            encoded = json.dumps(value, ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError):  # not plain JSON, or NaN: walk it
-            return _walk(value)
-        if _UNSTORABLE_ENCODED.search(encoded) is None:
-            return value
-    return _walk(value)
-
-
-def _walk(value: Any) -> Any:
+    """Strings, keys, and floats anywhere in a JSON value, made storable."""
     if isinstance(value, str):
         return text(value)
     if isinstance(value, dict):
-        return {text(str(k)): _walk(v) for k, v in value.items()}
+        return {text(str(k)): clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_walk(v) for v in value]
+        return [clean(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)
     return value
