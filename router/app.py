@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from router import __version__
+from router import __version__, heap
 from router.access import AccessControl, TrailingSlash
 from router.chores import store_chores
 from router.clock import Clock, SystemClock
@@ -109,6 +109,7 @@ async def _start(rt: Runtime, heartbeats: HeartbeatChecker) -> None:
     await run_in_threadpool(rt.measure_runbooks)
     log_problems(rt.ruleset)
     log_surfaces(rt.settings, rt.ruleset)
+    heap.settle()  # what start built stays: out of the collector's full passes
 
 
 def _lifespan(

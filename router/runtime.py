@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from router import heap
 from router.clock import Clock
 from router.decide import Ruleset, check_paging, load_ruleset
 from router.dispatcher import Dispatcher
@@ -83,7 +84,8 @@ class Runtime:
             self.ruleset = ruleset
             self.measure_runbooks()
             self.metrics.reload_time.set(self.clock.now())
-            return ruleset
+        heap.settle()  # the old ruleset freed, the new one out of full collections
+        return ruleset
 
     def reload_logged(self) -> Ruleset:
         """reload(), with the outcome in the reload metrics."""

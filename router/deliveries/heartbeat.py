@@ -10,6 +10,7 @@ its thread.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -57,15 +58,16 @@ class HeartbeatChecker:
         self.store = store
         self.ruleset = ruleset
         self.clock = clock
-        self._synced: Ruleset | None = None
+        self._synced: weakref.ref[Ruleset] | None = None
+        """The ruleset last synced; weak, so a replaced ruleset is not kept alive here."""
 
     def sync(self) -> None:
         """Timers for the current routes' heartbeats (after a reload, the new ones)."""
         ruleset = self.ruleset()
-        if ruleset is self._synced:
+        if self._synced is not None and self._synced() is ruleset:
             return
         self.store.sync_heartbeats(ruleset.table.heartbeats())
-        self._synced = ruleset
+        self._synced = weakref.ref(ruleset)
 
     def check(self, item: OutboxItem) -> int:
         """Raise the alarm if the heartbeat is overdue; the timer is done either way.
