@@ -79,6 +79,19 @@ def wrk(port: int, seconds: float, connections: int = CONNECTIONS, pause_ms: flo
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU the process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk_with_cpu(proc: subprocess.Popen[bytes], port: int, seconds: float) -> tuple[Run, float]:
+    """A wrk run, and the server's CPU time per request answered (ms)."""
+    before = cpu_seconds(proc.pid)
+    run = wrk(port, seconds)
+    return run, (cpu_seconds(proc.pid) - before) * 1000 / (run.rate * seconds)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -194,7 +207,7 @@ def sqlite_runs(tmp: Path, slack: FakeSlack, seconds: float) -> dict[str, Any]:
     proc, port = start(ROUTER_APP, env)
     try:
         idle = idle_latency(port, slack)
-        peak = wrk(port, seconds)
+        peak, cpu = wrk_with_cpu(proc, port, seconds)
         # Half the peak rate, paced: each connection waits between its requests.
         connections = 8
         pause = max(0.0, connections / (peak.rate / 2) * 1000 - 2.0)  # minus a latency
@@ -202,7 +215,7 @@ def sqlite_runs(tmp: Path, slack: FakeSlack, seconds: float) -> dict[str, Any]:
         batches = batch_times(port)
     finally:
         stop(proc)
-    return {"idle": idle, "peak": peak, "half": half, "batches": batches}
+    return {"idle": idle, "peak": peak, "half": half, "batches": batches, "cpu": cpu}
 
 
 def postgres_runs(tmp: Path, slack: FakeSlack, seconds: float) -> dict[int, Run]:
@@ -240,18 +253,21 @@ def main() -> int:
     try:
         proc, port = start(["bench.bare_app:app"], {})
         try:
-            bare = wrk(port, args.seconds)
+            bare, bare_cpu = wrk_with_cpu(proc, port, args.seconds)
         finally:
             stop(proc)
         sqlite = sqlite_runs(tmp, slack, args.seconds)
         pg = {} if args.no_postgres else postgres_runs(tmp, slack, args.seconds)
     finally:
         slack.stop()
-    publish(report(args.seconds, bare, sqlite, pg), write=args.write)
+    publish(report(args.seconds, (bare, bare_cpu), sqlite, pg), write=args.write)
     return 0
 
 
-def report(seconds: float, bare: Run, sqlite: dict[str, Any], pg: dict[int, Run]) -> str:
+def report(
+    seconds: float, bare_run: tuple[Run, float], sqlite: dict[str, Any], pg: dict[int, Run]
+) -> str:
+    bare, bare_cpu = bare_run
     peak: Run = sqlite["peak"]
     half: Run = sqlite["half"]
     ratio = peak.rate / bare.rate
@@ -281,6 +297,8 @@ def report(seconds: float, bare: Run, sqlite: dict[str, Any], pg: dict[int, Run]
         "the generator is not what limits the router.",
         f"- Router/bare, SQLite, 1 worker: **{ratio:.3f}x** (target ≥ 0.5x: "
         f"{'met' if ratio >= 0.5 else 'MISSED'}); {peak.non2xx} non-2xx, {peak.errors} errors.",
+        f"- CPU per request answered, at peak: router **{sqlite['cpu']:.2f} ms**, bare endpoint "
+        f"**{bare_cpu:.2f} ms** (each process is one core at most: the GIL).",
         f"- p99 at {half.rate:,.0f} req/s (about half the peak): **{half.p99:.1f} ms** "
         f"(target ≤ 25 ms: {'met' if half.p99 <= 25 else 'MISSED'}).",
     ]
