@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from router.clock import Clock, SystemClock
-from router.deliveries.base import Deferred, Handler, Pacer
+from router.deliveries.base import Deferred, Handler
 from router.errors import DeliveryError, Reason, StoreUnavailable
 from router.metrics import Metrics
 from router.store import OutboxItem, Store
@@ -80,11 +80,11 @@ class Dispatcher:
         self.lease_seconds = lease_seconds
         self.batch = batch
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self.pacer = Pacer(self.clock, channel_interval)
+        self.channel_interval = channel_interval
+        """Seconds between messages to one channel, kept across replicas by the claim."""
         self._wake = asyncio.Event()
         self._housekept_at = float("-inf")
         self._chores: list[Callable[[], None]] = []
-        self._paced = 0
         self._handlers: dict[str, Handler] = {}
 
     def register(self, kind: str, handler: Handler) -> None:
@@ -105,12 +105,15 @@ class Dispatcher:
         """Deliver every entry due now; return how many were handled."""
         handled = 0
         while True:
-            paced = self._paced
-            items = self.store.claim(self.owner, self.lease_seconds, self.batch, self._pace)
-            if not items and self._paced == paced:
+            claim = self.store.claim(
+                self.owner, self.lease_seconds, self.batch, pace=self.channel_interval
+            )
+            if claim.put_off:
+                self.metrics.paced.inc(claim.put_off)
+            elif not claim.items:
                 break
             deferred = []
-            for item in items:
+            for item in claim.items:
                 if (until := self.deliver(item)) is not None:
                     deferred.append((item, until))
                 handled += 1
@@ -119,14 +122,6 @@ class Dispatcher:
         self._housekeeping()
         return handled
 
-    def _pace(self, channel: str, entry: int) -> float | None:
-        """The claim asks: an entry for a channel that just had its message waits its turn."""
-        until = self.pacer.take(channel, entry)
-        if until is not None:
-            self._paced += 1
-            self.metrics.paced.inc()
-        return until
-
     def _housekeeping(self) -> None:
         """Gauges and the registered chores: once a second, not on every delivery pass."""
         now = self.clock.now()
@@ -134,7 +129,6 @@ class Dispatcher:
             return
         self._housekept_at = now
         self._update_gauges()
-        self.pacer.forget_stale()
         for chore in self._chores:
             chore()
 

@@ -26,7 +26,12 @@ from tests.fakes.notifier import RecordingNotifier
 
 class Harness:
     def __init__(
-        self, database_url: str, ruleset: Ruleset, clock: FakeClock, channel_interval: float = 0.0
+        self,
+        database_url: str,
+        ruleset: Ruleset,
+        clock: FakeClock,
+        channel_interval: float = 0.0,
+        owner: str | None = None,
     ) -> None:
         self.ruleset = ruleset
         self.clock = clock
@@ -44,6 +49,7 @@ class Harness:
             clock=clock,
             rng=random.Random(1),
             channel_interval=channel_interval,
+            owner=owner,
         )
         register_all(self.dispatcher, self.store, self.notifier, lambda: renderer, self.metrics)
         for chore in store_chores(self.store, clock):
@@ -226,16 +232,7 @@ def test_one_message_a_second_per_channel(paced: Harness) -> None:
 def test_a_backlog_waits_its_turn_and_each_entry_is_claimed_twice(paced: Harness) -> None:
     # Each waiting entry keeps its slot: it is put off once, when first claimed, not
     # once for every message that goes before it (a backlog's cost in its square).
-    for i in range(8):
-        paced.send(
-            make_alert(
-                "QueueDepthHigh",
-                group_key=f"g{i}",
-                summary=f"queue q{i}",
-                severity="warning",
-                queue=f"q{i}",
-            )
-        )
+    paced.send(*(queue_alert(i) for i in range(8)))
     handled = 0
     posts: list[tuple[float, str]] = []
     for _ in range(40):
@@ -250,13 +247,45 @@ def test_a_backlog_waits_its_turn_and_each_entry_is_claimed_twice(paced: Harness
     assert paced.metric("router_notifications_paced_total") == 7
 
 
-def test_a_slot_kept_for_an_entry_done_elsewhere_is_forgotten(paced: Harness) -> None:
-    pacer = paced.dispatcher.pacer
-    assert pacer.take("#x", 1) is None
-    assert pacer.take("#x", 2) == paced.clock.now() + 1  # kept for 2; then done elsewhere
-    paced.clock.advance(120)
-    pacer.forget_stale()
-    assert pacer._held == {}
+def queue_alert(i: int) -> Alert:
+    return make_alert(
+        "QueueDepthHigh",
+        group_key=f"g{i}",
+        summary=f"queue q{i}",
+        severity="warning",
+        queue=f"q{i}",
+    )
+
+
+def test_replicas_share_each_channel_s_pace(
+    database_url: str, ruleset: Ruleset, clock: FakeClock
+) -> None:
+    # Slack's limit is the channel's, not a process's: two replicas, one database,
+    # still a message a second, each in its turn.
+    one = Harness(database_url, ruleset, clock, channel_interval=1.0, owner="replica-1")
+    two = Harness(database_url, ruleset, clock, channel_interval=1.0, owner="replica-2")
+    posts: list[tuple[float, str]] = []
+
+    def dispatch(replica: Harness) -> None:
+        before = len(replica.notifier.calls)
+        replica.dispatcher.dispatch_due()
+        posts.extend((clock.now(), str(c[3].blocks)) for c in replica.notifier.calls[before:])
+
+    one.send(*(queue_alert(i) for i in range(3)))
+    dispatch(one)  # q0 now; q1 and q2 get the next two turns
+    two.send(*(queue_alert(i) for i in range(3, 6)))
+    dispatch(two)  # the other replica's new messages queue behind them
+    for _ in range(24):
+        clock.advance(0.25)
+        dispatch(two)
+        dispatch(one)
+    queues = [re.findall(r"\bq\d\b", blocks)[0] for _, blocks in posts]
+    assert queues == [f"q{i}" for i in range(6)]
+    assert [b - a for (a, _), (b, _) in itertools.pairwise(posts)] == [1.0] * 5
+    paced = "router_notifications_paced_total"
+    assert one.metric(paced) + two.metric(paced) == 5
+    for replica in (one, two):
+        replica.store.engine.dispose()
 
 
 def test_changes_while_waiting_for_the_channel_become_one_edit(paced: Harness) -> None:
@@ -333,7 +362,7 @@ def test_the_run_loop_takes_back_this_process_leases_on_sqlite(
     """A lease left by a crashed run of the same SQLite file is released at start."""
     h = Harness(f"sqlite:///{tmp_path}/router.db", ruleset, clock)
     h.send(make_alert(env="prod"))
-    assert len(h.store.claim("crashed:1", lease_seconds=3600)) == 1  # and then it died
+    assert len(h.store.claim("crashed:1", lease_seconds=3600).items) == 1  # and then it died
 
     async def scenario() -> None:
         task = asyncio.create_task(h.dispatcher.run())

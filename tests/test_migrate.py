@@ -50,7 +50,7 @@ def test_a_database_from_release_0_1_0_is_upgraded_and_keeps_its_data(
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     assert names == ["KubePodCrashLooping"] * 3
     # What was pending before the upgrade is still there to deliver.
-    (entry,) = store.claim("test", lease_seconds=30)
+    (entry,) = store.claim("test", lease_seconds=30).items
     view = store.load_message(entry.ref)
     assert view is not None
     assert [m.links for m in view.members] == [{}, {}, {}]

@@ -75,7 +75,7 @@ class Replica:
         self.dispatcher = Dispatcher(
             self.store, self.metrics, clock=clock, owner=owner, rng=random.Random(1)
         )
-        self.dispatcher.pacer.interval = 0.0
+        self.dispatcher.channel_interval = 0.0
         register_all(
             self.dispatcher,
             self.store,

@@ -25,7 +25,7 @@ def db_alert(instance: str, **kw: Any) -> Alert:
 
 def test_alerts_of_one_group_share_one_message(store: Store, ruleset: Ruleset) -> None:
     assert ingest(store, ruleset, db_alert("db-1"), db_alert("db-2")) == (1, 0)
-    (item,) = store.claim("me", 60)
+    (item,) = store.claim("me", 60).items
     view = store.load_message(item.ref)
     assert view is not None
     assert (view.channel, view.runbook_id, view.level, view.version) == (
@@ -39,43 +39,43 @@ def test_alerts_of_one_group_share_one_message(store: Store, ruleset: Ruleset) -
 
 def test_a_repeat_changes_nothing(store: Store, ruleset: Ruleset) -> None:
     ingest(store, ruleset, db_alert("db-1"))
-    (item,) = store.claim("me", 60)
+    (item,) = store.claim("me", 60).items
     store.complete(item, 1)
     assert ingest(store, ruleset, db_alert("db-1")) == (0, 0)
-    assert store.claim("me", 60) == []
+    assert store.claim("me", 60).items == []
     assert store.recent_alerts()[0].repeats == 1
 
 
 def test_a_joining_alert_bumps_the_message_version(store: Store, ruleset: Ruleset) -> None:
     ingest(store, ruleset, db_alert("db-1"))
-    (item,) = store.claim("me", 60)
+    (item,) = store.claim("me", 60).items
     store.complete(item, 1)
     assert ingest(store, ruleset, db_alert("db-1"), db_alert("db-2")) == (1, 0)
-    (again,) = store.claim("me", 60)
+    (again,) = store.claim("me", 60).items
     assert again.ref == item.ref
     assert again.version == 2
 
 
 def test_change_during_delivery_keeps_the_entry_pending(store: Store, ruleset: Ruleset) -> None:
     ingest(store, ruleset, db_alert("db-1"))
-    (item,) = store.claim("me", 60)
+    (item,) = store.claim("me", 60).items
     ingest(store, ruleset, db_alert("db-2"))  # arrives while v1 is being sent
     store.complete(item, 1)
-    (again,) = store.claim("me", 60)
+    (again,) = store.claim("me", 60).items
     assert again.version == 2
 
 
 def test_resolving_the_last_alert_closes_the_message(store: Store, ruleset: Ruleset) -> None:
     ingest(store, ruleset, db_alert("db-1"), db_alert("db-2"))
     ingest(store, ruleset, db_alert("db-1", status="resolved", ends_at="2026-11-22T01:10:00Z"))
-    (item,) = store.claim("me", 60)
+    (item,) = store.claim("me", 60).items
     view = store.load_message(item.ref)
     assert view is not None
     assert not view.closed
     assert [m.status for m in view.members] == ["resolved", "firing"]
     store.complete(item, view.version)
     ingest(store, ruleset, db_alert("db-2", status="resolved"))
-    (item,) = store.claim("me", 60)
+    (item,) = store.claim("me", 60).items
     view = store.load_message(item.ref)
     assert view is not None
     assert view.closed
@@ -101,25 +101,25 @@ def test_same_starts_at_firing_later_is_firing_again(
     during an outage, the re-fire has the old startsAt. It must not be dropped."""
     ingest(store, ruleset, db_alert("db-1"))
     ingest(store, ruleset, db_alert("db-1", status="resolved"))
-    first = {i.ref for i in store.claim("me", 60)}
+    first = {i.ref for i in store.claim("me", 60).items}
     clock.advance(STALE_REDELIVERY_WINDOW + 1)
     assert ingest(store, ruleset, db_alert("db-1")) == (1, 0)
-    assert {i.ref for i in store.claim("other", 60)}.isdisjoint(first)
+    assert {i.ref for i in store.claim("other", 60).items}.isdisjoint(first)
 
 
 def test_refiring_after_resolve_opens_a_new_message(store: Store, ruleset: Ruleset) -> None:
     ingest(store, ruleset, db_alert("db-1"))
     ingest(store, ruleset, db_alert("db-1", status="resolved"))
-    first = {i.ref for i in store.claim("me", 60)}
+    first = {i.ref for i in store.claim("me", 60).items}
     assert ingest(store, ruleset, db_alert("db-1", starts_at="2026-11-22T02:00:00Z")) == (1, 0)
-    second = {i.ref for i in store.claim("other", 60)}
+    second = {i.ref for i in store.claim("other", 60).items}
     assert second
     assert second.isdisjoint(first)
 
 
 def test_resolve_of_an_unknown_alert_posts_nothing(store: Store, ruleset: Ruleset) -> None:
     assert ingest(store, ruleset, db_alert("db-9", status="resolved")) == (0, 0)
-    assert store.claim("me", 60) == []
+    assert store.claim("me", 60).items == []
     assert store.recent_alerts()[0].status == "resolved"
 
 
@@ -135,7 +135,9 @@ def test_continue_routes_give_one_message_per_channel(store: Store, tmp_path: Pa
     )
     rules = load_ruleset(routes, RUNBOOKS)
     assert ingest(store, rules, db_alert("db-1")) == (2, 0)
-    channels = sorted(v.channel for i in store.claim("me", 60) if (v := store.load_message(i.ref)))
+    channels = sorted(
+        v.channel for i in store.claim("me", 60).items if (v := store.load_message(i.ref))
+    )
     assert channels == ["#db", "#incidents"]
 
 
@@ -143,17 +145,17 @@ def test_leases_keep_an_entry_from_two_owners(
     store: Store, ruleset: Ruleset, clock: FakeClock
 ) -> None:
     ingest(store, ruleset, db_alert("db-1"))
-    assert len(store.claim("a", 60)) == 1
-    assert store.claim("b", 60) == []
+    assert len(store.claim("a", 60).items) == 1
+    assert store.claim("b", 60).items == []
     clock.advance(61)  # a crashed; its lease ran out
-    assert len(store.claim("b", 60)) == 1
+    assert len(store.claim("b", 60).items) == 1
 
 
 def test_release_leases_frees_entries_at_start(store: Store, ruleset: Ruleset) -> None:
     ingest(store, ruleset, db_alert("db-1"))
     store.claim("dead-process", 600)
     store.release_leases()
-    assert len(store.claim("new-process", 60)) == 1
+    assert len(store.claim("new-process", 60).items) == 1
 
 
 def test_the_group_level_is_the_most_severe_member(store: Store, ruleset: Ruleset) -> None:
@@ -161,7 +163,7 @@ def test_the_group_level_is_the_most_severe_member(store: Store, ruleset: Rulese
     crit = make_alert("QueueDepthHigh", severity="critical", queue="b")
     ingest(store, ruleset, warn)
     ingest(store, ruleset, crit)
-    (item,) = store.claim("me", 60)
+    (item,) = store.claim("me", 60).items
     view = store.load_message(item.ref)
     assert view is not None
     assert view.level == "SEV1"
@@ -178,14 +180,14 @@ def test_acknowledgement_and_priority_update_edit_the_message(
     store: Store, ruleset: Ruleset
 ) -> None:
     ingest(store, ruleset, pd("incident-triggered"))
-    (item,) = store.claim("me", 60)
+    (item,) = store.claim("me", 60).items
     store.complete(item, item.version)
     view = store.load_message(item.ref)
     assert view is not None
     assert (view.level, view.members[0].ack_by) == ("SEV1", None)  # priority P2 -> SEV1
 
     assert ingest(store, ruleset, pd("incident-acknowledged")) == (1, 0)
-    (item,) = store.claim("me", 60)
+    (item,) = store.claim("me", 60).items
     store.complete(item, item.version)
     view = store.load_message(item.ref)
     assert view is not None
@@ -193,7 +195,7 @@ def test_acknowledgement_and_priority_update_edit_the_message(
 
     # P1 now, and still acknowledged (the event does not say by whom: keep the name).
     assert ingest(store, ruleset, pd("incident-priority-updated")) == (1, 0)
-    (item,) = store.claim("me", 60)
+    (item,) = store.claim("me", 60).items
     view = store.load_message(item.ref)
     assert view is not None
     assert (view.level, view.members[0].level, view.members[0].ack_by) == (
@@ -214,7 +216,7 @@ def test_level_goes_down_when_the_most_severe_alert_resolves(
         ruleset,
         make_alert("QueueDepthHigh", severity="critical", queue="a", status="resolved"),
     )
-    (item,) = store.claim("me", 60)
+    (item,) = store.claim("me", 60).items
     view = store.load_message(item.ref)
     assert view is not None
     assert view.level == "SEV3"

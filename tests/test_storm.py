@@ -28,7 +28,7 @@ def send(store: Store, ruleset: Ruleset, *alerts: Alert) -> None:
 def messages(store: Store) -> list[MessageView]:
     """The messages with work due, delivered (completed) as the dispatcher would."""
     views = []
-    for item in store.claim("test", 60, limit=100):
+    for item in store.claim("test", 60, limit=100).items:
         if (view := store.load_message(item.ref)) is not None:
             views.append(view)
         store.complete(item, item.version)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from router.decide import Ruleset
-from router.deliveries.base import Deferred, Handler, Pacer
+from router.deliveries.base import Deferred, Handler
 from router.deliveries.pagerduty_event import PagerDutyEvent
 from router.deliveries.pagerduty_note import PagerDutyNote
 from router.deliveries.response_clock import ResponseClock
@@ -36,7 +36,7 @@ from router.store import (
 if TYPE_CHECKING:
     from router.dispatcher import Dispatcher
 
-__all__ = ["Deferred", "Handler", "Pacer", "register_all"]
+__all__ = ["Deferred", "Handler", "register_all"]
 
 
 def register_all(

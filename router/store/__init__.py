@@ -21,7 +21,7 @@ from router.store.events import MessageEvent, MessageEvents
 from router.store.group import GroupWriter, GroupWrites, IngestRequest
 from router.store.ingest import STALE_REDELIVERY_WINDOW, IngestResult
 from router.store.messages import Member, MessageStore, MessageView
-from router.store.outbox import OutboxItem, OutboxQueue
+from router.store.outbox import Claim, OutboxItem, OutboxQueue
 from router.store.plan import message_key
 from router.store.queries import Queries
 from router.store.schema import (
@@ -43,6 +43,7 @@ __all__ = [
     "SLACK_ACTION",
     "SLACK_MESSAGE",
     "STALE_REDELIVERY_WINDOW",
+    "Claim",
     "GroupWriter",
     "IngestRequest",
     "IngestResult",

@@ -1,12 +1,13 @@
 """The outbox as the dispatcher sees it: claim with a lease, then done, retry, defer or dead.
 
 Several replicas can share one database: a claim takes a lease, PostgreSQL
-skips rows another replica holds, and an expired lease is claimed again.
+skips rows another replica holds, and an expired lease is claimed again. A
+claim also keeps Slack's pace per channel for all of them (router/store/turns.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,13 +22,10 @@ from router.store.schema import (
     messages,
     outbox,
 )
+from router.store.turns import ChannelTurns
 
 TIMERS = (HEARTBEAT, RESPONSE_CLOCK)
 """Outbox kinds that are timers, pending until they come due."""
-
-
-Pace = Callable[[str, int], float | None]
-"""Asked with a channel and an entry id: None to go now, else when the entry is due."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +36,14 @@ class OutboxItem:
     version: int
     attempts: int
     enqueued_at: float
+
+
+@dataclass(frozen=True)
+class Claim:
+    items: list[OutboxItem]
+    """Leased to the claimer, to deliver now."""
+    put_off: int = 0
+    """Entries made due later instead, at their channel's turn."""
 
 
 _LEASE_FREE = sa.or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < sa.bindparam("now"))
@@ -60,7 +66,7 @@ _WAIT = outbox.update().where(outbox.c.id == sa.bindparam("b_id"))
 _LEASE = (
     outbox.update()
     .where(outbox.c.id.in_(sa.bindparam("ids", expanding=True)))
-    .values(lease_owner=sa.bindparam("owner"), lease_until=sa.bindparam("until"))
+    .values(lease_owner=sa.bindparam("owner"), lease_until=sa.bindparam("until"), slot=None)
 )
 
 
@@ -73,26 +79,27 @@ class OutboxQueue(Database):
                 .values(lease_owner=None, lease_until=None)
             )
 
-    def claim(
-        self, owner: str, lease_seconds: float, limit: int = 20, pace: Pace | None = None
-    ) -> list[OutboxItem]:
+    def claim(self, owner: str, lease_seconds: float, limit: int = 20, pace: float = 0.0) -> Claim:
         """Up to ``limit`` entries due now, oldest first, leased to ``owner``.
 
-        An entry about a message is first put to ``pace`` with its channel: one
-        that must wait is made due at the time given, in the same transaction,
-        and not returned. A claim looks at up to ``SCAN`` times ``limit`` entries,
-        so a backlog for busy channels is put off in a few transactions.
+        With ``pace`` (seconds between messages to one channel), an entry about a
+        message goes at its channel's turn: one that comes early is given the next
+        free turn, kept for it, and made due then. A claim looks at up to ``SCAN``
+        times ``limit`` entries, so a backlog is put off in a few transactions.
         """
         now = self.clock.now()
         taken: list[OutboxItem] = []
         waits: list[dict[str, Any]] = []
         with self._tx() as conn:
-            rows = conn.execute(_DUE, {"now": now, "scan": limit * SCAN if pace else limit})
+            rows = conn.execute(_DUE, {"now": now, "scan": limit * SCAN if pace else limit}).all()
+            waiting = [r.channel for r in rows if pace and r.channel and r.slot is None]
+            turns = ChannelTurns(conn, now, pace, waiting)
             for row in rows:
-                until = pace(row.channel, row.id) if pace and row.channel is not None else None
-                if until is not None:
-                    waits.append({"b_id": row.id, "due_at": until})
-                    continue
+                if pace and row.channel is not None and row.slot is None:
+                    at = turns.take(row.channel)
+                    if at > now:
+                        waits.append({"b_id": row.id, "due_at": at, "slot": at})
+                        continue
                 taken.append(
                     OutboxItem(
                         row.id, row.kind, row.ref, row.version, row.attempts, row.enqueued_at
@@ -100,13 +107,13 @@ class OutboxQueue(Database):
                 )
                 if len(taken) == limit:
                     break
-            rows.close()
+            turns.save()
             if waits:
                 conn.execute(_WAIT, waits)
             if taken:
                 ids = [item.id for item in taken]
                 conn.execute(_LEASE, {"ids": ids, "owner": owner, "until": now + lease_seconds})
-        return taken
+        return Claim(taken, len(waits))
 
     def next_due(self) -> float | None:
         with self._read() as conn:

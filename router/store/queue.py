@@ -96,7 +96,8 @@ def wake_clock(conn: Connection, now: float, message_ids: Iterable[int]) -> None
     conn.execute(
         outbox.update()
         .where(outbox.c.kind == RESPONSE_CLOCK, outbox.c.ref.in_(refs), outbox.c.state == "pending")
-        .values(due_at=now, version=outbox.c.version + 1, updated_at=now)
+        # A turn kept for the clock is given up: it takes the channel's next one.
+        .values(due_at=now, slot=None, version=outbox.c.version + 1, updated_at=now)
     )
 
 

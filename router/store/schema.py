@@ -118,9 +118,19 @@ outbox = sa.Table(
     sa.Column("lease_until", sa.Float),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
+    # The channel's turn kept for this entry (Slack's pace); it goes when it comes due.
+    sa.Column("slot", sa.Float),
     sa.UniqueConstraint("kind", "ref", name="uq_outbox_target"),
 )
 sa.Index("ix_outbox_due", outbox.c.state, outbox.c.due_at)
+
+channel_turns = sa.Table(
+    "channel_turns",
+    metadata,
+    sa.Column("channel", sa.Text, primary_key=True),
+    sa.Column("next_free", sa.Float, nullable=False),
+)
+"""Each Slack channel's next free turn, shared by every replica (a message a second)."""
 
 deliveries = sa.Table(
     "deliveries",

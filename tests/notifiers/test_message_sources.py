@@ -34,7 +34,7 @@ def rendered(source: str, ruleset: Ruleset, tmp_path: Path) -> dict[str, object]
     store = Store.from_url(f"sqlite:///{tmp_path}/router.db", clock)
     store.create_schema()
     store.ingest([(a, ruleset.decide(a)) for a in alerts])
-    (entry,) = [e for e in store.claim("test", lease_seconds=30) if e.kind == "slack_message"]
+    (entry,) = [e for e in store.claim("test", lease_seconds=30).items if e.kind == "slack_message"]
     view = store.load_message(entry.ref)
     store.engine.dispose()
     assert view is not None
@@ -101,7 +101,7 @@ def test_resolved_reply_says_how_long_it_lasted_by_the_sources_clock(
         alerts = SOURCES[source].parse(data)
         store.ingest([(a, ruleset.decide(a)) for a in alerts])
         clock.advance(8 * 3600)  # each arrives hours after the source's own times
-    (entry,) = [e for e in store.claim("test", lease_seconds=30) if e.kind == "slack_message"]
+    (entry,) = [e for e in store.claim("test", lease_seconds=30).items if e.kind == "slack_message"]
     view = store.load_message(entry.ref)
     store.engine.dispose()
     assert view is not None

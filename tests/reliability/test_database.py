@@ -53,7 +53,7 @@ def test_replicas_ingesting_one_group_at_once_make_one_message(url: str, ruleset
         for t in threads:
             t.join()
         assert errors == []
-        (item,) = stores[0].claim("me", 60)
+        (item,) = stores[0].claim("me", 60).items
         view = stores[0].load_message(item.ref)
         assert view is not None
         assert sorted(m.labels["instance"] for m in view.members) == [f"db-{j}" for j in range(6)]
@@ -71,7 +71,7 @@ def test_replicas_claim_disjoint_entries(url: str, ruleset: Ruleset) -> None:
 
     def claim(store: Store, owner: str) -> None:
         barrier.wait()
-        claimed[owner] = [i.id for i in store.claim(owner, 60, limit=25)]
+        claimed[owner] = [i.id for i in store.claim(owner, 60, limit=25).items]
 
     threads = [threading.Thread(target=claim, args=(s, o)) for s, o in ((a, "a"), (b, "b"))]
     try:
