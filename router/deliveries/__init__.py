@@ -2,9 +2,9 @@
 
 A handler takes a claimed outbox entry, does the work, and returns the version
 it delivered. It raises DeliveryError (retryable or not) when it cannot, or
-Deferred to try again later. The dispatcher paces channels before a handler
-sees an entry. ``register_all`` is where each kind is
-registered; adding a kind is one module here and one line there.
+Deferred to try again later. Slack's pace is kept before a handler sees an
+entry (the claim, router/store/turns.py). ``register_all`` is where each kind
+is registered; adding a kind is one module here and one line there.
 """
 
 from __future__ import annotations

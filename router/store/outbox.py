@@ -147,8 +147,8 @@ class OutboxQueue(Database):
         self._fail(item, "pending", due_at, reason, error)
 
     def defer(self, items: Sequence[tuple[OutboxItem, float]]) -> None:
-        """Not now (the channel's pace): each back to pending, due at its time; no attempt
-        counted, no error."""
+        """Not now (a handler's Deferred): each back to pending, due at its time; no
+        attempt counted, no error."""
         now = self.clock.now()
         with self._tx() as conn:
             conn.execute(
