@@ -42,13 +42,18 @@ class ChannelTurns:
         self._next: dict[str, float] = {}
         self._taken: set[str] = set()
         if wanted:
-            insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
-            conn.execute(
-                insert(channel_turns).on_conflict_do_nothing(),
-                [{"channel": c, "next_free": 0.0} for c in wanted],
-            )
-            rows = conn.execute(_TURNS, {"channels": wanted})
-            self._next = {row.channel: row.next_free for row in rows}
+            self._next = self._read(wanted)
+            if missing := [c for c in wanted if c not in self._next]:  # a channel's first time
+                insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
+                conn.execute(
+                    insert(channel_turns).on_conflict_do_nothing(),
+                    [{"channel": c, "next_free": 0.0} for c in missing],
+                )
+                self._next |= self._read(missing)
+
+    def _read(self, channels: list[str]) -> dict[str, float]:
+        rows = self.conn.execute(_TURNS, {"channels": channels})
+        return {row.channel: row.next_free for row in rows}
 
     def take(self, channel: str) -> float:
         """The channel's next turn: now, or the later time to go at."""
