@@ -192,6 +192,22 @@ def test_update_reminders_every_15m_stop_at_resolve(w: World) -> None:
     assert kinds == ["acknowledged", *["update_reminder"] * 3, "resolved"]
 
 
+def test_a_response_clock_takes_no_turn_of_its_channel(w: World) -> None:
+    # Slack's pace is for messages: a clock that only looks must not hold the next
+    # message in its channel back by a second.
+    w.router.dispatcher.channel_interval = 1.0
+    w.send(make_alert(env="prod", group_key="g1"))
+    w.send(make_alert(env="prod", group_key="g2", instance="db-2:5432"))
+    posted: list[float] = []
+    for _ in range(12):
+        before = len(w.router.slack.calls)
+        w.router.dispatcher.dispatch_due()
+        posted += [w.clock.now() for c in w.router.slack.calls[before:] if c[0] == "post"]
+        w.clock.advance(0.25)
+    assert len(posted) == 2
+    assert posted[1] - posted[0] == 1.0
+
+
 def test_nothing_for_a_level_without_response_times(w: World) -> None:
     w.send(make_alert(env="staging"))  # db-pool-staging: SEV3, no response times
     w.router.dispatcher.dispatch_due()

@@ -51,10 +51,8 @@ SCAN = 5
 """A claim looks at up to this many times its limit (the rest being put off to their turn)."""
 _DUE = (
     sa.select(outbox, messages.c.channel)
-    .outerjoin(
-        messages,
-        sa.and_(outbox.c.kind.in_([SLACK_MESSAGE, RESPONSE_CLOCK]), messages.c.id == outbox.c.ref),
-    )
+    # Posts and edits keep the channel's pace; a clock that may only look does not.
+    .outerjoin(messages, sa.and_(outbox.c.kind == SLACK_MESSAGE, messages.c.id == outbox.c.ref))
     .where(outbox.c.state == "pending", outbox.c.due_at <= sa.bindparam("now"), _LEASE_FREE)
     .order_by(outbox.c.due_at, outbox.c.id)
     .limit(sa.bindparam("scan"))
@@ -82,8 +80,8 @@ class OutboxQueue(Database):
     def claim(self, owner: str, lease_seconds: float, limit: int = 20, pace: float = 0.0) -> Claim:
         """Up to ``limit`` entries due now, oldest first, leased to ``owner``.
 
-        With ``pace`` (seconds between messages to one channel), an entry about a
-        message goes at its channel's turn: one that comes early is given the next
+        With ``pace`` (seconds between messages to one channel), a message's post
+        or edit goes at its channel's turn: one that comes early is given the next
         free turn, kept for it, and made due then. A claim looks at up to ``SCAN``
         times ``limit`` entries, so a backlog is put off in a few transactions.
         """
