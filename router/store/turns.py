@@ -19,7 +19,7 @@ from router.store.schema import channel_turns
 _TURNS = (
     sa.select(channel_turns.c.channel, channel_turns.c.next_free)
     .where(channel_turns.c.channel.in_(sa.bindparam("channels", expanding=True)))
-    .order_by(channel_turns.c.channel)  # one lock order for every replica: no deadlock
+    .order_by(channel_turns.c.channel)  # one lock order for every replica
     .with_for_update()
 )
 _SAVE = (
@@ -43,7 +43,9 @@ class ChannelTurns:
         self._taken: set[str] = set()
         if wanted:
             self._next = self._read(wanted)
-            if missing := [c for c in wanted if c not in self._next]:  # a channel's first time
+            # A channel's first turn creates its row. Replicas racing on a new channel can,
+            # rarely, deadlock here on PostgreSQL: it ends one claim, which is tried again.
+            if missing := [c for c in wanted if c not in self._next]:
                 insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
                 conn.execute(
                     insert(channel_turns).on_conflict_do_nothing(),
