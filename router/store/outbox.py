@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
+from router.clock import Clock
 from router.store.database import Database
 from router.store.schema import (
     HEARTBEAT,
@@ -69,6 +71,11 @@ _LEASE = (
 
 
 class OutboxQueue(Database):
+    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
+        super().__init__(engine, clock)
+        self._turns_made: set[str] = set()
+        """Channels with a row in channel_turns (never deleted): not created again."""
+
     def release_leases(self) -> None:
         with self._tx() as conn:
             conn.execute(
@@ -91,7 +98,7 @@ class OutboxQueue(Database):
         with self._tx() as conn:
             rows = conn.execute(_DUE, {"now": now, "scan": limit * SCAN if pace else limit}).all()
             waiting = [r.channel for r in rows if pace and r.channel and r.slot is None]
-            turns = ChannelTurns(conn, now, pace, waiting)
+            turns = ChannelTurns(conn, now, pace, waiting, self._turns_made)
             for row in rows:
                 if pace and row.channel is not None and row.slot is None:
                     at = turns.take(row.channel)

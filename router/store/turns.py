@@ -19,7 +19,7 @@ from router.store.schema import channel_turns
 _TURNS = (
     sa.select(channel_turns.c.channel, channel_turns.c.next_free)
     .where(channel_turns.c.channel.in_(sa.bindparam("channels", expanding=True)))
-    .order_by(channel_turns.c.channel)  # one lock order for every replica
+    .order_by(channel_turns.c.channel)  # one lock order for every replica: no deadlock
     .with_for_update()
 )
 _SAVE = (
@@ -33,29 +33,32 @@ class ChannelTurns:
     """The next free turn of some channels, for one transaction."""
 
     def __init__(
-        self, conn: Connection, now: float, interval: float, channels: Iterable[str]
+        self,
+        conn: Connection,
+        now: float,
+        interval: float,
+        channels: Iterable[str],
+        known: set[str],
     ) -> None:
+        """``known``: channels whose row exists (rows are never deleted), kept by the caller."""
         self.conn = conn
         self.now = now
         self.interval = interval
         wanted = sorted(set(channels))
         self._next: dict[str, float] = {}
         self._taken: set[str] = set()
-        if wanted:
-            self._next = self._read(wanted)
-            # A channel's first turn creates its row. Replicas racing on a new channel can,
-            # rarely, deadlock here on PostgreSQL: it ends one claim, which is tried again.
-            if missing := [c for c in wanted if c not in self._next]:
-                insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
-                conn.execute(
-                    insert(channel_turns).on_conflict_do_nothing(),
-                    [{"channel": c, "next_free": 0.0} for c in missing],
-                )
-                self._next |= self._read(missing)
-
-    def _read(self, channels: list[str]) -> dict[str, float]:
-        rows = self.conn.execute(_TURNS, {"channels": channels})
-        return {row.channel: row.next_free for row in rows}
+        if not wanted:
+            return
+        if new := [c for c in wanted if c not in known]:
+            # Created before any turn is locked, in one order: replicas cannot deadlock.
+            insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
+            conn.execute(
+                insert(channel_turns).on_conflict_do_nothing(),
+                [{"channel": c, "next_free": 0.0} for c in new],
+            )
+        rows = conn.execute(_TURNS, {"channels": wanted})
+        self._next = {row.channel: row.next_free for row in rows}
+        known.update(wanted)
 
     def take(self, channel: str) -> float:
         """The channel's next turn: now, or the later time to go at."""
