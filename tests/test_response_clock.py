@@ -6,6 +6,7 @@ the db-pool route escalates to a Slack user group.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from collections.abc import Iterator
@@ -206,6 +207,23 @@ def test_a_response_clock_takes_no_turn_of_its_channel(w: World) -> None:
         w.clock.advance(0.25)
     assert len(posted) == 2
     assert posted[1] - posted[0] == 1.0
+
+
+def test_a_reminder_waits_for_its_channel_s_turn_like_any_message(w: World) -> None:
+    w.router.dispatcher.channel_interval = 1.0
+    w.send(FIRING)
+    w.router.dispatcher.dispatch_due()  # posted; its ack reminder is due at 5m
+    w.clock.advance(5 * MINUTE - 0.5)
+    w.send(*(make_alert(env="prod", group_key=f"g{i}", instance=f"db-{i}:5432") for i in (2, 3)))
+    w.clock.advance(0.5)  # the reminder and two new messages, all for #db-oncall
+    calls: list[tuple[float, str]] = []
+    for _ in range(16):
+        before = len(w.router.slack.calls)
+        w.router.dispatcher.dispatch_due()
+        calls += [(w.clock.now(), c[0]) for c in w.router.slack.calls[before:]]
+        w.clock.advance(0.25)
+    assert [action for _, action in calls] == ["post", "post", "reply"]
+    assert [b - a for (a, _), (b, _) in itertools.pairwise(calls)] == [1.0, 1.0]
 
 
 def test_nothing_for_a_level_without_response_times(w: World) -> None:

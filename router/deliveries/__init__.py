@@ -56,5 +56,13 @@ def register_all(
     dispatcher.register(PAGERDUTY_EVENT, PagerDutyEvent(store, pagerduty, metrics))
     dispatcher.register(SLACK_ACTION, SlackAction(store, actions, metrics))
     if ruleset is not None:
-        clock = ResponseClock(store, notifier, ruleset, metrics, dispatcher.clock, pagerduty)
+        clock = ResponseClock(
+            store,
+            notifier,
+            ruleset,
+            metrics,
+            dispatcher.clock,
+            pagerduty,
+            pace=lambda: dispatcher.channel_interval,
+        )
         dispatcher.register(RESPONSE_CLOCK, clock)

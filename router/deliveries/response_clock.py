@@ -59,8 +59,11 @@ class ResponseClock:
         metrics: Metrics,
         clock: Clock,
         pagerduty: PagerDuty | None = None,
+        pace: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self.pagerduty = pagerduty
+        self.pace = pace
+        """Seconds between messages to one channel (the dispatcher's)."""
         self.store = store
         self.notifier = notifier
         self.ruleset = ruleset
@@ -79,7 +82,7 @@ class ResponseClock:
         if not view.closed and level is not None:
             due, later = self._due(view, level, events, now)
             if due:
-                self._send(view, due, now)
+                self._send(item, view, due, now)
                 events = self.store.message_events(view.id)
         self._page(view, events, now)
         if later is not None:
@@ -171,9 +174,15 @@ class ResponseClock:
                 times.append(at)
         return due, min(times) if times else None
 
-    def _send(self, view: MessageView, due: list[tuple[str, Rendered]], now: float) -> None:
+    def _send(
+        self, item: OutboxItem, view: MessageView, due: list[tuple[str, Rendered]], now: float
+    ) -> None:
         if view.slack_channel is None or view.slack_ts is None:
             raise Deferred(now + NOT_POSTED_YET)  # the message itself first
+        if item.turn is None:  # the channel's turn, like any message (Slack's pace)
+            at = self.store.take_turn(item, view.channel, self.pace())
+            if at > now:
+                raise Deferred(at)
         for kind, reply in due:
             self.notifier.reply(view.slack_channel, view.slack_ts, reply)
             self.store.record_event(view.id, kind, now)

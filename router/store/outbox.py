@@ -38,6 +38,8 @@ class OutboxItem:
     version: int
     attempts: int
     enqueued_at: float
+    turn: float | None = None
+    """The channel's turn this entry was given and that has come: it goes on it."""
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,9 @@ class OutboxQueue(Database):
 
         With ``pace`` (seconds between messages to one channel), a message's post
         or edit goes at its channel's turn: one that comes early is given the next
-        free turn, kept for it, and made due then. A claim looks at up to ``SCAN``
-        times ``limit`` entries, so a backlog is put off in a few transactions.
+        free turn, kept for it, and made due then. (Other kinds take a turn with
+        ``take_turn`` when they post.) A claim looks at up to ``SCAN`` times
+        ``limit`` entries, so a backlog is put off in a few transactions.
         """
         now = self.clock.now()
         taken: list[OutboxItem] = []
@@ -107,7 +110,13 @@ class OutboxQueue(Database):
                         continue
                 taken.append(
                     OutboxItem(
-                        row.id, row.kind, row.ref, row.version, row.attempts, row.enqueued_at
+                        row.id,
+                        row.kind,
+                        row.ref,
+                        row.version,
+                        row.attempts,
+                        row.enqueued_at,
+                        row.slot,
                     )
                 )
                 if len(taken) == limit:
@@ -119,6 +128,18 @@ class OutboxQueue(Database):
                 ids = [item.id for item in taken]
                 conn.execute(_LEASE, {"ids": ids, "owner": owner, "until": now + lease_seconds})
         return Claim(taken, len(waits))
+
+    def take_turn(self, item: OutboxItem, channel: str, pace: float) -> float:
+        """A turn of the channel for a handler about to post there (not claimed with one):
+        now, or a later time, kept for the entry (it goes then, when claimed again)."""
+        now = self.clock.now()
+        with self._tx() as conn:
+            turns = ChannelTurns(conn, now, pace, [channel], self._turns_made)
+            at = turns.take(channel)
+            turns.save()
+            if at > now:
+                conn.execute(outbox.update().where(outbox.c.id == item.id).values(slot=at))
+        return at
 
     def next_due(self) -> float | None:
         with self._read() as conn:
