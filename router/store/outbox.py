@@ -100,10 +100,13 @@ class OutboxQueue(Database):
         waits: list[dict[str, Any]] = []
         with self._tx() as conn:
             rows = conn.execute(_DUE, {"now": now, "scan": limit * SCAN if pace else limit}).all()
-            waiting = [r.channel for r in rows if pace and r.channel and r.slot is None]
-            turns = ChannelTurns(conn, now, pace, waiting, self._turns_made)
+            # Posts and edits without a turn of their own yet: each needs one now.
+            need_turn = {
+                r.id: r.channel for r in rows if pace and r.channel is not None and r.slot is None
+            }
+            turns = ChannelTurns(conn, now, pace, need_turn.values(), self._turns_made)
             for row in rows:
-                if pace and row.channel is not None and row.slot is None:
+                if row.id in need_turn:
                     at = turns.take(row.channel)
                     if at > now:
                         waits.append({"b_id": row.id, "due_at": at, "slot": at})
