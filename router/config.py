@@ -93,6 +93,11 @@ class Level(_Strict):
     postmortem: bool = Field(
         default=False, description="a postmortem draft follows the resolution timeline"
     )
+    postmortem_after: Duration | None = Field(
+        default=None,
+        description="with postmortem: only a group that fired at least this long (or had "
+        "an incident declared) draws a postmortem draft; default 5m",
+    )
 
 
 class Storm(_Strict):

@@ -153,10 +153,12 @@ class AcknowledgeMessage(_Click):
 
 
 class StatusDraft(_Click):
-    """Post a status update draft (and the executive brief for SEV0) in the thread."""
+    """A status update draft (and the executive brief for SEV0): to the clicking user
+    alone, with a button to post it; ``post``: that button, in the alert's thread."""
 
     kind: Literal["status_draft"] = "status_draft"
     message_id: int
+    post: bool = False
 
 
 class DeclareIncident(_Click):

@@ -6,6 +6,7 @@ helpers also brings its tests along).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +57,28 @@ def payloads(source: str) -> list[Path]:
     """A source's golden payloads (each beside its ``.expected.json``)."""
     folder = GOLDEN / "sources" / source
     return sorted(p for p in folder.glob("*.json") if not p.name.endswith(".expected.json"))
+
+
+PHONE_BLOCKS = 12
+PHONE_CHARACTERS = 2000
+"""The design's first phone screen: at most this many blocks and visible characters."""
+_LINK = re.compile(r"<(?:[^<>|]*)\|([^<>]*)>")
+_MENTION = re.compile(r"<[@#!][^<>]*>")
+_FORMATTING = re.compile(r"```|[*_`]")
+
+
+def visible_text(blocks: list[dict[str, Any]]) -> str:
+    """What a reader sees of Block Kit: texts, fields and button labels, with links and
+    dates shown as their labels, mentions as a short name, and no formatting marks."""
+    texts: list[str] = []
+    for block in blocks:
+        if text := block.get("text"):
+            texts.append(text["text"])
+        texts += [f["text"] for f in block.get("fields", [])]
+        texts += [e["text"] for e in block.get("elements", []) if e.get("type") == "mrkdwn"]
+        texts += [e["text"]["text"] for e in block.get("elements", []) if e.get("type") == "button"]
+    shown = "\n".join(texts)
+    shown = _LINK.sub(r"\1", shown)
+    shown = _MENTION.sub("@someone", shown)
+    shown = _FORMATTING.sub("", shown)
+    return shown.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

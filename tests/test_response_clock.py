@@ -10,6 +10,7 @@ import itertools
 import json
 import random
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from router.metrics import Metrics
 from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
 from router.store import Store
+from router.store.events import INCIDENT_ANNOUNCED
 from tests import helpers
 from tests.conftest import GOLDEN, ROUTES, RUNBOOKS, FakeClock, check_golden, make_alert
 from tests.fakes.notifier import RecordingNotifier
@@ -71,7 +73,10 @@ class Replica:
         self.metrics = Metrics()
         data = ruleset.config.data
         renderer = MessageRenderer(
-            ruleset.catalog, data.severity.levels, data.defaults.stale_after_days
+            ruleset.catalog,
+            data.severity.levels,
+            data.defaults.stale_after_days,
+            pages_url="http://router.example",
         )
         self.dispatcher = Dispatcher(
             self.store, self.metrics, clock=clock, owner=owner, rng=random.Random(1)
@@ -280,9 +285,10 @@ def test_resolution_posts_the_timeline_and_a_postmortem_draft(w: World, tmp_path
     )
     w.router.dispatcher.dispatch_due()
     replies = [m for action, _, _, m in w.router.slack.calls if action == "reply"]
-    resolved, draft = replies[-2:]
+    resolved = replies[-1]
     check_golden(GOLDEN / "incident/resolved-reply.json", dumps(resolved.blocks))
-    assert draft.text.startswith("Postmortem draft:")
+    assert "postmortem.md|postmortem draft>" in dumps(resolved.blocks)  # one line, its link
+    assert not any("Postmortem draft" in r.text for r in replies)  # not the draft itself
     view = w.router.store.load_message(1)
     assert view is not None
     runbook = w.ruleset.catalog.get("RUN-001")
@@ -372,3 +378,39 @@ def test_a_postmortem_draft_of_a_firing_alert_says_it_still_fires(w: World) -> N
     draft = postmortem(view, [], None, w.clock.now())
     assert "still firing at 2026-11-22 04:10:00 UTC" in draft
     assert "resolved" not in draft.split("## Timeline")[0]
+
+
+def _resolve_after(w: World, minutes: float, declared: bool = False) -> str:
+    """Fire, (declare,) resolve ``minutes`` later by the source's clock; the last reply."""
+    start = "2026-11-22T03:59:30Z"
+    w.send(make_alert(starts_at=start, env="prod"))
+    w.router.dispatcher.dispatch_due()
+    if declared:
+        w.router.store.record_event(1, INCIDENT_ANNOUNCED, w.clock.now(), "slack:U0ANA", "C0INC")
+    end = datetime.fromisoformat(start) + timedelta(minutes=minutes)
+    w.clock.advance(minutes * MINUTE)
+    w.send(make_alert(starts_at=start, status="resolved", ends_at=end.isoformat(), env="prod"))
+    w.router.dispatcher.dispatch_due()
+    return w.router.replies()[-1]
+
+
+def test_a_blip_shorter_than_postmortem_after_draws_no_postmortem(w: World) -> None:
+    reply = _resolve_after(w, 4.5)  # SEV1 here: postmortem, postmortem_after the default 5m
+    assert reply.startswith("✅ Resolved")
+    assert not any("postmortem" in r.lower() for r in w.router.replies())
+
+
+def test_a_declared_incident_draws_a_postmortem_however_short(w: World) -> None:
+    _resolve_after(w, 1, declared=True)
+    (resolved,) = [
+        m for action, _, _, m in w.router.slack.calls if action == "reply" and "Resolved" in m.text
+    ]
+    assert "/alerts/1/postmortem.md|postmortem draft>" in dumps(resolved.blocks)
+
+
+def test_five_minutes_or_more_draws_the_postmortem_line(w: World) -> None:
+    _resolve_after(w, 5)
+    (resolved,) = [
+        m for action, _, _, m in w.router.slack.calls if action == "reply" and "Resolved" in m.text
+    ]
+    assert "postmortem draft>" in dumps(resolved.blocks)

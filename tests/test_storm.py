@@ -11,6 +11,7 @@ from router.notifiers.message import MessageRenderer
 from router.store import MessageView, Store
 from router.storm import StormPolicy
 from tests.conftest import GOLDEN, FakeClock, check_golden, make_alert
+from tests.helpers import PHONE_BLOCKS, PHONE_CHARACTERS, visible_text
 
 POLICY = StormPolicy(alerts=5, within=300.0, level="SEV1", channel="#incidents")
 
@@ -102,13 +103,22 @@ def test_storm_message_golden(store: Store, ruleset: Ruleset, clock: FakeClock) 
         *(alert(i) for i in range(4, 9)),
         *(alert(i, "QueueDepthHigh") for i in range(9, 12)),
     )
-    clock.advance(301)
-    store.end_storms()
-    (storm,) = [v for v in messages(store) if v.kind == "storm"]
     data = ruleset.config.data
     renderer = MessageRenderer(
         ruleset.catalog, data.severity.levels, data.defaults.stale_after_days
     )
+    (storm,) = [v for v in messages(store) if v.kind == "storm"]
+    firing = renderer.render(storm, clock.now())
+    check_golden(
+        GOLDEN / "slack" / "storm-firing.json",
+        json.dumps({"text": firing.text, "blocks": firing.blocks}, indent=2, ensure_ascii=False)
+        + "\n",
+    )
+    assert len(firing.blocks) <= PHONE_BLOCKS
+    assert len(visible_text(firing.blocks)) <= PHONE_CHARACTERS
+    clock.advance(301)
+    store.end_storms()
+    (storm,) = [v for v in messages(store) if v.kind == "storm"]
     rendered = renderer.render(storm, clock.now())
     text = (
         json.dumps({"text": rendered.text, "blocks": rendered.blocks}, indent=2, ensure_ascii=False)

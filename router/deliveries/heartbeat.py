@@ -21,6 +21,7 @@ from router.decide import Decision, Ruleset
 from router.notifiers.blocks import duration
 from router.severity import Severity
 from router.store import OutboxItem, Store
+from router.store.heartbeats import GROUP_PREFIX as HEARTBEAT_GROUP
 from router.store.heartbeats import Heartbeat
 
 ALERTNAME = "AlertingPipelineSilent"
@@ -28,21 +29,21 @@ LEVEL: LevelName = "SEV1"
 
 
 def silent_alert(beat: Heartbeat, source: SourceName, now: float) -> Alert:
-    expected = beat.alertname or "the heartbeat alert"
+    """The alarm, in plain words: which alert is silent, since when, and what it means."""
+    expected = beat.alertname or f"alert on route {beat.route}"
     since = datetime.fromtimestamp(beat.last_seen, UTC)
     return Alert(
         source=source,
         status="firing",
         name=ALERTNAME,
         fingerprint=f"heartbeat:{beat.route}:{beat.last_seen:.0f}",
-        group_key=f"heartbeat:{beat.route}",
+        group_key=f"{HEARTBEAT_GROUP}{beat.route}",
         labels={"alertname": ALERTNAME, "heartbeat": expected, "route": beat.route},
         annotations={
             "description": (
-                f"No {expected} has arrived for {duration(now - beat.last_seen)} "
-                f"(heartbeat every {duration(beat.interval)}, route {beat.route}). "
-                "Alerts may not be reaching anyone: check Prometheus, Alertmanager and "
-                "the webhook to this router."
+                f"{expected} should reach the router at least every {duration(beat.interval)} "
+                f"(route {beat.route}); none has come for {duration(now - beat.last_seen)}. "
+                "Until it does, other alerts may be reaching no one."
             )
         },
         starts_at=since,
@@ -84,7 +85,7 @@ class HeartbeatChecker:
             return item.version
         data = ruleset.config.data
         level = data.severity.levels[LEVEL]
-        reason = f"heartbeat: no {beat.alertname or 'copy'} for {duration(beat.interval)}"
+        reason = f"heartbeat: no {beat.alertname or 'alert'} for {duration(beat.interval)}"
         link = ruleset.link_to(route.runbook, f"route {route.name!r}") if route.runbook else None
         decision = Decision(
             route.name,

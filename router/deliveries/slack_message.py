@@ -56,16 +56,13 @@ class SlackMessage:
     def _resolved(
         self, view: MessageView, renderer: MessageRenderer, channel: str, ts: str, now: float
     ) -> None:
-        """The resolution in the thread: the timeline, and a postmortem draft where the
-        level asks for one (linked to /alerts/{id}/postmortem.md)."""
+        """The resolution in the thread: the timeline, and a line linking the postmortem
+        draft (/alerts/{id}/postmortem.md) where the level and the incident ask for one."""
         events = self.store.message_events(view.id)
-        self.notifier.reply(channel, ts, renderer.render_resolved_reply(view, now, events))
+        url = None
+        if renderer.pages_url and (alert_id := self.store.first_alert_id(view.id)) is not None:
+            url = f"{renderer.pages_url}/alerts/{alert_id}/postmortem.md"
+        reply = renderer.render_resolved_reply(view, now, events, postmortem_url=url)
+        self.notifier.reply(channel, ts, reply)
         self.metrics.delivered.labels("reply").inc()
-        if renderer.wants_postmortem(view):
-            url = None
-            alert_id = self.store.first_alert_id(view.id)
-            if renderer.pages_url and alert_id is not None:
-                url = f"{renderer.pages_url}/alerts/{alert_id}/postmortem.md"
-            self.notifier.reply(channel, ts, renderer.render_postmortem(view, events, now, url))
-            self.metrics.delivered.labels("reply").inc()
         self.store.record_resolve_notified(view.id)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from router.notifiers.blocks import duration
 from router.notifiers.mrkdwn import safe
 from router.store import MessageEvent, MessageView
 from router.store.events import ACK_REMINDER, RESOLVE_ESCALATION, UPDATE_REMINDER
@@ -46,13 +47,28 @@ def ended(view: MessageView, now: float) -> float:
     return max(ends) if ends else (view.resolved_at or now)
 
 
+def _received(view: MessageView, fired: float) -> str:
+    """When the router heard of it, told with the fired entry so the order stays true.
+
+    The sources' clocks order the timeline. The router's arrival time is not an
+    event of the incident: it says how late the news came, in words.
+    """
+    late = view.created_at - fired
+    if view.closed and view.created_at > ended(view, view.created_at):
+        return f"; the router heard of it only at {utc(view.created_at)}, after it had resolved"
+    if late >= 60:
+        return f"; it reached the router {duration(late)} later, for {view.channel}"
+    return f"; posted to {view.channel}"
+
+
 def timeline(view: MessageView, events: Sequence[MessageEvent]) -> list[Entry]:
-    """Fired, received, acknowledged, what the clock sent, resolved: in order."""
+    """Fired, acknowledged, what the clock sent, resolved: in the order they happened."""
     names = sorted({m.name for m in view.members if m.name})
     what = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    entries = [Entry(started(view), f"fired: {what or 'alert'} ({len(view.members)} alert(s))")]
-    if view.created_at != entries[0].at:
-        entries.append(Entry(view.created_at, f"received by the router, posted to {view.channel}"))
+    count = len(view.members)
+    alerts = f"{count} alerts" if count != 1 else "1 alert"
+    fired = started(view)
+    entries = [Entry(fired, f"fired: {what or 'alert'} ({alerts}){_received(view, fired)}")]
     acks = [(m.ack_at, m.ack_by) for m in view.members if m.ack_at is not None]
     if acks:
         at, who = min(acks, key=lambda a: a[0])

@@ -1,13 +1,17 @@
 """The Slack message for one (group, channel, runbook), as Block Kit.
 
-Storms and their pointers are drawn in storm_message.py; the pieces both
-use are in blocks.py.
+It fits a phone's first screen ("The message at 3 AM" in the design): the
+header (level, alert name, state); the summary; one line of level, response
+time, why, source, start and the labels every alert shares; every alert of the
+group with the labels that tell it apart and its own description or value; the
+runbook link, its first step with the commands filled from the alerts, the
+titles of the next steps, "Do not" and the escalation in a line each; buttons.
+A resolved message keeps what happened and drops the steps.
 
-Layout: header (level, alert name, state); summary; fields; why this level;
-runbook link with owner and Last Tested; the first three steps with their first
-command; Do not; escalation; the alerts of the group; an "Open runbook" button.
-Every piece of alert-supplied text is escaped, and every piece is cut to fit
-Slack's limits before slack_sdk's models validate them: truncate, never fail.
+Storms and their pointers are drawn in storm_message.py; the pieces all use are
+in blocks.py. Every piece of alert-supplied text is escaped, and every piece is
+cut to fit Slack's limits before slack_sdk's models validate them: truncate,
+never fail.
 """
 
 from __future__ import annotations
@@ -17,36 +21,19 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from slack_sdk.models.blocks import (
-    Block,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    PlainTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, PlainTextObject
 
 from router.config import IDENTITY_LABELS, Level, LevelName
-from router.incident.postmortem import postmortem
 from router.incident.timeline import timeline, who_text
 from router.notifiers import Rendered
-from router.notifiers.blocks import (
-    do_not,
-    duration,
-    escalation,
-    fit,
-    lasted,
-    mrkdwn,
-    section,
-    slack_date,
-)
+from router.notifiers import labels as shown_labels
+from router.notifiers import message_runbook as steps
+from router.notifiers.blocks import duration, fit, lasted, mrkdwn, section, slack_date
 from router.notifiers.message_buttons import message_actions
 from router.notifiers.mrkdwn import (
     MAX_FALLBACK_TEXT,
-    MAX_FIELD_TEXT,
     MAX_HEADER_TEXT,
     MAX_SECTION_TEXT,
-    code_block,
     escape,
     from_markdown,
     link,
@@ -56,13 +43,25 @@ from router.notifiers.mrkdwn import (
 from router.notifiers.storm_message import render_pointer, render_storm
 from router.runbooks import Catalog, Runbook
 from router.store import Member, MessageEvent, MessageView
+from router.store.events import INCIDENT_ANNOUNCED
 
-FIRST_STEPS = 3
 LISTED_ALERTS = 10
 _LEVEL_MARK = {"SEV0": "🔴", "SEV1": "🔴", "SEV2": "🟠", "SEV3": "🟡", "SEV4": "🔵"}
-_NOISY_LABELS = {"alertname", "severity", "__name__"}
-MAX_DESCRIPTION = 1500
+MAX_DESCRIPTION = 400
+MAX_OWN_TEXT = 160
 MAX_LABELS_SHOWN = 8
+MAX_APART_SHOWN = 4
+DEFAULT_POSTMORTEM_AFTER = 300.0
+"""A group that fired less than this (and had no incident declared) draws no postmortem."""
+HEARTBEAT_CHECKS = (
+    "*What to check*\n"
+    "1. Prometheus is up and evaluating its rules (the heartbeat alert fires in its "
+    "Alerts page).\n"
+    "2. Alertmanager is up, and its route sends the heartbeat alert to this router with "
+    "a `repeat_interval` shorter than the heartbeat.\n"
+    "3. The webhook reaches the router: Alertmanager's "
+    "`alertmanager_notifications_failed_total`, and refused webhooks in the router's log."
+)
 
 
 def title(view: MessageView) -> str:
@@ -71,22 +70,16 @@ def title(view: MessageView) -> str:
     return f"{top} (+{len(others)} more)" if others else top
 
 
-def _distinguishing(members: list[Member]) -> list[str]:
-    """Labels whose values differ between the alerts: what tells them apart."""
-    keys = sorted({k for m in members for k in m.labels} - _NOISY_LABELS)
-    return [k for k in keys if len({m.labels.get(k, "") for m in members}) > 1]
-
-
 def _bare(text: str) -> str:
     return re.sub(r"[\s#*_`]+", " ", text).strip().lower()
 
 
-def _without_first_line_if(text: str, repeated: list[str]) -> str:
+def _without_first_line_if(text: str, repeated: str) -> str:
     """The description, less a first line that only repeats the summary."""
     head, _, rest = text.partition("\n")
-    if repeated and _bare(head) == _bare(repeated[0]):
+    if repeated and _bare(head) == _bare(repeated):
         return rest.strip()
-    return "" if repeated and _bare(text) == _bare(repeated[0]) else text
+    return text
 
 
 _SLACK_ACKER = re.compile(r"^slack:([UW][A-Z0-9]{2,20})$")
@@ -123,8 +116,20 @@ def acknowledgement(view: MessageView) -> str | None:
     return text
 
 
-def _is_stale(runbook: Runbook, now: float, stale_after_days: int) -> bool:
-    return runbook.is_stale(datetime.fromtimestamp(now, UTC).date(), stale_after_days)
+def _common_summary(view: MessageView) -> str:
+    """The summary to lead with: the first alert's, unless it only repeats its name."""
+    names = {m.name for m in view.members}
+    return next((m.summary for m in view.members if m.summary and m.summary not in names), "")
+
+
+def _own_text(member: Member, summary: str) -> str:
+    """What this alert says about itself: its description, else its own summary or value."""
+    description = member.annotations.get("description", "").strip()
+    description = _without_first_line_if(description, summary).partition("\n")[0].strip()
+    for text in (description, member.summary if member.summary != summary else "", member.value):
+        if text and _bare(text) != _bare(summary):
+            return text
+    return ""
 
 
 class MessageRenderer:
@@ -142,7 +147,7 @@ class MessageRenderer:
     ) -> None:
         self.runbooks = runbooks
         self.pages_url = pages_url
-        """The router's own pages (for links to drafts), when its runbook links point there."""
+        """The router's own pages (for links to alert pages and drafts)."""
         self.levels: dict[str, Level] = {str(k): v for k, v in levels.items()}
         self.stale_after_days = stale_after_days
         self.pagerduty_ack = pagerduty_ack
@@ -158,21 +163,37 @@ class MessageRenderer:
         level = self.levels[view.level]
         resolved = not view.firing
         blocks: list[Block] = [self._header(view, resolved)]
-        blocks += self._summary(view)
-        blocks.append(self._fields(view, level.respond))
-        blocks.append(self._why(view, resolved, now))
-        blocks.append(DividerBlock())
-        blocks += self._runbook(view, runbook, now)
+        blocks += self._summary(view, resolved)
+        blocks.append(self._context(view, level.respond, resolved, now))
         if len(view.members) > 1:
             blocks.append(self._alert_list(view))
+        blocks += self._runbook(view, runbook, resolved, now)
         if actions := message_actions(view, self.runbooks, self.pagerduty_ack):
             blocks.append(actions)
         return Rendered(self._fallback(view, resolved, level), fit(blocks))
 
+    def wants_postmortem(self, view: MessageView, events: Sequence[MessageEvent]) -> bool:
+        """A level with ``postmortem: true``, when the group fired at least its
+        ``postmortem_after`` or had an incident declared; never for a heartbeat."""
+        level = self.levels.get(view.level)
+        if level is None or not level.postmortem or view.heartbeat:
+            return False
+        if any(e.kind == INCIDENT_ANNOUNCED for e in events):
+            return True
+        after = level.postmortem_after
+        return lasted(view, view.resolved_at or view.created_at) >= (
+            DEFAULT_POSTMORTEM_AFTER if after is None else after
+        )
+
     def render_resolved_reply(
-        self, view: MessageView, now: float, events: Sequence[MessageEvent] = ()
+        self,
+        view: MessageView,
+        now: float,
+        events: Sequence[MessageEvent] = (),
+        postmortem_url: str | None = None,
     ) -> Rendered:
-        """The thread reply when the last alert resolves: how long, and the timeline."""
+        """The thread reply when the last alert resolves: how long, the timeline, and
+        (where the level asks for one) a line linking the postmortem draft."""
         count = len(view.members)
         alerts = f"{count} alerts" if count > 1 else "the alert"
         took = duration(lasted(view, now))
@@ -182,94 +203,110 @@ class MessageRenderer:
             who = f" by {who_text(entry.who, slack=True)}" if entry.who is not None else ""
             lines.append(f"• {slack_date(entry.at)}: {safe(entry.what, 300)}{who}")
         blocks = [section(text), section("*Timeline*\n" + "\n".join(lines))]
+        if self.wants_postmortem(view, events):
+            where = link(postmortem_url, "postmortem draft", 300) if postmortem_url else ""
+            draft = where or "postmortem draft (on the alert's page in the router)"
+            blocks.append(
+                section(f"📝 {view.level}: a {draft} is ready: blameless, within 48 hours.")
+            )
         return Rendered(text, [b.to_dict() for b in blocks])
-
-    def wants_postmortem(self, view: MessageView) -> bool:
-        level = self.levels.get(view.level)
-        return level is not None and level.postmortem
-
-    def render_postmortem(
-        self, view: MessageView, events: Sequence[MessageEvent], now: float, url: str | None
-    ) -> Rendered:
-        """The postmortem draft in the thread: where to find it whole, and its start."""
-        runbook = self.runbooks.get(view.runbook_id) if view.runbook_id else None
-        draft = postmortem(view, events, runbook, now)
-        where = f" Whole draft: {link(url, 'postmortem.md', 300)}." if url else ""
-        head = f"📝 *Postmortem draft* ({view.level}: within 48 hours, blameless).{where}"
-        blocks = [section(head), section(code_block(draft, MAX_SECTION_TEXT - 20))]
-        return Rendered(
-            f"Postmortem draft: {safe(title(view), 200)}", [b.to_dict() for b in blocks]
-        )
 
     # -- pieces -------------------------------------------------------------------
 
     def _header(self, view: MessageView, resolved: bool) -> HeaderBlock:
-        mark = "✅ RESOLVED" if resolved else _LEVEL_MARK.get(view.level, "")
+        if resolved:
+            mark = "✅ RESOLVED"
+        elif acknowledged_by(view) is not None:
+            mark = "✋ ACKNOWLEDGED"
+        else:
+            mark = _LEVEL_MARK.get(view.level, "")
         text = f"{mark} {view.level} · {title(view)}"
         return HeaderBlock(text=PlainTextObject(text=truncate(escape(text), MAX_HEADER_TEXT)))
 
-    def _summary(self, view: MessageView) -> list[Block]:
-        """The summary, then what the alert says to do or where (its description)."""
-        names = {m.name for m in view.members}
-        summaries = [s for s in dict.fromkeys(m.summary for m in view.members) if s]
-        summaries = [s for s in summaries if s not in names]  # PagerDuty: title == summary
-        blocks: list[Block] = []
-        if summaries:
-            text = f"*{safe(summaries[0], MAX_SECTION_TEXT - 100)}*"
-            if len(summaries) > 1:
-                text += f"\n_(+{len(summaries) - 1} other summaries below)_"
-            blocks.append(section(text))
-        first = view.members[0]
-        description = _without_first_line_if(
-            first.annotations.get("description", "").strip(), summaries[:1]
-        )
-        if description:
-            blocks.append(section(from_markdown(description, MAX_DESCRIPTION)))
-        if first.value and len(view.members) == 1:
-            value = f"Value: `{safe(first.value, 500)}`"
-            blocks.append(ContextBlock(elements=[mrkdwn(value)]))
-        return blocks
+    def _summary(self, view: MessageView, resolved: bool) -> list[Block]:
+        """The summary; for one alert still firing, its description and value too.
 
-    def _identity(self, view: MessageView) -> str:
-        """The identifying labels that all alerts of the message share, in config order."""
-        first = view.members[0].labels
-        shared = [
-            f"{k}={first[k]}"
-            for k in self.identity_labels
-            if k in first and all(m.labels.get(k) == first[k] for m in view.members)
-        ]
-        return ", ".join(shared[:MAX_LABELS_SHOWN])
+        A group's own descriptions are in its alert list; a resolved alert's are stale.
+        """
+        summary = _common_summary(view)
+        parts = [f"*{safe(summary, MAX_SECTION_TEXT - 600)}*"] if summary else []
+        if len(view.members) == 1 and not resolved:
+            first = view.members[0]
+            description = _without_first_line_if(
+                first.annotations.get("description", "").strip(), summary
+            )
+            if description and _bare(description) != _bare(summary):
+                parts.append(from_markdown(description, MAX_DESCRIPTION))
+            if first.value:
+                parts.append(f"Value: `{safe(first.value, 200)}`")
+        return [section("\n".join(parts))] if parts else []
 
-    def _fields(self, view: MessageView, respond: str) -> SectionBlock:
-        started = min((m.starts_at for m in view.members if m.starts_at), default=view.created_at)
-        fields = [
-            f"*Source*\n{escape(view.source)}",
-            f"*Severity*\n{view.level} · respond {escape(respond)}",
-            f"*Labels*\n{safe(self._identity(view) or '—', MAX_FIELD_TEXT - 10)}",
-            f"*Started*\n{slack_date(started)}",
-        ]
-        if len(view.members) > 1:
-            firing = len(view.firing)
-            fields.append(f"*Alerts*\n{firing} firing, {len(view.members) - firing} resolved")
-        return SectionBlock(fields=[mrkdwn(truncate(f, MAX_FIELD_TEXT)) for f in fields])
+    def _shared_labels(self, view: MessageView) -> str:
+        groups = [m.labels for m in view.members]
+        keys = shown_labels.common(groups, self.identity_labels)[:MAX_LABELS_SHOWN]
+        return shown_labels.pairs(groups[0], keys)
 
-    def _why(self, view: MessageView, resolved: bool, now: float) -> ContextBlock:
+    def _context(self, view: MessageView, respond: str, resolved: bool, now: float) -> Block:
+        """Level, response time and why; source and start; shared labels; ack or end."""
         top = min(view.members, key=lambda m: (m.status != "firing", m.level))
-        parts = [f"Why {view.level}: {safe(top.reason, 1000)}"]
+        why = f"{view.level} · respond {escape(respond)} · why: {safe(top.reason, 300)}"
         if view.route and view.route not in top.reason:
-            parts.append(f"route `{safe(view.route, 200)}`")
+            why += f" (route `{safe(view.route, 100)}`)"
+        started = min((m.starts_at for m in view.members if m.starts_at), default=view.created_at)
+        parts = [why, f"{escape(view.source)} · started {slack_date(started)}"]
+        if labels := self._shared_labels(view):
+            parts.append(f"`{safe(labels, 600)}`")
         if resolved:
             parts.append(f"resolved after {duration(lasted(view, now))}")
         elif (ack := acknowledgement(view)) is not None:
             parts.append(ack)
         return ContextBlock(elements=[mrkdwn(truncate(" · ".join(parts), MAX_SECTION_TEXT))])
 
-    def _runbook(self, view: MessageView, runbook: Runbook | None, now: float) -> list[Block]:
+    def _alert_list(self, view: MessageView) -> Block:
+        """Each alert (ten at most, then "+N more"): what tells it apart, what it says."""
+        groups = [m.labels for m in view.members]
+        keys = shown_labels.telling_apart(groups, self.identity_labels)[:MAX_APART_SHOWN]
+        summary = _common_summary(view)
+        firing = len(view.firing)
+        resolved = len(view.members) - firing
+        head = f"*{firing} firing*, {resolved} resolved" if firing else f"*{resolved} resolved*"
+        if not resolved:
+            head = f"*{firing} firing*"
+        budget = MAX_SECTION_TEXT - len(head) - 80  # room for the "+N more" line
+        lines: list[str] = []
+        for member in view.members[:LISTED_ALERTS]:
+            mark = "🔥" if member.status == "firing" else "✅"
+            apart = shown_labels.pairs(member.labels, keys) if keys else member.fingerprint[:12]
+            line = f"{mark} `{safe(apart, 300)}`"
+            if member.status == "firing" and (own := _own_text(member, summary)):
+                line += f" {safe(own, MAX_OWN_TEXT)}"
+            elif member.status != "firing" and member.ends_at:
+                line += f" resolved {slack_date(member.ends_at)}"
+            if len(line) + 1 > budget:
+                break
+            budget -= len(line) + 1
+            lines.append(line)
+        if len(lines) < len(view.members):
+            lines.append(f"+{len(view.members) - len(lines)} more{self._on_alert_page(view)}")
+        return section("\n".join([head, *lines]))
+
+    def _on_alert_page(self, view: MessageView) -> str:
+        """Where the rest of a long list is: ``on the alerts page``, linked when known."""
+        if not self.pages_url:
+            return ""
+        return f" on {link(f'{self.pages_url}/alerts', 'the alerts page', 200)}"
+
+    def _runbook(
+        self, view: MessageView, runbook: Runbook | None, resolved: bool, now: float
+    ) -> list[Block]:
         if view.runbook_url is None:
+            if view.heartbeat:
+                return [section(HEARTBEAT_CHECKS)]
             return [
                 section(
-                    "*No runbook matched this alert.* Add a route with `runbook:` to "
-                    "routes.yaml, or a `runbook_url` annotation to the alert rule."
+                    "*No runbook for this alert.* Give its route a `runbook:` in routes.yaml, "
+                    "list it on a runbook's `Alerts:` line, or add a `runbook_url` "
+                    "annotation to the alert rule."
                 )
             ]
         if runbook is None and view.runbook_id:
@@ -285,54 +322,22 @@ class MessageRenderer:
         if runbook is None:
             label = view.runbook_title or "Runbook"
             return [section(f"*Runbook:* {link(view.runbook_url, label, 1000)}")]
-        head = f"*{link(view.runbook_url, f'{runbook.id}: {runbook.title}', 1500)}*"
-        tested = runbook.last_tested.isoformat() if runbook.last_tested else "never"
-        meta = f"Owner: {escape(runbook.owner or 'unknown')} · Last tested: {tested}"
-        if _is_stale(runbook, now, self.stale_after_days):
-            meta += f" ⚠️ *stale* (older than {self.stale_after_days} days)"
-        blocks: list[Block] = [section(f"{head}\n{meta}")]
-        for step in runbook.steps[:FIRST_STEPS]:
-            text = f"*Step {step.number}: {escape(step.title)}*"
-            if step.text:
-                text += "\n" + escape(step.text[0])
-            if step.commands:
-                room = MAX_SECTION_TEXT - len(text) - 1
-                text += "\n" + code_block(step.commands[0].code, max(room, 20))
-            blocks.append(section(text))
-        if len(runbook.steps) > FIRST_STEPS:
-            more = len(runbook.steps) - FIRST_STEPS
-            blocks.append(ContextBlock(elements=[mrkdwn(f"{more} more step(s) in the runbook.")]))
-        blocks += [b for b in (do_not(runbook), escalation(runbook)) if b is not None]
+        head = steps.head(runbook, view.runbook_url, now, self.stale_after_days)
+        if resolved or not runbook.steps:
+            return [section(head)]
+        label_sets = [m.labels for m in view.firing]
+        first = steps.first_step(runbook.steps[0], label_sets, self._on_alert_page(view))
+        blocks: list[Block] = [section(f"{head}\n{first}")]
+        if following := steps.next_steps(runbook):
+            blocks.append(ContextBlock(elements=[mrkdwn(truncate(following, MAX_SECTION_TEXT))]))
+        short = [steps.do_not_line(runbook), steps.escalation_line(runbook)]
+        blocks += [section(line) for line in short if line]
         return blocks
-
-    def _alert_list(self, view: MessageView) -> SectionBlock:
-        """Up to LISTED_ALERTS lines within the section limit; the rest are counted."""
-        keys = _distinguishing(view.members)
-        head = f"*Alerts in this group ({len(view.members)})*"
-        budget = MAX_SECTION_TEXT - len(head) - 40  # room for the "…and N more" line
-        lines: list[str] = []
-        for member in view.members[:LISTED_ALERTS]:
-            mark = "🔥" if member.status == "firing" else "✅"
-            labels = (
-                ", ".join(f"{k}={member.labels.get(k, '')}" for k in keys) or member.fingerprint
-            )
-            line = f"{mark} {safe(member.name, 200)} `{safe(labels, 300)}`"
-            if member.summary:
-                line += f" — {safe(member.summary, 300)}"
-            if len(line) + 1 > budget:
-                break
-            budget -= len(line) + 1
-            lines.append(line)
-        if len(lines) < len(view.members):
-            lines.append(f"…and {len(view.members) - len(lines)} more")
-        return section("\n".join([head, *lines]))
 
     def _fallback(self, view: MessageView, resolved: bool, level: Level) -> str:
         state = "RESOLVED" if resolved else "FIRING"
         text = f"[{state}] {view.level} {safe(title(view), 500)}"
-        names = {m.name for m in view.members}
-        summary = next((m.summary for m in view.members if m.summary not in names), "")
-        if summary:
+        if summary := _common_summary(view):
             text += f": {safe(summary, 1000)}"
         if view.runbook_id and view.runbook_title:
             text += f" · runbook {view.runbook_id}: {safe(view.runbook_title, 200)}"

@@ -33,10 +33,13 @@ def unescape(text: str) -> str:
 
 
 def truncate(text: str, limit: int) -> str:
-    """Cut to ``limit`` characters with an ellipsis, never inside an escape entity."""
+    """Cut to ``limit`` characters with an ellipsis, never inside an escape entity or a
+    link (alert text is escaped, so every ``<`` left is one of ours)."""
     if len(text) <= limit:
         return text
     cut = _PARTIAL_ENTITY.sub("", text[: limit - len(ELLIPSIS)])
+    if cut.rfind("<") > cut.rfind(">"):  # inside our own <url|text> or <!date^…>
+        cut = cut[: cut.rfind("<")]
     return cut + ELLIPSIS
 
 

@@ -100,8 +100,8 @@ def shell_quoted(value: str, inside: str = "") -> str:
     return "'" + value.replace("'", "'\\''") + "'"
 
 
-def fill(text: str, labels: Mapping[str, str], *, shell: bool = False) -> str:
-    """``text`` with each placeholder replaced by the alert's value (quoted if ``shell``).
+def fill(text: str, labels: Mapping[str, str], *, quote: bool = False) -> str:
+    """``text`` with each placeholder replaced by the alert's value (shell-quoted if ``quote``).
 
     A label the alert lacks leaves its placeholder as written.
     """
@@ -114,7 +114,7 @@ def fill(text: str, labels: Mapping[str, str], *, shell: bool = False) -> str:
         value = labels.get(label_of(match))
         if value is None:
             out.append(match.group(0))
-        elif shell:
+        elif quote:
             out.append(shell_quoted(value, _quote_state(text[: match.start()])))
         else:
             out.append(value)
@@ -124,7 +124,7 @@ def fill(text: str, labels: Mapping[str, str], *, shell: bool = False) -> str:
 
 
 def fillings(
-    text: str, label_sets: Iterable[Mapping[str, str]], *, shell: bool = False
+    text: str, label_sets: Iterable[Mapping[str, str]], *, quote: bool = False
 ) -> list[str]:
     """Each distinct filling of ``text`` by these alerts, in the alerts' order.
 
@@ -132,4 +132,4 @@ def fillings(
     """
     if not PLACEHOLDER.search(text):
         return [text]
-    return list(dict.fromkeys(fill(text, labels, shell=shell) for labels in label_sets)) or [text]
+    return list(dict.fromkeys(fill(text, labels, quote=quote) for labels in label_sets)) or [text]

@@ -12,12 +12,15 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, PlainTextObject
+
 from router.clock import Clock
 from router.decide import Ruleset
 from router.errors import DeliveryError, Reason
 from router.incident import drafts
 from router.notifiers import Notifier, Rendered, Reply
 from router.notifiers.blocks import section
+from router.notifiers.buttons import Button
 from router.notifiers.mrkdwn import MAX_SECTION_TEXT, code_block, escape, safe, truncate
 from router.records import DeclareIncident, StatusDraft
 from router.store import MessageView, Store
@@ -79,7 +82,8 @@ class IncidentDesk:
         return view
 
     def status_draft(self, action: StatusDraft) -> None:
-        """The draft in the alert's thread, for a person to edit and repost."""
+        """The draft, to the clicking user alone with a button to post it in the thread
+        (or, from that button, in the thread): for a person to edit and repost."""
         view = self._posted(action.message_id, action.response_url)
         if view is None:
             return
@@ -89,18 +93,28 @@ class IncidentDesk:
         texts = [("Status update", drafts.status_update(view, runbook, level, now))]
         if view.level == "SEV0":
             texts.append(("Executive brief", drafts.executive_brief(view, runbook, level, now)))
-        head = (
-            f"📝 *Status update draft* for <@{action.user_id}>: edit it, then post it where "
-            "your stakeholders read. Nothing was sent anywhere."
-        )
-        blocks = [section(head)]
+        shared = action.post or action.response_url is None
+        if shared:
+            head = (
+                f"📝 *Status update draft*, posted by <@{action.user_id}>: edit it, then post "
+                "it where your stakeholders read. Nothing was sent anywhere else."
+            )
+        else:
+            head = (
+                "📝 *Status update draft*, only for you: edit it, then post it where your "
+                "stakeholders read. Nothing was sent anywhere."
+            )
+        blocks: list[Block] = [section(head)]
         for name, text in texts:
             blocks.append(section(f"*{name}*\n" + code_block(text, MAX_SECTION_TEXT - 40)))
-        channel_id, ts = _thread(view)
-        rendered = Rendered(
-            f"Status update draft: {safe(drafts.title(view), 200)}", [b.to_dict() for b in blocks]
-        )
-        self.notifier.reply(channel_id, ts, rendered)
+        fallback = f"Status update draft: {safe(drafts.title(view), 200)}"
+        if not shared and action.response_url:
+            blocks.append(ActionsBlock(elements=[_post_button(view.id)]))
+            reply = Reply(fallback, [b.to_dict() for b in blocks])
+            self.notifier.respond(action.response_url, reply)
+        else:
+            channel_id, ts = _thread(view)
+            self.notifier.reply(channel_id, ts, Rendered(fallback, [b.to_dict() for b in blocks]))
         self.store.record_event(view.id, STATUS_DRAFT, now, f"slack:{action.user_id}")
 
     def declare(self, action: DeclareIncident, holder: str) -> None:
@@ -162,6 +176,14 @@ class IncidentDesk:
         self.store.record_event(
             view.id, INCIDENT_ANNOUNCED, now, f"slack:{action.user_id}", channel
         )
+
+
+def _post_button(message_id: int) -> ButtonElement:
+    return ButtonElement(
+        text=PlainTextObject(text="Post in thread"),
+        action_id=Button.POST_STATUS,
+        value=str(message_id),
+    )
 
 
 def _thread(view: MessageView) -> tuple[str, str]:

@@ -48,6 +48,22 @@ def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _draft_of(action: dict[str, Any], channel: Any, store: Store, i: int) -> int | None:
+    """The alert message a draft's *Post in thread* belongs to.
+
+    The draft was shown to one user alone (an ephemeral message, which the store does
+    not know), so the button carries the message id; it counts only for a message
+    posted in the channel the click came from.
+    """
+    value = _text(action.get("value"), f"payload.actions[{i}].value")
+    if not value.isdigit():
+        raise PayloadError(f"payload.actions[{i}].value", "not a message id", status_code=400)
+    view = store.load_message(int(value), with_members=False)
+    if view is None or view.slack_channel is None or view.slack_channel != channel:
+        return None
+    return view.id
+
+
 def handle(payload: Any, store: Store, ruleset: Ruleset, response_url_prefix: str) -> list[int]:
     """Queue the work of each action in the payload; return the action ids stored."""
     if not isinstance(payload, dict):
@@ -86,6 +102,10 @@ def handle(payload: Any, store: Store, ruleset: Ruleset, response_url_prefix: st
                 continue  # not one of our messages (or from before a database reset)
             work = ON_MESSAGE[action_id]
             queued.append(store.enqueue_action(work(**who, message_id=view.id)))
+        elif action_id == Button.POST_STATUS:
+            if (message_id := _draft_of(action, channel, store, i)) is not None:
+                draft = StatusDraft(**who, message_id=message_id, post=True)
+                queued.append(store.enqueue_action(draft))
         elif action_id == Button.SHARE:
             runbook = ruleset.catalog.get(_text(action.get("value"), f"payload.actions[{i}].value"))
             if runbook is not None and response_url:

@@ -16,6 +16,9 @@ from sqlalchemy.engine import Connection
 
 from router.store.schema import HEARTBEAT, heartbeats, outbox
 
+GROUP_PREFIX = "heartbeat:"
+"""The group key of a heartbeat's own alarm: ``heartbeat:<route>``."""
+
 
 @dataclass(frozen=True)
 class Heartbeat:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from router.records import StoredDecision
 from router.store.database import Database
+from router.store.heartbeats import GROUP_PREFIX as HEARTBEAT_GROUP
 from router.store.schema import alerts, members, messages
 
 _MEMBERS = sa.select(
@@ -91,6 +92,11 @@ class MessageView:
     @property
     def firing(self) -> list[Member]:
         return [m for m in self.members if m.status == "firing"]
+
+    @property
+    def heartbeat(self) -> bool:
+        """The alarm of a silent heartbeat (the router's own alert, not a source's)."""
+        return self.group_key.startswith(HEARTBEAT_GROUP)
 
 
 def _member(m: Any) -> Member:

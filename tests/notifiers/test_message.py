@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from router.decide import Ruleset
+from router.deliveries.heartbeat import silent_alert
+from router.notifiers import Rendered
 from router.notifiers.blocks import duration
 from router.notifiers.message import MessageRenderer
 from router.notifiers.mrkdwn import (
@@ -20,7 +23,9 @@ from router.notifiers.mrkdwn import (
     truncate,
 )
 from router.store import Member, MessageView
+from router.store.heartbeats import Heartbeat
 from tests.conftest import GOLDEN, check_golden
+from tests.helpers import PHONE_BLOCKS, PHONE_CHARACTERS, visible_text
 
 NOW = 1_795_320_000.0  # 2026-11-22 01:20 UTC
 STARTED = NOW - 754
@@ -66,6 +71,112 @@ def view(members: list[Member], **overrides: Any) -> MessageView:
         "members": members,
     }
     return MessageView(**(values | overrides))
+
+
+RUN_010 = {
+    "route": "nodes",
+    "runbook_id": "RUN-010",
+    "runbook_url": "http://localhost:8080/runbooks/RUN-010",
+    "runbook_title": "Host OS Upgrade",
+    "level": "SEV3",
+}
+RUN_013 = {
+    "route": "node-disk",
+    "runbook_id": "RUN-013",
+    "runbook_url": "http://localhost:8080/runbooks/RUN-013",
+    "runbook_title": "Node Filesystem Filling Up",
+    "level": "SEV3",
+}
+
+
+def node_member(name: str = "NodeFilesystemAlmostOutOfSpace", **labels: str) -> Member:
+    """A node-exporter alert as kube-prometheus labels it."""
+    base = {"alertname": name, "job": "node-exporter", "namespace": "monitoring"}
+    if name == "NodeRebootRequired":
+        return Member(
+            fingerprint=f"fp-{sorted(labels.items())}",
+            name=name,
+            status="firing",
+            level="SEV3",
+            reason="severity=warning -> SEV3 (alertmanager map)",
+            labels={**base, "severity": "warning", **labels},
+            annotations={"description": f"{labels.get('node')} has pending kernel updates."},
+            summary="A node needs a reboot for its updates.",
+            url=None,
+            starts_at=STARTED,
+            ends_at=None,
+        )
+    return Member(
+        fingerprint=f"fp-{sorted(labels.items())}",
+        name=name,
+        status="firing",
+        level="SEV3",
+        reason="severity=warning -> SEV3 (alertmanager map)",
+        labels={**base, "severity": "warning", **labels},
+        annotations={
+            "summary": "Filesystem has less than 5% space left.",
+            "description": f"Filesystem on {labels.get('device', '?')} at "
+            f"{labels.get('instance', '?')} has only 3.2% available space left.",
+        },
+        summary="Filesystem has less than 5% space left.",
+        url=None,
+        starts_at=STARTED,
+        ends_at=None,
+    )
+
+
+def readme_example(status: str = "firing") -> MessageView:
+    """examples/alertmanager-firing.json: two PgBouncer pools at 96% and 93%."""
+    members = []
+    for n, used in ((0, "96% used (48/50)"), (1, "93% used (47/50)")):
+        labels = {"instance": f"pgbouncer-{n}:9127", "severity": "critical", "team": "backend"}
+        members.append(
+            Member(
+                fingerprint=f"pgbouncer-{n}",
+                name="DatabaseConnectionPoolHigh",
+                status=status,
+                level="SEV1",
+                reason="route 'db-pool' sets SEV1",
+                labels={"alertname": "DatabaseConnectionPoolHigh", "env": "prod", **labels},
+                annotations={
+                    "summary": "Connection pool for main is nearly exhausted",
+                    "description": f"PgBouncer pool main is {used}.",
+                },
+                summary="Connection pool for main is nearly exhausted",
+                url="http://prometheus:9090/graph?g0.expr=pgbouncer_pool_utilisation+%3E+0.9",
+                starts_at=STARTED + 30 * n,
+                ends_at=None if status == "firing" else NOW,
+            )
+        )
+    closed = status != "firing"
+    return view(members, closed=closed, resolved_at=NOW if closed else None)
+
+
+def heartbeat_view() -> MessageView:
+    beat = Heartbeat(1, "watchdog", 600.0, "Watchdog", STARTED, None)
+    alert = silent_alert(beat, "alertmanager", NOW)
+    member_ = Member(
+        fingerprint=alert.fingerprint,
+        name=alert.name,
+        status="firing",
+        level="SEV1",
+        reason="heartbeat: no Watchdog for 10m",
+        labels=alert.labels,
+        annotations=alert.annotations,
+        summary=alert.summary,
+        url=None,
+        starts_at=STARTED,
+        ends_at=None,
+    )
+    return view(
+        [member_],
+        group_key=alert.group_key,
+        channel="#alerting-meta",
+        route="watchdog",
+        runbook_id=None,
+        runbook_url=None,
+        runbook_title=None,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +244,20 @@ SHAPES = {
         runbook_url="http://localhost:8080/runbooks/RUN-007",
         runbook_title="External API Timeouts",
     ),
+    "readme-example": lambda: readme_example(),
+    "three-nodes": lambda: view(
+        [
+            node_member("NodeRebootRequired", node=f"node-{n}", instance=f"10.0.0.{n}:9100")
+            for n in ("a1", "b2", "c3")
+        ],
+        **RUN_010,
+    ),
+    "quoted-value": lambda: view(
+        [node_member(instance="node-a1", mountpoint="/mnt/data volume", device="/dev/sdb1")],
+        **RUN_013,
+    ),
+    "missing-label": lambda: view([node_member(instance="node-a1", device="/dev/sda1")], **RUN_013),
+    "heartbeat": lambda: heartbeat_view(),
 }
 
 
@@ -142,6 +267,104 @@ def test_block_kit_golden(renderer: MessageRenderer, shape: str) -> None:
     payload = {"text": rendered.text, "blocks": rendered.blocks}
     check_golden(
         GOLDEN / "slack" / f"{shape}.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    )
+
+
+FIRING_SHAPES = sorted(k for k in SHAPES if not SHAPES[k]().closed)
+
+
+@pytest.mark.parametrize("shape", FIRING_SHAPES)
+def test_a_firing_message_fits_a_phone_screen(renderer: MessageRenderer, shape: str) -> None:
+    """The design's limits, for each golden: at most 12 blocks, 2,000 visible characters."""
+    blocks = renderer.render(SHAPES[shape](), NOW).blocks
+    assert len(blocks) <= PHONE_BLOCKS, [b["type"] for b in blocks]
+    assert len(visible_text(blocks)) <= PHONE_CHARACTERS, visible_text(blocks)
+
+
+def test_the_readme_example_shows_each_alert_with_its_own_value(
+    renderer: MessageRenderer,
+) -> None:
+    shown = visible_text(renderer.render(readme_example(), NOW).blocks)
+    assert "instance=pgbouncer-0:9127 PgBouncer pool main is 96% used (48/50)." in shown
+    assert "instance=pgbouncer-1:9127 PgBouncer pool main is 93% used (47/50)." in shown
+    assert "env=prod, team=backend" in shown  # shared, once
+    assert "Next: 2. End long idle-in-transaction sessions" in shown
+
+
+def test_the_resolved_edit_drops_the_steps_and_keeps_what_happened(
+    renderer: MessageRenderer,
+) -> None:
+    rendered = renderer.render(readme_example("resolved"), NOW)
+    check_golden(GOLDEN / "slack" / "readme-example-resolved.json", _payload(rendered))
+    shown = visible_text(rendered.blocks)
+    assert "Step 1" not in shown
+    assert "Do not" not in shown
+    assert "96%" not in shown  # the stale value
+    assert "resolved after" in shown
+    assert shown.count("instance=pgbouncer-") == 2
+    reply = renderer.render_resolved_reply(readme_example("resolved"), NOW)
+    check_golden(GOLDEN / "slack" / "readme-example-resolved-thread.json", _payload(reply))
+
+
+def test_a_command_is_filled_once_per_node(renderer: MessageRenderer) -> None:
+    shown = visible_text(renderer.render(SHAPES["three-nodes"](), NOW).blocks)
+    for node in ("node-a1", "node-b2", "node-c3"):
+        assert f"kubectl cordon {node}\n" in shown + "\n"
+    assert "{{" not in shown
+    five = view([node_member("NodeRebootRequired", node=f"node-{n}") for n in range(5)], **RUN_010)
+    shown = visible_text(renderer.render(five, NOW).blocks)
+    assert "kubectl cordon node-2" in shown
+    assert "kubectl cordon node-3" not in shown
+    assert "+2 more" in shown
+
+
+def test_a_value_that_is_no_plain_word_is_quoted(renderer: MessageRenderer) -> None:
+    shown = visible_text(renderer.render(SHAPES["quoted-value"](), NOW).blocks)
+    assert "df -h /host'/mnt/data volume'" in shown
+
+
+def test_a_missing_label_stays_visibly_unfilled(renderer: MessageRenderer) -> None:
+    shown = visible_text(renderer.render(SHAPES["missing-label"](), NOW).blocks)
+    assert (
+        "kubectl debug node/node-a1 -it --image=busybox -- df -h /host{{ $labels.mountpoint }}"
+        in shown
+    )
+
+
+def test_labels_with_slack_or_shell_meaning_are_escaped_and_quoted(
+    renderer: MessageRenderer,
+) -> None:
+    hostile = "<!channel> <@U024BE7LH> <https://evil.example|x> $(reboot)"
+    message = renderer.render(view([node_member(instance=hostile, mountpoint="/")], **RUN_013), NOW)
+    text = json.dumps(message.blocks, ensure_ascii=False)
+    assert "<!channel>" not in text
+    assert "<@U024BE7LH>" not in text
+    assert "<https://evil" not in text
+    assert (
+        "node/'&lt;!channel&gt; &lt;@U024BE7LH&gt; &lt;https://evil.example|x&gt; $(reboot)'"
+        in text
+    )
+
+
+def test_the_heartbeat_names_the_silent_alert_and_what_to_check(
+    renderer: MessageRenderer,
+) -> None:
+    shown = visible_text(renderer.render(heartbeat_view(), NOW).blocks)
+    assert "The alerting pipeline is silent: no Watchdog since" in shown
+    assert "Watchdog should reach the router at least every 10m (route watchdog)" in shown
+    assert "What to check" in shown
+    assert "Prometheus is up" in shown
+    assert "Alertmanager is up" in shown
+    assert "No runbook" not in shown
+    assert "the heartbeat alert" not in shown.split("What to check")[0]
+    closed = replace(heartbeat_view(), closed=True, resolved_at=NOW + 3600)
+    assert not renderer.wants_postmortem(closed, [])
+
+
+def _payload(rendered: Rendered) -> str:
+    return (
+        json.dumps({"text": rendered.text, "blocks": rendered.blocks}, indent=2, ensure_ascii=False)
+        + "\n"
     )
 
 
@@ -238,10 +461,9 @@ def test_sizes_are_cut_to_slack_limits_never_failing(renderer: MessageRenderer) 
             assert len(block["text"]["text"]) <= MAX_SECTION_TEXT
         for f in block.get("fields", []):
             assert len(f["text"]) <= MAX_FIELD_TEXT
-    assert re.search(r"…and 2[0-9]{2} more", json.dumps(rendered.blocks, ensure_ascii=False)), (
+    assert re.search(r"\+2[0-9]{2} more", json.dumps(rendered.blocks, ensure_ascii=False)), (
         "count line kept"
     )
-    assert "…and" in json.dumps(rendered.blocks, ensure_ascii=False)
 
 
 def test_truncate_never_splits_an_entity() -> None:

@@ -20,7 +20,7 @@ from router.runbooks.placeholders import fill, fillings, malformed, names, shell
     ],
 )
 def test_every_spelling_fills(text: str) -> None:
-    assert fill(text, {"node": "node-b7"}, shell=True) == "kubectl drain node-b7"
+    assert fill(text, {"node": "node-b7"}, quote=True) == "kubectl drain node-b7"
 
 
 def test_a_missing_label_stays_visible() -> None:
@@ -30,7 +30,7 @@ def test_a_missing_label_stays_visible() -> None:
 
 def test_other_templates_are_left_alone() -> None:
     text = "kubectl get pods -o go-template='{{range .items}}{{.metadata.labels.app}}{{end}}'"
-    assert fill(text, {"app": "x"}, shell=True) == text
+    assert fill(text, {"app": "x"}, quote=True) == text
     assert malformed(text) == []
 
 
@@ -47,7 +47,7 @@ def test_other_templates_are_left_alone() -> None:
     ],
 )
 def test_values_are_quoted_for_where_they_stand(command: str, value: str, expected: str) -> None:
-    assert fill(command, {"v": value}, shell=True) == expected
+    assert fill(command, {"v": value}, quote=True) == expected
 
 
 def test_text_is_not_quoted() -> None:
@@ -59,7 +59,7 @@ def test_a_filled_word_reads_back_as_the_value(value: str) -> None:
     """Whatever the value, the shell reads the filled command as the value, one word."""
     value = value.replace("\x00", "")
     for command in ("run {{ $labels.v }} now", "run '{{ $labels.v }}' now"):
-        assert shlex.split(fill(command, {"v": value}, shell=True)) == ["run", value, "now"]
+        assert shlex.split(fill(command, {"v": value}, quote=True)) == ["run", value, "now"]
     assert shlex.split(f"x {shell_quoted(value)}") == ["x", value]
 
 

@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 
 from router.app import create_app
 from router.decide import load_ruleset
+from router.errors import PayloadError
 from router.incident import drafts
 from router.notifiers.buttons import Button
+from router.slackapp import interactions
 from router.slackapp.incident import channel_name
 from router.store import Member, MessageView, Store
 from tests.conftest import (
@@ -55,13 +57,20 @@ class World:
         )
         return posted(self.slack, self.store, "#db-oncall")
 
-    def click(self, message: SlackMessage, action_id: str, user: str = JANE) -> None:
+    def click(
+        self, message: SlackMessage, action_id: str, user: str = JANE, value: str = "x"
+    ) -> None:
         payload: dict[str, Any] = {
             "type": "block_actions",
             "user": {"id": user, "username": "jane", "name": "jane", "team_id": "T0001"},
             "response_url": self.slack.response_url_prefix + f"T0001/{user}/abc",
             "actions": [
-                {"type": "button", "action_id": action_id, "value": "x", "action_ts": next(CLICKS)}
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "value": value,
+                    "action_ts": next(CLICKS),
+                }
             ],
             "container": {
                 "type": "message",
@@ -82,17 +91,61 @@ def world(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[World]:
         yield World(client, fake_slack, app.state.runtime.store)
 
 
-def test_status_update_posts_a_draft_in_the_thread(world: World) -> None:
+def _buttons(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {
+        e["action_id"]: e for b in blocks if b["type"] == "actions" for e in b["elements"]
+    }
+
+
+def test_a_status_update_draft_goes_to_the_clicker_alone_then_to_the_thread(
+    world: World,
+) -> None:
     message = world.alert()
     assert Button.STATUS_UPDATE in json.dumps(message.current_blocks)
     world.click(message, Button.STATUS_UPDATE)
-    wait_for(lambda: bool(world.slack.replies(message)), 10, "the draft in the thread")
-    (draft,) = world.slack.replies(message)
-    text = json.dumps(draft.blocks)
+    wait_for(lambda: bool(world.slack.responses), 10, "the draft, to the clicker")
+    (answer,) = world.slack.responses
+    assert answer["response_type"] == "ephemeral"
+    text = json.dumps(answer["blocks"])
+    assert "only for you" in text
     assert "Status: Investigating" in text
     assert "Current action: Following RUN-001" in text
     assert "Executive brief" not in text  # SEV1: the brief is for SEV0
+    assert not world.slack.replies(message)  # nothing public yet
+    post = _buttons(answer["blocks"])[Button.POST_STATUS]
+    world.click(message, Button.POST_STATUS, value=post["value"])
+    wait_for(lambda: bool(world.slack.replies(message)), 10, "the draft in the thread")
+    (draft,) = world.slack.replies(message)
+    assert "posted by <@U0JANE0001>" in json.dumps(draft.blocks)
+    assert "Status: Investigating" in json.dumps(draft.blocks)
     assert world.slack.count("chat.postMessage") == 2  # the alert, and the draft in its thread
+
+
+def test_post_in_thread_counts_only_for_a_message_in_the_clicked_channel(world: World) -> None:
+    message = world.alert()
+    ruleset = load_ruleset(ROUTES, RUNBOOKS)
+
+    def queued(channel: str, value: str) -> list[int]:
+        payload = {
+            "type": "block_actions",
+            "user": {"id": JANE, "name": "jane"},
+            "container": {"type": "message", "message_ts": "1.2", "channel_id": channel},
+            "actions": [{"action_id": Button.POST_STATUS, "value": value}],
+        }
+        return interactions.handle(payload, world.store, ruleset, "https://hooks.slack.com/")
+
+    message_id = _buttons_value(world, message)
+    assert queued("C0ELSEWHERE", message_id) == []
+    assert queued(message.channel, "999") == []
+    assert len(queued(message.channel, message_id)) == 1
+    with pytest.raises(PayloadError, match=r"payload.actions\[0\].value: not a message id"):
+        queued(message.channel, "1; DROP")
+
+
+def _buttons_value(world: World, message: SlackMessage) -> str:
+    view = world.store.find_message(message.channel, message.ts)
+    assert view is not None
+    return str(view.id)
 
 
 def test_declare_incident_opens_one_channel_even_when_clicked_twice(world: World) -> None:
