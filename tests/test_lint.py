@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from router.cli import main
+from router.runbooks import load_catalog
 from router.runbooks.lint import RULES, lint_folder
 from tests.conftest import GOLDEN, RUNBOOKS
 
@@ -43,7 +44,7 @@ def test_strict_makes_warnings_fail(capsys: pytest.CaptureFixture[str]) -> None:
 def test_json_format(capsys: pytest.CaptureFixture[str]) -> None:
     main(["lint", str(BAD), *TODAY, "--format", "json"])
     out = json.loads(capsys.readouterr().out)
-    assert (out["runbooks"], out["errors"], out["warnings"]) == (17, 14, 1)
+    assert (out["runbooks"], out["errors"], out["warnings"]) == (18, 17, 1)
     first = out["findings"][0]
     assert set(first) == {"file", "line", "rule", "message", "severity"}
     assert first["rule"] == "RB002"
@@ -60,3 +61,39 @@ def test_stale_limit_comes_from_routes_yaml(
 
 def test_not_a_folder(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lint", "/nonexistent/runbooks"]) == 1
+
+
+def test_a_malformed_placeholder_is_named_by_its_line_and_the_entry_still_loads(
+    tmp_path: Path,
+) -> None:
+    """Lint names the file's line (the second entry of a file, inside a command block);
+    the parser keeps the entry, its text as written."""
+    folder = tmp_path / "runbooks"
+    folder.mkdir()
+    good = (BAD / "RUN-100-good.md").read_text(encoding="utf-8")
+    malformed = (BAD / "RUN-116-malformed-placeholder.md").read_text(encoding="utf-8")
+    (folder / "nodes.md").write_text(good + "\n---\n\n" + malformed, encoding="utf-8")
+    offset = len(good.splitlines()) + 3  # the lines before the second entry's title
+
+    report = lint_folder(folder, date(2026, 11, 22), 90)
+    found = [(f.line - offset, f.message) for f in report.findings if f.rule == "RB016"]
+    assert found == [
+        (13, "'{{ $label.node }}' is not a label placeholder; write {{ $labels.NAME }}"),
+        (
+            17,
+            "'{{ $labels.node } --ignore-daemonsets' is not a label placeholder; "
+            "write {{ $labels.NAME }}",
+        ),
+        (23, "'{{ labels.node }}' is not a label placeholder; write {{ $labels.NAME }}"),
+    ]
+    line = (folder / "nodes.md").read_text(encoding="utf-8").splitlines()[offset + 17 - 1]
+    assert line == "kubectl drain {{ $labels.node } --ignore-daemonsets"
+
+    catalog = load_catalog(folder)
+    assert catalog.problems == []
+    runbook = catalog.get("RUN-116")
+    assert runbook is not None
+    (step,) = runbook.steps
+    assert step.text == ["Check {{ $labels.node }} first, then {{ $label.node }} is drained."]
+    assert "kubectl drain {{ $labels.node } --ignore-daemonsets" in step.commands[0].code
+    assert runbook.do_not == ["Do not reboot {{ labels.node }} by hand"]

@@ -16,6 +16,7 @@ from typing import Any
 
 from router.runbooks.catalog import FolderScan, read_folder
 from router.runbooks.model import Runbook
+from router.runbooks.placeholders import malformed
 
 MAX_STEPS = 25
 _RUN_REF = re.compile(r"\bRUN-\d+\b", re.IGNORECASE)
@@ -44,6 +45,7 @@ RULES = {
     "RB013": "a RUN- reference that does not exist",
     "RB014": "the ID is used by another file",
     "RB015": "the file name does not start with the ID",
+    "RB016": "a malformed label placeholder",
 }
 WARNINGS = {"RB004"}
 
@@ -127,6 +129,23 @@ def _check_steps(rb: Runbook, file: str) -> list[Finding]:
     return out
 
 
+def _check_placeholders(rb: Runbook, file: str) -> list[Finding]:
+    """Each label placeholder written so that it fills, wherever in the entry it stands.
+
+    The entry's markdown is read as written, so the line is the file's line, also
+    inside a command block; the parser keeps the text, which shows unfilled.
+    """
+    return [
+        Finding(
+            file,
+            rb.source_line + found.line - 1,
+            "RB016",
+            f"{found.text!r} is not a label placeholder; write {{{{ $labels.NAME }}}}",
+        )
+        for found in malformed(rb.source)
+    ]
+
+
 def check(
     rb: Runbook,
     file: str,
@@ -176,6 +195,7 @@ def check(
             f"{len(rb.steps)} steps; split it (at most {MAX_STEPS})",
         )
     out += _check_steps(rb, file)
+    out += _check_placeholders(rb, file)
     for text, line in _texts(rb):
         for ref in _RUN_REF.findall(text):
             if int(ref.split("-")[1]) not in known:

@@ -321,6 +321,7 @@ def parse_runbook(
         linked_ids=list(dict.fromkeys(values["linked"])),
         lines=reader.lines,
         source=text,
+        source_line=first_line,
     )
     return runbook, problems
 
