@@ -118,6 +118,13 @@ class Ruleset:
         runbook_id = runbook if isinstance(runbook, str) else runbook.id
         return self.config.data.defaults.runbook_url.replace("{id}", runbook_id)
 
+    @property
+    def pages_url(self) -> str | None:
+        """The router's base URL, when ``defaults.runbook_url`` points at its own pages."""
+        suffix = "/runbooks/{id}"
+        runbook_url = self.config.data.defaults.runbook_url
+        return runbook_url.removesuffix(suffix) if runbook_url.endswith(suffix) else None
+
     def _link(self, runbook: Runbook, reason: str) -> RunbookLink:
         return RunbookLink(self.runbook_url(runbook), runbook.title, reason, runbook, runbook.id)
 

@@ -65,7 +65,7 @@ class Runtime:
             data.defaults.stale_after_days,
             pagerduty_ack=self.pagerduty_rest,
             identity_labels=data.defaults.identity_labels,
-            pages_url=pages_url(data.defaults.runbook_url),
+            pages_url=self.ruleset.pages_url,
         )
 
     def command(self) -> RunbookCommand:
@@ -106,12 +106,6 @@ class Runtime:
         self.metrics.runbook_load_errors.set(len(self.ruleset.problems))
         self.metrics.runbooks_stale.set(sum(1 for f in report.findings if f.rule == "RB004"))
         self.metrics.runbook_lint_errors.set(report.errors)
-
-
-def pages_url(runbook_url: str) -> str | None:
-    """The router's base URL, when ``defaults.runbook_url`` points at its own pages."""
-    suffix = "/runbooks/{id}"
-    return runbook_url.removesuffix(suffix) if runbook_url.endswith(suffix) else None
 
 
 def load_ruleset_for(settings: Settings) -> Ruleset:

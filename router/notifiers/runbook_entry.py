@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -23,27 +24,48 @@ from router.notifiers.mrkdwn import (
     MAX_SECTION_TEXT,
     code_block,
     escape,
+    link,
     truncate,
 )
 from router.runbooks import Runbook, Step
+from router.runbooks.filled import FilledStep, filled_step
 
 
-def step_text(step: Step) -> str:
-    """One step: title, text, every command, the verification checklist."""
+def step_text(step: Step | FilledStep, more_url: str | None = None) -> str:
+    """One step: title, text, every command, the verification checklist.
+
+    A step filled for several alerts shows each distinct filling of a command,
+    then "+N more" for those left out, linked to ``more_url`` (the alert page).
+    """
+    if isinstance(step, Step):
+        step = filled_step(step, [])
     parts = [f"*Step {step.number}: {escape(step.title)}*"]
     parts += [escape(t) for t in step.text]
     budget = MAX_SECTION_TEXT - sum(len(p) + 1 for p in parts) - 200
     for command in step.commands:
-        block = code_block(command.code, max(budget, 40))
-        budget -= len(block)
-        parts.append(block)
+        for code in command.fillings:
+            block = code_block(code, max(budget, 40))
+            budget -= len(block)
+            parts.append(block)
+        if command.more:
+            page = link(more_url, "see the alert page", 100) if more_url else "see the alert page"
+            parts.append(f"+{command.more} more ({page})")
     if step.verification:
         parts.append("*Verify:*\n" + "\n".join(f"☐ {escape(v)}" for v in step.verification))
     return truncate("\n".join(parts), MAX_SECTION_TEXT)
 
 
-def procedure_blocks(runbook: Runbook, limit: int = MAX_BLOCKS) -> list[Block]:
-    blocks: list[Block] = [section(step_text(step)) for step in runbook.steps]
+def procedure_blocks(
+    runbook: Runbook,
+    limit: int = MAX_BLOCKS,
+    *,
+    label_sets: Sequence[Mapping[str, str]] = (),
+    more_url: str | None = None,
+) -> list[Block]:
+    """Every step, filled from ``label_sets`` (the alerts' labels; none: as written)."""
+    blocks: list[Block] = [
+        section(step_text(filled_step(step, label_sets), more_url)) for step in runbook.steps
+    ]
     if len(blocks) > limit:
         blocks = [
             *blocks[: limit - 1],

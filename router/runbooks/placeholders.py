@@ -133,3 +133,24 @@ def fillings(
     if not PLACEHOLDER.search(text):
         return [text]
     return list(dict.fromkeys(fill(text, labels, quote=quote) for labels in label_sets)) or [text]
+
+
+def fill_for(text: str, label_sets: Iterable[Mapping[str, str]], *, limit: int = 3) -> str:
+    """``text`` filled for several alerts at once, as prose (not for the shell).
+
+    A placeholder the alerts fill alike gets that value; one they fill differently
+    gets their distinct values in order (``a, b, c +2 more`` past ``limit``), an
+    alert that lacks the label counting as the placeholder as written. No alerts:
+    ``text`` itself.
+    """
+    sets = list(label_sets)
+    if not sets or "{{" not in text:
+        return text
+
+    def values(match: re.Match[str]) -> str:
+        label = label_of(match)
+        found = list(dict.fromkeys(labels.get(label, match.group(0)) for labels in sets))
+        more = f" +{len(found) - limit} more" if len(found) > limit else ""
+        return ", ".join(found[:limit]) + more
+
+    return PLACEHOLDER.sub(values, text)

@@ -25,7 +25,7 @@ from router.records import (
     ThreadSteps,
 )
 from router.slackapp.incident import IncidentDesk
-from router.store import Store
+from router.store import MessageView, Store
 
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
@@ -89,9 +89,20 @@ class ActionRunner:
         title = f"{runbook.id}: {escape(runbook.title)}"
         head = f"*Full procedure of {title}* (asked by {mention(action.user_id)})"
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": head}}]
-        blocks += [b.to_dict() for b in procedure_blocks(runbook, MAX_BLOCKS - 1)]
+        # Filled for the alerts still firing (all of them once none is), in the message's order.
+        label_sets = [m.labels for m in view.firing or view.members]
+        steps = procedure_blocks(
+            runbook, MAX_BLOCKS - 1, label_sets=label_sets, more_url=self._alert_page(view)
+        )
+        blocks += [b.to_dict() for b in steps]
         text = f"Full procedure of {runbook.id}: {escape(runbook.title)}"
         self.notifier.reply(view.slack_channel, view.slack_ts, Rendered(text, blocks))
+
+    def _alert_page(self, view: MessageView) -> str | None:
+        """The page of the message's first alert, when the router's pages have an address."""
+        base = self.ruleset().pages_url
+        alert_id = self.store.first_alert_id(view.id) if base else None
+        return f"{base}/alerts/{alert_id}" if alert_id is not None else None
 
     def _share(self, action: ShareRunbook) -> None:
         ruleset = self.ruleset()

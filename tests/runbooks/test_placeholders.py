@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from router.runbooks.placeholders import fill, fillings, malformed, names, shell_quoted
+from router.runbooks.placeholders import (
+    fill,
+    fill_for,
+    fillings,
+    malformed,
+    names,
+    shell_quoted,
+)
 
 
 @pytest.mark.parametrize(
@@ -96,3 +103,17 @@ def test_names() -> None:
 def test_malformed(text: str) -> None:
     found = malformed("first line\n" + text)
     assert [(m.line, m.text) for m in found] == [(2, text)]
+
+
+def test_fill_for_names_each_distinct_value() -> None:
+    text = "Cordon {{ $labels.node }} in {{ $labels.cluster }}"
+    same = [{"node": "a", "cluster": "eu"}, {"node": "b", "cluster": "eu"}]
+    assert fill_for(text, same) == "Cordon a, b in eu"
+    assert fill_for(text, same[:1]) == fill(text, same[0]) == "Cordon a in eu"
+    many = [{"node": n} for n in "abcbde"]
+    assert fill_for(text, many) == "Cordon a, b, c +2 more in {{ $labels.cluster }}"
+    assert fill_for(text, [{"node": "a"}, {}]) == (
+        "Cordon a, {{ $labels.node }} in {{ $labels.cluster }}"
+    )
+    assert fill_for(text, []) == text
+    assert fill_for("Check {{ $labels.v }}", [{"v": "a b"}]) == "Check a b"  # not quoted
