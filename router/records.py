@@ -197,6 +197,14 @@ class RunbookHit(RunbookSummary):
     score: float
 
 
+class FilledFor(Record):
+    """The alert a /runbooks/{id}?alert= page is filled for."""
+
+    id: int
+    name: str
+    url: str
+
+
 class LoadProblem(Record):
     """An entry left out, or a route naming one, as /runbooks lists it."""
 

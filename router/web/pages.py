@@ -1,7 +1,8 @@
 """Server-rendered pages, Jinja2 with autoescape; JSON with ``Accept: application/json``.
 
 GET /runbooks[?q=words]   index by category, or search results (same search as /runbook)
-GET /runbooks/{id}        the entry, rendered from its markdown, commands with Copy
+GET /runbooks/{id}        the entry, rendered from its markdown, commands with Copy;
+                          ``?alert=<id>``: its placeholders filled from that alert's labels
 GET /alerts               recent alerts: level and why, route, runbook, delivery state
 GET /alerts/{id}          one alert: the decision and the payload as received
 """
@@ -14,7 +15,7 @@ import re
 import secrets
 import urllib.parse
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,9 +39,18 @@ from router.access import SESSION_COOKIE, SESSION_SECONDS, safe_next, sign_sessi
 from router.http.deps import RuntimeDep
 from router.incident.postmortem import postmortem
 from router.incident.timeline import timeline
-from router.records import AlertDetail, LoadProblem, RunbookHit, RunbookSummary, TimelineEntry
+from router.records import (
+    AlertDetail,
+    FilledFor,
+    LoadProblem,
+    RunbookHit,
+    RunbookSummary,
+    TimelineEntry,
+)
 from router.runbooks import Runbook
+from router.runbooks.filled import filled_step
 from router.runbooks.model import CATEGORIES
+from router.runbooks.placeholders import fill
 from router.runtime import Runtime
 from router.store import MessageView
 
@@ -62,9 +72,27 @@ _MARKDOWN = MarkdownIt(
 _CHECKBOX = re.compile(r"<li>(<p>)?\[([ xX])\] ")
 
 
-def render_markdown(text: str) -> str:
-    """Runbook markdown as HTML; one line per header field, checklists as boxes."""
-    html = _MARKDOWN.render(text)
+def _fill_tokens(tokens: Sequence[Token], labels: Mapping[str, str]) -> None:
+    """Placeholders filled after parsing, so a value is text to escape, never markdown:
+    commands (fenced or indented code) for the shell, everything else as text."""
+    for token in tokens:
+        if token.type in ("fence", "code_block"):
+            token.content = fill(token.content, labels, quote=True)
+        for child in token.children or ():
+            if child.type in ("text", "code_inline"):
+                child.content = fill(child.content, labels)
+
+
+def render_markdown(text: str, labels: Mapping[str, str] | None = None) -> str:
+    """Runbook markdown as HTML; one line per header field, checklists as boxes.
+
+    ``labels``: an alert's, to fill the entry's placeholders from.
+    """
+    env: EnvType = {}
+    tokens = _MARKDOWN.parse(text, env)
+    if labels is not None:
+        _fill_tokens(tokens, labels)
+    html = _MARKDOWN.renderer.render(tokens, _MARKDOWN.options, env)
     return _CHECKBOX.sub(
         lambda m: f"<li>{m.group(1) or ''}{'☐' if m.group(2) == ' ' else '☑'} ", html
     )
@@ -140,6 +168,28 @@ def not_found(request: Request, what: str, why: str | None = None) -> Response:
     return page(request, "not_found.html", {"what": what, "why": why}, status=404)
 
 
+def bad_request(request: Request, field: str, message: str, status: int = 422) -> Response:
+    """A query parameter that cannot be used: the status and a message naming it."""
+    text = f"{field}: {message}"
+    if wants_json(request):
+        return JSONResponse({"error": text}, status_code=status)
+    return page(request, "bad_request.html", {"message": text}, status=status)
+
+
+def filled_for(detail: AlertDetail) -> FilledFor:
+    return FilledFor(id=detail.id, name=detail.name, url=f"/alerts/{detail.id}")
+
+
+_ALERT_ID = re.compile(r"[1-9][0-9]{0,18}")
+
+
+def alert_id(value: str) -> int | None:
+    """``?alert=`` as a stored alert's id, or None when it cannot be one."""
+    if not _ALERT_ID.fullmatch(value) or (number := int(value)) >= 2**63:
+        return None
+    return number
+
+
 def problems(rt: Runtime) -> list[LoadProblem]:
     """Entries left out (and routes naming them), for the page and its JSON."""
     return [
@@ -205,16 +255,39 @@ async def runbooks(request: Request, rt: RuntimeDep, q: str = "") -> Response:
 
 
 @router.get("/runbooks/{runbook_id}", response_class=HTMLResponse)
-async def runbook(request: Request, rt: RuntimeDep, runbook_id: str) -> Response:
+async def runbook(
+    request: Request, rt: RuntimeDep, runbook_id: str, alert: str | None = None
+) -> Response:
+    """The entry; with ``alert``, filled from that stored alert's labels."""
     rb = rt.ruleset.catalog.get(runbook_id)
     if rb is None:
         why = rt.ruleset.catalog.unreadable(runbook_id)
         return not_found(request, f"runbook {runbook_id[:40]}", why)
+    filled: AlertDetail | None = None
+    if alert is not None:
+        number = alert_id(alert)
+        if number is None:
+            return bad_request(
+                request, "alert", f"{alert[:30]!r} is not an alert id (the number in /alerts/ID)"
+            )
+        filled = await run_in_threadpool(rt.store.alert_detail, number)
+        if filled is None:
+            return not_found(request, f"alert {number}")
     if wants_json(request):
-        return JSONResponse(rb.model_dump(mode="json") | summary(rt, rb).model_dump(mode="json"))
-    return page(
-        request, "runbook.html", {"rb": summary(rt, rb), "html": render_markdown(rb.source)}
-    )
+        body = rb.model_dump(mode="json") | summary(rt, rb).model_dump(mode="json")
+        if filled is not None:
+            steps = [filled_step(step, [filled.labels]) for step in rb.steps]
+            body |= {
+                "filled_for": filled_for(filled).model_dump(mode="json"),
+                "filled_steps": [step.model_dump(mode="json") for step in steps],
+            }
+        return JSONResponse(body)
+    context = {
+        "rb": summary(rt, rb),
+        "html": render_markdown(rb.source, filled.labels if filled else None),
+        "filled_for": filled_for(filled) if filled else None,
+    }
+    return page(request, "runbook.html", context)
 
 
 @router.get("/alerts", response_class=HTMLResponse)

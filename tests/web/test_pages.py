@@ -152,3 +152,102 @@ def test_unmatched_alert_names_are_bounded(client: TestClient) -> None:
     ]
     assert len(series) == 51  # fifty names, then _other
     assert 'router_unmatched_alert_names_total{alertname="_other"} 10.0' in series
+
+
+NODE_RUNBOOK = """\
+# RUN-099: Node not ready
+Category: Incident
+Owner: Platform Team
+Last Tested: 2026-11-01
+
+## Procedure
+### Step 1: Drain {{ $labels.node }}
+Move the pods off {{ $labels.node }} (cluster {{ $labels.cluster }}).
+```bash
+kubectl drain {{ $labels.node }} --ignore-daemonsets
+kubectl -n {{ $labels.namespace }} get pods
+```
+"""
+
+
+@pytest.fixture
+def nodes(tmp_path: Path) -> Iterator[TestClient]:
+    """The fixture runbooks with RUN-099, which names an alert's labels."""
+    runbooks = tmp_path / "runbooks"
+    shutil.copytree(RUNBOOKS, runbooks)
+    (runbooks / "RUN-099-node-not-ready.md").write_text(NODE_RUNBOOK, encoding="utf-8")
+    app = create_app(settings(tmp_path, runbooks=str(runbooks)), run_dispatcher=False)
+    with TestClient(app) as c:
+        yield c
+
+
+def node_alert(client: TestClient, node: str) -> int:
+    labels = {"alertname": "NodeNotReady", "node": node, "cluster": "<b>eu-1</b>"}
+    body = json.dumps({"alerts": [{"labels": labels}]})
+    assert client.post("/webhooks/alertmanager", content=body, headers=AUTH).status_code == 202
+    (row,) = client.get("/alerts", headers=JSON).json()["alerts"]
+    alert_id: int = row["id"]
+    return alert_id
+
+
+def test_entry_filled_for_an_alert(nodes: TestClient) -> None:
+    alert_id = node_alert(nodes, "node b<script>")
+    html = nodes.get("/runbooks/RUN-099", params={"alert": str(alert_id)}).text
+    assert f'Filled from the labels of alert <a href="/alerts/{alert_id}">NodeNotReady</a>' in html
+    # Commands quoted for the shell, text as text; both HTML-escaped.
+    assert "kubectl drain 'node b&lt;script&gt;' --ignore-daemonsets" in html
+    assert "Move the pods off node b&lt;script&gt; (cluster &lt;b&gt;eu-1&lt;/b&gt;)." in html
+    assert "<script>" not in html.split("</main>")[0]
+    assert "kubectl -n {{ $labels.namespace }} get pods" in html  # the alert lacks it
+    raw = nodes.get("/runbooks/RUN-099").text
+    assert "kubectl drain {{ $labels.node }} --ignore-daemonsets" in raw
+    assert "Filled from" not in raw
+
+
+def test_entry_filled_for_an_alert_as_json(nodes: TestClient) -> None:
+    alert_id = node_alert(nodes, "node b")
+    entry = nodes.get("/runbooks/RUN-099", params={"alert": alert_id}, headers=JSON).json()
+    assert entry["filled_for"] == {
+        "id": alert_id,
+        "name": "NodeNotReady",
+        "url": f"/alerts/{alert_id}",
+    }
+    (step,) = entry["filled_steps"]
+    assert step["title"] == "Drain node b"
+    assert step["commands"] == [
+        {
+            "language": "bash",
+            "fillings": [
+                "kubectl drain 'node b' --ignore-daemonsets\n"
+                "kubectl -n {{ $labels.namespace }} get pods\n"
+            ],
+            "more": 0,
+        }
+    ]
+    assert entry["steps"][0]["title"] == "Drain {{ $labels.node }}"  # as written, still
+
+
+@pytest.mark.parametrize("value", ["abc", "", "0", "-1", "1.5", "99999999999999999999"])
+def test_an_alert_that_cannot_be_an_id_is_refused_by_name(client: TestClient, value: str) -> None:
+    answer = client.get("/runbooks/RUN-001", params={"alert": value}, headers=JSON)
+    assert answer.status_code == 422
+    assert answer.json() == {
+        "error": f"alert: {value!r} is not an alert id (the number in /alerts/ID)"
+    }
+    page = client.get("/runbooks/RUN-001", params={"alert": value})
+    assert page.status_code == 422
+    assert "alert: " in page.text
+
+
+def test_an_unknown_alert_is_404(client: TestClient) -> None:
+    answer = client.get("/runbooks/RUN-001", params={"alert": "999999"}, headers=JSON)
+    assert (answer.status_code, answer.json()) == (404, {"error": "alert 999999 not found"})
+    assert client.get("/runbooks/RUN-001?alert=999999").status_code == 404
+
+
+def test_the_alert_pages_open_the_runbook_filled(client: TestClient) -> None:
+    client.post("/webhooks/alertmanager", content=BODY, headers=AUTH)
+    (row,) = client.get("/alerts", headers=JSON).json()["alerts"]
+    link = f'<a href="/runbooks/RUN-001?alert={row["id"]}">'
+    assert link in client.get(f"/alerts/{row['id']}").text
+    assert link in client.get("/alerts").text
