@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from router.cli import main
-from tests.conftest import GOLDEN, ROUTES, RUNBOOKS
+from tests.conftest import GOLDEN, ROOT, ROUTES, RUNBOOKS
 
 ARGS = ["--config", str(ROUTES), "--runbooks", str(RUNBOOKS)]
 
@@ -53,6 +53,46 @@ def test_route_prints_the_decision(capsys: pytest.CaptureFixture[str]) -> None:
         "#data-platform",
     )
     assert decision["reason"] == "severity=warning -> SEV3 (alertmanager map)"
+
+
+def test_route_says_which_entry_claims_the_alert(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = json.loads((ROOT / "examples/alertmanager-firing.json").read_text(encoding="utf-8"))
+    (alert, *_) = data["alerts"]
+    alert["labels"] |= {"alertname": "KubeContainerWaiting", "container": "api"}
+    data["alerts"] = [alert]
+    payload = tmp_path / "waiting.json"
+    payload.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["route", str(payload), *ARGS]) == 0
+    (explained,) = json.loads(capsys.readouterr().out)["alerts"]
+    (decision,) = explained["decisions"]
+    assert (decision["route"], decision["runbook"], decision["runbook_reason"]) == (
+        "unclaimed-critical",  # the route names no runbook: the claim applies
+        "RUN-006",
+        "RUN-006 lists KubeContainerWaiting",
+    )
+
+
+def test_check_names_both_files_of_a_name_listed_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runbooks = tmp_path / "runbooks"
+    shutil.copytree(RUNBOOKS, runbooks)
+    rollback = runbooks / "RUN-003-emergency-rollback.md"
+    text = rollback.read_text(encoding="utf-8")
+    rollback.write_text(
+        text.replace(
+            "Last Tested: 2026-10-20\n", "Last Tested: 2026-10-20\nAlerts: SLOBurnRateFast\n"
+        ),
+        encoding="utf-8",
+    )
+    assert main(["check", "--config", str(ROUTES), "--runbooks", str(runbooks)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{runbooks}/RUN-004-bad-deploy.md:6: Alerts: SLOBurnRateFast is also listed by "
+        f"RUN-003 ({rollback}:6); an alert name belongs to one entry",
+        "check failed: 1 problem(s)",
+    ]
 
 
 def test_route_bad_payload(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from router.config_values import RUNBOOK_ID
@@ -85,6 +86,20 @@ def read_folder(folder: str | Path) -> FolderScan:
     return scan
 
 
+@dataclass(frozen=True)
+class Claims:
+    """Alert names as the entries' ``Alerts:`` lines list them.
+
+    A name listed by one entry is that entry's (``by_name``); a name listed by two
+    or more is no one's, and a problem at each of those entries but the first (by
+    RUN- number) naming the first, file and line: which entry answers the alert is
+    for a person to decide, not for the order the files happen to load in.
+    """
+
+    by_name: dict[str, Runbook]
+    problems: list[Problem]
+
+
 class Catalog:
     """All readable RUN- entries, and what could not be read."""
 
@@ -120,6 +135,34 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self._by_number)
+
+    @cached_property
+    def claims(self) -> Claims:
+        """Built once per load (a ruleset holds one catalog): a dict lookup per alert."""
+        listed: dict[str, list[Runbook]] = {}
+        for runbook in self:
+            for name in dict.fromkeys(runbook.alerts):
+                listed.setdefault(name, []).append(runbook)
+        problems = [
+            Problem(
+                self._where(rb),
+                rb.lines.get("alerts"),
+                "Alerts",
+                f"{name} is also listed by {first.id} ({self._at(first)});"
+                " an alert name belongs to one entry",
+            )
+            for name, (first, *others) in listed.items()
+            for rb in others
+        ]
+        owners = {name: entries[0] for name, entries in listed.items() if len(entries) == 1}
+        return Claims(owners, problems)
+
+    def _where(self, runbook: Runbook) -> str:
+        return str(self.scan.root / runbook.path)
+
+    def _at(self, runbook: Runbook) -> str:
+        line = runbook.lines.get("alerts")
+        return f"{self._where(runbook)}:{line}" if line else self._where(runbook)
 
 
 def load_catalog(folder: str | Path) -> Catalog:
