@@ -155,3 +155,69 @@ def test_check_warns_about_deprecated_matchers_with_file_and_line(
         'read with the classic parser; write it as alertname=~"Disk\\\\d+" (warning)'
     ]
     assert "(1 warning(s))" in captured.out
+
+
+EXAMPLE = ROOT / "examples/alertmanager-firing.json"
+
+
+def test_preview_prints_the_message_as_the_log_shows_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # What the layout holds is message.py's (and its goldens'); here: one message for
+    # the group's two alerts, in the route's channel, drawn as the log notifier draws it.
+    assert main(["preview", str(EXAMPLE), "--source", "alertmanager", *ARGS]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "slack post to #db-oncall"
+    assert lines[1].startswith("== ")
+    assert "SEV1" in lines[1]
+    assert "DatabaseConnectionPoolHigh" in lines[1]
+    assert sum(line.startswith("slack post to") for line in lines) == 1
+    assert "RUN-001" in out
+    assert "pgbouncer-0:9127" in out
+    assert "pgbouncer-1:9127" in out
+    assert "http://localhost:8080/runbooks/RUN-001" in out
+    assert '"type"' not in out  # text, not Block Kit
+
+
+def test_preview_prints_block_kit_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["preview", str(EXAMPLE), "--format", "blocks", *ARGS]) == 0
+    (message,) = json.loads(capsys.readouterr().out)
+    assert message["channel"] == "#db-oncall"
+    assert "DatabaseConnectionPoolHigh" in message["text"]
+    header = message["blocks"][0]
+    assert header["type"] == "header"
+    assert "SEV1" in header["text"]["text"]
+    blocks = json.dumps(message["blocks"])
+    assert "RUN-001" in blocks
+    assert "pgbouncer-0:9127" in blocks
+    assert "pgbouncer-1:9127" in blocks
+    assert any(b["type"] == "actions" for b in message["blocks"]), "the buttons too"
+
+
+def test_preview_of_a_payload_with_nothing_to_post(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = GOLDEN / "sources/pagerduty/pagey-ping.json"
+    assert main(["preview", str(path), "--source", "pagerduty", "--format", "blocks", *ARGS]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == []
+    assert captured.err == f"{path}: no message: no alerts in it\n"
+
+
+def test_preview_refuses_in_one_line_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.json"
+    assert main(["preview", str(missing), *ARGS]) == 1
+    assert capsys.readouterr().err == f"{missing}: cannot read: No such file or directory\n"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"alerts": [{"labels": []}]}', encoding="utf-8")
+    assert main(["preview", str(bad), *ARGS]) == 1
+    assert (
+        capsys.readouterr().err == f"{bad}: alerts[0].labels: input should be a valid dictionary\n"
+    )
+    assert main(["preview", str(EXAMPLE), "--source", "nagios", *ARGS]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"{EXAMPLE}: unknown source 'nagios' (one of alertmanager,")
+    assert (captured.out, captured.err.count("\n")) == ("", 1)
