@@ -21,6 +21,7 @@ from router.demo import run
 from router.errors import ConfigError, PayloadError, Problem, StoreUnavailable
 from router.http.webhooks import explain_alerts
 from router.notifiers.log import as_text
+from router.runbooks.catalog import write_entry
 from router.runbooks.lint import lint_folder
 from router.runtime import renderer_for
 from router.server import Bounds, serve
@@ -193,6 +194,18 @@ def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.errors or (args.strict and report.warnings) else 0
 
 
+def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
+    """A new entry with every section to fill in; ``lint`` flags it (RB017) until then."""
+    folder = args.dir or settings.runbooks
+    try:
+        path = write_entry(folder, args.id, args.title)
+    except ConfigError as exc:
+        _print_problems(exc.problems)
+        return 1
+    print(f"wrote {path}: fill in every TODO, then run runbook-router lint {folder}")
+    return 0
+
+
 def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
 
     assume = {}
@@ -240,12 +253,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--resolve-after", type=float, metavar="SECONDS", help="then resolve them after this long"
     )
     demo.set_defaults(func=cmd_demo)
+    new = sub.add_parser(
+        "new",
+        help="write a new RUN- entry, every section to fill in (lint flags it until filled)",
+        description="Writes DIR/RUN-nnn-<title>.md in the RUN- format. Each part to write "
+        "says TODO, which lint reports (RB017) until it is replaced. Refuses an id "
+        "already used and a file that exists.",
+    )
+    new.add_argument("id", metavar="RUN-nnn", help="the new entry's id, e.g. RUN-015")
+    new.add_argument("title", help='its title, e.g. "Redis memory high"')
+    new.add_argument("--dir", help="runbooks folder (default: $ROUTER_RUNBOOKS or runbooks)")
+    new.set_defaults(func=cmd_new)
 
     for name, func, text in (
         ("check", cmd_check, "validate routes and runbooks (exit 1 on problems)"),
         ("route", cmd_route, "print the routing decision for a payload, send nothing"),
         ("preview", cmd_preview, "print the Slack message a payload would get, send nothing"),
-        ("lint", cmd_lint, "runbook quality: file:line: RULE-ID message (exit 1 on errors)"),
+        (
+            "lint",
+            cmd_lint,
+            "runbook quality: file:line: RULE-ID message (exit 1 on errors); "
+            "start an entry with `new`",
+        ),
         ("coverage", cmd_coverage, "which alerting rules reach no RUN- runbook"),
     ):
         p = sub.add_parser(name, help=text)

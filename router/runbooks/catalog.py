@@ -18,6 +18,7 @@ from router.config_values import RUNBOOK_ID
 from router.errors import ConfigError, Problem
 from router.runbooks.model import Runbook
 from router.runbooks.parser import parse_entries
+from router.runbooks.template import entry, slug
 
 _NOT_RUNBOOKS = ("readme.md", "template.md")
 _ID_IN_NAME = re.compile(r"^(RUN-\d{1,9})(?!\d)", re.IGNORECASE)
@@ -184,3 +185,38 @@ def load_catalog(folder: str | Path) -> Catalog:
             continue
         seen[runbook.number] = runbook
     return Catalog(list(seen.values()), problems, scan.unreadable, scan)
+
+
+def write_entry(folder: str | Path, runbook_id: str, title: str) -> Path:
+    """Write ``RUN-nnn-<slug>.md`` into the runbooks folder; ConfigError says why not.
+
+    Refused: an id that is not RUN-nnn, an empty title, a folder that is not
+    there, an id that an entry (or a file that could not be read) already has,
+    and a file that exists.
+    """
+    root = Path(folder)
+    number = runbook_number(runbook_id)
+    if number is None:
+        raise ConfigError([Problem(runbook_id, None, "", "not a RUN- id (e.g. RUN-015)")])
+    rid = f"RUN-{number:03d}"
+    title = " ".join(title.split())
+    if not title:
+        raise ConfigError([Problem(rid, None, "", "the title is empty")])
+    scan = read_folder(root)  # ConfigError when there is no folder
+    for path, runbook in scan.entries:
+        if runbook.number == number:
+            where = f"{path}:{runbook.lines.get('title', 1)}"
+            raise ConfigError([Problem(str(root), None, "", f"{rid} is already used in {where}")])
+    if number in scan.unreadable:
+        why = scan.unreadable[number]
+        raise ConfigError([Problem(str(root), None, "", f"{rid} is already used: {why}")])
+    words = slug(title)
+    path = root / (f"{rid}-{words}.md" if words else f"{rid}.md")
+    try:
+        with path.open("x", encoding="utf-8") as out:
+            out.write(entry(rid, title))
+    except FileExistsError:
+        raise ConfigError([Problem(str(path), None, "", "already exists")]) from None
+    except OSError as exc:
+        raise ConfigError([Problem(str(path), None, "", f"cannot write: {exc.strerror}")]) from None
+    return path

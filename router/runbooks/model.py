@@ -59,9 +59,11 @@ class Runbook(_Frozen):
     post_incident: list[str] = Field(default_factory=list)
     linked_ids: list[str] = Field(default_factory=list)
     lines: dict[str, int] = Field(default_factory=dict)
+    """Where each header field and section starts, for lint messages."""
     source: str = Field(default="", exclude=True, repr=False)
     """The markdown as written, for the web page."""
-    """Where each header field and section starts, for lint messages."""
+    first_line: int = Field(default=1, exclude=True, repr=False)
+    """The line of its file that ``source`` starts at (a file may hold several entries)."""
 
     def is_stale(self, today: date, stale_after_days: int) -> bool:
         """Untested entries are stale too: nobody knows whether they still work."""
