@@ -1,4 +1,4 @@
-"""``runbook-router``: serve, check, route, lint, coverage, migrate, demo."""
+"""``runbook-router``: serve, check, route, preview, lint, new, coverage, migrate, demo."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
 from router import logs
+from router.alert import Alert
 from router.app import create_app
 from router.config import load_routes
 from router.coverage import Coverage, evaluate, load_monitor_names, load_rules
@@ -18,11 +20,14 @@ from router.decide import load_ruleset
 from router.demo import run
 from router.errors import ConfigError, PayloadError, Problem, StoreUnavailable
 from router.http.webhooks import explain_alerts
+from router.notifiers.log import as_text
+from router.runbooks.catalog import write_entry
 from router.runbooks.lint import lint_folder
+from router.runtime import renderer_for
 from router.server import Bounds, serve
 from router.settings import Settings
 from router.sources import SOURCES
-from router.store import Store, migrate
+from router.store import Store, migrate, views_of
 
 
 def _print_problems(problems: Sequence[Problem]) -> None:
@@ -70,6 +75,31 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _read_alerts(file: str, source: str) -> list[Alert] | None:
+    """The payload's alerts as its source's parser reads them; None once it said why."""
+    parser = SOURCES.get(source)
+    if parser is None:
+        known = ", ".join(sorted(SOURCES))
+        print(f"{file}: unknown source {source!r} (one of {known})", file=sys.stderr)
+        return None
+    try:
+        data = json.loads(sys.stdin.read() if file == "-" else Path(file).read_text("utf-8"))
+    except OSError as exc:
+        print(f"{file}: cannot read: {exc.strerror}", file=sys.stderr)
+        return None
+    except UnicodeDecodeError as exc:
+        print(f"{file}: not UTF-8 text: {exc.reason} at byte {exc.start}", file=sys.stderr)
+        return None
+    except json.JSONDecodeError as exc:
+        print(f"{file}:{exc.lineno}: invalid JSON: {exc.msg}", file=sys.stderr)
+        return None
+    try:
+        return parser.parse(data)
+    except PayloadError as exc:
+        print(f"{file}: {exc}", file=sys.stderr)
+        return None
+
+
 def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
@@ -77,24 +107,36 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
     except ConfigError as exc:
         _print_problems(exc.problems)
         return 1
-    path = Path(args.file)
-    try:
-        data = json.loads(
-            sys.stdin.read() if args.file == "-" else path.read_text(encoding="utf-8")
-        )
-    except OSError as exc:
-        print(f"{args.file}: cannot read: {exc.strerror}", file=sys.stderr)
-        return 1
-    except json.JSONDecodeError as exc:
-        print(f"{args.file}:{exc.lineno}: invalid JSON: {exc.msg}", file=sys.stderr)
-        return 1
-    try:
-        alerts = SOURCES[args.source].parse(data)
-    except PayloadError as exc:
-        print(f"{args.file}: {exc}", file=sys.stderr)
+    alerts = _read_alerts(args.file, args.source)
+    if alerts is None:
         return 1
     explained = [e.model_dump(mode="json") for e in explain_alerts(ruleset, alerts)]
     print(json.dumps({"alerts": explained}, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
+    """The Slack messages a payload would get: decided, grouped and drawn in memory."""
+    try:
+        ruleset = load_ruleset(args.config or settings.config, args.runbooks or settings.runbooks)
+    except ConfigError as exc:
+        _print_problems(exc.problems)
+        return 1
+    alerts = _read_alerts(args.file, args.source)
+    if alerts is None:
+        return 1
+    now = time.time()
+    renderer = renderer_for(ruleset, pagerduty_ack=settings.pagerduty_api_token is not None)
+    views = views_of([(alert, ruleset.decide(alert)) for alert in alerts], now)
+    messages = [(view.channel, renderer.render(view, now)) for view in views]
+    if args.format == "blocks":
+        out = [{"channel": c, "text": m.text, "blocks": m.blocks} for c, m in messages]
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    elif messages:  # as the log shows a post when there is no Slack token
+        print("\n\n".join(f"slack post to {c}\n{as_text(m.blocks)}" for c, m in messages))
+    if not messages:
+        why = f"none of its {len(alerts)} alert(s) is posted" if alerts else "no alerts in it"
+        print(f"{args.file}: no message: {why}", file=sys.stderr)
     return 0
 
 
@@ -152,6 +194,18 @@ def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.errors or (args.strict and report.warnings) else 0
 
 
+def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
+    """A new entry with every section to fill in; ``lint`` flags it (RB017) until then."""
+    folder = args.dir or settings.runbooks
+    try:
+        path = write_entry(folder, args.id, args.title)
+    except ConfigError as exc:
+        _print_problems(exc.problems)
+        return 1
+    print(f"wrote {path}: fill in every TODO, then run runbook-router lint {folder}")
+    return 0
+
+
 def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
 
     assume = {}
@@ -199,11 +253,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--resolve-after", type=float, metavar="SECONDS", help="then resolve them after this long"
     )
     demo.set_defaults(func=cmd_demo)
+    new = sub.add_parser(
+        "new",
+        help="write a new RUN- entry, every section to fill in (lint flags it until filled)",
+        description="Writes DIR/RUN-nnn-<title>.md in the RUN- format. Each part to write "
+        "says TODO, which lint reports (RB017) until it is replaced. Refuses an id "
+        "already used and a file that exists.",
+    )
+    new.add_argument("id", metavar="RUN-nnn", help="the new entry's id, e.g. RUN-015")
+    new.add_argument("title", help='its title, e.g. "Redis memory high"')
+    new.add_argument("--dir", help="runbooks folder (default: $ROUTER_RUNBOOKS or runbooks)")
+    new.set_defaults(func=cmd_new)
 
     for name, func, text in (
         ("check", cmd_check, "validate routes and runbooks (exit 1 on problems)"),
         ("route", cmd_route, "print the routing decision for a payload, send nothing"),
-        ("lint", cmd_lint, "runbook quality: file:line: RULE-ID message (exit 1 on errors)"),
+        ("preview", cmd_preview, "print the Slack message a payload would get, send nothing"),
+        (
+            "lint",
+            cmd_lint,
+            "runbook quality: file:line: RULE-ID message (exit 1 on errors); "
+            "start an entry with `new`",
+        ),
         ("coverage", cmd_coverage, "which alerting rules reach no RUN- runbook"),
     ):
         p = sub.add_parser(name, help=text)
@@ -213,6 +284,17 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "route":
             p.add_argument("file", help="a webhook body as the source sends it ('-' for stdin)")
             p.add_argument("--source", choices=sorted(SOURCES), default="alertmanager")
+        if name == "preview":
+            p.add_argument("file", help="a webhook body as the source sends it ('-' for stdin)")
+            p.add_argument(
+                "--source", default="alertmanager", help=f"one of {', '.join(sorted(SOURCES))}"
+            )
+            p.add_argument(
+                "--format",
+                choices=("text", "blocks"),
+                default="text",
+                help="text: as the log shows it; blocks: Block Kit JSON, a list of messages",
+            )
         if name == "lint":
             p.add_argument("dir", nargs="?", help="runbooks folder (default: --runbooks)")
             p.add_argument("--format", choices=("text", "json"), default="text")

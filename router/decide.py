@@ -1,8 +1,18 @@
 """The decision for one alert: which routes, channel, runbook and level. Pure.
 
-Runbook resolution, first that applies: the route's ``runbook``; the alert's
-``runbook_id`` label or annotation, or a RUN- id inside its ``runbook_url``; a
-``runbook_url`` to an outside page, linked as is. Otherwise the alert is unmatched.
+Runbook resolution, first that applies:
+
+1. the route's ``runbook`` (the routing table is the operator's word);
+2. the alert's ``runbook_id`` label or annotation, or a RUN- id inside its
+   ``runbook_url``: the rule's author chose an entry for this very alert, which
+   is more specific than a claim made by name for every alert of that name;
+3. the one entry whose ``Alerts:`` line lists the alert's name (a claim);
+4. a ``runbook_url`` to an outside page, linked as is. It comes after a claim
+   because a RUN- entry puts its steps into the message and a link cannot, and
+   because rule sets such as kube-prometheus give every alert an outside
+   ``runbook_url``: were it first, no claim on those names would ever apply.
+
+Otherwise the alert is unmatched.
 """
 
 from __future__ import annotations
@@ -10,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from router.alert import Alert
 from router.config import Level, LoadedConfig, load_routes, walk_routes
@@ -23,6 +34,9 @@ from router.runbooks.search import SearchIndex
 from router.severity import Severity, classify
 from router.storm import StormPolicy
 
+LinkOrigin = Literal["route", "alert", "claim", "outside"]
+"""Where a runbook link came from, in the order of resolution (the module's docstring)."""
+
 
 @dataclass(frozen=True)
 class RunbookLink:
@@ -33,6 +47,7 @@ class RunbookLink:
     """Set when the link is one of our RUN- entries."""
     runbook_id: str | None = None
     """The RUN- id, also when that entry is missing or could not be read."""
+    origin: LinkOrigin = "route"
 
     @property
     def key(self) -> str:
@@ -125,29 +140,36 @@ class Ruleset:
         runbook_url = self.config.data.defaults.runbook_url
         return runbook_url.removesuffix(suffix) if runbook_url.endswith(suffix) else None
 
-    def _link(self, runbook: Runbook, reason: str) -> RunbookLink:
-        return RunbookLink(self.runbook_url(runbook), runbook.title, reason, runbook, runbook.id)
+    def _link(self, runbook: Runbook, reason: str, origin: LinkOrigin) -> RunbookLink:
+        url = self.runbook_url(runbook)
+        return RunbookLink(url, runbook.title, reason, runbook, runbook.id, origin)
 
-    def link_to(self, runbook_id: str, reason: str) -> RunbookLink:
+    def link_to(self, runbook_id: str, reason: str, origin: LinkOrigin = "route") -> RunbookLink:
         """A link to a RUN- entry; one that is broken or missing still links, and says so."""
         if (runbook := self.catalog.get(runbook_id)) is not None:
-            return self._link(runbook, reason)
+            return self._link(runbook, reason, origin)
         rid = runbook_id.strip().upper()
         why = self.catalog.unreadable(rid) or f"{rid} is not in the runbooks folder"
-        return RunbookLink(self.runbook_url(rid), rid, f"{reason}; not readable: {why}", None, rid)
+        reason = f"{reason}; not readable: {why}"
+        return RunbookLink(self.runbook_url(rid), rid, reason, None, rid, origin)
 
     def _alert_runbook(self, alert: Alert) -> RunbookLink | None:
+        """Steps 2 to 4 of the module's resolution order, for a route naming no runbook."""
         for where, values in (("label", alert.labels), ("annotation", alert.annotations)):
             rid = values.get("runbook_id", "")
             if runbook_number(rid) is not None and (
                 rid in self.catalog or self.catalog.unreadable(rid)
             ):
-                return self.link_to(rid, f"runbook_id {where}")
+                return self.link_to(rid, f"runbook_id {where}", "alert")
         url = alert.annotations.get("runbook_url") or alert.labels.get("runbook_url", "")
         if (m := RUNBOOK_ID.search(url)) and (rb := self.catalog.get(m.group(0))):
-            return self._link(rb, "runbook_url names it")
+            return self._link(rb, "runbook_url names it", "alert")
+        name = alert.labels.get("alertname") or alert.name
+        if (claimed := self.catalog.claims.by_name.get(name)) is not None:
+            return self._link(claimed, f"{claimed.id} lists {name}", "claim")
         if _is_web_url(url):
-            return RunbookLink(url, "External runbook", "runbook_url annotation (outside page)")
+            reason = "runbook_url annotation (outside page)"
+            return RunbookLink(url, "External runbook", reason, origin="outside")
         return None
 
     def decide(self, alert: Alert) -> list[Decision]:
@@ -228,7 +250,7 @@ def load_ruleset(
         problems += exc.problems
     if config is None or catalog is None:
         raise ConfigError(problems)
-    problems += catalog.problems + check_references(config, catalog)
+    problems += catalog.problems + catalog.claims.problems + check_references(config, catalog)
     if strict and problems:
         raise ConfigError(problems)
     return Ruleset(config, catalog, problems)

@@ -58,15 +58,7 @@ class Runtime:
         return self.pagerduty is not None and self.pagerduty.rest is not None
 
     def renderer(self) -> MessageRenderer:
-        data = self.ruleset.config.data
-        return MessageRenderer(
-            self.ruleset.catalog,
-            data.severity.levels,
-            data.defaults.stale_after_days,
-            pagerduty_ack=self.pagerduty_rest,
-            identity_labels=data.defaults.identity_labels,
-            pages_url=self.ruleset.pages_url,
-        )
+        return renderer_for(self.ruleset, pagerduty_ack=self.pagerduty_rest)
 
     def command(self) -> RunbookCommand:
         """/runbook over the current runbooks."""
@@ -106,6 +98,19 @@ class Runtime:
         self.metrics.runbook_load_errors.set(len(self.ruleset.problems))
         self.metrics.runbooks_stale.set(sum(1 for f in report.findings if f.rule == "RB004"))
         self.metrics.runbook_lint_errors.set(report.errors)
+
+
+def renderer_for(ruleset: Ruleset, *, pagerduty_ack: bool = False) -> MessageRenderer:
+    """Slack messages drawn with one load's runbooks and levels (the service, ``preview``)."""
+    data = ruleset.config.data
+    return MessageRenderer(
+        ruleset.catalog,
+        data.severity.levels,
+        data.defaults.stale_after_days,
+        pagerduty_ack=pagerduty_ack,
+        identity_labels=data.defaults.identity_labels,
+        pages_url=ruleset.pages_url,
+    )
 
 
 def load_ruleset_for(settings: Settings) -> Ruleset:

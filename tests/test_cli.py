@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from router.cli import main
-from tests.conftest import GOLDEN, ROUTES, RUNBOOKS
+from tests.conftest import GOLDEN, ROOT, ROUTES, RUNBOOKS
 
 ARGS = ["--config", str(ROUTES), "--runbooks", str(RUNBOOKS)]
 
@@ -53,6 +53,46 @@ def test_route_prints_the_decision(capsys: pytest.CaptureFixture[str]) -> None:
         "#data-platform",
     )
     assert decision["reason"] == "severity=warning -> SEV3 (alertmanager map)"
+
+
+def test_route_says_which_entry_claims_the_alert(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = json.loads((ROOT / "examples/alertmanager-firing.json").read_text(encoding="utf-8"))
+    (alert, *_) = data["alerts"]
+    alert["labels"] |= {"alertname": "KubeContainerWaiting", "container": "api"}
+    data["alerts"] = [alert]
+    payload = tmp_path / "waiting.json"
+    payload.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["route", str(payload), *ARGS]) == 0
+    (explained,) = json.loads(capsys.readouterr().out)["alerts"]
+    (decision,) = explained["decisions"]
+    assert (decision["route"], decision["runbook"], decision["runbook_reason"]) == (
+        "unclaimed-critical",  # the route names no runbook: the claim applies
+        "RUN-006",
+        "RUN-006 lists KubeContainerWaiting",
+    )
+
+
+def test_check_names_both_files_of_a_name_listed_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runbooks = tmp_path / "runbooks"
+    shutil.copytree(RUNBOOKS, runbooks)
+    rollback = runbooks / "RUN-003-emergency-rollback.md"
+    text = rollback.read_text(encoding="utf-8")
+    rollback.write_text(
+        text.replace(
+            "Last Tested: 2026-10-20\n", "Last Tested: 2026-10-20\nAlerts: SLOBurnRateFast\n"
+        ),
+        encoding="utf-8",
+    )
+    assert main(["check", "--config", str(ROUTES), "--runbooks", str(runbooks)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{runbooks}/RUN-004-bad-deploy.md:6: Alerts: SLOBurnRateFast is also listed by "
+        f"RUN-003 ({rollback}:6); an alert name belongs to one entry",
+        "check failed: 1 problem(s)",
+    ]
 
 
 def test_route_bad_payload(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -115,3 +155,163 @@ def test_check_warns_about_deprecated_matchers_with_file_and_line(
         'read with the classic parser; write it as alertname=~"Disk\\\\d+" (warning)'
     ]
     assert "(1 warning(s))" in captured.out
+
+
+EXAMPLE = ROOT / "examples/alertmanager-firing.json"
+
+
+def test_preview_prints_the_message_as_the_log_shows_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # What the layout holds is message.py's (and its goldens'); here: one message for
+    # the group's two alerts, in the route's channel, drawn as the log notifier draws it.
+    assert main(["preview", str(EXAMPLE), "--source", "alertmanager", *ARGS]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "slack post to #db-oncall"
+    assert lines[1].startswith("== ")
+    assert "SEV1" in lines[1]
+    assert "DatabaseConnectionPoolHigh" in lines[1]
+    assert sum(line.startswith("slack post to") for line in lines) == 1
+    assert "RUN-001" in out
+    assert "pgbouncer-0:9127" in out
+    assert "pgbouncer-1:9127" in out
+    assert "http://localhost:8080/runbooks/RUN-001" in out
+    assert '"type"' not in out  # text, not Block Kit
+
+
+def test_preview_prints_block_kit_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["preview", str(EXAMPLE), "--format", "blocks", *ARGS]) == 0
+    (message,) = json.loads(capsys.readouterr().out)
+    assert message["channel"] == "#db-oncall"
+    assert "DatabaseConnectionPoolHigh" in message["text"]
+    header = message["blocks"][0]
+    assert header["type"] == "header"
+    assert "SEV1" in header["text"]["text"]
+    blocks = json.dumps(message["blocks"])
+    assert "RUN-001" in blocks
+    assert "pgbouncer-0:9127" in blocks
+    assert "pgbouncer-1:9127" in blocks
+    assert any(b["type"] == "actions" for b in message["blocks"]), "the buttons too"
+
+
+def test_preview_of_a_payload_with_nothing_to_post(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = GOLDEN / "sources/pagerduty/pagey-ping.json"
+    assert main(["preview", str(path), "--source", "pagerduty", "--format", "blocks", *ARGS]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == []
+    assert captured.err == f"{path}: no message: no alerts in it\n"
+
+
+def test_preview_refuses_in_one_line_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.json"
+    assert main(["preview", str(missing), *ARGS]) == 1
+    assert capsys.readouterr().err == f"{missing}: cannot read: No such file or directory\n"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"alerts": [{"labels": []}]}', encoding="utf-8")
+    assert main(["preview", str(bad), *ARGS]) == 1
+    assert (
+        capsys.readouterr().err == f"{bad}: alerts[0].labels: input should be a valid dictionary\n"
+    )
+    assert main(["preview", str(EXAMPLE), "--source", "nagios", *ARGS]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"{EXAMPLE}: unknown source 'nagios' (one of alertmanager,")
+    assert (captured.out, captured.err.count("\n")) == ("", 1)
+
+
+FILLED = [  # what someone writes over each TODO line of a new entry, in order
+    "Category: Incident",
+    "Trigger: RedisMemoryHigh alert (used memory above 90% of maxmemory)",
+    "Owner: Cache Team",
+    "Last Tested: 2026-11-20",
+    "Alerts: RedisMemoryHigh",
+    "- **Handles**: memory growth on the session Redis",
+    "- **Does NOT handle**: Redis down (see RUN-011)",
+    "- [ ] redis-cli access to the session cluster",
+    "### Step 1: Find what holds the memory",
+    "Sample the biggest keys.",
+    "redis-cli -h {{ $labels.instance }} --bigkeys | tail -20",
+    "- [ ] the largest key prefixes are known",
+    "### Step 2: Expire the stale sessions",
+    "Remove sessions older than a day.",
+    "redis-cli -h {{ $labels.instance }} --scan --pattern 'sess:*' | head",
+    "- [ ] used memory below 80% within 10 minutes",
+    "- Do not FLUSHALL: it logs every user out",
+    "- **When to escalate**: memory still above 90% after Step 2",
+    "- **Who to contact**: #cache-oncall",
+    "- **What to provide**: the Step 1 output",
+    "- [ ] add a TTL to the key prefix that grew",
+    "Linked IDs: RUN-011",
+]
+
+
+def test_new_writes_an_entry_lint_flags_until_it_is_filled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runbooks = tmp_path / "runbooks"
+    shutil.copytree(RUNBOOKS, runbooks)
+    assert main(["new", "RUN-15", "Redis  memory high", "--dir", str(runbooks)]) == 0
+    path = runbooks / "RUN-015-redis-memory-high.md"
+    assert capsys.readouterr().out.startswith(f"wrote {path}: fill in every TODO")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# RUN-015: Redis memory high\n")
+    # A new entry is a valid one: check passes (it claims no names yet) ...
+    assert main(["check", "--config", str(ROUTES), "--runbooks", str(runbooks)]) == 0
+    capsys.readouterr()
+    # ... and lint lists what is left to write, in every section of the format.
+    lint = ["lint", str(runbooks), "--today", "2026-11-22"]
+    assert main(lint) == 1
+    findings = [line for line in capsys.readouterr().out.splitlines() if str(path) in line]
+    unfilled = {int(line.split(":")[1]) for line in findings if " RB017 " in line}
+    lines = text.splitlines()
+    assert unfilled == {n for n, line in enumerate(lines, 1) if "TODO" in line}
+    sections = [n for n, line in enumerate(lines, 1) if line.startswith("## ")]
+    for start, end in zip(sections, [*sections[1:], len(lines) + 1], strict=True):
+        assert any(start < n < end for n in unfilled), lines[start - 1]
+    for field in ("Owner", "Last Tested", "Category", "Trigger", "Linked IDs"):
+        assert any(f"RB017 unfilled: '{field}: TODO" in line for line in findings), field
+    assert any(" RB002 " in line for line in findings)  # no owner yet
+
+    todo = iter(FILLED)
+    filled = [next(todo) if "TODO" in line else line for line in lines]
+    assert next(todo, None) is None, "one filling per TODO line"
+    path.write_text("\n".join(filled) + "\n", encoding="utf-8")
+    assert main(lint) == 0
+    assert str(path) not in capsys.readouterr().out
+    assert main(["check", "--config", str(ROUTES), "--runbooks", str(runbooks)]) == 0
+    capsys.readouterr()
+    why = {"alertname": "RedisMemoryHigh", "instance": "redis-0"}
+    payload = tmp_path / "redis.json"
+    payload.write_text(json.dumps({"alerts": [{"labels": why}]}), encoding="utf-8")
+    assert main(["route", str(payload), "--config", str(ROUTES), "--runbooks", str(runbooks)]) == 0
+    (alert,) = json.loads(capsys.readouterr().out)["alerts"]
+    assert alert["decisions"][0]["runbook_reason"] == "RUN-015 lists RedisMemoryHigh"
+
+
+def test_new_refuses_an_id_in_use_and_a_file_that_exists(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runbooks = tmp_path / "runbooks"
+    shutil.copytree(RUNBOOKS, runbooks)
+    before = sorted(p.name for p in runbooks.iterdir())
+    assert main(["new", "RUN-001", "Pool exhausted again", "--dir", str(runbooks)]) == 1
+    assert capsys.readouterr().err == (
+        f"{runbooks}: RUN-001 is already used in "
+        f"{runbooks}/RUN-001-database-connection-pool-exhaustion.md:1\n"
+    )
+    assert main(["new", "run-13", "Disks", "--dir", str(runbooks)]) == 1  # a second entry's id
+    assert capsys.readouterr().err == (
+        f"{runbooks}: RUN-013 is already used in {runbooks}/storage-procedures.md:1\n"
+    )
+    (runbooks / "RUN-020-redis.md").write_text("# RUN-021: Redis\n", encoding="utf-8")
+    assert main(["new", "RUN-020", "Redis", "--dir", str(runbooks)]) == 1
+    assert capsys.readouterr().err == f"{runbooks}/RUN-020-redis.md: already exists\n"
+    assert main(["new", "REDIS-1", "Redis", "--dir", str(runbooks)]) == 1
+    assert capsys.readouterr().err == "REDIS-1: not a RUN- id (e.g. RUN-015)\n"
+    assert main(["new", "RUN-030", "Redis", "--dir", str(tmp_path / "nowhere")]) == 1
+    assert capsys.readouterr().err == f"{tmp_path / 'nowhere'}: runbooks folder not found\n"
+    assert sorted(p.name for p in runbooks.iterdir()) == sorted([*before, "RUN-020-redis.md"])

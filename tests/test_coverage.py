@@ -39,23 +39,41 @@ def test_rule_files_and_manifests_are_read_with_lines() -> None:
 def test_report_summary_first_then_uncovered_by_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["coverage", KUBE, APP, "--datadog", DATADOG, *ARGS]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "coverage: 7/11 alert names reach a RUN- runbook (63.6%); 7/11 rules in 3 file(s)",
+        "coverage: 8/11 alert names reach a RUN- runbook (72.7%); 8/11 rules in 3 file(s)",
         "  severity  covered  uncovered",
         "  (none)          1          2",
         "  critical        1          1",
-        "  warning         5          1",
-        "uncovered (4):",
-        f"  {KUBE}",
-        "    11: KubePodCrashLooping [warning] (group kubernetes-apps): covered only when "
-        'container=~"worker.*" (route worker-crashloop -> RUN-006); links outside runbook '
-        "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubepodcrashlooping",
+        "  warning         6          0",
+        "uncovered (3):",
         f"  {APP}",
         "    17: PaymentsLedgerMismatch [critical] (group backend)",
         f"  {DATADOG}",
         "    2: Checkout p99 latency above 2s (group datadog monitors): covered only when "
         'service="checkout" (route datadog-checkout-latency -> RUN-007)',
         "    4: Billing heartbeat (group datadog monitors)",
+        "claimed by a runbook's Alerts: line (1):",
+        f"  {KUBE}",
+        "    11: KubePodCrashLooping: RUN-006 lists KubePodCrashLooping",
     ]
+
+
+def test_a_claimed_alert_is_covered_and_says_by_which_entry(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Its route needs container=~"worker.*"; RUN-006's Alerts: line lists the name, and
+    # comes before the outside runbook_url kube-prometheus gives every alert.
+    main(["coverage", KUBE, "--format", "json", *ARGS])
+    alerts = {a["alert"]: a for a in json.loads(capsys.readouterr().out)["alerts"]}
+    crash = alerts["KubePodCrashLooping"]
+    assert (crash["covered"], crash["runbooks"], crash["claimed_by"]) == (
+        True,
+        ["RUN-006"],
+        ["RUN-006"],
+    )
+    assert crash["runbook_reasons"] == ["RUN-006 lists KubePodCrashLooping"]
+    assert crash["outside_runbooks"] == []
+    stuck = alerts["KubeDeploymentRolloutStuck"]
+    assert (stuck["claimed_by"], stuck["runbook_reasons"]) == ([], ["route 'rollout-stuck'"])
 
 
 def test_assumed_labels_and_the_minimum(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from router.decide import Ruleset, load_ruleset
+from router.errors import ConfigError
 from tests.conftest import RUNBOOKS, make_alert
 
 
@@ -94,3 +96,78 @@ def test_non_web_runbook_url_is_not_linked(rules: Ruleset, url: str) -> None:
 def test_unrouted_alert_goes_to_the_default_channel(rules: Ruleset) -> None:
     (decision,) = rules.decide(make_alert("Unknown", severity="warning"))
     assert (decision.route, decision.channel, decision.runbook) == (None, "#fallback", None)
+
+
+# Claims: RUN-006's Alerts: line lists KubePodCrashLooping and KubeContainerWaiting,
+# RUN-007's ExternalAPILatencyHigh; no route of ``rules`` names those alerts.
+
+
+def test_route_runbook_wins_over_a_claim(rules: Ruleset) -> None:
+    # RUN-001 lists DatabaseConnectionPoolHigh too, and RUN-006 lists the name below.
+    (decision,) = rules.decide(make_alert("DatabaseConnectionPoolHigh"))
+    assert decision.runbook is not None
+    assert (decision.runbook.runbook_id, decision.runbook.reason) == ("RUN-001", "route 'db'")
+
+
+def test_the_alerts_own_runbook_id_wins_over_a_claim(rules: Ruleset) -> None:
+    (decision,) = rules.decide(
+        make_alert("KubePodCrashLooping", team="payments", runbook_id="RUN-005")
+    )
+    assert decision.runbook is not None
+    assert (decision.runbook.runbook_id, decision.runbook.origin) == ("RUN-005", "alert")
+
+
+def test_claim_applies_to_a_route_without_runbook(rules: Ruleset) -> None:
+    (decision,) = rules.decide(make_alert("KubePodCrashLooping", team="payments"))
+    assert decision.route == "no-runbook"
+    assert decision.runbook is not None
+    assert decision.runbook.runbook_id == "RUN-006"
+    assert decision.runbook.reason == "RUN-006 lists KubePodCrashLooping"
+    assert decision.record().runbook_reason == "RUN-006 lists KubePodCrashLooping"
+
+
+def test_claim_applies_with_the_defaults_and_before_an_outside_page(rules: Ruleset) -> None:
+    url = "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubecontainerwaiting"
+    alert = make_alert("KubeContainerWaiting", annotations={"runbook_url": url})
+    (decision,) = rules.decide(alert)
+    assert (decision.route, decision.channel) == (None, "#fallback")
+    assert decision.runbook is not None
+    assert (decision.runbook.runbook_id, decision.runbook.origin) == ("RUN-006", "claim")
+    assert decision.runbook.url == "https://router.example.com/runbooks/RUN-006"
+
+
+def test_unclaimed_name_is_unchanged(rules: Ruleset) -> None:
+    (decision,) = rules.decide(make_alert("kubepodcrashlooping", severity="warning"))
+    assert decision.runbook is None  # names are matched exactly, as Alertmanager does
+    (decision,) = rules.decide(make_alert("Unclaimed", team="payments"))
+    assert (decision.route, decision.runbook) == ("no-runbook", None)
+
+
+def test_a_name_listed_by_two_entries_is_a_check_error_naming_both(tmp_path: Path) -> None:
+    folder = tmp_path / "runbooks"
+    shutil.copytree(RUNBOOKS, folder)
+    redis = folder / "RUN-015-redis-memory-high.md"
+    original = (folder / "RUN-011-cloud-provider-outage.md").read_text(encoding="utf-8")
+    redis.write_text(
+        original.replace("RUN-011: Cloud Provider Outage", "RUN-015: Redis memory high"),
+        encoding="utf-8",
+    )
+    routes = tmp_path / "routes.yaml"
+    routes.write_text("routes: []\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_ruleset(routes, folder)
+    line = next(i for i, text in enumerate(original.splitlines(), 1) if text.startswith("Alerts:"))
+    first = f"{folder}/RUN-011-cloud-provider-outage.md:{line}"
+    assert [str(p) for p in raised.value.problems] == [
+        f"{redis}:{line}: Alerts: {name} is also listed by RUN-011 ({first});"
+        " an alert name belongs to one entry"
+        for name in ("ProbeFailureMultiRegion", "RedisDown", "CloudProviderIncident")
+    ]
+    # Served (not strict), the names are no one's: neither entry wins by load order.
+    ruleset = load_ruleset(routes, folder, strict=False)
+    assert len(ruleset.problems) == 3
+    (decision,) = ruleset.decide(make_alert("RedisDown"))
+    assert decision.runbook is None
+    (decision,) = ruleset.decide(make_alert("SuspiciousLogin"))
+    assert decision.runbook is not None
+    assert decision.runbook.reason == "RUN-012 lists SuspiciousLogin"

@@ -44,7 +44,7 @@ def test_strict_makes_warnings_fail(capsys: pytest.CaptureFixture[str]) -> None:
 def test_json_format(capsys: pytest.CaptureFixture[str]) -> None:
     main(["lint", str(BAD), *TODAY, "--format", "json"])
     out = json.loads(capsys.readouterr().out)
-    assert (out["runbooks"], out["errors"], out["warnings"]) == (18, 17, 1)
+    assert (out["runbooks"], out["errors"], out["warnings"]) == (19, 18, 1)
     first = out["findings"][0]
     assert set(first) == {"file", "line", "rule", "message", "severity"}
     assert first["rule"] == "RB002"
@@ -97,3 +97,18 @@ def test_a_malformed_placeholder_is_named_by_its_line_and_the_entry_still_loads(
     assert step.text == ["Check {{ $labels.node }} first, then {{ $label.node }} is drained."]
     assert "kubectl drain {{ $labels.node } --ignore-daemonsets" in step.commands[0].code
     assert runbook.do_not == ["Do not reboot {{ labels.node }} by hand"]
+
+
+def test_unfilled_text_is_found_on_its_line_in_a_file_of_several_entries(
+    tmp_path: Path,
+) -> None:
+    storage = (RUNBOOKS / "storage-procedures.md").read_text(encoding="utf-8")
+    lines = storage.splitlines()
+    owner = max(n for n, line in enumerate(lines, 1) if line.startswith("Owner:"))  # RUN-014's
+    lines[owner - 1] = "Owner: TODO the team that keeps this runbook true"
+    (tmp_path / "storage-procedures.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = lint_folder(tmp_path, date(2026, 11, 22), 90)
+    assert [(f.line, f.rule) for f in report.findings if f.rule in ("RB002", "RB017")] == [
+        (owner - 3, "RB002"),  # at its title: the parser reads a TODO owner as none
+        (owner, "RB017"),
+    ]

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from router.alert import Alert
 from router.decide import Ruleset
-from router.store import STALE_REDELIVERY_WINDOW, Store
+from router.sources import SOURCES
+from router.store import SLACK_MESSAGE, STALE_REDELIVERY_WINDOW, Store, views_of
 from tests.conftest import GOLDEN, RUNBOOKS, FakeClock, make_alert
 
 
@@ -307,3 +308,32 @@ def test_sqlite_reads_go_on_while_a_write_is_held(
         writer.join()
     assert store.recent_alerts()[0].repeats == 1
     store.engine.dispose()
+
+
+def test_messages_built_in_memory_are_the_ones_stored(
+    store: Store, ruleset: Ruleset, clock: FakeClock
+) -> None:
+    """``preview`` draws ``views_of``: the same messages a first ingest stores."""
+    data = json.loads((GOLDEN / "sources/alertmanager/firing-group.json").read_text("utf-8"))
+    alerts = SOURCES["alertmanager"].parse(data)
+    alerts += [db_alert("db-1"), db_alert("db-2"), make_alert("Watchdog", severity="none")]
+    batch = [(a, ruleset.decide(a)) for a in alerts]
+    built = views_of(batch, clock.now())
+    store.ingest(batch)
+    stored = [
+        view
+        for item in store.claim("me", 60).items
+        if item.kind == SLACK_MESSAGE and (view := store.load_message(item.ref)) is not None
+    ]
+    assert len(built) > 1
+    assert sorted(stored, key=lambda v: v.id) == built
+
+
+def test_a_resolved_alert_is_shown_resolved_in_the_message_it_leaves(
+    ruleset: Ruleset, clock: FakeClock
+) -> None:
+    resolved = db_alert("db-1", status="resolved", ends_at="2026-11-22T01:10:00Z")
+    (view,) = views_of([(resolved, ruleset.decide(resolved))], clock.now())
+    assert (view.channel, view.closed, view.resolved_at) == ("#db-oncall", True, clock.now())
+    (member,) = view.members
+    assert (member.status, member.ends_at) == ("resolved", 1_795_309_800.0)

@@ -17,7 +17,7 @@ from typing import Any
 
 from router.alert import Alert
 from router.coverage.rules import AlertRule
-from router.decide import Decision, Ruleset
+from router.decide import Decision, Ruleset, RunbookLink
 from router.matchers import Matcher
 from router.routing import Route
 
@@ -46,6 +46,16 @@ class Result:
         return [d.runbook.runbook.id for d in self.decisions if d.runbook and d.runbook.runbook]
 
     @property
+    def reasons(self) -> list[str]:
+        """Why each of ``runbooks``: a route, the rule's annotations, or a claim."""
+        return [d.runbook.reason for d in self.decisions if d.runbook and d.runbook.runbook]
+
+    @property
+    def claimed(self) -> list[RunbookLink]:
+        """The runbooks reached because an entry's Alerts: line lists the name."""
+        return [d.runbook for d in self.decisions if d.runbook and d.runbook.origin == "claim"]
+
+    @property
     def covered(self) -> bool:
         return bool(self.runbooks)
 
@@ -69,6 +79,8 @@ class Result:
             "covered": self.covered,
             "posted": self.posted,
             "runbooks": self.runbooks,
+            "runbook_reasons": self.reasons,
+            "claimed_by": [link.runbook_id for link in self.claimed],
             "routes": [d.route for d in self.decisions],
             "outside_runbooks": self.outside,
             "covered_only_when": [str(c) for c in self.conditions],
@@ -170,6 +182,14 @@ class Coverage:
                 out[r.rule.file].append(r)
         return dict(out)
 
+    def claimed_by_file(self) -> dict[str, list[Result]]:
+        """Rules covered by an entry's Alerts: line: no route names a runbook for them."""
+        out: dict[str, list[Result]] = defaultdict(list)
+        for r in self.results:
+            if r.claimed:
+                out[r.rule.file].append(r)
+        return dict(out)
+
     def headline(self) -> str:
         names = self.names
         files = len({r.rule.file for r in self.everything})
@@ -194,6 +214,15 @@ class Coverage:
             yield f"  {file}"
             for r in results:
                 yield f"    {r.line()}"
+        claimed = self.claimed_by_file()
+        if claimed:
+            count = sum(len(v) for v in claimed.values())
+            yield f"claimed by a runbook's Alerts: line ({count}):"
+        for file, results in claimed.items():
+            yield f"  {file}"
+            for r in results:
+                claims = "; ".join(link.reason for link in r.claimed)
+                yield f"    {r.rule.line}: {r.rule.name}: {claims}"
 
     def as_dict(self) -> dict[str, Any]:
         names = self.names

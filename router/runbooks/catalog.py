@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from router.config_values import RUNBOOK_ID
 from router.errors import ConfigError, Problem
 from router.runbooks.model import Runbook
 from router.runbooks.parser import parse_entries
+from router.runbooks.template import entry, slug
 
 _NOT_RUNBOOKS = ("readme.md", "template.md")
 _ID_IN_NAME = re.compile(r"^(RUN-\d{1,9})(?!\d)", re.IGNORECASE)
@@ -85,6 +87,20 @@ def read_folder(folder: str | Path) -> FolderScan:
     return scan
 
 
+@dataclass(frozen=True)
+class Claims:
+    """Alert names as the entries' ``Alerts:`` lines list them.
+
+    A name listed by one entry is that entry's (``by_name``); a name listed by two
+    or more is no one's, and a problem at each of those entries but the first (by
+    RUN- number) naming the first, file and line: which entry answers the alert is
+    for a person to decide, not for the order the files happen to load in.
+    """
+
+    by_name: dict[str, Runbook]
+    problems: list[Problem]
+
+
 class Catalog:
     """All readable RUN- entries, and what could not be read."""
 
@@ -121,6 +137,34 @@ class Catalog:
     def __len__(self) -> int:
         return len(self._by_number)
 
+    @cached_property
+    def claims(self) -> Claims:
+        """Built once per load (a ruleset holds one catalog): a dict lookup per alert."""
+        listed: dict[str, list[Runbook]] = {}
+        for runbook in self:
+            for name in dict.fromkeys(runbook.alerts):
+                listed.setdefault(name, []).append(runbook)
+        problems = [
+            Problem(
+                self._where(rb),
+                rb.lines.get("alerts"),
+                "Alerts",
+                f"{name} is also listed by {first.id} ({self._at(first)});"
+                " an alert name belongs to one entry",
+            )
+            for name, (first, *others) in listed.items()
+            for rb in others
+        ]
+        owners = {name: entries[0] for name, entries in listed.items() if len(entries) == 1}
+        return Claims(owners, problems)
+
+    def _where(self, runbook: Runbook) -> str:
+        return str(self.scan.root / runbook.path)
+
+    def _at(self, runbook: Runbook) -> str:
+        line = runbook.lines.get("alerts")
+        return f"{self._where(runbook)}:{line}" if line else self._where(runbook)
+
 
 def load_catalog(folder: str | Path) -> Catalog:
     """The folder as a catalog; the first file to define an id keeps it."""
@@ -141,3 +185,38 @@ def load_catalog(folder: str | Path) -> Catalog:
             continue
         seen[runbook.number] = runbook
     return Catalog(list(seen.values()), problems, scan.unreadable, scan)
+
+
+def write_entry(folder: str | Path, runbook_id: str, title: str) -> Path:
+    """Write ``RUN-nnn-<slug>.md`` into the runbooks folder; ConfigError says why not.
+
+    Refused: an id that is not RUN-nnn, an empty title, a folder that is not
+    there, an id that an entry (or a file that could not be read) already has,
+    and a file that exists.
+    """
+    root = Path(folder)
+    number = runbook_number(runbook_id)
+    if number is None:
+        raise ConfigError([Problem(runbook_id, None, "", "not a RUN- id (e.g. RUN-015)")])
+    rid = f"RUN-{number:03d}"
+    title = " ".join(title.split())
+    if not title:
+        raise ConfigError([Problem(rid, None, "", "the title is empty")])
+    scan = read_folder(root)  # ConfigError when there is no folder
+    for path, runbook in scan.entries:
+        if runbook.number == number:
+            where = f"{path}:{runbook.lines.get('title', 1)}"
+            raise ConfigError([Problem(str(root), None, "", f"{rid} is already used in {where}")])
+    if number in scan.unreadable:
+        why = scan.unreadable[number]
+        raise ConfigError([Problem(str(root), None, "", f"{rid} is already used: {why}")])
+    words = slug(title)
+    path = root / (f"{rid}-{words}.md" if words else f"{rid}.md")
+    try:
+        with path.open("x", encoding="utf-8") as out:
+            out.write(entry(rid, title))
+    except FileExistsError:
+        raise ConfigError([Problem(str(path), None, "", "already exists")]) from None
+    except OSError as exc:
+        raise ConfigError([Problem(str(path), None, "", f"cannot write: {exc.strerror}")]) from None
+    return path

@@ -17,6 +17,7 @@ from typing import Any
 from router.runbooks.catalog import FolderScan, read_folder
 from router.runbooks.model import Runbook
 from router.runbooks.placeholders import malformed
+from router.runbooks.template import UNFILLED
 
 MAX_STEPS = 25
 _RUN_REF = re.compile(r"\bRUN-\d+\b", re.IGNORECASE)
@@ -46,6 +47,7 @@ RULES = {
     "RB014": "the ID is used by another file",
     "RB015": "the file name does not start with the ID",
     "RB016": "a malformed label placeholder",
+    "RB017": "template text left unfilled (TODO)",
 }
 WARNINGS = {"RB004"}
 
@@ -138,11 +140,20 @@ def _check_placeholders(rb: Runbook, file: str) -> list[Finding]:
     return [
         Finding(
             file,
-            rb.source_line + found.line - 1,
+            rb.first_line + found.line - 1,
             "RB016",
             f"{found.text!r} is not a label placeholder; write {{{{ $labels.NAME }}}}",
         )
         for found in malformed(rb.source)
+    ]
+
+
+def _unfilled(rb: Runbook, file: str) -> list[Finding]:
+    """Every line still saying TODO, as ``new`` wrote it or as someone left it."""
+    return [
+        Finding(file, rb.first_line + n, "RB017", f"unfilled: {text.strip()[:100]!r}")
+        for n, text in enumerate(rb.source.splitlines())
+        if UNFILLED.search(text)
     ]
 
 
@@ -200,6 +211,7 @@ def check(
         for ref in _RUN_REF.findall(text):
             if int(ref.split("-")[1]) not in known:
                 add(line, "RB013", f"{ref.upper()} does not exist")
+    out += _unfilled(rb, file)
     stem = Path(file).name.upper()
     named = stem == f"{rb.id}.MD" or stem.startswith((f"{rb.id}-", f"{rb.id}_"))
     if check_name and not named:

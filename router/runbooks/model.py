@@ -62,8 +62,8 @@ class Runbook(_Frozen):
     """Where each header field and section starts, for lint messages."""
     source: str = Field(default="", exclude=True, repr=False)
     """The markdown as written, for the web page."""
-    source_line: int = Field(default=1, exclude=True, repr=False)
-    """The line of its file that ``source`` starts on (a file may hold several entries)."""
+    first_line: int = Field(default=1, exclude=True, repr=False)
+    """The line of its file that ``source`` starts at (a file may hold several entries)."""
 
     def is_stale(self, today: date, stale_after_days: int) -> bool:
         """Untested entries are stale too: nobody knows whether they still work."""

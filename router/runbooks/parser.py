@@ -23,6 +23,7 @@ from typing import Any
 from router.errors import Problem
 from router.runbooks.layout import ESCAPED_FENCE, INLINE_HEADER, Block, blocks, plain, split_entries
 from router.runbooks.model import CATEGORIES, Command, Escalation, Runbook, Step
+from router.runbooks.template import is_unfilled
 
 _TITLE = re.compile(r"^\s*(RUN-\d+)\s*[:\-–—]\s*(.+?)\s*$", re.IGNORECASE)
 _STEP = re.compile(r"^\s*step\s*(\d+)\s*[:.)\-–—]?\s*(.*)$", re.IGNORECASE)
@@ -210,7 +211,8 @@ class _Reader:
             self.lines.setdefault("linked", block.line)
         elif self.section == "header":
             if key and field:
-                self.values[key] = field.group(2).strip()
+                value = field.group(2).strip()
+                self.values[key] = "" if is_unfilled(value) else value
                 self.lines[key] = block.line
         elif self.section == "procedure":
             self._procedure_line(block, content)
@@ -321,7 +323,7 @@ def parse_runbook(
         linked_ids=list(dict.fromkeys(values["linked"])),
         lines=reader.lines,
         source=text,
-        source_line=first_line,
+        first_line=first_line,
     )
     return runbook, problems
 

@@ -140,6 +140,8 @@ class RunbookCommand:
                 runbook = link(
                     d.runbook.url, f"{rb.id}: {rb.title}" if rb else d.runbook.title, 300
                 )
+                if d.runbook.origin != "route":  # the route is named on the line already
+                    runbook += f" ({escape(d.runbook.reason)})"
             lines.append(
                 f"• {route} → {escape(d.channel)}, {runbook}, *{d.severity.level}* "
                 f"(respond {escape(d.severity.respond)}): {escape(d.severity.reason)}"

@@ -20,7 +20,7 @@ from router.store.acks import Acknowledgements
 from router.store.events import MessageEvent, MessageEvents
 from router.store.group import GroupWriter, GroupWrites, IngestRequest
 from router.store.ingest import STALE_REDELIVERY_WINDOW, IngestResult
-from router.store.messages import Member, MessageStore, MessageView
+from router.store.messages import Member, MessageStore, MessageView, views_of
 from router.store.outbox import Claim, OutboxItem, OutboxQueue
 from router.store.plan import message_key
 from router.store.queries import Queries
@@ -54,6 +54,7 @@ __all__ = [
     "Store",
     "make_engine",
     "message_key",
+    "views_of",
 ]
 
 

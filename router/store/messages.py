@@ -8,10 +8,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from router.alert import Alert
+from router.decide import Decision
 from router.records import StoredDecision
 from router.store.database import Database
 from router.store.heartbeats import GROUP_PREFIX as HEARTBEAT_GROUP
-from router.store.schema import alerts, members, messages
+from router.store.plan import message_key, message_row
+from router.store.schema import alerts, members, messages, ts
 
 _MEMBERS = sa.select(
     members.c.status,
@@ -118,6 +121,86 @@ def _member(m: Any) -> Member:
         ack_by=m.ack_by,
         ack_at=m.ack_at,
         pagerduty_incident=m.pagerduty_incident,
+        runbook_id=own.runbook if own else None,
+        runbook_url=own.runbook_url if own else None,
+        runbook_title=own.runbook_title if own else None,
+    )
+
+
+def views_of(batch: Sequence[tuple[Alert, list[Decision]]], now: float) -> list[MessageView]:
+    """The messages decided alerts would get from an empty store, built in memory.
+
+    For ``preview``: grouped as ``Plan`` groups them (``message_key``: source, group,
+    channel, runbook), each alert in the message of every decision that notifies,
+    the last copy of an alert winning; the level that of the most severe alert
+    still firing, as ``queue.move_messages`` sets it. A resolved alert is shown
+    resolved in its message, as the edit after its resolve would show it. Storms
+    are not folded: whether one is on depends on the alerts that came before.
+    """
+    latest = {(a.source, a.fingerprint): (a, ds) for a, ds in batch}
+    rows: dict[str, dict[str, Any]] = {}
+    grouped: dict[str, dict[tuple[str, str], Member]] = {}
+    for key_of_alert, (alert, decisions) in latest.items():
+        own = decisions[0].record() if decisions else None
+        for decision in decisions:
+            if not decision.notify:
+                continue
+            key = message_key(alert, decision)
+            rows.setdefault(key, message_row(alert, decision))
+            grouped.setdefault(key, {})[key_of_alert] = _alert_member(alert, decision, own, now)
+    views = []
+    for number, (key, row) in enumerate(rows.items(), 1):
+        listed = list(grouped[key].values())
+        firing = [m.level for m in listed if m.status == "firing"]
+        views.append(
+            MessageView(
+                id=number,
+                source=row["source"],
+                group_key=row["group_key"],
+                channel=row["channel"],
+                route=row["route"],
+                runbook_id=row["runbook_id"],
+                runbook_url=row["runbook_url"],
+                runbook_title=row["runbook_title"],
+                runbook_reason=row["runbook_reason"],
+                level=min(firing or [m.level for m in listed]),
+                version=1,
+                closed=not firing,
+                created_at=now,
+                resolved_at=None if firing else now,
+                resolve_notified=False,
+                slack_channel=None,
+                slack_ts=None,
+                members=listed,
+            )
+        )
+    return views
+
+
+def _alert_member(
+    alert: Alert, decision: Decision, own: StoredDecision | None, now: float
+) -> Member:
+    """A decided alert as a message member, as ``Plan.join`` first writes it."""
+    ack_by = None
+    if alert.acknowledged:
+        ack_by = alert.acknowledged_by if alert.acknowledged_by is not None else ""
+    resolved = alert.status == "resolved"
+    return Member(
+        fingerprint=alert.fingerprint,
+        name=alert.name,
+        status="resolved" if resolved else "firing",
+        level=decision.severity.level,
+        reason=decision.severity.reason,
+        labels=alert.labels,
+        annotations=alert.annotations,
+        summary=alert.summary,
+        url=alert.url,
+        links=alert.links,
+        value=alert.value or "",
+        starts_at=ts(alert.starts_at),
+        ends_at=(ts(alert.ends_at) or now) if resolved else None,
+        ack_by=ack_by,
+        pagerduty_incident=alert.pagerduty_incident,
         runbook_id=own.runbook if own else None,
         runbook_url=own.runbook_url if own else None,
         runbook_title=own.runbook_title if own else None,

@@ -46,7 +46,7 @@ _NEW_MESSAGE = {"version": 0, "closed": False, "resolve_notified": False}
 """A new open message: version 0, so the first change makes it 1."""
 
 
-def _message_row(alert: Alert, decision: Decision) -> dict[str, Any]:
+def message_row(alert: Alert, decision: Decision) -> dict[str, Any]:
     """What a group's message is about: its source, group, channel, runbook and level."""
     link = decision.runbook
     return {
@@ -125,7 +125,7 @@ class Plan:
         message = self.open_messages.get(key)
         if message is not None:
             return message
-        return self.insert_message(key, **_message_row(alert, decision))
+        return self.insert_message(key, **message_row(alert, decision))
 
     def create_messages(self, wanted: Iterable[tuple[Alert, Decision]]) -> None:
         """The open messages these alerts will join, those not there yet in one statement."""
@@ -133,7 +133,7 @@ class Plan:
         for alert, decision in wanted:
             key = message_key(alert, decision)
             if key not in self.open_messages and key not in rows:
-                rows[key] = {"key": key, **_NEW_MESSAGE, **_message_row(alert, decision)}
+                rows[key] = {"key": key, **_NEW_MESSAGE, **message_row(alert, decision)}
         if not rows:
             return
         stamped = [row | {"created_at": self.now, "updated_at": self.now} for row in rows.values()]

@@ -91,6 +91,17 @@ def test_why(command: RunbookCommand) -> None:
     )
 
 
+def test_why_says_which_entry_claims_the_alert(command: RunbookCommand) -> None:
+    # The worker crash-loop route wants container=~"worker.*"; RUN-006 lists the name.
+    text = command.answer("why KubePodCrashLooping severity=warning").payload()["text"]
+    assert text.split("\n")[1] == (
+        "• no route (the defaults) → #alerts, "
+        "<http://localhost:8080/runbooks/RUN-006|RUN-006: Worker Crash Loop> "
+        "(RUN-006 lists KubePodCrashLooping), "
+        "*SEV3* (respond &lt; 1 hour): severity=warning -&gt; SEV3 (alertmanager map)"
+    )
+
+
 def test_why_other_source_and_unmatched(command: RunbookCommand) -> None:
     text = command.answer('why "Disk full" source=datadog priority=P1').payload()["text"]
     assert "`Disk full` from datadog" in text

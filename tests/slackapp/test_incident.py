@@ -92,9 +92,7 @@ def world(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[World]:
 
 
 def _buttons(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {
-        e["action_id"]: e for b in blocks if b["type"] == "actions" for e in b["elements"]
-    }
+    return {e["action_id"]: e for b in blocks if b["type"] == "actions" for e in b["elements"]}
 
 
 def test_a_status_update_draft_goes_to_the_clicker_alone_then_to_the_thread(
