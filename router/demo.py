@@ -16,8 +16,9 @@ SAMPLES: list[dict[str, str]] = [
     {"alertname": "DatabaseConnectionPoolHigh", "env": "prod", "severity": "critical", "instance": "pgbouncer-1:9127",
      "summary": "Connection pool for main is 93% used"},
     {"alertname": "QueueDepthHigh", "severity": "warning", "queue": "emails", "summary": "14,210 jobs waiting in emails"},
-    {"alertname": "CertificateExpiringSoon", "severity": "warning", "certificate": "api-tls",
-     "summary": "Certificate api-tls expires in 9 days"},
+    # cert-manager's metrics name a certificate `name` in `exported_namespace` (RUN-008 fills them).
+    {"alertname": "CertificateExpiringSoon", "severity": "warning", "name": "api-tls",
+     "exported_namespace": "production", "summary": "Certificate api-tls expires in 9 days"},
 ]  # fmt: skip
 
 

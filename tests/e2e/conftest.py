@@ -157,13 +157,16 @@ class RouterProcess:
 class Alertmanager:
     """The real prometheus-alertmanager binary, clustering off, fast timers."""
 
-    def __init__(self, tmp: Path, webhook_url: str, token: str) -> None:
+    def __init__(
+        self, tmp: Path, webhook_url: str, token: str, config: dict[str, Any] | None = None
+    ) -> None:
+        """``config``: an alertmanager.yml of the test's own instead of the fast default."""
         self.binary = require_binary("prometheus-alertmanager")
         self.port = 0  # bound by Alertmanager itself; read back from its log
         self.url = ""
         self.dir = tmp / "alertmanager"
         self.dir.mkdir()
-        config = {
+        config = config or {
             "route": {
                 "receiver": "router",
                 "group_by": ["alertname"],
