@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -293,6 +294,25 @@ def test_secret_example_names_what_the_postgres_overlay_reads() -> None:
     assert url.startswith("postgresql://")
     assert f"@{kinds['StatefulSet']['spec']['serviceName']}:5432/" in url
     assert "password" in secrets["runbook-router-postgres"]
+
+
+def test_the_production_overlay_in_deploy_readme_renders(tmp_path: Path) -> None:
+    """deploy/README.md's own overlay, beside a checkout, with everything stacked."""
+    text = (ROOT / "deploy/README.md").read_text()
+    (example,) = re.findall(r"```yaml\n(# my-router/kustomization\.yaml.*?)```", text, re.S)
+    (tmp_path / "runbook-router").symlink_to(ROOT)
+    (tmp_path / "my-router").mkdir()
+    (tmp_path / "my-router/kustomization.yaml").write_text(example)
+    documents = render(tmp_path / "my-router")
+    warnings = validate_strictly(documents, tmp_path)
+    assert all("ServiceMonitor" in w for w in warnings), warnings
+    kinds = by_kind(documents)
+    assert {"Ingress", "ServiceMonitor", "PodDisruptionBudget", "StatefulSet"} <= set(kinds)
+    assert kinds["Deployment"]["spec"]["replicas"] == 2
+    image = router_container(documents)["image"]
+    assert image == f"registry.example.com/platform/runbook-router:{__version__}"
+    assert kinds["Ingress"]["spec"]["rules"][0]["host"] == "alerts.mycompany.com"
+    assert kinds["Ingress"]["spec"]["tls"][0]["hosts"] == ["alerts.mycompany.com"]
 
 
 def test_alertmanager_example_passes_amtool() -> None:
