@@ -1,5 +1,5 @@
 # runbook-router service image.
-#   docker build -t runbook-router .                 (official slim Python base)
+#   docker build -t runbook-router:0.1.0 .           (official slim Python base)
 #   buildah bud --build-arg BASE=localhost/debian-python .   (any Debian with python3-venv)
 ARG BASE=python:3.12-slim
 

@@ -3,8 +3,8 @@
     surface    paths                                    guard
     public     /healthz /readyz /webhooks/* /slack/*    the endpoint's own signature or token
                /login
-    read       /runbooks* /alerts* /docs /openapi.json  ROUTER_READ_TOKEN (bearer, or the
-               and anything else                        session cookie /login sets), or the
+    read       /runbooks* /alerts* /docs* /redoc        ROUTER_READ_TOKEN (bearer, or the
+               /openapi.json, anything else             session cookie /login sets), or the
                                                         user header of a trusted auth proxy;
                                                         open when neither is configured
     admin      /-/* /api/*                              ROUTER_ADMIN_TOKEN (bearer); JSON only

@@ -46,7 +46,7 @@ from router.settings import Settings
 from router.slackapp.actions import ActionRunner
 from router.store import HEARTBEAT, Store
 from router.store.migrate import SchemaTooNew
-from router.web import pages
+from router.web import apidocs, pages
 
 log = logging.getLogger("router")
 
@@ -167,6 +167,8 @@ def create_app(
         title="runbook-router",
         version=__version__,
         lifespan=_lifespan(rt, heartbeats, run_dispatcher),
+        docs_url=None,  # FastAPI's pages load from a CDN: web/apidocs.py serves its own
+        redoc_url=None,
     )
     app.add_middleware(
         AccessControl,
@@ -182,6 +184,7 @@ def create_app(
     app.state.runtime = rt
     app.add_exception_handler(RequestError, _request_error)
     app.add_exception_handler(StoreUnavailable, _store_error)
-    for module in (webhooks, slack, operations, pages):
+    for module in (webhooks, slack, operations, pages, apidocs):
         app.include_router(module.router)
+    app.mount(apidocs.STATIC_URL, apidocs.assets(), name="apidocs")
     return app

@@ -42,6 +42,8 @@ def guarded(tmp_path: Path, clock: FakeClock) -> Iterator[TestClient]:
         ("/runbooks", Surface.READ),
         ("/alerts/1", Surface.READ),
         ("/docs", Surface.READ),
+        ("/docs/static/swagger-ui-bundle.js", Surface.READ),
+        ("/redoc", Surface.READ),
         ("/openapi.json", Surface.READ),
         ("/anything-else", Surface.READ),
     ],
@@ -51,7 +53,16 @@ def test_every_path_has_a_surface(path: str, kind: Surface) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/runbooks", "/runbooks/RUN-001", "/alerts", "/docs", "/openapi.json"]
+    "path",
+    [
+        "/runbooks",
+        "/runbooks/RUN-001",
+        "/alerts",
+        "/docs",
+        "/docs/static/swagger-ui.css",
+        "/redoc",
+        "/openapi.json",
+    ],
 )
 def test_reads_need_the_token_when_it_is_set(guarded: TestClient, path: str) -> None:
     refused = guarded.get(path, headers={"Accept": "application/json"})
