@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 
 from router.notifiers.mrkdwn import code_block, escape, link, truncate
 from router.runbooks import Runbook, Step
-from router.runbooks.placeholders import fillings
+from router.runbooks.filled import MAX_FILLINGS, filled_step
 
-FILLINGS_SHOWN = 3
+FILLINGS_SHOWN = MAX_FILLINGS
 """A command filled differently by the group's alerts is shown this many times at most."""
 MAX_COMMAND = 700
 MAX_STEP_TEXT = 300
@@ -37,35 +37,21 @@ def head(runbook: Runbook, url: str, now: float, stale_after_days: int) -> str:
     return f"{title}\n{meta}"
 
 
-def _filled_text(text: str, label_sets: Sequence[Mapping[str, str]]) -> str:
-    """Step text filled when every alert fills it alike; else as written (the commands
-    below show each alert's values)."""
-    filled = fillings(text, label_sets)
-    return filled[0] if len(filled) == 1 else text
-
-
-def filled_commands(
-    step: Step, label_sets: Sequence[Mapping[str, str]], more: str = ""
-) -> list[str]:
-    """Each command of the step as a code block, once per distinct filling."""
-    out = []
-    for command in step.commands:
-        filled = fillings(command.code.rstrip("\n"), label_sets, quote=True)
-        shown = filled[:FILLINGS_SHOWN]
+def first_step(step: Step, label_sets: Sequence[Mapping[str, str]], more: str = "") -> str:
+    """The first step: title, its first line of text, every command once per distinct
+    filling (three at most, then how many more and ``more``: where they are)."""
+    filled = filled_step(step, label_sets, limit=FILLINGS_SHOWN)
+    parts = [f"*Step {filled.number}: {escape(filled.title)}*"]
+    if filled.text:
+        parts.append(escape(truncate(filled.text[0], MAX_STEP_TEXT)))
+    for command in filled.commands:
+        shown = [f.rstrip("\n") for f in command.fillings]
         joiner = "\n\n" if any("\n" in f for f in shown) else "\n"
         block = code_block(joiner.join(shown), MAX_COMMAND)
-        if len(filled) > FILLINGS_SHOWN:
-            block += f"\n_+{len(filled) - FILLINGS_SHOWN} more{more}_"
-        out.append(block)
-    return out
-
-
-def first_step(step: Step, label_sets: Sequence[Mapping[str, str]], more: str = "") -> str:
-    """The first step: title, its first line of text, every command filled."""
-    text = f"*Step {step.number}: {escape(_filled_text(step.title, label_sets))}*"
-    if step.text:
-        text += "\n" + escape(truncate(_filled_text(step.text[0], label_sets), MAX_STEP_TEXT))
-    return "\n".join([text, *filled_commands(step, label_sets, more)])
+        if command.more:
+            block += f"\n_+{command.more} more{more}_"
+        parts.append(block)
+    return "\n".join(parts)
 
 
 def next_steps(runbook: Runbook) -> str | None:
