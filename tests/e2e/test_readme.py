@@ -73,6 +73,10 @@ def test_make_run_then_the_readme_curl_shows_the_routed_message(tmp_path: Path) 
         assert "SEV1 · DatabaseConnectionPoolHigh" in output
         assert "RUN-001: Database Connection Pool Exhaustion" in output
         assert "Step 1: Confirm the pool is saturated" in output
+        # RUN-001's first command names the alert's namespace and pod: filled, once a pod.
+        assert "kubectl -n production exec pgbouncer-0 -- psql" in output
+        assert "kubectl -n production exec pgbouncer-1 -- psql" in output
+        assert "{{ $labels" not in output
         assert "local-dev-token" not in output
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

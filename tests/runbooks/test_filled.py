@@ -50,3 +50,46 @@ def test_a_missing_label_stays_visible() -> None:
     filled = filled_step(STEP, [{"pod": "api-0"}])
     assert filled.commands[0].fillings == ["kubectl drain {{ $labels.node }}\n"]
     assert filled.title == "Drain {{ $labels.node }}"
+
+
+def test_in_a_block_only_the_commands_naming_a_label_repeat_in_place() -> None:
+    step = Step(
+        number=1,
+        title="Confirm",
+        line=1,
+        commands=[
+            Command(
+                code="kubectl -n {{ $labels.namespace }} exec {{ $labels.pod }} -- \\\n"
+                "  psql -c 'SHOW POOLS;'\n"
+                'psql "$DB" -c "SELECT 1"\n',
+                line=2,
+            )
+        ],
+    )
+    pods = [{"namespace": "prod", "pod": f"pgbouncer-{n}"} for n in range(4)]
+    (command,) = filled_step(step, pods).commands
+    assert command.fillings == [
+        "kubectl -n prod exec pgbouncer-0 -- \\\n  psql -c 'SHOW POOLS;'\n"
+        "kubectl -n prod exec pgbouncer-1 -- \\\n  psql -c 'SHOW POOLS;'\n"
+        "kubectl -n prod exec pgbouncer-2 -- \\\n  psql -c 'SHOW POOLS;'\n"
+        'psql "$DB" -c "SELECT 1"\n'
+    ]
+    assert command.more == 1
+
+
+def test_a_block_whose_every_command_names_a_label_repeats_whole() -> None:
+    step = Step(
+        number=1,
+        title="Drain",
+        line=1,
+        commands=[
+            Command(
+                code="kubectl cordon {{ $labels.node }}\nkubectl drain {{ $labels.node }}\n", line=2
+            )
+        ],
+    )
+    (command,) = filled_step(step, [{"node": "a"}, {"node": "b"}]).commands
+    assert command.fillings == [
+        "kubectl cordon a\nkubectl drain a\n",
+        "kubectl cordon b\nkubectl drain b\n",
+    ]
