@@ -40,7 +40,9 @@ def settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 def stored(client: TestClient) -> list[dict[str, Any]]:
     """The alerts the router stored, newest first, as /alerts gives them."""
-    response = client.get("/alerts", headers={"Accept": "application/json"})
+    response = client.get(
+        "/alerts", params={"state": "all"}, headers={"Accept": "application/json"}
+    )
     alerts: list[dict[str, Any]] = response.json()["alerts"]
     return alerts
 
