@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import yaml
 from fastapi.testclient import TestClient
 
 from router.settings import Settings
@@ -84,3 +85,13 @@ def visible_text(blocks: list[dict[str, Any]]) -> str:
     shown = _MENTION.sub("@someone", shown)
     shown = _FORMATTING.sub("", shown)
     return shown.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def postmortem_routes(folder: Path) -> str:
+    """The test routes with SEV1 asking for a postmortem draft, and storms off."""
+    data = yaml.safe_load(ROUTES.read_text())
+    data["severity"]["levels"]["SEV1"]["postmortem"] = True
+    data["severity"].pop("storm", None)
+    path = folder / "routes-postmortem.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)

@@ -10,8 +10,10 @@
 
 An empty value is no filter (what a form sends for "any"). A value the list
 cannot take is refused with 422 and a message that names the parameter. The
-rows are what the page and its JSON show: the identifying labels, since when,
-the Slack message's link, who acknowledged by name, the postmortem draft.
+store picks the newest ``limit`` alerts that match; firing ones are shown the
+most severe first. The rows are what the page and its JSON show: the
+identifying labels, since when, the Slack message's link, who acknowledged by
+name, the postmortem draft.
 """
 
 from __future__ import annotations
@@ -184,3 +186,14 @@ def rows(
             )
         )
     return out
+
+
+def _rank(row: AlertRow) -> tuple[int, float]:
+    levels = [d.level for d in row.decisions if d.level in LEVEL_NAMES]
+    most = min((LEVEL_NAMES.index(level) for level in levels), default=len(LEVEL_NAMES))
+    return most, -(row.since or 0.0)
+
+
+def most_severe_first(rows: Sequence[AlertRow]) -> list[AlertRow]:
+    """What is firing, as on-call reads it: the most severe first, then the newest."""
+    return sorted(rows, key=_rank)

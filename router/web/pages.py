@@ -316,13 +316,14 @@ def _alert_rows(rt: Runtime, where: AlertFilter) -> list[AlertRow]:
     deliveries = [d for a in listed for d in a.deliveries]
     linked = rt.directory is not None and any(d.slack_ts for d in deliveries)
     data = rt.ruleset.config.data
-    return alert_list.rows(
+    rows = alert_list.rows(
         listed,
         identity_labels=data.defaults.identity_labels,
         names=_names(rt, (d.acknowledged_by for d in deliveries)),
         workspace=rt.directory.workspace_url() if linked and rt.directory else None,
         postmortem_levels=_postmortem_levels(rt),
     )
+    return alert_list.most_severe_first(rows) if where.state == "firing" else rows
 
 
 def _alerts_page(

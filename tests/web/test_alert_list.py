@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from fastapi.testclient import TestClient
 
 from router.app import create_app
 from router.runtime import Runtime
-from tests.conftest import ROUTES, FakeClock
+from tests.conftest import FakeClock
 from tests.fakes.slack import FakeSlack
-from tests.helpers import AUTH, settings
+from tests.helpers import AUTH, postmortem_routes, settings
 
 JSON = {"Accept": "application/json"}
 JANE, BOB = "U01JANE", "U02BOB"
@@ -46,16 +45,6 @@ ALERTS = [
     ),
     am("QueueDepthHigh", "resolved", queue="emails", severity="warning"),
 ]
-
-
-def postmortem_routes(folder: Path) -> str:
-    """The test routes, with SEV1 asking for a postmortem draft."""
-    data = yaml.safe_load(ROUTES.read_text())
-    data["severity"]["levels"]["SEV1"]["postmortem"] = True
-    data["severity"].pop("storm", None)
-    path = folder / "routes-postmortem.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return str(path)
 
 
 def send(client: TestClient, *alerts: dict[str, Any]) -> None:
@@ -290,3 +279,11 @@ def test_since_when(client: TestClient) -> None:
     assert rows["HighErrorRate"]["since"] == 1795309200.0  # firing since it started
     assert rows["QueueDepthHigh"]["since"] == 1795309800.0  # resolved since it ended
     assert "for 3h" in client.get("/alerts").text  # the fake clock stands at 04:00
+
+
+def test_firing_now_is_most_severe_first(client: TestClient) -> None:
+    send(client, am("DiskAlmostFull", severity="info"))  # SEV4, and the newest
+    levels = [row["decisions"][0]["level"] for row in listed(client)]
+    assert levels == ["SEV1", "SEV1", "SEV3", "SEV4"]
+    newest_first = [row["name"] for row in listed(client, state="all")]
+    assert newest_first[0] == "DiskAlmostFull"  # the history keeps its order
