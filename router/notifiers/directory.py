@@ -18,6 +18,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from router.clock import Clock
 from router.errors import DeliveryError
@@ -51,6 +52,18 @@ def permalink(workspace: str | None, channel_id: str | None, ts: str | None) -> 
     return f"{workspace.rstrip('/')}/archives/{channel_id}/p{ts_match.group(1)}{ts_match.group(2)}"
 
 
+@dataclass(frozen=True)
+class Known:
+    """What the directory could tell a page."""
+
+    names: dict[str, str] = field(default_factory=dict)
+    """Stored actor (``slack:U…``) -> the name Slack gave."""
+    workspace: str | None = None
+
+
+NOTHING = Known()
+
+
 class SlackDirectory:
     """Who ``slack:U…`` is and where the workspace lives, as the notifier can tell."""
 
@@ -80,15 +93,22 @@ class SlackDirectory:
 
     # -- what pages ask ---------------------------------------------------------
 
+    def known(self, who: Iterable[str | None], *, workspace: bool = False) -> Known:
+        """What a page needs, in one wait: names for the stored actors (``slack:U…``;
+        others are left out) and, if asked, the workspace's address."""
+        users = {w: uid for w in who if w and (uid := slack_user(w))}
+        keys = [f"user:{uid}" for uid in users.values()] + ([WORKSPACE] if workspace else [])
+        found = self.lookup(keys)
+        names = {w: name for w, uid in users.items() if (name := found.get(f"user:{uid}"))}
+        return Known(names, found.get(WORKSPACE))
+
     def names(self, who: Iterable[str | None]) -> dict[str, str]:
         """Stored actors (``slack:U…``) -> the names Slack gave for them; others left out."""
-        users = {w: uid for w in who if w and (uid := slack_user(w))}
-        found = self.lookup([f"user:{uid}" for uid in users.values()])
-        return {w: name for w, uid in users.items() if (name := found.get(f"user:{uid}"))}
+        return self.known(who).names
 
     def workspace_url(self) -> str | None:
         """The workspace's address, for permalinks; None while unknown."""
-        return self.lookup([WORKSPACE]).get(WORKSPACE)
+        return self.known([], workspace=True).workspace
 
     def lookup(self, keys: Iterable[str]) -> dict[str, str | None]:
         """What is known of ``keys``, waiting at most ``wait`` for what is not yet."""

@@ -27,8 +27,8 @@ from starlette.datastructures import QueryParams
 from router.alert import SourceName
 from router.config import LEVEL_NAMES
 from router.errors import ParameterError
-from router.notifiers.directory import permalink
-from router.records import AlertFilter, AlertRow, AlertState, AlertSummary
+from router.notifiers.directory import Known, permalink
+from router.records import AlertFilter, AlertRow, AlertState, AlertSummary, Delivery
 from router.routing import Route
 
 STATES: tuple[AlertState, ...] = get_args(AlertState)
@@ -149,27 +149,31 @@ def identity(
     return {k: labels[k] for k in keys[:MAX_LABELS_SHOWN]}
 
 
+def linked(deliveries: Sequence[Delivery], known: Known) -> list[Delivery]:
+    """Deliveries with their messages' links in Slack and who acknowledged, by name."""
+    return [
+        d.model_copy(
+            update={
+                "slack_url": permalink(known.workspace, d.slack_channel, d.slack_ts),
+                "acknowledged_by_name": known.names.get(d.acknowledged_by or ""),
+            }
+        )
+        for d in deliveries
+    ]
+
+
 def rows(
     alerts: Sequence[AlertSummary],
     *,
     identity_labels: Sequence[str],
-    names: Mapping[str, str],
-    workspace: str | None,
+    known: Known,
     postmortem_levels: Collection[str],
 ) -> list[AlertRow]:
     """The page's rows: stored alerts with what the page adds to them."""
     differing = _differing(alerts)
     out = []
     for alert in alerts:
-        deliveries = [
-            d.model_copy(
-                update={
-                    "slack_url": permalink(workspace, d.slack_channel, d.slack_ts),
-                    "acknowledged_by_name": names.get(d.acknowledged_by or ""),
-                }
-            )
-            for d in alert.deliveries
-        ]
+        deliveries = linked(alert.deliveries, known)
         firing = alert.status == "firing"
         since = (
             (alert.starts_at or alert.received_at)

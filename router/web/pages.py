@@ -42,11 +42,12 @@ from router.http.deps import RuntimeDep
 from router.incident.postmortem import postmortem
 from router.incident.timeline import timeline, who_text
 from router.notifiers.blocks import duration
-from router.notifiers.directory import permalink
+from router.notifiers.directory import NOTHING, Known
 from router.records import (
     AlertDetail,
     AlertFilter,
     AlertRow,
+    Delivery,
     FilledFor,
     LoadProblem,
     RunbookHit,
@@ -301,9 +302,12 @@ async def runbook(
     return page(request, "runbook.html", context)
 
 
-def _names(rt: Runtime, who: Iterable[str | None]) -> dict[str, str]:
-    """Stored actors -> Slack's names for them, as far as Slack answers in time."""
-    return rt.directory.names(who) if rt.directory is not None else {}
+def _known(rt: Runtime, who: Iterable[str | None], deliveries: Iterable[Delivery] = ()) -> Known:
+    """Slack's names for the stored actors and, when a message was posted, the
+    workspace's address: as far as Slack answers in time."""
+    if rt.directory is None:
+        return NOTHING
+    return rt.directory.known(who, workspace=any(d.slack_ts for d in deliveries))
 
 
 def _postmortem_levels(rt: Runtime) -> set[str]:
@@ -314,13 +318,10 @@ def _postmortem_levels(rt: Runtime) -> set[str]:
 def _alert_rows(rt: Runtime, where: AlertFilter) -> list[AlertRow]:
     listed = rt.store.recent_alerts(where)
     deliveries = [d for a in listed for d in a.deliveries]
-    linked = rt.directory is not None and any(d.slack_ts for d in deliveries)
-    data = rt.ruleset.config.data
     rows = alert_list.rows(
         listed,
-        identity_labels=data.defaults.identity_labels,
-        names=_names(rt, (d.acknowledged_by for d in deliveries)),
-        workspace=rt.directory.workspace_url() if linked and rt.directory else None,
+        identity_labels=rt.ruleset.config.data.defaults.identity_labels,
+        known=_known(rt, [d.acknowledged_by for d in deliveries], deliveries),
         postmortem_levels=_postmortem_levels(rt),
     )
     return alert_list.most_severe_first(rows) if where.state == "firing" else rows
@@ -407,27 +408,17 @@ def _detail(rt: Runtime, alert_id: int) -> AlertDetail | None:
         return detail
     entries = timeline(view, rt.store.message_events(view.id))
     acked = [d.acknowledged_by for d in detail.deliveries]
-    names = _names(rt, [e.who for e in entries] + acked)
+    known = _known(rt, [e.who for e in entries] + acked, detail.deliveries)
     steps = [
         TimelineEntry(
             at=e.at,
             what=e.what,
             who=e.who,
-            by=who_text(e.who, slack=False, names=names) if e.who is not None else None,
+            by=who_text(e.who, slack=False, names=known.names) if e.who is not None else None,
         )
         for e in entries
     ]
-    linked = rt.directory is not None and any(d.slack_ts for d in detail.deliveries)
-    workspace = rt.directory.workspace_url() if linked and rt.directory else None
-    deliveries = [
-        d.model_copy(
-            update={
-                "slack_url": permalink(workspace, d.slack_channel, d.slack_ts),
-                "acknowledged_by_name": names.get(d.acknowledged_by or ""),
-            }
-        )
-        for d in detail.deliveries
-    ]
+    deliveries = alert_list.linked(detail.deliveries, known)
     return detail.model_copy(update={"timeline": steps, "deliveries": deliveries})
 
 
@@ -437,8 +428,8 @@ def _postmortem(rt: Runtime, alert_id: int) -> str | None:
         return None
     runbook = rt.ruleset.catalog.get(view.runbook_id) if view.runbook_id else None
     events = rt.store.message_events(view.id)
-    names = _names(rt, [m.ack_by for m in view.members])
-    return postmortem(view, events, runbook, rt.clock.now(), names)
+    people = _known(rt, [m.ack_by for m in view.members]).names
+    return postmortem(view, events, runbook, rt.clock.now(), people)
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
