@@ -32,6 +32,7 @@ from router.http import operations, slack, webhooks
 from router.limits import HeaderLimit
 from router.metrics import Metrics
 from router.notifiers import Notifier
+from router.notifiers.directory import SlackDirectory
 from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
 from router.runtime import (
@@ -85,7 +86,8 @@ def build_runtime(
     )
     for chore in store_chores(store, clock):
         dispatcher.add_chore(chore)
-    rt = Runtime(settings, ruleset, store, metrics, dispatcher, clock, pagerduty)
+    directory = SlackDirectory(notifier, clock)
+    rt = Runtime(settings, ruleset, store, metrics, dispatcher, clock, pagerduty, directory)
     heartbeats = HeartbeatChecker(store, lambda: rt.ruleset, clock)
     dispatcher.register(HEARTBEAT, heartbeats.check)
     dispatcher.add_chore(heartbeats.sync)  # at start, after a reload, once the database is up

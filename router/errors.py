@@ -5,7 +5,8 @@
     ├── RequestError         an inbound request is refused; carries the HTTP status
     │   ├── Unauthorized     401: missing or wrong credentials
     │   ├── PayloadTooLarge  413
-    │   └── PayloadError     400/422: the body does not parse; names the bad path
+    │   ├── PayloadError     400/422: the body does not parse; names the bad path
+    │   └── ParameterError   422: a query parameter is not one the endpoint takes; names it
     ├── StoreUnavailable     the database refused a write (503: senders retry)
     └── DeliveryError        a notifier failed; says whether a retry can help
 
@@ -71,6 +72,16 @@ class PayloadError(RequestError):
         self.path = path
         self.status_code = status_code
         super().__init__(f"{path}: {message}" if path else message)
+
+
+class ParameterError(RequestError):
+    """A query parameter's value is refused (``level=SEV9``). ``name`` names the parameter."""
+
+    status_code = 422
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        super().__init__(f"{name}: {message}")
 
 
 class StoreUnavailable(RouterError):

@@ -69,7 +69,11 @@ class Delivery(Record):
 
     message: int
     channel: str
+    slack_channel: str | None = None
+    """The channel ID Slack answered with (permalinks need it)."""
     slack_ts: str | None = None
+    level: str | None = None
+    """The message's level (the most severe of its alerts)."""
     state: str | None = None
     reason: str | None = None
     attempts: int | None = None
@@ -78,6 +82,28 @@ class Delivery(Record):
     acknowledged_at: float | None = None
     escalations: int = 0
     """Escalations the response-time clock posted (not acknowledged, not resolved in time)."""
+    slack_url: str | None = None
+    """The message in Slack (its permalink), once the page knows the workspace."""
+    acknowledged_by_name: str | None = None
+    """Who acknowledged, as people know them (Slack's name for the user), for pages."""
+
+
+AlertState = Literal["firing", "resolved", "all"]
+
+
+class AlertFilter(Record):
+    """Which alerts /alerts asks the store for: each field that is set narrows the list."""
+
+    state: AlertState = "all"
+    channel: str | None = None
+    """As routes.yaml writes it (``#db-oncall``); without the ``#`` it matches too."""
+    level: str | None = None
+    route: str | None = None
+    """A route's name; ``default`` also matches the alerts no route matched."""
+    source: str | None = None
+    words: tuple[str, ...] = ()
+    """Each word is in the name, the summary or a label value (any case)."""
+    limit: int = 100
 
 
 class AlertSummary(Record):
@@ -95,12 +121,29 @@ class AlertSummary(Record):
     repeats: int
     decisions: list[StoredDecision]
     deliveries: list[Delivery]
+    starts_at: float | None = None
+    ends_at: float | None = None
+
+
+class AlertRow(AlertSummary):
+    """One line of /alerts as the page shows it: what tells it apart, since when, links."""
+
+    identity: dict[str, str] = Field(default_factory=dict)
+    """The identifying labels it has (``defaults.identity_labels``), then those that tell
+    it apart from the other alerts of its name on the page."""
+    since: float | None = None
+    """Firing since (the source's start), or resolved since."""
+    postmortem_url: str | None = None
+    """Its postmortem draft, where its level asks for one."""
 
 
 class TimelineEntry(Record):
     at: float
     what: str
     who: str | None = None
+    """As stored: ``slack:U…`` for a Slack user, else a name."""
+    by: str | None = None
+    """Who, as the page shows it: Slack's name for the user, else the stored id in words."""
 
 
 class AlertDetail(StoredAlert):

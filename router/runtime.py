@@ -19,6 +19,7 @@ from router.dispatcher import Dispatcher
 from router.errors import ConfigError, Problem
 from router.metrics import Metrics
 from router.notifiers import Notifier
+from router.notifiers.directory import SlackDirectory
 from router.notifiers.log import LogNotifier
 from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
@@ -43,6 +44,8 @@ class Runtime:
     dispatcher: Dispatcher
     clock: Clock
     pagerduty: PagerDuty | None = None
+    directory: SlackDirectory | None = None
+    """Slack's names for people and the workspace's address, for pages."""
     reload_lock: threading.Lock = field(default_factory=threading.Lock)
     reloader: Reloader = field(init=False)
     writer: GroupWriter = field(init=False)

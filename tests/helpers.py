@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import yaml
 from fastapi.testclient import TestClient
 
 from router.settings import Settings
@@ -40,7 +41,9 @@ def settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 def stored(client: TestClient) -> list[dict[str, Any]]:
     """The alerts the router stored, newest first, as /alerts gives them."""
-    response = client.get("/alerts", headers={"Accept": "application/json"})
+    response = client.get(
+        "/alerts", params={"state": "all"}, headers={"Accept": "application/json"}
+    )
     alerts: list[dict[str, Any]] = response.json()["alerts"]
     return alerts
 
@@ -82,3 +85,13 @@ def visible_text(blocks: list[dict[str, Any]]) -> str:
     shown = _MENTION.sub("@someone", shown)
     shown = _FORMATTING.sub("", shown)
     return shown.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def postmortem_routes(folder: Path) -> str:
+    """The test routes with SEV1 asking for a postmortem draft, and storms off."""
+    data = yaml.safe_load(ROUTES.read_text())
+    data["severity"]["levels"]["SEV1"]["postmortem"] = True
+    data["severity"].pop("storm", None)
+    path = folder / "routes-postmortem.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)

@@ -7,7 +7,7 @@ is a draft to edit and publish, never sent anywhere by the router.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from router.incident.timeline import ended, started, timeline, utc, who_text
 from router.notifiers.blocks import duration
@@ -55,9 +55,13 @@ QUESTIONS = [
 
 
 def postmortem(
-    view: MessageView, events: Sequence[MessageEvent], runbook: Runbook | None, now: float
+    view: MessageView,
+    events: Sequence[MessageEvent],
+    runbook: Runbook | None,
+    now: float,
+    people: Mapping[str, str] | None = None,
 ) -> str:
-    """The draft, as markdown."""
+    """The draft, as markdown; people by the names in ``people`` (stored actor -> name)."""
     names = sorted({m.name for m in view.members if m.name})
     title = names[0] if len(names) == 1 else f"{len(names)} alerts"
     began, over = started(view), ended(view, now)
@@ -78,7 +82,8 @@ def postmortem(
         lines.append(f"- Runbook: {runbook.id}: {runbook.title} (owner: {runbook.owner or '?'})")
     lines += ["", "## Timeline", ""]
     for entry in timeline(view, events):
-        who = f" by {who_text(entry.who, slack=False)}" if entry.who is not None else ""
+        by = who_text(entry.who, slack=False, names=people)
+        who = f" by {by}" if entry.who is not None else ""
         lines.append(f"- {utc(entry.at)}: {entry.what}{who}")
     lines += QUESTIONS
     if runbook is not None and runbook.post_incident:

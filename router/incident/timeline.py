@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,12 +28,15 @@ class Entry:
     """Who did it, as stored: ``slack:U…`` for a Slack user, else a name."""
 
 
-def who_text(who: str | None, *, slack: bool) -> str:
-    """A stored actor for Slack (a mention; other names escaped) or for a document."""
+def who_text(who: str | None, *, slack: bool, names: Mapping[str, str] | None = None) -> str:
+    """A stored actor for Slack (a mention; other names escaped) or for a document
+    (the name Slack gave for the user, from ``names``, else the id in words)."""
     if not who:
         return "someone"
     if match := _SLACK_USER.match(who):
-        return f"<@{match.group(1)}>" if slack else f"Slack user {match.group(1)}"
+        if slack:
+            return f"<@{match.group(1)}>"
+        return (names or {}).get(who) or f"Slack user {match.group(1)}"
     return safe(who, 200) if slack else who
 
 

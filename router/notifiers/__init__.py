@@ -55,6 +55,15 @@ class Notifier(Protocol):
         """The Slack user's email, for acting as them in PagerDuty; None if unknown."""
         ...
 
+    def user_name(self, user_id: str) -> str | None:
+        """The Slack user's name as people know it, for pages; None if unknown."""
+        ...
+
+    def workspace_url(self) -> str | None:
+        """The workspace's address (``https://acme.slack.com/``), for links to messages;
+        None when there is no workspace (messages go to the log)."""
+        ...
+
     def respond(self, response_url: str, reply: Reply) -> None:
         """Answer an interaction through its response_url."""
         ...

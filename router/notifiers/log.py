@@ -63,6 +63,12 @@ class LogNotifier:
     def user_email(self, user_id: str) -> str | None:
         return None
 
+    def user_name(self, user_id: str) -> str | None:
+        return None
+
+    def workspace_url(self) -> str | None:
+        return None  # nothing was posted anywhere: no message to link to
+
     def respond(self, response_url: str, reply: Reply) -> None:
         log.info("slack response\n%s", as_text(reply.blocks or []) or reply.text)
 

@@ -73,6 +73,23 @@ def _classify(exc: SlackApiError) -> DeliveryError:
     return DeliveryError(reason, f"{code or f'HTTP {status}'}", retryable=retryable)
 
 
+MAX_NAME = 80
+
+
+def person_name(user: dict[str, Any]) -> str | None:
+    """What people call a Slack user: the real name, else the display name, else the handle."""
+    profile = user.get("profile") or {}
+    for value in (
+        profile.get("real_name"),
+        user.get("real_name"),
+        profile.get("display_name"),
+        user.get("name"),
+    ):
+        if isinstance(value, str) and value.strip():
+            return " ".join(value.split())[:MAX_NAME]
+    return None
+
+
 class SlackNotifier:
     def __init__(
         self, token: str, base_url: str = "https://slack.com/api/", timeout: int = 10
@@ -127,6 +144,20 @@ class SlackNotifier:
         profile = (response.get("user") or {}).get("profile") or {}
         email = profile.get("email")
         return str(email) if email else None
+
+    def user_name(self, user_id: str) -> str | None:
+        try:
+            response = self._call(self.client.users_info, user=user_id)
+        except DeliveryError as exc:
+            if exc.retryable:
+                raise
+            return None  # user_not_found, missing_scope (users:read)
+        return person_name(response.get("user") or {})
+
+    def workspace_url(self) -> str | None:
+        response = self._call(self.client.auth_test)
+        url = response.get("url")
+        return str(url) if isinstance(url, str) and url.startswith("https://") else None
 
     def respond(self, response_url: str, reply: Reply) -> None:
         client = WebhookClient(response_url, timeout=self.client.timeout)

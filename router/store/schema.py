@@ -44,6 +44,7 @@ alerts = sa.Table(
     sa.UniqueConstraint("source", "fingerprint", name="uq_alerts_identity"),
 )
 sa.Index("ix_alerts_updated", alerts.c.updated_at)
+sa.Index("ix_alerts_status_updated", alerts.c.status, alerts.c.updated_at)  # /alerts: firing now
 sa.Index("ix_alerts_fired", alerts.c.source, alerts.c.fired_at)
 
 messages = sa.Table(

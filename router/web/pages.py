@@ -3,8 +3,8 @@
 GET /runbooks[?q=words]   index by category, or search results (same search as /runbook)
 GET /runbooks/{id}        the entry, rendered from its markdown, commands with Copy;
                           ``?alert=<id>``: its placeholders filled from that alert's labels
-GET /alerts               recent alerts: level and why, route, runbook, delivery state
-GET /alerts/{id}          one alert: the decision and the payload as received
+GET /alerts               firing now (or ?state=resolved|all), filtered: web/alert_list.py
+GET /alerts/{id}          one alert: the decision, its timeline, the payload as received
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 import secrets
 import urllib.parse
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,11 +36,18 @@ from markdown_it.utils import EnvType, OptionsDict
 from starlette.concurrency import run_in_threadpool
 
 from router.access import SESSION_COOKIE, SESSION_SECONDS, safe_next, sign_session
+from router.config import LEVEL_NAMES
+from router.errors import ParameterError
 from router.http.deps import RuntimeDep
 from router.incident.postmortem import postmortem
-from router.incident.timeline import timeline
+from router.incident.timeline import timeline, who_text
+from router.notifiers.blocks import duration
+from router.notifiers.directory import NOTHING, Known
 from router.records import (
     AlertDetail,
+    AlertFilter,
+    AlertRow,
+    Delivery,
     FilledFor,
     LoadProblem,
     RunbookHit,
@@ -53,6 +60,7 @@ from router.runbooks.model import CATEGORIES
 from router.runbooks.placeholders import fill
 from router.runtime import Runtime
 from router.store import MessageView
+from router.web import alert_list
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -124,7 +132,11 @@ def when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if ts else ""
 
 
-TEMPLATES.env.globals["when"] = when
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+TEMPLATES.env.globals.update(when=when, iso=iso, duration=duration)
 
 
 router = APIRouter()
@@ -290,12 +302,83 @@ async def runbook(
     return page(request, "runbook.html", context)
 
 
+def _known(rt: Runtime, who: Iterable[str | None], deliveries: Iterable[Delivery] = ()) -> Known:
+    """Slack's names for the stored actors and, when a message was posted, the
+    workspace's address: as far as Slack answers in time."""
+    if rt.directory is None:
+        return NOTHING
+    return rt.directory.known(who, workspace=any(d.slack_ts for d in deliveries))
+
+
+def _postmortem_levels(rt: Runtime) -> set[str]:
+    """Levels whose resolution brings a postmortem draft (``postmortem: true``)."""
+    return {k for k, v in rt.ruleset.config.data.severity.levels.items() if v.postmortem}
+
+
+def _alert_rows(rt: Runtime, where: AlertFilter) -> list[AlertRow]:
+    listed = rt.store.recent_alerts(where)
+    deliveries = [d for a in listed for d in a.deliveries]
+    rows = alert_list.rows(
+        listed,
+        identity_labels=rt.ruleset.config.data.defaults.identity_labels,
+        known=_known(rt, [d.acknowledged_by for d in deliveries], deliveries),
+        postmortem_levels=_postmortem_levels(rt),
+    )
+    return alert_list.most_severe_first(rows) if where.state == "firing" else rows
+
+
+def _alerts_page(
+    request: Request,
+    rt: Runtime,
+    where: AlertFilter,
+    rows: list[AlertRow],
+    error: str | None = None,
+) -> Response:
+    data = rt.ruleset.config.data
+    route_names, channels = alert_list.choices(rt.ruleset.table.routes, data.defaults.channel)
+    tabs = [
+        (state, label, "?" + urllib.parse.urlencode(alert_list.as_params(where, state=state)))
+        for state, label in (
+            ("firing", "Firing now"),
+            ("resolved", "Resolved"),
+            ("all", "All recent"),
+        )
+    ]
+    context = {
+        "heading": alert_list.HEADINGS[where.state],
+        "now": rt.clock.now(),
+        "alerts": rows,
+        "where": where,
+        "query": " ".join(where.words),
+        "tabs": tabs,
+        "levels": LEVEL_NAMES,
+        "sources": alert_list.SOURCES,
+        "route_names": route_names,
+        "channels": channels,
+        "error": error,
+        "filtered": any(alert_list.as_params(where, state=None)),
+    }
+    return page(request, "alerts.html", context, status=422 if error else 200)
+
+
 @router.get("/alerts", response_class=HTMLResponse)
-async def alerts(request: Request, rt: RuntimeDep, limit: int = 100) -> Response:
-    rows = await run_in_threadpool(rt.store.recent_alerts, max(1, min(limit, 1000)))
+async def alerts(request: Request, rt: RuntimeDep) -> Response:
+    """Firing now unless ``state`` says otherwise; the filters are in web/alert_list.py."""
+    try:
+        where = alert_list.parse_filter(request.query_params)
+    except ParameterError as exc:
+        if wants_json(request):
+            return JSONResponse({"error": exc.message, "parameter": exc.name}, status_code=422)
+        return _alerts_page(request, rt, AlertFilter(state="firing"), [], error=exc.message)
+    rows = await run_in_threadpool(_alert_rows, rt, where)
     if wants_json(request):
-        return JSONResponse({"alerts": [row.model_dump(mode="json") for row in rows]})
-    return page(request, "alerts.html", {"alerts": rows})
+        return JSONResponse(
+            {
+                "filter": where.model_dump(mode="json"),
+                "alerts": [row.model_dump(mode="json") for row in rows],
+            }
+        )
+    return _alerts_page(request, rt, where, rows)
 
 
 @router.get("/alerts/{alert_id}/postmortem.md")
@@ -318,13 +401,25 @@ def _message(rt: Runtime, alert_id: int) -> tuple[AlertDetail | None, MessageVie
 
 
 def _detail(rt: Runtime, alert_id: int) -> AlertDetail | None:
-    """The stored alert with the timeline of its (first) message."""
+    """The stored alert with the timeline of its (first) message, people by name, and
+    the links to its messages in Slack."""
     detail, view = _message(rt, alert_id)
     if detail is None or view is None:
         return detail
     entries = timeline(view, rt.store.message_events(view.id))
-    steps = [TimelineEntry(at=e.at, what=e.what, who=e.who) for e in entries]
-    return detail.model_copy(update={"timeline": steps})
+    acked = [d.acknowledged_by for d in detail.deliveries]
+    known = _known(rt, [e.who for e in entries] + acked, detail.deliveries)
+    steps = [
+        TimelineEntry(
+            at=e.at,
+            what=e.what,
+            who=e.who,
+            by=who_text(e.who, slack=False, names=known.names) if e.who is not None else None,
+        )
+        for e in entries
+    ]
+    deliveries = alert_list.linked(detail.deliveries, known)
+    return detail.model_copy(update={"timeline": steps, "deliveries": deliveries})
 
 
 def _postmortem(rt: Runtime, alert_id: int) -> str | None:
@@ -332,7 +427,9 @@ def _postmortem(rt: Runtime, alert_id: int) -> str | None:
     if view is None:
         return None
     runbook = rt.ruleset.catalog.get(view.runbook_id) if view.runbook_id else None
-    return postmortem(view, rt.store.message_events(view.id), runbook, rt.clock.now())
+    events = rt.store.message_events(view.id)
+    people = _known(rt, [m.ack_by for m in view.members]).names
+    return postmortem(view, events, runbook, rt.clock.now(), people)
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
@@ -346,6 +443,7 @@ async def alert(request: Request, rt: RuntimeDep, alert_id: int) -> Response:
         return JSONResponse(row.model_dump(mode="json"))
     context = {
         "alert": row,
+        "postmortem": any(d.level in _postmortem_levels(rt) for d in row.deliveries),
         "raw": json.dumps(row.raw, indent=2, ensure_ascii=False),
         "labels": json.dumps(row.labels, indent=2, ensure_ascii=False),
     }

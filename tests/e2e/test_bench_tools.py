@@ -33,7 +33,7 @@ def test_the_wrk_script_sends_unique_valid_webhooks(
     assert summary["requests"] < 400
     router.settled()
     status, listed = http(
-        "GET", f"{router.url}/alerts?limit=1000", headers={"Accept": "application/json"}
+        "GET", f"{router.url}/alerts?state=all&limit=1000", headers={"Accept": "application/json"}
     )
     assert status == 200
     alerts = listed["alerts"]

@@ -6,14 +6,20 @@ import base64
 import importlib.util
 import json
 import os
+import time
+import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import GOLDEN, require_binary
+from tests.conftest import GOLDEN, require_binary, wait_for
 from tests.e2e.conftest import RouterProcess, http
+from tests.fakes.slack import FakeSlack
+from tests.helpers import postmortem_routes
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -195,4 +201,148 @@ def test_api_docs_render_with_no_way_out(
         "/docs/static/redoc.standalone.js",
         "/openapi.json",
     } <= set(served)
+    assert all(n > 16 for n in colours.values()), colours  # text and colour, not a white page
+
+
+SIGNING_SECRET = "browser-signing-secret"
+JANE = "U01JANE"
+
+
+def _am(name: str, minutes_ago: int, status: str = "firing", **labels: str) -> dict[str, Any]:
+    began = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    alert: dict[str, Any] = {
+        "status": status,
+        "labels": {"alertname": name, **labels},
+        "annotations": {"summary": SUMMARIES.get(name, f"{name} on {labels}")},
+        "startsAt": began.isoformat(),
+    }
+    if status == "resolved":
+        alert["endsAt"] = (began + timedelta(minutes=7)).isoformat()
+    return alert
+
+
+SUMMARIES = {
+    "DatabaseConnectionPoolHigh": "Connection pool of orders-db at 96% for 5 minutes",
+    "HighErrorRate": "5xx rate of checkout above 5% (7.2%)",
+    "KubePersistentVolumeInodesFillingUp": "Volume data-kafka-2 has 9% of its inodes left",
+    "KubePodCrashLooping": "Pod jobs/worker-7f9c restarted 6 times in 10 minutes",
+    "QueueDepthHigh": "emails queue above 10k messages",
+}
+ALERTS = [
+    _am("DatabaseConnectionPoolHigh", 25, env="prod", severity="critical",
+        cluster="eu-1", instance="orders-db-1:9187"),
+    _am("HighErrorRate", 12, service="checkout", namespace="shop", severity="critical"),
+    _am("KubePersistentVolumeInodesFillingUp", 48, namespace="kafka", severity="warning",
+        persistentvolumeclaim="data-kafka-2"),
+    _am("KubePodCrashLooping", 6, namespace="jobs", pod="worker-7f9c", container="worker",
+        severity="warning"),
+    _am("QueueDepthHigh", 90, "resolved", queue="emails", severity="warning"),
+]  # fmt: skip
+FIRING_NOW = {a["labels"]["alertname"] for a in ALERTS if a["status"] == "firing"}
+
+
+def _signed_event(event: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    from slack_sdk.signature import SignatureVerifier
+
+    body = json.dumps({"type": "event_callback", "event_id": "Ev1", "event": event}).encode()
+    at = str(int(time.time()))
+    signature = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=at, body=body)
+    assert signature is not None
+    headers = {"X-Slack-Request-Timestamp": at, "X-Slack-Signature": signature}
+    return body, headers | {"Content-Type": "application/json"}
+
+
+def test_alerts_firing_now_filters_and_links(
+    tmp_path: Path, fake_slack: FakeSlack, start_router: Callable[..., RouterProcess]
+) -> None:
+    """/alerts in a phone's browser: firing now by default, a filter, names, nothing
+    fetched from beyond 127.0.0.1."""
+    chromium = require_binary("chromium")
+    require_playwright()
+    from playwright.sync_api import Request, expect, sync_playwright
+
+    fake_slack.names = {JANE: "Jane Doe"}
+    router = start_router(
+        ALERTMANAGER_TOKEN=TOKEN,
+        ROUTER_CONFIG=postmortem_routes(tmp_path),
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_API_URL=fake_slack.base_url,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+    )
+    for n, alert in enumerate(ALERTS):  # one group each: a message each
+        body = {"version": "4", "groupKey": f"g{n}", "status": alert["status"], "alerts": [alert]}
+        status, _ = http(
+            "POST",
+            f"{router.url}/webhooks/alertmanager",
+            body,
+            {"Authorization": f"Bearer {TOKEN}"},
+        )
+        assert status == 202
+    router.settled()
+    (db,) = fake_slack.posts("#db-oncall")
+    reaction = {"type": "reaction_added", "user": JANE, "reaction": "eyes",
+                "item": {"type": "message", "channel": db.channel, "ts": db.ts}}  # fmt: skip
+    request = urllib.request.Request(f"{router.url}/slack/events", *_signed_event(reaction))
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+    wait_for(lambda: bool(db.edits), 20, "the acknowledged edit")
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+
+    requested: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+
+        def record(request: Request) -> None:
+            requested.append(request.url)
+
+        context.on("request", record)
+        page = context.new_page()
+
+        page.goto(f"{router.url}/alerts")
+        expect(page.locator("h1")).to_contain_text("Firing now")
+        rows = page.locator("tbody tr")
+        expect(rows).to_have_count(len(FIRING_NOW))
+        shown = {rows.nth(i).locator("a.name").inner_text() for i in range(len(FIRING_NOW))}
+        assert shown == FIRING_NOW  # the resolved one is not among them
+        db_row = rows.filter(has_text="DatabaseConnectionPoolHigh")
+        expect(db_row).to_contain_text("acknowledged by Jane Doe")
+        slack_link = (
+            f"https://fake-workspace.slack.com/archives/{db.channel}/p{db.ts.replace('.', '')}"
+        )
+        expect(db_row.locator("a", has_text="Slack")).to_have_attribute("href", slack_link)
+        expect(db_row.locator("a", has_text="Postmortem")).to_be_visible()
+        # Names never break inside a word; the longest still fits the phone's width.
+        for i in range(len(FIRING_NOW)):
+            name = rows.nth(i).locator("a.name")
+            assert name.evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"
+            assert name.evaluate("e => getComputedStyle(e).overflowWrap") == "normal"
+            box, row_box = name.bounding_box(), rows.nth(i).bounding_box()
+            assert box is not None
+            assert row_box is not None
+            assert box["x"] + box["width"] <= row_box["x"] + row_box["width"]
+        phone = shots / "alerts-phone.png"
+        page.screenshot(path=phone, full_page=True)
+
+        page.select_option("select[name=level]", "SEV3")
+        page.locator("form.filters button").click()
+        page.wait_for_url("**/alerts?state=firing&q=&level=SEV3**")
+        expect(rows).to_have_count(2)
+        expect(rows.first).to_contain_text("SEV3")
+        expect(page.locator("tbody")).not_to_contain_text("DatabaseConnectionPoolHigh")
+
+        page.set_viewport_size({"width": 1280, "height": 720})  # a laptop
+        page.goto(f"{router.url}/alerts")
+        expect(rows).to_have_count(len(FIRING_NOW))
+        laptop = shots / "alerts.png"
+        page.screenshot(path=laptop, full_page=True)
+        colours = {
+            shot.name: page.evaluate(COUNT_COLOURS, base64.b64encode(shot.read_bytes()).decode())
+            for shot in (phone, laptop)
+        }
+        browser.close()
+
+    assert requested, "the browser asked for nothing"
+    assert {urlsplit(u).hostname for u in requested} == {"127.0.0.1"}, requested
     assert all(n > 16 for n in colours.values()), colours  # text and colour, not a white page

@@ -31,9 +31,8 @@ def test_demo_sends_samples_that_route_and_resolve(
     (db,) = fake_slack.posts("#db-oncall")
     assert "RUN-001" in db.text
     wait_for(lambda: all(fake_slack.replies(m) for m in fake_slack.posts()), 30, "the resolves")
-    listed = http("GET", f"{router.url}/alerts", headers={"Accept": "application/json"})[1][
-        "alerts"
-    ]
+    everything = f"{router.url}/alerts?state=all"
+    listed = http("GET", everything, headers={"Accept": "application/json"})[1]["alerts"]
     assert len(listed) == 4
     assert {a["status"] for a in listed} == {"resolved"}
 

@@ -15,6 +15,8 @@ class RecordingNotifier:
         self.calls: list[tuple[str, str, str | None, Rendered]] = []
         self.failures: list[DeliveryError] = []
         self.emails: dict[str, str] = {}
+        self.names: dict[str, str] = {}  # user ID -> name (users.info)
+        self.workspace: str | None = None  # auth.test's url
         self.responses: list[tuple[str, dict[str, Any]]] = []
         self.channels: list[str] = []
         self.topics: dict[str, str] = {}
@@ -44,6 +46,12 @@ class RecordingNotifier:
     def user_email(self, user_id: str) -> str | None:
         self._maybe_fail()
         return self.emails.get(user_id)
+
+    def user_name(self, user_id: str) -> str | None:
+        return self.names.get(user_id)  # never one of the delivery ``failures``
+
+    def workspace_url(self) -> str | None:
+        return self.workspace
 
     def respond(self, response_url: str, reply: Reply) -> None:
         self._maybe_fail()

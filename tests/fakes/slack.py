@@ -1,4 +1,5 @@
-"""A fake Slack Web API on loopback: chat.postMessage, chat.update, chat.postEphemeral.
+"""A fake Slack Web API on loopback: chat.postMessage, chat.update, chat.postEphemeral,
+users.info, auth.test, conversations.create/.setTopic/.invite.
 
 Keeps every message by channel ID, resolves ``#name`` to a stable ID, and can
 be told to fail: HTTP 5xx, 429 with Retry-After, or ``channel_not_found``.
@@ -47,6 +48,8 @@ class FakeSlack:
         self.missing_channels: set[str] = set()
         self.delay = 0.0
         self.users: dict[str, str] = {}  # user ID -> email, for users.info
+        self.names: dict[str, str] = {}  # user ID -> real name, for users.info
+        self.workspace = "https://fake-workspace.slack.com/"  # auth.test's url
         self.responses: list[dict[str, Any]] = []  # what was sent to response_url
         self.channels: dict[str, str] = {}  # created channel name -> ID (conversations.create)
         self.topics: dict[str, str] = {}  # channel ID -> topic
@@ -126,12 +129,19 @@ class FakeSlack:
                 return 200, {"ok": False, "error": "invalid_auth"}, {}
             if method.startswith("conversations."):
                 return self._conversations(method, body)
+            if method == "auth.test":
+                answer = {"ok": True, "url": self.workspace, "team": "Fake", "user_id": "UBOT"}
+                return 200, answer, {}
             if method == "users.info":
                 user = str(body.get("user", ""))
-                if user not in self.users:
+                if user not in self.users and user not in self.names:
                     return 200, {"ok": False, "error": "user_not_found"}, {}
-                profile = {"email": self.users[user], "real_name": user}
-                return 200, {"ok": True, "user": {"id": user, "profile": profile}}, {}
+                name = self.names.get(user, "")
+                profile = {"real_name": name, "display_name": ""}
+                if user in self.users:
+                    profile["email"] = self.users[user]
+                answer = {"ok": True, "user": {"id": user, "real_name": name, "profile": profile}}
+                return 200, answer, {}
             channel = str(body.get("channel", ""))
             if not channel:
                 return 200, {"ok": False, "error": "channel_not_found"}, {}

@@ -408,7 +408,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     )
     with TestClient(create_app(s, run_dispatcher=False), raise_server_exceptions=False) as c:
         yield c
-        listed = c.get("/alerts", headers={"Accept": "application/json"}).json()["alerts"]
+        listed = c.get("/alerts?state=all", headers={"Accept": "application/json"}).json()["alerts"]
         assert listed == [], "a refused request stored an alert"
         assert c.app.state.runtime.store.outbox_counts() == {}  # type: ignore[attr-defined]
 
