@@ -47,7 +47,7 @@ from router.settings import Settings
 from router.slackapp.actions import ActionRunner
 from router.store import HEARTBEAT, Store
 from router.store.migrate import SchemaTooNew
-from router.web import apidocs, pages
+from router.web import alert_pages, apidocs, pages
 
 log = logging.getLogger("router")
 
@@ -186,7 +186,7 @@ def create_app(
     app.state.runtime = rt
     app.add_exception_handler(RequestError, _request_error)
     app.add_exception_handler(StoreUnavailable, _store_error)
-    for module in (webhooks, slack, operations, pages, apidocs):
+    for module in (webhooks, slack, operations, pages, alert_pages, apidocs):
         app.include_router(module.router)
     app.mount(apidocs.STATIC_URL, apidocs.assets(), name="apidocs")
     return app

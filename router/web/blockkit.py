@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from markupsafe import Markup
@@ -28,13 +29,14 @@ _BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
 _ITALIC = re.compile(r"(?<![\w_])_([^_\n]+)_(?![\w_])")
 
 
-def _token(match: re.Match[str]) -> str:
+def _token(match: re.Match[str], names: Mapping[str, str]) -> str:
     inner = match.group(1)
     target, _, label = inner.partition("|")
     if target.startswith("!date^"):
         return label or "a date"
     if target.startswith("@"):
-        return f'<span class="mention">@{html.escape(label or target[1:])}</span>'
+        name = names.get(f"slack:{target[1:]}") or label or target[1:]
+        return f'<span class="mention">@{html.escape(name)}</span>'
     if target.startswith("#"):
         return f'<span class="mention">#{html.escape(label or target[1:])}</span>'
     if target.startswith("!"):
@@ -45,12 +47,12 @@ def _token(match: re.Match[str]) -> str:
     return f'<a href="{html.escape(url, quote=True)}">{label or html.escape(url)}</a>'
 
 
-def _inline(text: str) -> str:
+def _inline(text: str, names: Mapping[str, str]) -> str:
     """Code, bold and italic; links and dates drawn after, so no mark reaches a URL."""
     tokens: list[str] = []
 
     def keep(match: re.Match[str]) -> str:
-        tokens.append(_token(match))
+        tokens.append(_token(match, names))
         return f"\x00{len(tokens) - 1}\x00"
 
     text = _TOKEN.sub(keep, text)
@@ -60,22 +62,24 @@ def _inline(text: str) -> str:
     return re.sub("\x00(\\d+)\x00", lambda m: tokens[int(m.group(1))], text)
 
 
-def mrkdwn_html(text: str) -> str:
-    """One mrkdwn text (as the router writes it) as HTML."""
+def mrkdwn_html(text: str, names: Mapping[str, str] | None = None) -> str:
+    """One mrkdwn text (as the router writes it) as HTML; ``names``: people by their
+    stored actor (``slack:U…``), for mentions."""
+    names = names or {}
     parts: list[str] = []
     pos = 0
     for fence in _FENCE.finditer(text):
-        parts.append(_inline(text[pos : fence.start()]))
+        parts.append(_inline(text[pos : fence.start()], names))
         parts.append(f"<pre>{fence.group(1)}</pre>")
         pos = fence.end()
-    parts.append(_inline(text[pos:]))
+    parts.append(_inline(text[pos:], names))
     return "".join(parts).strip("\n").replace("\n", "<br>")
 
 
-def _text(obj: dict[str, Any]) -> str:
+def _text(obj: dict[str, Any], names: Mapping[str, str]) -> str:
     if obj.get("type") == "plain_text":
         return html.escape(unescape(obj.get("text", "")))
-    return mrkdwn_html(obj.get("text", ""))
+    return mrkdwn_html(obj.get("text", ""), names)
 
 
 def _button(element: dict[str, Any]) -> str:
@@ -86,20 +90,20 @@ def _button(element: dict[str, Any]) -> str:
     return f'<span class="button">{label}</span>'
 
 
-def _block(block: dict[str, Any]) -> str:
+def _block(block: dict[str, Any], names: Mapping[str, str]) -> str:
     kind = block.get("type")
     if kind == "header":
-        return f'<div class="bk-header">{_text(block.get("text", {}))}</div>'
+        return f'<div class="bk-header">{_text(block.get("text", {}), names)}</div>'
     if kind == "section":
         out = []
         if "text" in block:
-            out.append(f'<div class="bk-section">{_text(block["text"])}</div>')
+            out.append(f'<div class="bk-section">{_text(block["text"], names)}</div>')
         if fields := block.get("fields"):
-            cells = "".join(f"<div>{_text(f)}</div>" for f in fields)
+            cells = "".join(f"<div>{_text(f, names)}</div>" for f in fields)
             out.append(f'<div class="bk-fields">{cells}</div>')
         return "".join(out)
     if kind == "context":
-        items = " ".join(_text(e) for e in block.get("elements", []) if "text" in e)
+        items = " ".join(_text(e, names) for e in block.get("elements", []) if "text" in e)
         return f'<div class="bk-context">{items}</div>'
     if kind == "divider":
         return '<hr class="bk-divider">'
@@ -109,6 +113,6 @@ def _block(block: dict[str, Any]) -> str:
     return ""
 
 
-def blocks_html(blocks: list[dict[str, Any]]) -> Markup:
+def blocks_html(blocks: list[dict[str, Any]], names: Mapping[str, str] | None = None) -> Markup:
     """The whole message, as the alert page shows it."""
-    return Markup("".join(_block(b) for b in blocks))  # noqa: S704 - built from escaped parts
+    return Markup("".join(_block(b, names or {}) for b in blocks))  # noqa: S704 - built from escaped parts

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import GOLDEN, require_binary, wait_for
+from tests.conftest import GOLDEN, ROOT, require_binary, wait_for
 from tests.e2e.conftest import RouterProcess, http
 from tests.fakes.slack import FakeSlack
 from tests.helpers import postmortem_routes
@@ -346,3 +346,51 @@ def test_alerts_firing_now_filters_and_links(
     assert requested, "the browser asked for nothing"
     assert {urlsplit(u).hostname for u in requested} == {"127.0.0.1"}, requested
     assert all(n > 16 for n in colours.values()), colours  # text and colour, not a white page
+
+
+def test_the_readme_example_message_as_the_alert_page_shows_it(
+    tmp_path: Path, start_router: Callable[..., RouterProcess]
+) -> None:
+    """The README's picture: the shipped routes and runbooks, the README's example
+    webhook, the message drawn on its alert page at a phone's width. UPDATE_GOLDEN=1
+    writes it to docs/images/message.png."""
+    chromium = require_binary("chromium")
+    require_playwright()
+    from playwright.sync_api import expect, sync_playwright
+
+    router = start_router(
+        ALERTMANAGER_TOKEN=TOKEN,
+        ROUTER_CONFIG=str(ROOT / "routes.yaml"),
+        ROUTER_RUNBOOKS=str(ROOT / "runbooks"),
+    )
+    body = json.loads((ROOT / "examples/alertmanager-firing.json").read_text())
+    status, _ = http(
+        "POST", f"{router.url}/webhooks/alertmanager", body, {"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert status == 202
+    status, answer = http(
+        "GET", f"{router.url}/alerts?state=all", headers={"Accept": "application/json"}
+    )
+    assert status == 200
+    first = min(a["id"] for a in answer["alerts"])
+    requested: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 430, "height": 900})  # a phone
+        context.on("request", lambda r: requested.append(r.url))
+        page = context.new_page()
+        page.goto(f"{router.url}/alerts/{first}")
+        message = page.locator("#message")
+        expect(message.locator(".bk-header")).to_have_text("🔴 SEV1 · DatabaseConnectionPoolHigh")
+        expect(message).to_contain_text("pod=pgbouncer-1")
+        expect(message).to_contain_text("93% used")
+        expect(message.locator("pre")).to_contain_text("exec pgbouncer-1 -- psql")
+        shot = tmp_path / "message.png"
+        message.screenshot(path=shot)
+        colours = page.evaluate(COUNT_COLOURS, base64.b64encode(shot.read_bytes()).decode())
+        browser.close()
+    assert colours > 16
+    assert all(urlsplit(u).hostname == "127.0.0.1" for u in requested), requested
+    if os.environ.get("UPDATE_GOLDEN"):
+        (ROOT / "docs/images/message.png").write_bytes(shot.read_bytes())
+    assert (ROOT / "docs/images/message.png").exists()
