@@ -64,4 +64,3 @@ def test_every_golden_message_draws() -> None:
         assert parsed.tags, path
         assert not re.search(r"&lt;(https?:|!date|@U)", out), path  # every token drawn
         assert all(h.startswith(("https://", "http://")) for h in parsed.hrefs), path
-
