@@ -98,7 +98,8 @@ class RunbookCommand:
         for hit in hits:
             rb = hit.runbook
             label = link(self.ruleset.runbook_url(rb), f"{rb.id}: {rb.title}", 300)
-            lines.append(f"• {label} — _{escape(rb.trigger or rb.category)}_")
+            why = f" ({escape('; '.join(hit.reasons))})" if hit.reasons else ""
+            lines.append(f"• {label} — _{escape(rb.trigger or rb.category)}_{why}")
         text = f"Runbooks for “{escape(query)}”:\n" + "\n".join(lines)
         return _answer(text)
 

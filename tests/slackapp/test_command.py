@@ -71,6 +71,12 @@ def test_search_lists_up_to_five_with_links(command: RunbookCommand) -> None:
     assert answer["text"].count("\n• ") <= 5
 
 
+def test_search_says_why_each_runbook_matched(command: RunbookCommand) -> None:
+    text = command.answer("pod crash").payload()["text"]
+    assert text.count("\n• ") == 1  # not every runbook that mentions a pod
+    assert text.endswith("(alert KubePodCrashLooping; title: crash)")
+
+
 def test_search_says_plainly_when_nothing_matches(command: RunbookCommand) -> None:
     assert (
         command.answer("xyzzy plugh").payload()["text"]
