@@ -48,6 +48,7 @@ from router.runbooks.filled import filled_step
 from router.runbooks.model import CATEGORIES
 from router.runbooks.placeholders import fill
 from router.runtime import Runtime
+from router.web.runbook_links import runbook_links
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -61,9 +62,11 @@ class _Renderer(RendererHTML):
         return f'<div class="code">{button}{html}</div>'
 
 
-_MARKDOWN = MarkdownIt(
-    "commonmark", {"html": False, "breaks": True}, renderer_cls=_Renderer
-).enable("table")
+_MARKDOWN = (
+    MarkdownIt("commonmark", {"html": False, "breaks": True}, renderer_cls=_Renderer)
+    .enable("table")
+    .use(runbook_links)
+)
 _CHECKBOX = re.compile(r"<li>(<p>)?\[([ xX])\] ")
 
 
