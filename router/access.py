@@ -7,7 +7,8 @@
                /openapi.json, anything else             session cookie /login sets), or the
                                                         user header of a trusted auth proxy;
                                                         open when neither is configured
-    admin      /-/* /api/*                              ROUTER_ADMIN_TOKEN (bearer); JSON only
+    admin      /-/* /api/*                              ROUTER_ADMIN_TOKEN (bearer); JSON, or
+                                                        no body and no Content-Type
     metrics    /metrics                                 ROUTER_METRICS_TOKEN when set
 
 Tokens are compared in constant time; a session cookie is an expiry signed with
@@ -87,6 +88,12 @@ def _bearer(headers: dict[str, str]) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
+def _has_body(headers: dict[str, str]) -> bool:
+    """The request says it sends a body. ``curl -X POST .../-/reload``, the way
+    Prometheus and Alertmanager are reloaded, sends none, and no Content-Type."""
+    return "transfer-encoding" in headers or headers.get("content-length", "0").strip() != "0"
+
+
 def _cookie(headers: dict[str, str], name: str) -> str:
     for part in headers.get("cookie", "").split(";"):
         key, _, value = part.strip().partition("=")
@@ -149,8 +156,12 @@ class AccessControl:
         if not _matches(_bearer(headers), self.admin_tokens):
             return (401, "Authorization: expected the bearer token in ROUTER_ADMIN_TOKEN")
         media = headers.get("content-type", "").split(";")[0].strip().lower()
-        if scope["method"] == "POST" and media not in _JSON_TYPES:
-            return (415, f"Content-Type: expected application/json, got {media or 'none'}")
+        bare = not media and not _has_body(headers)  # curl -X POST .../-/reload
+        if scope["method"] == "POST" and media not in _JSON_TYPES and not bare:
+            return (
+                415,
+                f"Content-Type: expected application/json (or no body), got {media or 'none'}",
+            )
         return None
 
     def _reader(self, scope: Scope, headers: dict[str, str]) -> bool:

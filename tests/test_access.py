@@ -140,6 +140,24 @@ def test_admin_endpoints_need_the_admin_token_and_json(tmp_path: Path) -> None:
         assert refused.json()["error"].startswith("ROUTER_ADMIN_TOKEN is not set")
 
 
+def test_reload_takes_a_plain_post_as_prometheus_users_send_it(tmp_path: Path) -> None:
+    """``curl -X POST -H 'Authorization: Bearer ...' .../-/reload``: no body, no type."""
+    bearer = {"Authorization": ADMIN["Authorization"]}
+    with app_client(tmp_path) as client:
+        plain = client.post("/-/reload", headers=bearer)
+        assert (plain.status_code, plain.json()["status"]) == (200, "reloaded")
+        empty = client.post("/-/reload", headers={**bearer, "Content-Length": "0"})
+        assert empty.status_code == 200
+        assert client.post("/-/reload").status_code == 401  # the token is still needed
+        with_body = client.post("/-/reload", content=b"x=1", headers=bearer)
+        assert with_body.status_code == 415
+        assert with_body.json()["error"] == (
+            "Content-Type: expected application/json (or no body), got none"
+        )
+        text = {**bearer, "Content-Type": "text/plain"}
+        assert client.post("/-/reload", headers=text).status_code == 415  # a cross-site form
+
+
 def test_metrics_token_is_optional(tmp_path: Path) -> None:
     with app_client(tmp_path) as client:
         assert client.get("/metrics").status_code == 200
