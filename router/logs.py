@@ -10,6 +10,9 @@ import logging
 from datetime import UTC, datetime
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_NOT_FIELDS = _STANDARD | {"color_message"}
+"""Record attributes that are not context: ``color_message`` is uvicorn's copy of the
+message with ANSI colour codes, for terminals only."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -21,7 +24,9 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         # Context fields never replace the event's own ts, level, logger and msg.
-        event |= {k: v for k, v in record.__dict__.items() if k not in _STANDARD and k not in event}
+        event |= {
+            k: v for k, v in record.__dict__.items() if k not in _NOT_FIELDS and k not in event
+        }
         if record.exc_info:
             event["exc"] = self.formatException(record.exc_info)
         return json.dumps(event, default=str, ensure_ascii=False)
@@ -40,6 +45,10 @@ def configure(fmt: str = "json", level: str = "INFO") -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     quiet_clients()
+    # Alembic says two lines per connection and one per revision; the store logs one
+    # summary line instead (router/store/migrate.py). ROUTER_LOG_LEVEL=DEBUG shows them.
+    if root.level > logging.DEBUG:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 # Their debug lines carry request URLs and bodies: a response_url is a credential.

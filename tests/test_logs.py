@@ -21,7 +21,7 @@ def _logging_as_it_was() -> Iterator[None]:
     """logs.configure sets process-wide levels and handlers: put them back for other tests."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    clients = {name: logging.getLogger(name).level for name in logs.CLIENT_LOGGERS}
+    clients = {name: logging.getLogger(name).level for name in (*logs.CLIENT_LOGGERS, "alembic")}
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
@@ -51,6 +51,30 @@ def test_json_lines_carry_the_alert_context(
     }
     assert all("\n" not in line for line in lines)
     assert all(TOKEN not in line for line in lines)
+
+
+def test_json_lines_leave_out_uvicorns_colour_copy_of_the_message() -> None:
+    record = logging.makeLogRecord(
+        {
+            "name": "uvicorn.error",
+            "msg": "Started server process [%d]",
+            "args": (42,),
+            "color_message": "Started server process [\x1b[36m%d\x1b[0m]",
+        }
+    )
+    event = json.loads(logs.JsonFormatter().format(record))
+    assert event["msg"] == "Started server process [42]"
+    assert "color_message" not in event
+    assert "\x1b" not in json.dumps(event)
+
+
+def test_alembic_says_nothing_at_info(capsys: pytest.CaptureFixture[str]) -> None:
+    logs.configure("text", "INFO")
+    try:
+        logging.getLogger("alembic.runtime.migration").info("Running upgrade 0001 -> 0002")
+        assert "Running upgrade" not in capsys.readouterr().err
+    finally:
+        logging.getLogger().handlers[:] = []
 
 
 def test_text_format_for_make_run(capsys: pytest.CaptureFixture[str]) -> None:
