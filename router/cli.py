@@ -150,8 +150,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     finally:
         store.engine.dispose()
-    url = store.engine.url.render_as_string()  # the password stays hidden
-    print(f"schema revision {migrate.head()} is in place ({url})")
+    print(f"schema revision {migrate.head()} is in place ({store.where})")
     return 0
 
 

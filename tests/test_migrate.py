@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -89,3 +91,44 @@ def test_migrate_command_reports_the_revision(
     monkeypatch.setenv("ROUTER_DATABASE_URL", f"sqlite:///{tmp_path}/router.db")
     assert main(["migrate"]) == 0
     assert f"schema revision {migrate.head()} is in place" in capsys.readouterr().out
+
+
+def test_migrate_says_when_the_database_cannot_be_reached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ROUTER_DATABASE_URL", f"sqlite:///{tmp_path}/no/such/folder/router.db")
+    assert main(["migrate"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"migrate: could not reach the database sqlite:///{tmp_path}/no/such/folder/router.db: "
+        "unable to open database file"
+    ]
+
+
+def test_an_unreachable_postgresql_is_named_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as closed:  # a port on this machine that nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv(
+        "ROUTER_DATABASE_URL", f"postgresql://router:hunter2@127.0.0.1:{port}/router"
+    )
+    assert main(["migrate"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(
+        f"migrate: could not reach the database postgresql://router:***@127.0.0.1:{port}/router: "
+    )
+    assert "refused the write" not in line
+    assert "hunter2" not in line
+
+
+def test_a_migration_is_one_line_in_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = Store.from_url(f"sqlite:///{tmp_path}/router.db")
+    with caplog.at_level(logging.INFO, logger="router"):
+        store.create_schema()
+        store.create_schema()  # nothing to do: nothing said
+    said = [r.getMessage() for r in caplog.records if r.name == "router"]
+    assert said == [f"database schema migrated from empty to revision {migrate.head()}"]
+    store.engine.dispose()

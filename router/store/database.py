@@ -5,6 +5,7 @@ Times are float seconds since the epoch, the same on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -18,6 +19,8 @@ from router.clock import Clock, SystemClock
 from router.errors import StoreUnavailable
 from router.store import migrate
 from router.store.schema import READ_ONLY, make_engine
+
+log = logging.getLogger("router")
 
 
 class Database:
@@ -55,27 +58,59 @@ class Database:
         A database migrated by a newer router is refused (``SchemaTooNew``).
         """
         with self._tx() as conn:
-            migrate.upgrade(conn)
+            found = migrate.upgrade(conn)
+        if found != (now := migrate.head()):
+            log.info("database schema migrated from %s to revision %s", found or "empty", now)
+
+    @property
+    def where(self) -> str:
+        """The database URL as configured (no driver name), its password hidden."""
+        url = self.engine.url
+        return url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True)
+
+    def describe(self) -> str:
+        """In a few words for the start line: ``SQLite router.db``, ``PostgreSQL host/db``."""
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite":
+            return f"SQLite {url.database or 'in memory'}"
+        port = f":{url.port}" if url.port else ""
+        return f"PostgreSQL {url.host or 'localhost'}{port}/{url.database or ''}"
+
+    def _connect(self) -> Connection:
+        """A connection; one that cannot be opened says so, naming the database."""
+        try:
+            return self.engine.connect()
+        except (OperationalError, InterfaceError) as exc:
+            raise StoreUnavailable(
+                f"could not reach the database {self.where}: {_reason(exc)}"
+            ) from None
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
         """A write transaction; a database that is down or refuses is StoreUnavailable."""
-        try:
-            with self._write_lock, self.engine.begin() as conn:
-                yield conn
-        except (OperationalError, InterfaceError) as exc:
-            raise StoreUnavailable(f"database refused the write: {exc.orig}") from None
+        with self._write_lock, self._connect() as conn:
+            try:
+                with conn.begin():
+                    yield conn
+            except (OperationalError, InterfaceError) as exc:
+                raise StoreUnavailable(f"database refused the write: {_reason(exc)}") from None
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         """A read: on SQLite a deferred transaction, which never waits for the writer."""
-        try:
-            with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
-                yield conn
-        except (OperationalError, InterfaceError) as exc:
-            raise StoreUnavailable(f"database unreachable: {exc.orig}") from None
+        with self._connect() as conn:
+            try:
+                yield conn.execution_options(**{READ_ONLY: True})
+            except (OperationalError, InterfaceError) as exc:
+                raise StoreUnavailable(f"database read failed: {_reason(exc)}") from None
 
     def ping(self) -> None:
         self.ensure_schema()
         with self._read() as conn:
             conn.execute(sa.text("SELECT 1"))
+
+
+def _reason(exc: OperationalError | InterfaceError) -> str:
+    """The driver's message, first line only (psycopg adds hints on more lines)."""
+    text = str(exc.orig).strip() or type(exc.orig).__name__
+    return text.splitlines()[0].strip()

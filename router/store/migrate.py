@@ -47,8 +47,9 @@ def current(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(conn: Connection) -> str:
-    """Migrate to the newest revision inside the caller's transaction; the revision now."""
+def upgrade(conn: Connection) -> str | None:
+    """Migrate to the newest revision inside the caller's transaction; the revision the
+    database was at before (None: empty)."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
     config = _config(conn)
@@ -63,4 +64,4 @@ def upgrade(conn: Connection) -> str:
             f"(it knows up to {head()}): a newer router migrated it; run that version or newer"
         )
     command.upgrade(config, "head")
-    return head()
+    return found
