@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -16,18 +17,24 @@ from router.alert import Alert
 from router.app import create_app
 from router.config import load_routes
 from router.coverage import Coverage, evaluate, load_monitor_names, load_rules
-from router.decide import load_ruleset
+from router.decide import Ruleset, load_ruleset
 from router.demo import run
 from router.errors import ConfigError, PayloadError, Problem, StoreUnavailable
 from router.http.webhooks import explain_alerts
 from router.notifiers.log import as_text
 from router.runbooks.catalog import write_entry
 from router.runbooks.lint import lint_folder
-from router.runtime import renderer_for
-from router.server import Bounds, serve
-from router.settings import Settings
+from router.runtime import renderer_for, start_line
+from router.server import Bounds, listen, serve
+from router.settings import DEFAULT_HOST, DEFAULT_PORT, Settings, address
 from router.sources import SOURCES
 from router.store import Store, migrate, views_of
+from router.store.migrate import SchemaTooNew
+
+log = logging.getLogger("router")
+
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - recognised, never bound
+"""Hosts that listen everywhere: no address a link could use."""
 
 
 def _print_problems(problems: Sequence[Problem]) -> None:
@@ -39,9 +46,25 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     logs.configure(settings.log_format, settings.log_level)
     try:
+        sock = listen(args.host, args.port)
+    except OSError as exc:
+        where = address(args.host, args.port)
+        print(f"serve: cannot listen on {where}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    listening = address(args.host, sock.getsockname()[1])
+    if settings.public_url is None and args.host in WILDCARD_HOSTS:
+        log.warning(
+            "ROUTER_PUBLIC_URL is not set: links in Slack point to %s, which only this "
+            "machine can open; set it to the address users reach the router at",
+            listening,
+        )
+    settings = settings.serving(args.host, sock.getsockname()[1])
+    try:
         app = create_app(settings)
     except ConfigError as exc:
+        sock.close()
         _print_problems(exc.problems)
+        print(f"serve: not started: {len(exc.problems)} problem(s)", file=sys.stderr)
         return 1
     bounds = Bounds(
         settings.header_timeout,
@@ -49,8 +72,27 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         settings.keepalive_timeout,
         settings.max_connections,
     )
-    serve(app, args.host, args.port, bounds)
+    runtime = app.state.runtime
+    try:  # before serving, so that this refusal is one line, not a failed start-up's trace
+        runtime.store.ensure_schema()
+    except SchemaTooNew as exc:
+        sock.close()
+        runtime.store.engine.dispose()
+        print(f"serve: refusing to start: {exc}", file=sys.stderr)
+        return 1
+    except StoreUnavailable:
+        pass  # served anyway, not ready: start-up logs it and the dispatcher tries again
+    serve(app, sock, bounds, announce=lambda: log.info(start_line(runtime, listening)))
     return 0
+
+
+def _ruleset(args: argparse.Namespace, settings: Settings) -> Ruleset:
+    """The routes and runbooks a command names (or the environment's), links filled in."""
+    return load_ruleset(
+        args.config or settings.config,
+        args.runbooks or settings.runbooks,
+        public_url=settings.links_to(),
+    )
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -58,7 +100,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     config = args.config or settings.config
     runbooks = args.runbooks or settings.runbooks
     try:
-        ruleset = load_ruleset(config, runbooks, strict=False)
+        ruleset = load_ruleset(config, runbooks, strict=False, public_url=settings.links_to())
     except ConfigError as exc:
         _print_problems(exc.problems)
         print(f"check failed: {len(exc.problems)} problem(s)", file=sys.stderr)
@@ -103,7 +145,7 @@ def _read_alerts(file: str, source: str) -> list[Alert] | None:
 def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
-        ruleset = load_ruleset(args.config or settings.config, args.runbooks or settings.runbooks)
+        ruleset = _ruleset(args, settings)
     except ConfigError as exc:
         _print_problems(exc.problems)
         return 1
@@ -118,7 +160,7 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     """The Slack messages a payload would get: decided, grouped and drawn in memory."""
     try:
-        ruleset = load_ruleset(args.config or settings.config, args.runbooks or settings.runbooks)
+        ruleset = _ruleset(args, settings)
     except ConfigError as exc:
         _print_problems(exc.problems)
         return 1
@@ -215,7 +257,7 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         assume[key] = value
     try:
-        ruleset = load_ruleset(args.config or settings.config, args.runbooks or settings.runbooks)
+        ruleset = _ruleset(args, settings)
         rules = [r for path in args.rules for r in load_rules(path)]
         rules += [r for path in args.datadog or [] for r in load_monitor_names(path)]
     except ConfigError as exc:
@@ -239,15 +281,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the HTTP service")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--host", default=DEFAULT_HOST)
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
     serve.set_defaults(func=cmd_serve)
     migrate = sub.add_parser("migrate", help="create or update the database schema, then exit")
     migrate.set_defaults(func=cmd_migrate)
     demo = sub.add_parser(
         "demo", help="send sample alerts to a running router (ALERTMANAGER_TOKEN)"
     )
-    demo.add_argument("--url", default="http://127.0.0.1:8080")
+    demo.add_argument("--url", default=address(DEFAULT_HOST, DEFAULT_PORT))
     demo.add_argument(
         "--resolve-after", type=float, metavar="SECONDS", help="then resolve them after this long"
     )

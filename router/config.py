@@ -8,12 +8,14 @@ Each validation error's location is walked back through the nodes to its line.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -65,9 +67,25 @@ IDENTITY_LABELS = (
 )
 
 
+RUNBOOK_URL_FIELDS = ("{id}", "{public_url}")
+"""What ``defaults.runbook_url`` may name: the RUN- id, and ROUTER_PUBLIC_URL."""
+_URL_FIELD = re.compile(r"\{[^{}]*\}")
+
+
+def _known_url_fields(value: str) -> str:
+    for found in _URL_FIELD.findall(value):
+        if found not in RUNBOOK_URL_FIELDS:
+            close = difflib.get_close_matches(found, RUNBOOK_URL_FIELDS, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            known = ", ".join(RUNBOOK_URL_FIELDS)
+            raise ValueError(f"{value!r}: unknown field {found}{hint} (known: {known})")
+    return value
+
+
 class Defaults(_Strict):
     channel: str = "#alerts"
-    runbook_url: str = "http://localhost:8080/runbooks/{id}"
+    runbook_url: Annotated[str, AfterValidator(_known_url_fields)] = "{public_url}/runbooks/{id}"
+    """Link target; ``{public_url}`` is ROUTER_PUBLIC_URL, ``{id}`` the RUN- id."""
     stale_after_days: PositiveInt = 90
     identity_labels: list[str] = Field(default_factory=lambda: list(IDENTITY_LABELS))
     """Labels that say which thing an alert is about, shown in that order."""

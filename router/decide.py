@@ -17,6 +17,7 @@ Otherwise the alert is unmatched.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -31,11 +32,13 @@ from router.routing import RouteTable
 from router.runbooks import Catalog, Runbook, load_catalog
 from router.runbooks.catalog import runbook_number
 from router.runbooks.search import SearchIndex
+from router.settings import DEFAULT_PUBLIC_URL
 from router.severity import Severity, classify
 from router.storm import StormPolicy
 
 LinkOrigin = Literal["route", "alert", "claim", "outside"]
 """Where a runbook link came from, in the order of resolution (the module's docstring)."""
+_URL_FIELD = re.compile(r"\{(id|public_url)\}")
 
 
 @dataclass(frozen=True)
@@ -95,12 +98,19 @@ class Ruleset:
     """routes.yaml and the runbooks folder, loaded and checked against each other."""
 
     def __init__(
-        self, config: LoadedConfig, catalog: Catalog, problems: list[Problem] | None = None
+        self,
+        config: LoadedConfig,
+        catalog: Catalog,
+        problems: list[Problem] | None = None,
+        *,
+        public_url: str = DEFAULT_PUBLIC_URL,
     ) -> None:
         self.config = config
         self.catalog = catalog
         self.problems = list(problems or [])
         """What was left out or does not resolve; empty when ``check`` passes."""
+        self.public_url = public_url.rstrip("/")
+        """The router's own address (ROUTER_PUBLIC_URL): ``{public_url}`` in links."""
         self.table = RouteTable.from_config(config.data.routes)
 
     @cached_property
@@ -130,15 +140,18 @@ class Ruleset:
         return None
 
     def runbook_url(self, runbook: Runbook | str) -> str:
-        runbook_id = runbook if isinstance(runbook, str) else runbook.id
-        return self.config.data.defaults.runbook_url.replace("{id}", runbook_id)
+        """``defaults.runbook_url`` with ``{id}`` and ``{public_url}`` filled in, in one pass."""
+        values = {
+            "id": runbook if isinstance(runbook, str) else runbook.id,
+            "public_url": self.public_url,
+        }
+        return _URL_FIELD.sub(lambda m: values[m.group(1)], self.config.data.defaults.runbook_url)
 
     @property
-    def pages_url(self) -> str | None:
-        """The router's base URL, when ``defaults.runbook_url`` points at its own pages."""
-        suffix = "/runbooks/{id}"
-        runbook_url = self.config.data.defaults.runbook_url
-        return runbook_url.removesuffix(suffix) if runbook_url.endswith(suffix) else None
+    def pages_url(self) -> str:
+        """The router's own pages (alerts, drafts): ROUTER_PUBLIC_URL, the same base as
+        ``{public_url}``, whatever ``runbook_url`` links to."""
+        return self.public_url
 
     def _link(self, runbook: Runbook, reason: str, origin: LinkOrigin) -> RunbookLink:
         url = self.runbook_url(runbook)
@@ -229,13 +242,18 @@ def check_paging(config: LoadedConfig, routing_keys: set[str]) -> list[Problem]:
 
 
 def load_ruleset(
-    routes_path: str | Path, runbooks_dir: str | Path, *, strict: bool = True
+    routes_path: str | Path,
+    runbooks_dir: str | Path,
+    *,
+    strict: bool = True,
+    public_url: str = DEFAULT_PUBLIC_URL,
 ) -> Ruleset:
     """Load both and check every cross-reference.
 
     ``strict`` (``check``, the CI gate): any problem raises ConfigError. Otherwise
     (the server) only an unusable routes file or a missing folder raises; runbooks
     that cannot be read, and routes naming them, are in ``Ruleset.problems``.
+    ``public_url`` is the router's address, for ``{public_url}`` in ``runbook_url``.
     """
     problems: list[Problem] = []
     config: LoadedConfig | None = None
@@ -253,4 +271,4 @@ def load_ruleset(
     problems += catalog.problems + catalog.claims.problems + check_references(config, catalog)
     if strict and problems:
         raise ConfigError(problems)
-    return Ruleset(config, catalog, problems)
+    return Ruleset(config, catalog, problems, public_url=public_url)

@@ -122,7 +122,9 @@ def load_ruleset_for(settings: Settings) -> Ruleset:
     Lenient about runbooks (they are left out and reported, never fatal); strict
     about the routes file, which the server cannot route without.
     """
-    ruleset = load_ruleset(settings.config, settings.runbooks, strict=False)
+    ruleset = load_ruleset(
+        settings.config, settings.runbooks, strict=False, public_url=settings.links_to()
+    )
     problems = check_paging(ruleset.config, set(settings.routing_keys()))
     if problems:
         raise ConfigError(problems)
@@ -140,6 +142,19 @@ def log_surfaces(settings: Settings, ruleset: Ruleset) -> None:
     for source, mode in ruleset.config.data.auth.items():
         if mode == "none":
             log.warning("auth: none for %s: its webhooks are accepted without credentials", source)
+
+
+def start_line(rt: Runtime, listening: str) -> str:
+    """What ``serve`` says once it serves: where, what it loaded, where things go."""
+    ruleset, settings = rt.ruleset, rt.settings
+    slack = "posting" if settings.slack_bot_token is not None else "log only"
+    line = (
+        f"runbook-router serving on {listening} (routes: {len(ruleset.table.routes)}, "
+        f"runbooks: {len(ruleset.catalog)}; {rt.store.describe()}; Slack: {slack})"
+    )
+    if ruleset.public_url != listening:
+        line += f"; links point to {ruleset.public_url}"
+    return line
 
 
 def log_problems(ruleset: Ruleset) -> None:

@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import resource
+import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,11 +143,41 @@ def file_limit() -> int:
     return soft
 
 
-def serve(app: Any, host: str, port: int, bounds: Bounds) -> None:
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before the app is built: port 0 becomes a real port,
+    which links (ROUTER_PUBLIC_URL's default) and the start line can name."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, saying once it serves (after start-up, sockets open)."""
+
+    def __init__(self, config: uvicorn.Config, announce: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.announce = announce
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and not self.should_exit:
+            self.announce()
+
+
+def serve(app: Any, sock: socket.socket, bounds: Bounds, announce: Callable[[], None]) -> None:
+    """Serve on ``sock`` (from ``listen``); ``announce`` runs once requests are taken."""
     global BOUNDS
     cap = min(bounds.max_connections, max(16, file_limit() - FD_HEADROOM))
     BOUNDS = Bounds(bounds.header_timeout, bounds.body_timeout, bounds.keepalive_timeout, cap)
-    uvicorn.run(
+    host, port = sock.getsockname()[:2]
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -154,3 +186,4 @@ def serve(app: Any, host: str, port: int, bounds: Bounds) -> None:
         log_config=None,
         access_log=False,
     )
+    _Server(config, announce).run(sockets=[sock])

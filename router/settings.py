@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+"""Where ``serve`` listens unless told otherwise."""
+
+
+def address(host: str, port: int) -> str:
+    """``http://HOST:PORT`` as a browser takes it (an IPv6 address in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+DEFAULT_PUBLIC_URL = address(DEFAULT_HOST, DEFAULT_PORT)
+"""ROUTER_PUBLIC_URL when it is unset and no ``serve`` address says otherwise."""
 
 
 def _env(name: str) -> AliasChoices:
@@ -72,6 +85,29 @@ class Settings(BaseSettings):
     max_connections: int = Field(10_000, validation_alias=_env("ROUTER_MAX_CONNECTIONS"))
     replay_window: float = Field(172800.0, validation_alias=_env("ROUTER_REPLAY_WINDOW"))
     """Seconds: a signed event (PagerDuty) that says it happened longer ago is refused."""
+    public_url: str | None = Field(None, validation_alias=_env("ROUTER_PUBLIC_URL"))
+    """The router's address as users reach it; links to its pages start with it."""
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = value.strip().rstrip("/")
+        scheme, sep, rest = url.partition("://")
+        if scheme.lower() not in ("http", "https") or not sep or not rest:
+            raise ValueError(f"expected an http:// or https:// address, got {url!r}")
+        return url
+
+    def links_to(self) -> str:
+        """The base of links to the router's own pages (ROUTER_PUBLIC_URL), no trailing /."""
+        return self.public_url or DEFAULT_PUBLIC_URL
+
+    def serving(self, host: str, port: int) -> Settings:
+        """These settings for a server on host:port: links default to that address."""
+        if self.public_url is not None:
+            return self
+        return self.model_copy(update={"public_url": address(host, port)})
 
     def tokens(self, value: SecretStr | None) -> list[str]:
         """A credential variable's values; commas separate the ones in rotation."""

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import yaml
 
 from router.cli import main
+from router.store import Store
 from tests.conftest import GOLDEN, ROOT, ROUTES, RUNBOOKS
 
 ARGS = ["--config", str(ROUTES), "--runbooks", str(RUNBOOKS)]
@@ -315,3 +318,80 @@ def test_new_refuses_an_id_in_use_and_a_file_that_exists(
     assert main(["new", "RUN-030", "Redis", "--dir", str(tmp_path / "nowhere")]) == 1
     assert capsys.readouterr().err == f"{tmp_path / 'nowhere'}: runbooks folder not found\n"
     assert sorted(p.name for p in runbooks.iterdir()) == sorted([*before, "RUN-020-redis.md"])
+
+
+def test_route_links_follow_router_public_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    routes = tmp_path / "routes.yaml"
+    shipped = (ROOT / "routes.yaml").read_text(encoding="utf-8")
+    assert 'runbook_url: "{public_url}/runbooks/{id}"' in shipped
+    routes.write_text(
+        'defaults: {runbook_url: "{public_url}/runbooks/{id}"}\n'
+        "routes:\n  - matchers: ['alertname=\"DatabaseConnectionPoolHigh\"']\n"
+        "    runbook: RUN-001\n",
+        encoding="utf-8",
+    )
+    payload = str(GOLDEN / "sources/alertmanager/firing-single.json")
+    args = ["route", payload, "--config", str(routes), "--runbooks", str(RUNBOOKS)]
+
+    def link() -> str:
+        assert main(args) == 0
+        url: str = json.loads(capsys.readouterr().out)["alerts"][0]["decisions"][0]["runbook_url"]
+        return url
+
+    monkeypatch.delenv("ROUTER_PUBLIC_URL", raising=False)
+    assert link() == "http://127.0.0.1:8080/runbooks/RUN-001"  # serve's default address
+    monkeypatch.setenv("ROUTER_PUBLIC_URL", "https://router.example.com/")
+    assert link() == "https://router.example.com/runbooks/RUN-001"
+
+
+@pytest.fixture
+def no_logging_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """serve configures process-wide logging; these tests stop before it would matter."""
+    monkeypatch.setattr("router.cli.logs.configure", lambda *args: None)
+
+
+@pytest.mark.usefixtures("no_logging_setup")
+def test_serve_on_a_port_in_use_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ROUTER_DATABASE_URL", f"sqlite:///{tmp_path}/router.db")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"serve: cannot listen on http://127.0.0.1:{port}: Address already in use"
+    ]
+
+
+@pytest.mark.usefixtures("no_logging_setup")
+def test_serve_with_bad_routes_says_it_did_not_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ROUTER_CONFIG", str(tmp_path / "missing.yaml"))
+    assert main(["serve", "--port", "0"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{tmp_path}/missing.yaml: cannot read: No such file or directory",
+        "serve: not started: 1 problem(s)",
+    ]
+
+
+@pytest.mark.usefixtures("no_logging_setup")
+def test_serve_on_a_newer_database_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/router.db"
+    store = Store.from_url(url)
+    store.create_schema()
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    store.engine.dispose()
+    monkeypatch.setenv("ROUTER_DATABASE_URL", url)
+    monkeypatch.setenv("ROUTER_CONFIG", str(ROUTES))
+    monkeypatch.setenv("ROUTER_RUNBOOKS", str(RUNBOOKS))
+    assert main(["serve", "--port", "0"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("serve: refusing to start: the database is at schema revision 9999")

@@ -171,3 +171,38 @@ def test_a_name_listed_by_two_entries_is_a_check_error_naming_both(tmp_path: Pat
     (decision,) = ruleset.decide(make_alert("SuspiciousLogin"))
     assert decision.runbook is not None
     assert decision.runbook.reason == "RUN-012 lists SuspiciousLogin"
+
+
+def _routes(tmp_path: Path, runbook_url: str) -> Path:
+    path = tmp_path / "routes.yaml"
+    defaults = f'defaults: {{runbook_url: "{runbook_url}"}}\n' if runbook_url else ""
+    path.write_text(
+        defaults + "routes:\n  - matchers: ['alertname=\"X\"']\n    runbook: RUN-001\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("runbook_url", "public_url", "expected"),
+    [
+        ("{public_url}/runbooks/{id}", "http://127.0.0.1:9090", "http://127.0.0.1:9090/runbooks/RUN-001"),
+        ("{public_url}/runbooks/{id}", "https://ops.example.com/router/", "https://ops.example.com/router/runbooks/RUN-001"),
+        ("", "https://router.example.com", "https://router.example.com/runbooks/RUN-001"),
+        # a runbook_url without {public_url} stays as written
+        ("https://wiki.example.com/ops/{id}", "http://127.0.0.1:9090", "https://wiki.example.com/ops/RUN-001"),
+    ],
+)  # fmt: skip
+def test_runbook_links_follow_the_public_url(
+    tmp_path: Path, runbook_url: str, public_url: str, expected: str
+) -> None:
+    ruleset = load_ruleset(_routes(tmp_path, runbook_url), RUNBOOKS, public_url=public_url)
+    (decision,) = ruleset.decide(make_alert("X"))
+    assert decision.runbook is not None
+    assert decision.runbook.url == expected
+    assert ruleset.runbook_url("RUN-009") == expected.replace("RUN-001", "RUN-009")
+
+
+def test_without_a_public_url_links_name_the_default_serve_address(tmp_path: Path) -> None:
+    ruleset = load_ruleset(_routes(tmp_path, ""), RUNBOOKS)
+    assert ruleset.runbook_url("RUN-001") == "http://127.0.0.1:8080/runbooks/RUN-001"

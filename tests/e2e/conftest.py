@@ -45,7 +45,8 @@ def http(
         return exc.code, _decode(exc.read())
 
 
-RUNNING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+RUNNING = re.compile(r"runbook-router serving on http://127\.0\.0\.1:(\d+)")
+"""serve's start line, once it takes requests; the port it bound (tests pass 0)."""
 _AM_LISTENING = re.compile(r'msg="Listening on" address=127\.0\.0\.1:(\d+)')
 
 
@@ -85,7 +86,7 @@ class RouterProcess:
         return self
 
     def _bound(self, start: int) -> bool:
-        """The port uvicorn logs it is running on, read back from this start's log."""
+        """The port the router says it serves on, read back from this start's log."""
         assert self.proc is not None
         if self.proc.poll() is not None:
             raise AssertionError(f"router exited: {self.log_path.read_text()}")

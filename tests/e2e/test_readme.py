@@ -8,8 +8,15 @@ import signal
 import subprocess
 from pathlib import Path
 
+from router.decide import load_ruleset
 from tests.conftest import ROOT, require_binary, wait_for
 from tests.e2e.conftest import RUNNING, http
+
+
+def loaded() -> tuple[int, int]:
+    """Routes and runbooks in the shipped examples, as ``check`` counts them."""
+    ruleset = load_ruleset(ROOT / "routes.yaml", ROOT / "runbooks")
+    return len(ruleset.table.routes), len(ruleset.catalog)
 
 
 def readme_block(containing: str) -> str:
@@ -50,6 +57,18 @@ def test_make_run_then_the_readme_curl_shows_the_routed_message(tmp_path: Path) 
 
         wait_for(lambda: bound() is not None, 120, "make run to serve")
         port = bound()
+        started = log_path.read_text()
+        # One line says where it serves, what it loaded and where messages go; the
+        # install and the migrations say nothing on the way there.
+        routes, runbooks = loaded()
+        assert (
+            f"runbook-router serving on http://127.0.0.1:{port} (routes: {routes}, "
+            f"runbooks: {runbooks}; SQLite {tmp_path}/router.db; Slack: log only)"
+        ) in started, started
+        assert "Editable installation" not in started  # setuptools' boxed note
+        assert "Running upgrade" not in started
+        assert started.count("database schema migrated") == 1
+        assert "\x1b[" not in started
 
         def ready() -> bool:
             try:
@@ -77,6 +96,8 @@ def test_make_run_then_the_readme_curl_shows_the_routed_message(tmp_path: Path) 
         assert "kubectl -n production exec pgbouncer-0 -- psql" in output
         assert "kubectl -n production exec pgbouncer-1 -- psql" in output
         assert "{{ $labels" not in output
+        # Links follow the address make run serves on (PORT=9090 gives :9090; here, port 0).
+        assert f"[Open runbook] http://127.0.0.1:{port}/runbooks/RUN-001" in output
         assert "local-dev-token" not in output
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
