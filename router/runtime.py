@@ -17,6 +17,7 @@ from router.clock import Clock
 from router.decide import Ruleset, check_paging, load_ruleset
 from router.dispatcher import Dispatcher
 from router.errors import ConfigError, Problem
+from router.http.refusals import RefusalLog
 from router.metrics import Metrics
 from router.notifiers import Notifier
 from router.notifiers.directory import SlackDirectory
@@ -28,6 +29,7 @@ from router.reload import Reloader
 from router.runbooks.lint import lint_scan
 from router.settings import Settings
 from router.slackapp.command import RunbookCommand
+from router.sources import SOURCES
 from router.store import GroupWriter, Store
 
 log = logging.getLogger("router")
@@ -50,10 +52,13 @@ class Runtime:
     reloader: Reloader = field(init=False)
     writer: GroupWriter = field(init=False)
     """Webhooks are stored through it, a group of waiting requests per transaction."""
+    refusals: RefusalLog = field(init=False)
+    """Refused webhooks in the log, a line per source and reason every few seconds."""
 
     def __post_init__(self) -> None:
         self.reloader = Reloader(self.reload_logged, self.settings.config, self.settings.runbooks)
         self.writer = GroupWriter(self.store, on_group=self.metrics.ingest_group.observe)
+        self.refusals = RefusalLog(self.clock)
 
     @property
     def pagerduty_rest(self) -> bool:
@@ -139,9 +144,21 @@ def log_surfaces(settings: Settings, ruleset: Ruleset) -> None:
         log.info("admin endpoints /-/reload and /api/route are off (ROUTER_ADMIN_TOKEN)")
     if settings.metrics_token is None:
         log.info("/metrics is open to anyone who can connect (ROUTER_METRICS_TOKEN)")
-    for source, mode in ruleset.config.data.auth.items():
+    auth = ruleset.config.data.auth
+    for source, mode in auth.items():
         if mode == "none":
             log.warning("auth: none for %s: its webhooks are accepted without credentials", source)
+    for name, src in SOURCES.items():
+        if auth.get(src.name) != "none" and not settings.secrets_for(src.secret_env):
+            log.warning(
+                "%s is not set: every /webhooks/%s request will be refused with 401 "
+                "(set it, or auth: {%s: none} in %s)",
+                src.secret_env,
+                name,
+                src.name,
+                ruleset.config.path,
+                extra={"source": src.name, "variable": src.secret_env},
+            )
 
 
 def start_line(rt: Runtime, listening: str) -> str:

@@ -2,12 +2,61 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
+
 from router.app import build_runtime
-from router.runtime import start_line
+from router.runtime import log_surfaces, start_line
 from tests.conftest import ROUTES
 from tests.helpers import settings
+
+CREDENTIALS = {
+    "alertmanager": "ALERTMANAGER_TOKEN",
+    "grafana": "GRAFANA_TOKEN",
+    "pagerduty": "PAGERDUTY_WEBHOOK_SECRETS",
+    "datadog": "DATADOG_WEBHOOK_SECRET",
+    "sentry": "SENTRY_CLIENT_SECRET",
+}
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def test_each_unset_credential_is_a_warning_naming_it_and_what_follows(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rt, _ = build_runtime(settings(tmp_path, alertmanager_token=None))
+    with caplog.at_level(logging.WARNING, logger="router"):
+        log_surfaces(rt.settings, rt.ruleset)
+    said = _warnings(caplog)
+    for source, variable in CREDENTIALS.items():
+        assert (
+            f"{variable} is not set: every /webhooks/{source} request will be refused with 401 "
+            f"(set it, or auth: {{{source}: none}} in {ROUTES})"
+        ) in said
+    rt.store.engine.dispose()
+
+
+def test_no_warning_for_a_set_credential_or_auth_none(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(ROUTES.read_text().replace("auth: {}", "auth: {grafana: none}"))
+    rt, _ = build_runtime(
+        settings(tmp_path, config=str(routes), datadog_webhook_secret="dd-secret-value")
+    )
+    with caplog.at_level(logging.WARNING, logger="router"):
+        log_surfaces(rt.settings, rt.ruleset)
+    unset = {line.split()[0] for line in _warnings(caplog) if "is not set: every" in line}
+    assert unset == {"PAGERDUTY_WEBHOOK_SECRETS", "SENTRY_CLIENT_SECRET"}
+    assert "auth: none for grafana: its webhooks are accepted without credentials" in (
+        _warnings(caplog)
+    )
+    assert "dd-secret-value" not in caplog.text
+    rt.store.engine.dispose()
 
 
 def test_the_start_line_says_where_and_what_was_loaded(tmp_path: Path) -> None:

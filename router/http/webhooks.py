@@ -193,6 +193,7 @@ async def webhook(source_name: str, request: Request, rt: RuntimeDep) -> Respons
         return response
     except RequestError as exc:
         code = exc.status_code
+        rt.refusals.refused(source.name, exc)
         raise
     except StoreUnavailable:
         code = 503
