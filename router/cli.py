@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from router import logs
 from router.alert import Alert
 from router.app import create_app
@@ -218,7 +220,11 @@ def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
     if not Path(folder).is_dir():
         print(f"{folder}: not a folder", file=sys.stderr)
         return 1
-    today = date.fromisoformat(args.today) if args.today else date.today()
+    try:
+        today = date.fromisoformat(args.today) if args.today else date.today()
+    except ValueError:
+        print(f"--today {args.today!r}: expected a date, YYYY-MM-DD", file=sys.stderr)
+        return 2
     report = lint_folder(folder, today, _stale_after_days(args, settings))
     if args.format == "json":
         out = {
@@ -232,7 +238,13 @@ def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
         for finding in report.findings:
             print(finding)
         print(report.summary())
-    return 1 if report.errors or (args.strict and report.warnings) else 0
+    if report.errors:
+        print(f"lint failed: {report.errors} error(s) in {folder}", file=sys.stderr)
+        return 1
+    if args.strict and report.warnings:
+        print(f"lint failed: {report.warnings} warning(s) in {folder} (--strict)", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_new(args: argparse.Namespace, settings: Settings) -> int:
@@ -273,7 +285,15 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
     else:
         for line in report.text():
             print(line)
-    return 1 if report.percent < args.min else 0
+    if report.percent < args.min:
+        covered, total = sum(report.names.values()), len(report.names)
+        print(
+            f"coverage failed: {covered}/{total} alert names reach a runbook "
+            f"({report.percent:.1f}%), below --min {args.min:g}%",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -355,10 +375,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _settings() -> Settings | None:
+    """The environment's settings; each variable that is wrong is one line on stderr
+    (its message only: the value may be a secret)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            name = ".".join(str(part) for part in error["loc"])
+            print(f"{name}: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    settings = _settings()
+    if settings is None:
+        return 1
     try:
-        return int(args.func(args, Settings()))
+        return int(args.func(args, settings))
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, as other command-line tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)

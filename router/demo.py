@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -81,8 +82,9 @@ def send(url: str, token: str | None, body: dict[str, Any]) -> tuple[int, str]:
 
 
 def run(url: str, token: str | None, resolve_after: float | None) -> int:
-    """Send the samples (and resolve them later); print each answer; 1 if any failed."""
-    failed = 0
+    """Send the samples (and resolve them later); print each answer; 1 if any failed,
+    with one line on stderr saying why."""
+    sent, refused = 0, []
     phases = [("firing", 0.0)] + (
         [("resolved", resolve_after)] if resolve_after is not None else []
     )
@@ -91,10 +93,27 @@ def run(url: str, token: str | None, resolve_after: float | None) -> int:
         for body in webhooks(status, datetime.now(UTC)):
             try:
                 code, answer = send(url, token, body)
-            except (OSError, ValueError) as exc:
-                print(f"{url}: cannot send: {exc}")
+            except ValueError as exc:
+                print(f"demo: {exc}", file=sys.stderr)
+                return 1
+            except OSError as exc:
+                reason = getattr(exc, "reason", exc)  # urllib wraps the socket's error
+                why = getattr(reason, "strerror", None) or str(reason)
+                print(f"demo: cannot reach {url}: {why} (is the router running?)", file=sys.stderr)
                 return 1
             name = body["groupLabels"]["alertname"]
             print(f"{status:8} {name:28} -> {code} {answer.strip()[:120]}")
-            failed += not 200 <= code < 300
-    return 1 if failed else 0
+            sent += 1
+            if not 200 <= code < 300:
+                refused.append(code)
+    if refused:
+        hint = ""
+        if 401 in refused:
+            hint = (
+                "; 401: set ALERTMANAGER_TOKEN to the router's token"
+                if token is None
+                else "; 401: ALERTMANAGER_TOKEN is not the router's token"
+            )
+        print(f"demo failed: {len(refused)} of {sent} webhooks not accepted{hint}", file=sys.stderr)
+        return 1
+    return 0

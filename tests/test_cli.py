@@ -346,6 +346,19 @@ def test_route_links_follow_router_public_url(
     assert link() == "https://router.example.com/runbooks/RUN-001"
 
 
+def test_a_wrong_variable_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ROUTER_PUBLIC_URL", "router.example.com")
+    monkeypatch.setenv("ROUTER_MAX_BODY_BYTES", "ten megabytes")
+    assert main(["check", *ARGS]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "ROUTER_MAX_BODY_BYTES: Input should be a valid integer, unable to parse string as an "
+        "integer",
+        "ROUTER_PUBLIC_URL: expected an http:// or https:// address, got 'router.example.com'",
+    ]
+
+
 @pytest.fixture
 def no_logging_setup(monkeypatch: pytest.MonkeyPatch) -> None:
     """serve configures process-wide logging; these tests stop before it would matter."""
@@ -395,3 +408,13 @@ def test_serve_on_a_newer_database_is_one_line(
     assert main(["serve", "--port", "0"]) == 1
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("serve: refusing to start: the database is at schema revision 9999")
+
+
+def test_demo_without_a_router_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    assert main(["demo", "--url", f"http://127.0.0.1:{port}"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"demo: cannot reach http://127.0.0.1:{port}: Connection refused (is the router running?)"
+    ]

@@ -85,6 +85,9 @@ def test_assumed_labels_and_the_minimum(capsys: pytest.CaptureFixture[str]) -> N
         .startswith("coverage: 7/8 alert names reach a RUN- runbook (87.5%)")
     )
     assert main(["coverage", KUBE, APP, "--assume", "container=worker", "--min", "90", *ARGS]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "coverage failed: 7/8 alert names reach a runbook (87.5%), below --min 90%"
+    ]
 
 
 def test_runbook_url_naming_a_run_entry_counts(capsys: pytest.CaptureFixture[str]) -> None:

@@ -39,6 +39,22 @@ def test_fixture_runbooks_have_no_errors(capsys: pytest.CaptureFixture[str]) -> 
 
 def test_strict_makes_warnings_fail(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lint", str(RUNBOOKS), *TODAY, "--strict"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"lint failed: 1 warning(s) in {RUNBOOKS} (--strict)"
+    ]
+
+
+def test_a_failing_lint_says_why_on_stderr_in_every_format(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for fmt in ("text", "json"):
+        assert main(["lint", str(BAD), *TODAY, "--format", fmt]) == 1
+        assert capsys.readouterr().err.splitlines() == [f"lint failed: 14 error(s) in {BAD}"]
+
+
+def test_a_bad_today_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", str(RUNBOOKS), "--today", "22.11.2026"]) == 2
+    assert capsys.readouterr().err == "--today '22.11.2026': expected a date, YYYY-MM-DD\n"
 
 
 def test_json_format(capsys: pytest.CaptureFixture[str]) -> None:

@@ -46,3 +46,7 @@ def test_demo_without_the_token_is_refused(start_router: Callable[..., RouterPro
     )  # fmt: skip
     assert result.returncode == 1
     assert "-> 401" in result.stdout
+    assert result.stderr.splitlines() == [
+        "demo failed: 3 of 3 webhooks not accepted; 401: set ALERTMANAGER_TOKEN to the "
+        "router's token"
+    ]
