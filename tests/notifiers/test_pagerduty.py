@@ -240,8 +240,8 @@ def test_page_route_triggers_then_resolves_with_a_stable_dedup_key(
     assert trigger["payload"]["summary"] == "[SEV2] DatabaseConnectionPoolHigh: pool at 96%"
     assert trigger["payload"]["severity"] == "error"
     assert trigger["payload"]["source"] == "db-1"
-    assert trigger["links"] == [
-        {"href": "http://localhost:8080/runbooks/RUN-001", "text": "Runbook RUN-001"}
+    assert trigger["links"] == [  # the default runbook_url, at serve's default address
+        {"href": "http://127.0.0.1:8080/runbooks/RUN-001", "text": "Runbook RUN-001"}
     ]
     assert trigger["routing_key"] == "R0UT1NGKEY0000000000000000000001"
 
