@@ -93,7 +93,7 @@ def _ruleset(args: argparse.Namespace, settings: Settings) -> Ruleset:
     return load_ruleset(
         args.config or settings.config,
         args.runbooks or settings.runbooks,
-        public_url=settings.links_to(),
+        public_url=settings.public_url,
     )
 
 
@@ -102,7 +102,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     config = args.config or settings.config
     runbooks = args.runbooks or settings.runbooks
     try:
-        ruleset = load_ruleset(config, runbooks, strict=False, public_url=settings.links_to())
+        ruleset = load_ruleset(config, runbooks, strict=False, public_url=settings.public_url)
     except ConfigError as exc:
         _print_problems(exc.problems)
         print(f"check failed: {len(exc.problems)} problem(s)", file=sys.stderr)

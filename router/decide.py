@@ -39,6 +39,7 @@ from router.storm import StormPolicy
 LinkOrigin = Literal["route", "alert", "claim", "outside"]
 """Where a runbook link came from, in the order of resolution (the module's docstring)."""
 _URL_FIELD = re.compile(r"\{(id|public_url)\}")
+_RUNBOOK_PAGE = "/runbooks/{id}"
 
 
 @dataclass(frozen=True)
@@ -103,14 +104,16 @@ class Ruleset:
         catalog: Catalog,
         problems: list[Problem] | None = None,
         *,
-        public_url: str = DEFAULT_PUBLIC_URL,
+        public_url: str | None = None,
+        serving_at: str = DEFAULT_PUBLIC_URL,
     ) -> None:
         self.config = config
         self.catalog = catalog
         self.problems = list(problems or [])
         """What was left out or does not resolve; empty when ``check`` passes."""
-        self.public_url = public_url.rstrip("/")
-        """The router's own address (ROUTER_PUBLIC_URL): ``{public_url}`` in links."""
+        self._public_url = public_url.rstrip("/") if public_url else None
+        self.public_url = self._public_url or serving_at.rstrip("/")
+        """``{public_url}`` in links: ROUTER_PUBLIC_URL, else serve's own address."""
         self.table = RouteTable.from_config(config.data.routes)
 
     @cached_property
@@ -149,8 +152,14 @@ class Ruleset:
 
     @property
     def pages_url(self) -> str:
-        """The router's own pages (alerts, drafts): ROUTER_PUBLIC_URL, the same base as
-        ``{public_url}``, whatever ``runbook_url`` links to."""
+        """Where links to the router's own pages (alerts, drafts) start: ROUTER_PUBLIC_URL;
+        unset, the address a ``runbook_url`` written as ``https://host/runbooks/{id}``
+        names (files from before ``{public_url}``); else serve's own, as ``{public_url}``."""
+        if self._public_url is None:
+            written = self.config.data.defaults.runbook_url
+            base = written.removesuffix(_RUNBOOK_PAGE)
+            if written.endswith(_RUNBOOK_PAGE) and _is_web_url(base) and "{" not in base:
+                return base.rstrip("/")
         return self.public_url
 
     def _link(self, runbook: Runbook, reason: str, origin: LinkOrigin) -> RunbookLink:
@@ -246,14 +255,16 @@ def load_ruleset(
     runbooks_dir: str | Path,
     *,
     strict: bool = True,
-    public_url: str = DEFAULT_PUBLIC_URL,
+    public_url: str | None = None,
+    serving_at: str = DEFAULT_PUBLIC_URL,
 ) -> Ruleset:
     """Load both and check every cross-reference.
 
     ``strict`` (``check``, the CI gate): any problem raises ConfigError. Otherwise
     (the server) only an unusable routes file or a missing folder raises; runbooks
     that cannot be read, and routes naming them, are in ``Ruleset.problems``.
-    ``public_url`` is the router's address, for ``{public_url}`` in ``runbook_url``.
+    ``public_url`` (ROUTER_PUBLIC_URL) or, unset, ``serving_at`` (serve's address) is
+    ``{public_url}`` in ``runbook_url``.
     """
     problems: list[Problem] = []
     config: LoadedConfig | None = None
@@ -271,4 +282,4 @@ def load_ruleset(
     problems += catalog.problems + catalog.claims.problems + check_references(config, catalog)
     if strict and problems:
         raise ConfigError(problems)
-    return Ruleset(config, catalog, problems, public_url=public_url)
+    return Ruleset(config, catalog, problems, public_url=public_url, serving_at=serving_at)

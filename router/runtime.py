@@ -128,7 +128,11 @@ def load_ruleset_for(settings: Settings) -> Ruleset:
     about the routes file, which the server cannot route without.
     """
     ruleset = load_ruleset(
-        settings.config, settings.runbooks, strict=False, public_url=settings.links_to()
+        settings.config,
+        settings.runbooks,
+        strict=False,
+        public_url=settings.public_url,
+        serving_at=settings.serving_at,
     )
     problems = check_paging(ruleset.config, set(settings.routing_keys()))
     if problems:

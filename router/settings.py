@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_HOST = "127.0.0.1"
@@ -99,15 +99,22 @@ class Settings(BaseSettings):
             raise ValueError(f"expected an http:// or https:// address, got {url!r}")
         return url
 
-    def links_to(self) -> str:
-        """The base of links to the router's own pages (ROUTER_PUBLIC_URL), no trailing /."""
-        return self.public_url or DEFAULT_PUBLIC_URL
+    _serving_at: str = PrivateAttr(DEFAULT_PUBLIC_URL)
 
     def serving(self, host: str, port: int) -> Settings:
         """These settings for a server on host:port: links default to that address."""
-        if self.public_url is not None:
-            return self
-        return self.model_copy(update={"public_url": address(host, port)})
+        copy = self.model_copy()
+        copy._serving_at = address(host, port)
+        return copy
+
+    @property
+    def serving_at(self) -> str:
+        """``serve``'s own address (the default one outside ``serve``)."""
+        return self._serving_at
+
+    def links_to(self) -> str:
+        """``{public_url}``: ROUTER_PUBLIC_URL, else serve's address; no trailing /."""
+        return self.public_url or self._serving_at
 
     def tokens(self, value: SecretStr | None) -> list[str]:
         """A credential variable's values; commas separate the ones in rotation."""

@@ -206,3 +206,27 @@ def test_runbook_links_follow_the_public_url(
 def test_without_a_public_url_links_name_the_default_serve_address(tmp_path: Path) -> None:
     ruleset = load_ruleset(_routes(tmp_path, ""), RUNBOOKS)
     assert ruleset.runbook_url("RUN-001") == "http://127.0.0.1:8080/runbooks/RUN-001"
+
+
+@pytest.mark.parametrize(
+    ("runbook_url", "public_url", "pages"),
+    [
+        ("{public_url}/runbooks/{id}", None, "http://127.0.0.1:9090"),
+        ("{public_url}/runbooks/{id}", "https://router.example.com/", "https://router.example.com"),
+        # written before {public_url}: its address stands for the router's, unless set
+        ("https://router.example.com/runbooks/{id}", None, "https://router.example.com"),
+        ("https://router.example.com/runbooks/{id}", "https://ops.example.com", "https://ops.example.com"),
+        # runbooks on a wiki: the router's own pages are still where it serves
+        ("https://wiki.example.com/ops/{id}", None, "http://127.0.0.1:9090"),
+    ],
+)  # fmt: skip
+def test_the_routers_own_pages_have_one_address(
+    tmp_path: Path, runbook_url: str, public_url: str | None, pages: str
+) -> None:
+    ruleset = load_ruleset(
+        _routes(tmp_path, runbook_url),
+        RUNBOOKS,
+        public_url=public_url,
+        serving_at="http://127.0.0.1:9090",
+    )
+    assert ruleset.pages_url == pages
