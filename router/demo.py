@@ -13,9 +13,9 @@ from typing import Any
 
 SAMPLES: list[dict[str, str]] = [
     {"alertname": "DatabaseConnectionPoolHigh", "env": "prod", "severity": "critical", "instance": "pgbouncer-0:9127",
-     "summary": "Connection pool for main is 96% used"},
+     "namespace": "production", "pod": "pgbouncer-0", "summary": "Connection pool for main is 96% used"},
     {"alertname": "DatabaseConnectionPoolHigh", "env": "prod", "severity": "critical", "instance": "pgbouncer-1:9127",
-     "summary": "Connection pool for main is 93% used"},
+     "namespace": "production", "pod": "pgbouncer-1", "summary": "Connection pool for main is 93% used"},
     {"alertname": "QueueDepthHigh", "severity": "warning", "queue": "emails", "summary": "14,210 jobs waiting in emails"},
     # cert-manager's metrics name a certificate `name` in `exported_namespace` (RUN-008 fills them).
     {"alertname": "CertificateExpiringSoon", "severity": "warning", "name": "api-tls",
