@@ -144,16 +144,23 @@ def _read_alerts(file: str, source: str) -> list[Alert] | None:
         return None
 
 
-def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
-
+def _ruleset_and_alerts(
+    args: argparse.Namespace, settings: Settings
+) -> tuple[Ruleset, list[Alert]] | None:
+    """The routes and runbooks, and the payload's alerts; None once it has said why not."""
     try:
         ruleset = _ruleset(args, settings)
     except ConfigError as exc:
         _print_problems(exc.problems)
-        return 1
+        return None
     alerts = _read_alerts(args.file, args.source)
-    if alerts is None:
+    return None if alerts is None else (ruleset, alerts)
+
+
+def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
+    if (loaded := _ruleset_and_alerts(args, settings)) is None:
         return 1
+    ruleset, alerts = loaded
     explained = [e.model_dump(mode="json") for e in explain_alerts(ruleset, alerts)]
     print(json.dumps({"alerts": explained}, indent=2, ensure_ascii=False))
     return 0
@@ -161,14 +168,9 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     """The Slack messages a payload would get: decided, grouped and drawn in memory."""
-    try:
-        ruleset = _ruleset(args, settings)
-    except ConfigError as exc:
-        _print_problems(exc.problems)
+    if (loaded := _ruleset_and_alerts(args, settings)) is None:
         return 1
-    alerts = _read_alerts(args.file, args.source)
-    if alerts is None:
-        return 1
+    ruleset, alerts = loaded
     now = time.time()
     renderer = renderer_for(ruleset, pagerduty_ack=settings.pagerduty_api_token is not None)
     views = views_of([(alert, ruleset.decide(alert)) for alert in alerts], now)

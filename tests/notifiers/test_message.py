@@ -89,36 +89,32 @@ RUN_013 = {
 }
 
 
+_NODE_TEXTS = {
+    "NodeRebootRequired": (
+        "A node needs a reboot for its updates.",
+        "{node} has pending kernel updates.",
+    ),
+    "NodeFilesystemAlmostOutOfSpace": (
+        "Filesystem has less than 5% space left.",
+        "Filesystem on {device} at {instance} has only 3.2% available space left.",
+    ),
+}
+
+
 def node_member(name: str = "NodeFilesystemAlmostOutOfSpace", **labels: str) -> Member:
     """A node-exporter alert as kube-prometheus labels it."""
-    base = {"alertname": name, "job": "node-exporter", "namespace": "monitoring"}
-    if name == "NodeRebootRequired":
-        return Member(
-            fingerprint=f"fp-{sorted(labels.items())}",
-            name=name,
-            status="firing",
-            level="SEV3",
-            reason="severity=warning -> SEV3 (alertmanager map)",
-            labels={**base, "severity": "warning", **labels},
-            annotations={"description": f"{labels.get('node')} has pending kernel updates."},
-            summary="A node needs a reboot for its updates.",
-            url=None,
-            starts_at=STARTED,
-            ends_at=None,
-        )
+    summary, description = _NODE_TEXTS[name]
+    known = {"node": "?", "device": "?", "instance": "?"} | labels
     return Member(
         fingerprint=f"fp-{sorted(labels.items())}",
         name=name,
         status="firing",
         level="SEV3",
         reason="severity=warning -> SEV3 (alertmanager map)",
-        labels={**base, "severity": "warning", **labels},
-        annotations={
-            "summary": "Filesystem has less than 5% space left.",
-            "description": f"Filesystem on {labels.get('device', '?')} at "
-            f"{labels.get('instance', '?')} has only 3.2% available space left.",
-        },
-        summary="Filesystem has less than 5% space left.",
+        labels={"alertname": name, "job": "node-exporter", "namespace": "monitoring"}
+        | {"severity": "warning", **labels},
+        annotations={"summary": summary, "description": description.format(**known)},
+        summary=summary,
         url=None,
         starts_at=STARTED,
         ends_at=None,
