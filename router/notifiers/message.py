@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, PlainTextObject
 
@@ -291,10 +292,12 @@ class MessageRenderer:
         return section("\n".join([head, *lines]))
 
     def _on_alert_page(self, view: MessageView) -> str:
-        """Where the rest of a long list is: ``on the alerts page``, linked when known."""
+        """Where the rest of a long list is: the alerts page searched for the group's
+        alert name, linked when the router's address is known."""
         if not self.pages_url:
             return ""
-        return f" on {link(f'{self.pages_url}/alerts', 'the alerts page', 200)}"
+        query = urlencode({"q": " ".join(view.members[0].name.split()[:8])[:200]})
+        return f" on {link(f'{self.pages_url}/alerts?{query}', 'the alerts page', 400)}"
 
     def _runbook(
         self, view: MessageView, runbook: Runbook | None, resolved: bool, now: float
