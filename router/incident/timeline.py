@@ -58,7 +58,10 @@ def _received(view: MessageView, fired: float) -> str:
     """
     late = view.created_at - fired
     if view.closed and view.created_at > ended(view, view.created_at):
-        return f"; the router heard of it only at {utc(view.created_at)}, after it had resolved"
+        heard = utc(view.created_at)
+        return (
+            f"; the router heard of it only at {heard}, after it resolved (by the source's clock)"
+        )
     if late >= 60:
         return f"; it reached the router {duration(late)} later, for {view.channel}"
     return f"; posted to {view.channel}"
