@@ -15,6 +15,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -26,6 +27,7 @@ from router.clock import Clock, SystemClock
 from router.decide import Ruleset
 from router.deliveries import register_all
 from router.deliveries.heartbeat import HeartbeatChecker
+from router.deliveries.reconcile import Reconciler
 from router.dispatcher import Dispatcher
 from router.errors import RequestError, StoreUnavailable
 from router.http import operations, slack, webhooks
@@ -45,7 +47,8 @@ from router.runtime import (
 )
 from router.settings import Settings
 from router.slackapp.actions import ActionRunner
-from router.store import HEARTBEAT, Store
+from router.slackapp.silence import SilenceDesk
+from router.store import HEARTBEAT, RECONCILE, Store
 from router.store.migrate import SchemaTooNew
 from router.web import alert_pages, apidocs, pages
 
@@ -59,6 +62,7 @@ def build_runtime(
     clock: Clock | None = None,
     ruleset: Ruleset | None = None,
     pagerduty: PagerDuty | None = None,
+    alertmanager_transport: httpx.BaseTransport | None = None,
 ) -> tuple[Runtime, HeartbeatChecker]:
     """Wire storage, delivery and the current ruleset together."""
     clock = clock or SystemClock()
@@ -72,7 +76,19 @@ def build_runtime(
     def renderer() -> MessageRenderer:
         return rt.renderer()
 
-    actions = ActionRunner(store, notifier, lambda: rt.ruleset, pagerduty, clock)
+    directory = SlackDirectory(notifier, clock)
+    secret = settings.slack_signing_secret
+    silences = SilenceDesk(
+        store,
+        notifier,
+        lambda: rt.alertmanagers,
+        lambda: rt.ruleset,
+        metrics,
+        clock,
+        secret.get_secret_value() if secret else None,
+        directory,
+    )
+    actions = ActionRunner(store, notifier, lambda: rt.ruleset, pagerduty, clock, silences)
     dispatcher = Dispatcher(store, metrics, clock=clock)
     register_all(
         dispatcher,
@@ -86,11 +102,34 @@ def build_runtime(
     )
     for chore in store_chores(store, clock):
         dispatcher.add_chore(chore)
-    directory = SlackDirectory(notifier, clock)
-    rt = Runtime(settings, ruleset, store, metrics, dispatcher, clock, pagerduty, directory)
+    reconciler = Reconciler(
+        store,
+        lambda: rt.alertmanagers,
+        lambda: rt.ruleset,
+        metrics,
+        clock,
+        settings.reconcile_interval,
+        settings.reconcile_warmup,
+    )
+    rt = Runtime(
+        settings,
+        ruleset,
+        store,
+        metrics,
+        dispatcher,
+        clock,
+        pagerduty,
+        directory,
+        alertmanager_transport=alertmanager_transport,
+        silences=silences,
+        reconciler=reconciler,
+    )
+    _ = rt.alertmanagers  # a bad ALERTMANAGER_URL stops the start (ConfigError)
     heartbeats = HeartbeatChecker(store, lambda: rt.ruleset, clock)
     dispatcher.register(HEARTBEAT, heartbeats.check)
     dispatcher.add_chore(heartbeats.sync)  # at start, after a reload, once the database is up
+    dispatcher.register(RECONCILE, reconciler)
+    dispatcher.add_chore(reconciler.sync)
     metrics.reload_ok.set(1)
     metrics.reload_time.set(clock.now())
     return rt, heartbeats
@@ -159,11 +198,17 @@ def create_app(
     ruleset: Ruleset | None = None,
     run_dispatcher: bool = True,
     pagerduty: PagerDuty | None = None,
+    alertmanager_transport: httpx.BaseTransport | None = None,
 ) -> FastAPI:
     """Build the app. Raises ConfigError when routes or runbooks are invalid."""
     settings = settings or Settings()
     rt, heartbeats = build_runtime(
-        settings, notifier=notifier, clock=clock, ruleset=ruleset, pagerduty=pagerduty
+        settings,
+        notifier=notifier,
+        clock=clock,
+        ruleset=ruleset,
+        pagerduty=pagerduty,
+        alertmanager_transport=alertmanager_transport,
     )
     app = FastAPI(
         title="runbook-router",

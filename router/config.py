@@ -22,10 +22,12 @@ from pydantic import (
     Field,
     PositiveInt,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
 from router.alert import SourceName
+from router.config_alertmanagers import AlertmanagerEntry, SilenceConfig, check_alertmanagers
 from router.config_values import (
     Duration,
     MatcherString,
@@ -222,7 +224,14 @@ class RoutesFile(_Strict):
     acknowledge: Acknowledge = Field(default_factory=Acknowledge)
     severity: SeverityConfig = Field(default_factory=SeverityConfig)
     auth: dict[SourceName, Literal["none", "required"]] = Field(default_factory=dict)
+    alertmanagers: list[AlertmanagerEntry] = Field(default_factory=list)
+    silence: SilenceConfig = Field(default_factory=SilenceConfig)
     routes: list[RouteConfig] = Field(default_factory=list)
+
+    @field_validator("alertmanagers")
+    @classmethod
+    def _alertmanagers_distinct(cls, entries: list[AlertmanagerEntry]) -> list[AlertmanagerEntry]:
+        return check_alertmanagers(entries)
 
 
 Locator = Callable[[Sequence[int | str]], int | None]

@@ -25,6 +25,7 @@ class Metrics:
         self._delivery(self.registry)
         self._config(self.registry)
         self._response(self.registry)
+        self._alertmanager(self.registry)
 
     def _intake(self, r: CollectorRegistry) -> None:
         """Webhooks in, alerts routed."""
@@ -135,6 +136,39 @@ class Metrics:
             "router_escalations_sent",
             "Escalations posted in alert threads (not acknowledged, not resolved in time).",
             ["kind", "level"],
+            registry=r,
+        )
+
+    def _alertmanager(self, r: CollectorRegistry) -> None:
+        """Alertmanager's API: reads when reconciling, silences from Slack."""
+        self.alertmanager_up = Gauge(
+            "router_alertmanager_up",
+            "1 if the last read of the Alertmanager (any peer) answered, 0 if none did.",
+            ["alertmanager"],
+            registry=r,
+        )
+        self.alertmanager_reads = Counter(
+            "router_alertmanager_reads",
+            "Reads of an Alertmanager's alerts when reconciling, by outcome (ok, unreachable).",
+            ["alertmanager", "outcome"],
+            registry=r,
+        )
+        self.reconcile_resolved = Counter(
+            "router_reconcile_resolved",
+            "Alerts resolved because their Alertmanager no longer lists them.",
+            ["alertmanager"],
+            registry=r,
+        )
+        self.silences = Counter(
+            "router_silences",
+            "Silences made, extended and expired from Slack, by action.",
+            ["alertmanager", "action"],
+            registry=r,
+        )
+        self.silence_failures = Counter(
+            "router_silence_failures",
+            "Silences from Slack that Alertmanager refused or did not answer, by reason.",
+            ["alertmanager", "reason"],
             registry=r,
         )
 

@@ -211,8 +211,36 @@ class DeclareIncident(_Click):
     message_id: int
 
 
+class ExpireSilence(_Click):
+    """Expire a silence in Alertmanager (the message's *Expire*)."""
+
+    kind: Literal["expire_silence"] = "expire_silence"
+    message_id: int
+    silence: int
+    """``silences.id``: checked to be this message's when the click arrived."""
+
+
+SilenceEvent = Literal["created", "extended", "expired", "ending"]
+
+
+class SilenceNotice(_Click):
+    """A line in the message's thread: a silence made, extended, expired or ending soon
+    (``user_id`` is empty when nobody clicked: a reminder)."""
+
+    kind: Literal["silence_notice"] = "silence_notice"
+    message_id: int
+    silence: int
+    what: SilenceEvent
+
+
 Action = Annotated[
-    ThreadSteps | ShareRunbook | AcknowledgeMessage | StatusDraft | DeclareIncident,
+    ThreadSteps
+    | ShareRunbook
+    | AcknowledgeMessage
+    | StatusDraft
+    | DeclareIncident
+    | ExpireSilence
+    | SilenceNotice,
     Field(discriminator="kind"),
 ]
 ACTION: TypeAdapter[Action] = TypeAdapter(Action)

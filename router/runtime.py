@@ -12,9 +12,14 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import httpx
+
 from router import heap
+from router.alertmanagers import Alertmanagers
+from router.alertmanagers import build as build_alertmanagers
 from router.clock import Clock
 from router.decide import Ruleset, check_paging, load_ruleset
+from router.deliveries.reconcile import Reconciler
 from router.dispatcher import Dispatcher
 from router.errors import ConfigError, Problem
 from router.http.refusals import RefusalLog
@@ -29,6 +34,7 @@ from router.reload import Reloader
 from router.runbooks.lint import lint_scan
 from router.settings import Settings
 from router.slackapp.command import RunbookCommand
+from router.slackapp.silence import SilenceDesk
 from router.sources import SOURCES
 from router.store import GroupWriter, Store
 
@@ -48,12 +54,17 @@ class Runtime:
     pagerduty: PagerDuty | None = None
     directory: SlackDirectory | None = None
     """Slack's names for people and the workspace's address, for pages."""
+    alertmanager_transport: httpx.BaseTransport | None = None
+    """Tests pass a mock; None: the network."""
+    silences: SilenceDesk | None = None
+    reconciler: Reconciler | None = None
     reload_lock: threading.Lock = field(default_factory=threading.Lock)
     reloader: Reloader = field(init=False)
     writer: GroupWriter = field(init=False)
     """Webhooks are stored through it, a group of waiting requests per transaction."""
     refusals: RefusalLog = field(init=False)
     """Refused webhooks in the log, a line per source and reason every few seconds."""
+    _alertmanagers: tuple[Ruleset, Alertmanagers] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.reloader = Reloader(self.reload_logged, self.settings.config, self.settings.runbooks)
@@ -65,8 +76,23 @@ class Runtime:
         """PagerDuty's REST API is configured: incidents can be acknowledged and noted."""
         return self.pagerduty is not None and self.pagerduty.rest is not None
 
+    @property
+    def alertmanagers(self) -> Alertmanagers:
+        """The Alertmanager APIs of the current ruleset (``ALERTMANAGER_URL`` and
+        ``alertmanagers:``), built again after a reload."""
+        ruleset = self.ruleset
+        cached = self._alertmanagers
+        if cached is None or cached[0] is not ruleset:
+            built = build_alertmanagers(
+                self.settings, ruleset.config.data, transport=self.alertmanager_transport
+            )
+            self._alertmanagers = cached = (ruleset, built)
+        return cached[1]
+
     def renderer(self) -> MessageRenderer:
-        return renderer_for(self.ruleset, pagerduty_ack=self.pagerduty_rest)
+        return renderer_for(
+            self.ruleset, pagerduty_ack=self.pagerduty_rest, alertmanagers=self.alertmanagers
+        )
 
     def command(self) -> RunbookCommand:
         """/runbook over the current runbooks."""
@@ -108,7 +134,9 @@ class Runtime:
         self.metrics.runbook_lint_errors.set(report.errors)
 
 
-def renderer_for(ruleset: Ruleset, *, pagerduty_ack: bool = False) -> MessageRenderer:
+def renderer_for(
+    ruleset: Ruleset, *, pagerduty_ack: bool = False, alertmanagers: Alertmanagers | None = None
+) -> MessageRenderer:
     """Slack messages drawn with one load's runbooks and levels (the service, ``preview``)."""
     data = ruleset.config.data
     return MessageRenderer(
@@ -118,6 +146,7 @@ def renderer_for(ruleset: Ruleset, *, pagerduty_ack: bool = False) -> MessageRen
         pagerduty_ack=pagerduty_ack,
         identity_labels=data.defaults.identity_labels,
         pages_url=ruleset.pages_url,
+        alertmanagers=alertmanagers,
     )
 
 

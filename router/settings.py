@@ -62,6 +62,19 @@ class Settings(BaseSettings):
     """``name=key,name2=key2``: the Events API v2 keys that routes page through."""
 
     alertmanager_token: SecretStr | None = Field(None, validation_alias=_env("ALERTMANAGER_TOKEN"))
+    alertmanager_url: str | None = Field(None, validation_alias=_env("ALERTMANAGER_URL"))
+    """Alertmanager's API base (two comma-separated: an HA pair), for silences and reconciling."""
+    alertmanager_api_token: SecretStr | None = Field(
+        None, validation_alias=_env("ALERTMANAGER_API_TOKEN")
+    )
+    """Bearer token for Alertmanager's API, when a proxy in front of it asks for one."""
+    reconcile_interval: float = Field(
+        60.0, ge=0, validation_alias=_env("ROUTER_RECONCILE_INTERVAL")
+    )
+    """Seconds between reads of Alertmanager's alerts; 0: never."""
+    reconcile_warmup: float = Field(180.0, ge=0, validation_alias=_env("ROUTER_RECONCILE_WARMUP"))
+    """An Alertmanager up for less than this has not heard from Prometheus yet: nothing
+    it does not list is resolved (it keeps alerts in memory only)."""
     grafana_token: SecretStr | None = Field(None, validation_alias=_env("GRAFANA_TOKEN"))
     datadog_webhook_secret: SecretStr | None = Field(
         None, validation_alias=_env("DATADOG_WEBHOOK_SECRET")

@@ -20,6 +20,7 @@ from router.http.deps import RuntimeDep
 from router.runtime import Runtime
 from router.slackapp.incident import status_answer
 from router.slackapp.interactions import handle as handle_interaction
+from router.slackapp.interactions import submission
 from router.slackapp.signature import verify as verify_slack
 
 router = APIRouter(prefix="/slack")
@@ -109,8 +110,14 @@ async def slack_interaction(request: Request, rt: RuntimeDep) -> Response:
         payload = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise PayloadError("payload", f"invalid JSON: {exc.msg}", status_code=400) from None
+    if isinstance(payload, dict) and payload.get("type") == "view_submission":
+        answer = await run_in_threadpool(submission, payload, rt.silences)
+        rt.dispatcher.wake()
+        return JSONResponse(answer) if answer else Response(status_code=200)
     prefix = rt.settings.slack_response_url_prefix
-    queued = await run_in_threadpool(handle_interaction, payload, rt.store, rt.ruleset, prefix)
+    queued = await run_in_threadpool(
+        handle_interaction, payload, rt.store, rt.ruleset, prefix, rt.silences
+    )
     if queued:
         rt.dispatcher.wake()
     return Response(status_code=200)

@@ -56,7 +56,8 @@ class Notifier(Protocol):
         ...
 
     def user_name(self, user_id: str) -> str | None:
-        """The Slack user's name as people know it, for pages; None if unknown."""
+        """The Slack user's name as people know it, for pages and a silence's author;
+        None if unknown."""
         ...
 
     def workspace_url(self) -> str | None:
@@ -66,6 +67,14 @@ class Notifier(Protocol):
 
     def respond(self, response_url: str, reply: Reply) -> None:
         """Answer an interaction through its response_url."""
+        ...
+
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
+        """Open a modal for the user whose click gave ``trigger_id`` (valid 3 s)."""
+        ...
+
+    def group_members(self, group_id: str) -> frozenset[str] | None:
+        """The user IDs in a Slack user group; None if Slack does not say."""
         ...
 
     def create_channel(self, name: str) -> str:

@@ -69,6 +69,14 @@ class LogNotifier:
     def workspace_url(self) -> str | None:
         return None  # nothing was posted anywhere: no message to link to
 
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
+        log.info(
+            "slack: would open a modal (no SLACK_BOT_TOKEN)\n%s", as_text(view.get("blocks", []))
+        )
+
+    def group_members(self, group_id: str) -> frozenset[str] | None:
+        return None
+
     def respond(self, response_url: str, reply: Reply) -> None:
         log.info("slack response\n%s", as_text(reply.blocks or []) or reply.text)
 

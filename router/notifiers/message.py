@@ -24,9 +24,10 @@ from urllib.parse import urlencode
 
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, PlainTextObject
 
+from router.alertmanagers import Alertmanagers
 from router.config import IDENTITY_LABELS, Level, LevelName
 from router.incident.timeline import timeline, who_text
-from router.notifiers import Rendered
+from router.notifiers import Rendered, muted
 from router.notifiers import labels as shown_labels
 from router.notifiers import message_runbook as steps
 from router.notifiers.blocks import duration, fit, lasted, mrkdwn, section, slack_date
@@ -44,7 +45,7 @@ from router.notifiers.mrkdwn import (
 from router.notifiers.storm_message import render_pointer, render_storm
 from router.runbooks import Catalog, Runbook
 from router.store import Member, MessageEvent, MessageView
-from router.store.events import INCIDENT_ANNOUNCED
+from router.store.events import INCIDENT_ANNOUNCED, NO_LONGER_ACTIVE
 
 LISTED_ALERTS = 10
 _LEVEL_MARK = {"SEV0": "🔴", "SEV1": "🔴", "SEV2": "🟠", "SEV3": "🟡", "SEV4": "🔵"}
@@ -145,8 +146,11 @@ class MessageRenderer:
         pagerduty_ack: bool = False,
         identity_labels: Sequence[str] = IDENTITY_LABELS,
         pages_url: str | None = None,
+        alertmanagers: Alertmanagers | None = None,
     ) -> None:
         self.runbooks = runbooks
+        self.alertmanagers = alertmanagers
+        """Alertmanager APIs: messages from one get Silence, Extend and Expire."""
         self.pages_url = pages_url
         """The router's own pages (for links to alert pages and drafts)."""
         self.levels: dict[str, Level] = {str(k): v for k, v in levels.items()}
@@ -169,7 +173,10 @@ class MessageRenderer:
         if len(view.members) > 1:
             blocks.append(self._alert_list(view))
         blocks += self._runbook(view, runbook, resolved, now)
-        if actions := message_actions(view, self.runbooks, self.pagerduty_ack):
+        can_silence = self.alertmanagers is not None and bool(self.alertmanagers.for_message(view))
+        if actions := message_actions(
+            view, self.runbooks, self.pagerduty_ack, can_silence=can_silence, now=now
+        ):
             blocks.append(actions)
         return Rendered(self._fallback(view, resolved, level), fit(blocks))
 
@@ -199,6 +206,8 @@ class MessageRenderer:
         alerts = f"{count} alerts" if count > 1 else "the alert"
         took = duration(lasted(view, now))
         text = f"✅ Resolved: {safe(title(view), 500)}: {alerts} cleared after {took}."
+        if any(e.kind == NO_LONGER_ACTIVE for e in events):
+            text += " No longer active in Alertmanager (it sends no resolve for muted alerts)."
         lines = []
         for entry in timeline(view, events):
             who = f" by {who_text(entry.who, slack=True)}" if entry.who is not None else ""
@@ -217,6 +226,8 @@ class MessageRenderer:
     def _header(self, view: MessageView, resolved: bool) -> HeaderBlock:
         if resolved:
             mark = "✅ RESOLVED"
+        elif muted.all_muted(view):
+            mark = "🔕 SILENCED" if all(m.silenced_by for m in view.firing) else "⛔ INHIBITED"
         elif acknowledged_by(view) is not None:
             mark = "✋ ACKNOWLEDGED"
         else:
@@ -261,6 +272,8 @@ class MessageRenderer:
             parts.append(f"resolved after {duration(lasted(view, now))}")
         elif (ack := acknowledgement(view)) is not None:
             parts.append(ack)
+        if not resolved and (silenced := muted.muted_line(view, now)) is not None:
+            parts.append(silenced)
         return ContextBlock(elements=[mrkdwn(truncate(" · ".join(parts), MAX_SECTION_TEXT))])
 
     def _alert_list(self, view: MessageView) -> Block:
@@ -277,6 +290,8 @@ class MessageRenderer:
         lines: list[str] = []
         for member in view.members[:LISTED_ALERTS]:
             mark = "🔥" if member.status == "firing" else "✅"
+            if member.status == "firing" and (member.silenced_by or member.inhibited_by):
+                mark = "🔕" if member.silenced_by else "⛔"
             apart = shown_labels.pairs(member.labels, keys) if keys else member.fingerprint[:12]
             line = f"{mark} `{safe(apart, 300)}`"
             if member.status == "firing" and (own := _own_text(member, summary)):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, PlainTextObject
 
+from router.alertmanagers import external_url
+from router.notifiers import muted
 from router.notifiers.blocks import open_runbook
 from router.notifiers.buttons import Button
 from router.notifiers.mrkdwn import button_url
@@ -25,9 +27,17 @@ _LINK_BUTTONS = {
 
 
 def message_actions(
-    view: MessageView, runbooks: Catalog, pagerduty_ack: bool
+    view: MessageView,
+    runbooks: Catalog,
+    pagerduty_ack: bool,
+    *,
+    can_silence: bool = False,
+    now: float = 0.0,
 ) -> ActionsBlock | None:
-    """The buttons under an alert message: where to look, and what to do."""
+    """The buttons under an alert message: where to look, and what to do.
+
+    ``can_silence``: the message's Alertmanager API is configured (Silence, Extend, Expire).
+    """
     buttons = []
     if (button := open_runbook(view.runbook_url)) is not None:
         buttons.append(button)
@@ -66,15 +76,19 @@ def message_actions(
                 style="danger",
             ),
         ]
-    buttons += _link_buttons(view)
+    buttons += muted.silence_buttons(view, can_silence, now)
+    if (alertmanager := muted.alertmanager_button(view)) is not None:
+        buttons.append(alertmanager)
+    buttons += _link_buttons(view, shows_alertmanager=alertmanager is not None)
     return ActionsBlock(block_id="runbook-actions", elements=buttons) if buttons else None
 
 
-def _link_buttons(view: MessageView) -> list[ButtonElement]:
-    """Where to look next: the source's own pages for the (first) alert."""
+def _link_buttons(view: MessageView, *, shows_alertmanager: bool = False) -> list[ButtonElement]:
+    """Where to look next: the source's own pages for the (first) alert (Alertmanager's
+    front page only when *Show in Alertmanager* is not there)."""
     first = view.members[0]
     found: list[tuple[str, str, str]] = []
-    if first.url:
+    if first.url and not (shows_alertmanager and first.url == external_url(view)):
         source_label = {
             "pagerduty": ("Open in PagerDuty", Button.OPEN_PAGERDUTY),
             "sentry": ("Open in Sentry", Button.OPEN_SOURCE),

@@ -90,12 +90,20 @@ def person_name(user: dict[str, Any]) -> str | None:
     return None
 
 
+INTERACTIVE_TIMEOUT = 1
+"""Seconds for a call made while Slack waits for the router's answer (3 s in all)."""
+
+
 class SlackNotifier:
     def __init__(
         self, token: str, base_url: str = "https://slack.com/api/", timeout: int = 10
     ) -> None:
         # retry_handlers=[]: the outbox retries with backoff and keeps the state durable.
         self.client = WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
+        self.interactive = WebClient(
+            token=token, base_url=base_url, timeout=INTERACTIVE_TIMEOUT, retry_handlers=[]
+        )
+        """For calls made inside a click's request: views.open, and what the modal needs."""
 
     def _call(self, method: Callable[..., SlackResponse], **kwargs: Any) -> SlackResponse:
         try:
@@ -158,6 +166,17 @@ class SlackNotifier:
         response = self._call(self.client.auth_test)
         url = response.get("url")
         return str(url) if isinstance(url, str) and url.startswith("https://") else None
+
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
+        self._call(self.interactive.views_open, trigger_id=trigger_id, view=view)
+
+    def group_members(self, group_id: str) -> frozenset[str] | None:
+        try:
+            response = self._call(self.interactive.usergroups_users_list, usergroup=group_id)
+        except DeliveryError:
+            return None  # missing usergroups:read, no such group
+        users = response.get("users")
+        return frozenset(str(u) for u in users) if isinstance(users, list) else None
 
     def respond(self, response_url: str, reply: Reply) -> None:
         client = WebhookClient(response_url, timeout=self.client.timeout)

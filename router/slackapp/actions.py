@@ -20,11 +20,14 @@ from router.records import (
     AcknowledgeMessage,
     Action,
     DeclareIncident,
+    ExpireSilence,
     ShareRunbook,
+    SilenceNotice,
     StatusDraft,
     ThreadSteps,
 )
 from router.slackapp.incident import IncidentDesk
+from router.slackapp.silence import SilenceDesk
 from router.store import MessageView, Store
 
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
@@ -43,7 +46,9 @@ class ActionRunner:
         ruleset: Callable[[], Ruleset],
         pagerduty: PagerDuty | None,
         clock: Clock | None = None,
+        silences: SilenceDesk | None = None,
     ) -> None:
+        self.silences = silences
         self.store = store
         self.notifier = notifier
         self.ruleset = ruleset
@@ -65,7 +70,17 @@ class ActionRunner:
                 self.incidents.status_draft(action)
             case DeclareIncident():
                 self.incidents.declare(action, holder=f"action:{action_id}")
+            case ExpireSilence() | SilenceNotice():
+                self._silence(action)
         return action.kind
+
+    def _silence(self, action: ExpireSilence | SilenceNotice) -> None:
+        if self.silences is None:
+            self._tell(action, "Silences are not configured in this router.")
+        elif isinstance(action, ExpireSilence):
+            self.silences.expire(action)
+        else:
+            self.silences.notice(action)
 
     def _answer(self, response_url: str | None, text: str) -> None:
         if response_url:

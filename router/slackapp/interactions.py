@@ -14,12 +14,14 @@ from router.notifiers.buttons import Button
 from router.records import (
     AcknowledgeMessage,
     DeclareIncident,
+    ExpireSilence,
     ShareRunbook,
     StatusDraft,
     ThreadSteps,
 )
 from router.slackapp.actions import SLACK_USER_ID
-from router.store import Store
+from router.slackapp.silence import SilenceDesk
+from router.store import MessageView, SilenceView, Store
 
 ON_MESSAGE: dict[
     str, type[ThreadSteps] | type[AcknowledgeMessage] | type[StatusDraft] | type[DeclareIncident]
@@ -64,12 +66,50 @@ def _draft_of(action: dict[str, Any], channel: Any, store: Store, i: int) -> int
     return view.id
 
 
-def handle(payload: Any, store: Store, ruleset: Ruleset, response_url_prefix: str) -> list[int]:
-    """Queue the work of each action in the payload; return the action ids stored."""
+def _silence_of(
+    action: dict[str, Any], channel: Any, message_ts: Any, thread_ts: Any, store: Store, i: int
+) -> tuple[MessageView, SilenceView] | None:
+    """The message and silence an Extend or Expire names (``<message id>:<silences.id>``).
+
+    Counted only for a message posted in the channel the click came from, clicked on it
+    or in its thread, and a silence that message shows.
+    """
+    value = _text(action.get("value"), f"payload.actions[{i}].value")
+    message_id, _, silence_id = value.partition(":")
+    if not (message_id.isdigit() and silence_id.isdigit()):
+        raise PayloadError(f"payload.actions[{i}].value", "not a silence", status_code=400)
+    view = store.load_message(int(message_id))
+    if view is None or view.slack_channel is None or view.slack_channel != channel:
+        return None
+    if view.slack_ts not in (message_ts, thread_ts):
+        return None
+    silence = next((s for s in view.silences if s.id == int(silence_id)), None)
+    return (view, silence) if silence is not None else None
+
+
+def submission(payload: Any, silences: SilenceDesk | None) -> dict[str, Any] | None:
+    """The answer to a modal's ``view_submission`` (None: not one of ours)."""
+    if not isinstance(payload, dict) or payload.get("type") != "view_submission":
+        return None
+    return silences.submit(payload) if silences is not None else None
+
+
+def handle(
+    payload: Any,
+    store: Store,
+    ruleset: Ruleset,
+    response_url_prefix: str,
+    silences: SilenceDesk | None = None,
+) -> list[int]:
+    """Queue the work of each action in the payload; return the action ids stored.
+
+    *Silence* and *Extend* open their modal here and now: ``views.open`` needs the
+    click's ``trigger_id``, which Slack honours for three seconds.
+    """
     if not isinstance(payload, dict):
         raise PayloadError("payload", "expected a JSON object", status_code=400)
     if payload.get("type") != "block_actions":
-        return []  # view submissions, shortcuts: nothing of ours
+        return []  # view submissions (submission() above), shortcuts: nothing here
     user = payload.get("user")
     if not isinstance(user, dict):
         raise PayloadError("payload.user", "expected an object", status_code=400)
@@ -80,6 +120,8 @@ def handle(payload: Any, store: Store, ruleset: Ruleset, response_url_prefix: st
     container = _object(payload.get("container"))
     channel = container.get("channel_id") or _object(payload.get("channel")).get("id")
     message_ts = container.get("message_ts") or _object(payload.get("message")).get("ts")
+    thread_ts = _object(payload.get("message")).get("thread_ts") or container.get("thread_ts")
+    trigger_id = payload.get("trigger_id")
     response_url = payload.get("response_url")
     if not (isinstance(response_url, str) and response_url.startswith(response_url_prefix)):
         response_url = None
@@ -106,6 +148,22 @@ def handle(payload: Any, store: Store, ruleset: Ruleset, response_url_prefix: st
             if (message_id := _draft_of(action, channel, store, i)) is not None:
                 draft = StatusDraft(**who, message_id=message_id, post=True)
                 queued.append(store.enqueue_action(draft))
+        elif action_id == Button.SILENCE and silences is not None and isinstance(trigger_id, str):
+            view = None
+            if isinstance(channel, str) and isinstance(message_ts, str):
+                view = store.find_message(channel, message_ts)
+            if view is not None:
+                silences.open(view, user_id, user_name, trigger_id)
+        elif action_id in (Button.EXTEND_SILENCE, Button.EXPIRE_SILENCE) and silences is not None:
+            found = _silence_of(action, channel, message_ts, thread_ts, store, i)
+            if found is None:
+                continue
+            view, silence = found
+            if action_id == Button.EXPIRE_SILENCE:
+                expire = ExpireSilence(**who, message_id=view.id, silence=silence.id)
+                queued.append(store.enqueue_action(expire))
+            elif isinstance(trigger_id, str):
+                silences.open(view, user_id, user_name, trigger_id, extends=silence)
         elif action_id == Button.SHARE:
             runbook = ruleset.catalog.get(_text(action.get("value"), f"payload.actions[{i}].value"))
             if runbook is not None and response_url:

@@ -13,6 +13,8 @@ from router.alert import Alert, SourceName
 from router.sources._payload import check_size, labels_fingerprint, utc
 
 _GO_ZERO_TIME_YEAR = 1  # endsAt "0001-01-01T00:00:00Z" while firing
+EXTERNAL_LINK = "external"
+"""``Alert.links`` kind of the webhook's ``externalURL`` (router/alertmanagers.py)."""
 
 
 class Item(BaseModel):
@@ -59,6 +61,11 @@ def to_alerts(
         check_size(item.labels, f"alerts[{i}].labels")
         check_size(item.annotations, f"alerts[{i}].annotations")
         annotations = item.annotations
+        own = extra(item)
+        # The sender's own address: which Alertmanager to silence in, and its UI.
+        links = ({EXTERNAL_LINK: hook.externalURL} if hook.externalURL else {}) | own.pop(
+            "links", {}
+        )
         alerts.append(
             Alert(
                 source=source,
@@ -77,8 +84,9 @@ def to_alerts(
                     or hook.commonAnnotations.get("summary", "")
                 ),
                 url=item.generatorURL or hook.externalURL,
+                links=links,
                 raw=raw,
-                **extra(item),
+                **own,
             )
         )
     return alerts

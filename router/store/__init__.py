@@ -10,6 +10,7 @@ messages and the outbox entries are written together before the 2xx. The parts:
     messages.py   a Slack message as the renderer sees it
     acks.py       acknowledgements and button work
     events.py     the incident timeline: acknowledged, reminders, escalations, resolved
+    silences.py   silences from Slack, and alerts as Alertmanager lists them (reconciling)
     queries.py    reads for the pages
     migrate.py    Alembic revisions, run at start and by ``runbook-router migrate``
 """
@@ -28,10 +29,20 @@ from router.store.schema import (
     HEARTBEAT,
     PAGERDUTY_EVENT,
     PAGERDUTY_NOTE,
+    RECONCILE,
     RESPONSE_CLOCK,
     SLACK_ACTION,
     SLACK_MESSAGE,
     make_engine,
+)
+from router.store.silences import (
+    Candidate,
+    Mirror,
+    MirrorOutcome,
+    NewSilence,
+    SilenceFacts,
+    Silences,
+    SilenceView,
 )
 from router.store.writes import AlertWrites
 
@@ -39,10 +50,12 @@ __all__ = [
     "HEARTBEAT",
     "PAGERDUTY_EVENT",
     "PAGERDUTY_NOTE",
+    "RECONCILE",
     "RESPONSE_CLOCK",
     "SLACK_ACTION",
     "SLACK_MESSAGE",
     "STALE_REDELIVERY_WINDOW",
+    "Candidate",
     "Claim",
     "GroupWriter",
     "IngestRequest",
@@ -50,7 +63,12 @@ __all__ = [
     "Member",
     "MessageEvent",
     "MessageView",
+    "Mirror",
+    "MirrorOutcome",
+    "NewSilence",
     "OutboxItem",
+    "SilenceFacts",
+    "SilenceView",
     "Store",
     "make_engine",
     "message_key",
@@ -65,6 +83,7 @@ class Store(
     MessageStore,
     Acknowledgements,
     MessageEvents,
+    Silences,
     Queries,
 ):
     """The database, one part per job (each a module here), over one engine and clock."""

@@ -11,17 +11,21 @@ from router.store.database import Database
 from router.store.schema import SLACK_ACTION, actions, alerts, members, messages, pk
 
 
+def queue_action(conn: Connection, now: float, action: Action) -> int:
+    """A button's work and its outbox entry, in the caller's transaction."""
+    data = action.model_dump(mode="json", exclude={"kind"})
+    action_id = pk(
+        conn.execute(actions.insert().values(kind=action.kind, data=data, created_at=now))
+    )
+    queue.arm(conn, now, SLACK_ACTION, {action_id: None})
+    return action_id
+
+
 class Acknowledgements(Database):
     def enqueue_action(self, action: Action) -> int:
         """Store a button's work and its outbox entry in one transaction."""
-        now = self.clock.now()
         with self._tx() as conn:
-            data = action.model_dump(mode="json", exclude={"kind"})
-            action_id = pk(
-                conn.execute(actions.insert().values(kind=action.kind, data=data, created_at=now))
-            )
-            queue.arm(conn, now, SLACK_ACTION, {action_id: None})
-        return action_id
+            return queue_action(conn, self.clock.now(), action)
 
     def load_action(self, action_id: int) -> Action | None:
         with self._read() as conn:

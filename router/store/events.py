@@ -22,6 +22,13 @@ ACK_PAGE_RESOLVED = "ack_page_resolved"
 INCIDENT = "incident"
 """The declared incident: ``who`` the action that holds the claim, ``detail`` its channel."""
 INCIDENT_ANNOUNCED = "incident_announced"
+SILENCED = "silenced"
+"""A silence made or extended from Slack: ``who`` the user, ``detail`` the silence (JSON)."""
+SILENCE_EXPIRED = "silence_expired"
+SILENCE_ENDING = "silence_ending"
+"""The "silence ends soon" reply was posted (``detail``: which silence and end)."""
+NO_LONGER_ACTIVE = "no_longer_active"
+"""Reconciling resolved alerts Alertmanager no longer lists (``detail``: how many)."""
 
 
 @dataclass(frozen=True)

@@ -249,6 +249,9 @@ class Ingest(StormPlan):
             "resolved_seen_at": None,
             "pagerduty_incident": alert.pagerduty_incident,
             "fired_at": previous.fired_at if previous else None,
+            # A copy Alertmanager sent is one it did not mute (reconciling says more).
+            "silenced_by": None,
+            "inhibited_by": None,
         }
         if alert.status == "resolved":
             keep = previous is not None and previous.status == "resolved"

@@ -15,8 +15,10 @@ from router.store.database import Database
 from router.store.heartbeats import GROUP_PREFIX as HEARTBEAT_GROUP
 from router.store.plan import message_key, message_row
 from router.store.schema import alerts, members, messages, ts
+from router.store.silences import SilenceView, silence_views
 
 _MEMBERS = sa.select(
+    members.c.alert_id,
     members.c.status,
     members.c.level,
     members.c.reason,
@@ -34,6 +36,8 @@ _MEMBERS = sa.select(
     alerts.c.value,
     alerts.c.pagerduty_incident,
     alerts.c.decisions,
+    alerts.c.silenced_by,
+    alerts.c.inhibited_by,
 ).join(alerts, alerts.c.id == members.c.alert_id)
 
 
@@ -60,6 +64,12 @@ class Member:
     runbook_url: str | None = None
     runbook_title: str | None = None
     """The alert's own runbook (its first routing decision): storms count by it."""
+    alert_id: int = field(default=0, compare=False)
+    """``alerts.id`` (0 in a preview, where nothing is stored)."""
+    silenced_by: tuple[str, ...] = ()
+    """The Alertmanager silences muting it (their IDs), as last known."""
+    inhibited_by: tuple[str, ...] = ()
+    """The alerts inhibiting it in Alertmanager (their names), as last known."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,8 @@ class MessageView:
     storm_ended_at: float | None = None
     parent: MessageView | None = None
     """A pointer's storm message (without its members)."""
+    silences: list[SilenceView] = field(default_factory=list)
+    """Alertmanager silences made from this message or muting its alerts, not expired."""
 
     @property
     def firing(self) -> list[Member]:
@@ -124,6 +136,9 @@ def _member(m: Any) -> Member:
         runbook_id=own.runbook if own else None,
         runbook_url=own.runbook_url if own else None,
         runbook_title=own.runbook_title if own else None,
+        alert_id=m.alert_id,
+        silenced_by=tuple(m.silenced_by or ()),
+        inhibited_by=tuple(m.inhibited_by or ()),
     )
 
 
@@ -220,14 +235,21 @@ class MessageStore(Database):
                     members.c.added_at, alerts.c.id
                 )
             ).all()
+            muting = [s for m in member_rows for s in m.silenced_by or ()]
+            shown = silence_views(conn, message_id, muting)
         # After the read above is over: one connection at a time (SQLite's lock).
         parent = None
         if row.parent_id is not None:
             parent = self.load_message(row.parent_id, with_members=False)
-        return self._view(row, member_rows, parent)
+        return self._view(row, member_rows, parent, shown)
 
     @staticmethod
-    def _view(row: Any, member_rows: Sequence[Any], parent: MessageView | None) -> MessageView:
+    def _view(
+        row: Any,
+        member_rows: Sequence[Any],
+        parent: MessageView | None,
+        shown: list[SilenceView] | None = None,
+    ) -> MessageView:
         return MessageView(
             id=row.id,
             source=row.source,
@@ -251,6 +273,7 @@ class MessageStore(Database):
             storm_ended_at=row.storm_ended_at,
             parent=parent,
             members=[_member(m) for m in member_rows],
+            silences=shown or [],
         )
 
     def latest_open_message(self, slack_channel: str) -> MessageView | None:

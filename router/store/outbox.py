@@ -18,6 +18,7 @@ from router.clock import Clock
 from router.store.database import Database
 from router.store.schema import (
     HEARTBEAT,
+    RECONCILE,
     RESPONSE_CLOCK,
     SLACK_MESSAGE,
     deliveries,
@@ -26,7 +27,7 @@ from router.store.schema import (
 )
 from router.store.turns import ChannelTurns
 
-TIMERS = (HEARTBEAT, RESPONSE_CLOCK)
+TIMERS = (HEARTBEAT, RESPONSE_CLOCK, RECONCILE)
 """Outbox kinds that are timers, pending until they come due."""
 
 

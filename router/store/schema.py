@@ -41,6 +41,11 @@ alerts = sa.Table(
     sa.Column("repeats", sa.Integer, nullable=False, default=0),
     sa.Column("decisions", sa.JSON, nullable=False),
     sa.Column("raw", sa.JSON, nullable=False),
+    # As Alertmanager last said (reconciling, or a silence made from Slack): the
+    # silences muting it, the alerts inhibiting it (by name), when it last listed it.
+    sa.Column("silenced_by", sa.JSON),
+    sa.Column("inhibited_by", sa.JSON),
+    sa.Column("mirrored_at", sa.Float),
     sa.UniqueConstraint("source", "fingerprint", name="uq_alerts_identity"),
 )
 sa.Index("ix_alerts_updated", alerts.c.updated_at)
@@ -187,6 +192,28 @@ message_events = sa.Table(
 )
 """An incident's timeline beyond its alerts: acknowledged, reminders, escalations, resolved."""
 
+silences = sa.Table(
+    "silences",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("alertmanager", sa.String(64), nullable=False),  # the entry's name
+    sa.Column("silence_id", sa.String(64), nullable=False),  # Alertmanager's ID
+    sa.Column("message_id", sa.ForeignKey("messages.id")),  # the message it was made from
+    sa.Column("matchers", sa.JSON, nullable=False),  # Alertmanager's matcher strings
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("slack_user", sa.String(32)),  # who made it from Slack (a checked user ID)
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("starts_at", sa.Float),
+    sa.Column("ends_at", sa.Float, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # active | pending | expired
+    sa.Column("reminded_for", sa.Float),  # the end its "ends soon" reply was posted for
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("alertmanager", "silence_id", name="uq_silences_identity"),
+    sa.Index("ix_silences_message", "message_id"),
+)
+"""Alertmanager silences the router's messages show: made from Slack, or read when reconciling."""
+
 # Outbox kinds, and what their ``ref`` points at.
 SLACK_MESSAGE = "slack_message"  # messages.id
 PAGERDUTY_NOTE = "pagerduty_note"  # alerts.id: the runbook note on a PagerDuty incident
@@ -194,6 +221,7 @@ PAGERDUTY_EVENT = "pagerduty_event"  # alerts.id: Events API trigger or resolve
 SLACK_ACTION = "slack_action"  # actions.id: a button's work
 HEARTBEAT = "heartbeat"  # heartbeats.id: due when the heartbeat's interval has passed
 RESPONSE_CLOCK = "response_clock"  # messages.id: ack_within, resolve_within, update_every
+RECONCILE = "reconcile"  # 0: the one reconciler, due every ROUTER_RECONCILE_INTERVAL
 
 
 def ts(value: Any) -> float | None:

@@ -131,7 +131,7 @@ class RouterProcess:
             with engine.connect() as conn:
                 query = (
                     "SELECT count(*) FROM outbox WHERE state = 'pending'"
-                    " AND kind NOT IN ('heartbeat', 'response_clock')"
+                    " AND kind NOT IN ('heartbeat', 'response_clock', 'reconcile')"
                 )
                 return int(conn.execute(sa.text(query)).scalar_one())
         finally:

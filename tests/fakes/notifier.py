@@ -21,6 +21,8 @@ class RecordingNotifier:
         self.channels: list[str] = []
         self.topics: dict[str, str] = {}
         self.invites: list[tuple[str, str]] = []
+        self.views: list[tuple[str, dict[str, Any]]] = []
+        self.groups: dict[str, frozenset[str]] = {}
         self._n = 0
 
     def _maybe_fail(self) -> None:
@@ -56,6 +58,13 @@ class RecordingNotifier:
     def respond(self, response_url: str, reply: Reply) -> None:
         self._maybe_fail()
         self.responses.append((response_url, reply.payload()))
+
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
+        self._maybe_fail()
+        self.views.append((trigger_id, view))
+
+    def group_members(self, group_id: str) -> frozenset[str] | None:
+        return self.groups.get(group_id)
 
     def create_channel(self, name: str) -> str:
         self._maybe_fail()

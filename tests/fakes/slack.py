@@ -1,5 +1,6 @@
 """A fake Slack Web API on loopback: chat.postMessage, chat.update, chat.postEphemeral,
-users.info, auth.test, conversations.create/.setTopic/.invite.
+users.info, auth.test, views.open, usergroups.users.list,
+conversations.create/.setTopic/.invite.
 
 Keeps every message by channel ID, resolves ``#name`` to a stable ID, and can
 be told to fail: HTTP 5xx, 429 with Retry-After, or ``channel_not_found``.
@@ -50,6 +51,9 @@ class FakeSlack:
         self.users: dict[str, str] = {}  # user ID -> email, for users.info
         self.names: dict[str, str] = {}  # user ID -> real name, for users.info
         self.workspace = "https://fake-workspace.slack.com/"  # auth.test's url
+        self.groups: dict[str, list[str]] = {}  # user group ID -> members (usergroups.users.list)
+        self.views: list[dict[str, Any]] = []  # what views.open opened (the modal's JSON)
+        self.triggers: list[str] = []  # the trigger_id of each views.open
         self.responses: list[dict[str, Any]] = []  # what was sent to response_url
         self.channels: dict[str, str] = {}  # created channel name -> ID (conversations.create)
         self.topics: dict[str, str] = {}  # channel ID -> topic
@@ -142,6 +146,20 @@ class FakeSlack:
                     profile["email"] = self.users[user]
                 answer = {"ok": True, "user": {"id": user, "real_name": name, "profile": profile}}
                 return 200, answer, {}
+            if method == "views.open":
+                view = body.get("view")
+                if isinstance(view, str):
+                    view = json.loads(view)
+                if not body.get("trigger_id") or not isinstance(view, dict):
+                    return 200, {"ok": False, "error": "invalid_arguments"}, {}
+                self.views.append(view)
+                self.triggers.append(str(body["trigger_id"]))
+                return 200, {"ok": True, "view": {"id": f"V{len(self.views):08d}", **view}}, {}
+            if method == "usergroups.users.list":
+                group = str(body.get("usergroup", ""))
+                if group not in self.groups:
+                    return 200, {"ok": False, "error": "no_such_subteam"}, {}
+                return 200, {"ok": True, "users": self.groups[group]}, {}
             channel = str(body.get("channel", ""))
             if not channel:
                 return 200, {"ok": False, "error": "channel_not_found"}, {}
@@ -226,3 +244,78 @@ class FakeSlack:
                 self.wfile.write(data)
 
         return Handler
+
+
+_UNIQUE = itertools.count(1)
+
+
+def _unique() -> str:
+    return f"{time.time():.6f}.{next(_UNIQUE)}"
+
+
+def click_payload(
+    message: SlackMessage,
+    action_id: str,
+    value: str,
+    user_id: str,
+    *,
+    response_url: str = "",
+    trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
+    thread_ts: str | None = None,
+) -> dict[str, Any]:
+    """The ``block_actions`` Slack sends for a click on a button of ``message``."""
+    container = {"type": "message", "message_ts": message.ts, "channel_id": message.channel}
+    return {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower()},
+        "team": {"id": "T0001"},
+        "trigger_id": trigger_id,
+        "response_url": response_url,
+        "container": container,
+        "channel": {"id": message.channel},
+        "message": {"ts": message.ts, **({"thread_ts": thread_ts} if thread_ts else {})},
+        "actions": [
+            # Slack's action_ts differs per click: two clicks are two requests.
+            {"type": "button", "action_id": action_id, "value": value, "action_ts": _unique()}
+        ],
+    }
+
+
+def view_submission(
+    view: dict[str, Any],
+    user_id: str,
+    *,
+    matchers: str | None = None,
+    duration: str | None = None,
+    comment: str | None = None,
+) -> dict[str, Any]:
+    """The ``view_submission`` of a modal opened with ``views.open``: each input holds its
+    initial value unless the test types another (as a user would)."""
+    values: dict[str, Any] = {}
+    typed = {"matchers": matchers, "duration": duration, "comment": comment}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        block_id, action_id = block["block_id"], element["action_id"]
+        if element["type"] == "static_select":
+            chosen = typed.get(block_id) or element.get("initial_option", {}).get("value")
+            option = {"value": chosen} if chosen else None
+            values[block_id] = {action_id: {"type": "static_select", "selected_option": option}}
+        else:
+            text = typed.get(block_id)
+            text = element.get("initial_value") if text is None else text
+            values[block_id] = {action_id: {"type": "plain_text_input", "value": text}}
+    return {
+        "type": "view_submission",
+        "user": {"id": user_id, "username": user_id.lower()},
+        "team": {"id": "T0001"},
+        "view": {
+            "id": "V0001",
+            "hash": _unique(),  # each submission differs, as Slack's do
+            "type": "modal",
+            "callback_id": view.get("callback_id"),
+            "private_metadata": view.get("private_metadata", ""),
+            "state": {"values": values},
+        },
+    }

@@ -27,7 +27,8 @@ def test_fields_links_and_value_of_a_firing_alert() -> None:
     assert alert.starts_at.isoformat() == "2026-11-27T21:41:10+00:00"  # +01:00 in the body
     assert alert.ends_at is None
     assert alert.url == FIRING["alerts"][0]["generatorURL"]
-    assert sorted(alert.links) == ["dashboard", "panel", "silence"]
+    assert sorted(alert.links) == ["dashboard", "external", "panel", "silence"]
+    assert alert.links["external"] == FIRING["externalURL"]  # which Grafana: its API, if set
     assert alert.value.startswith("[ var='A' labels={service=checkout} value=2.417 ]")
     assert alert.annotations["description"].startswith("p99 of checkout_request")
 
@@ -44,7 +45,11 @@ def test_values_without_value_string_and_empty_links() -> None:
     (alert,) = grafana.parse(json.loads((FOLDER / "non-ascii.json").read_text(encoding="utf-8")))
     assert alert.value == "A=7.3"  # a null value is left out
     (bare,) = grafana.parse(json.loads((FOLDER / "no-annotations.json").read_text("utf-8")))
-    assert (bare.links, bare.value, bare.summary) == ({}, "", "")
+    assert (bare.links, bare.value, bare.summary) == (
+        {"external": "https://grafana.example.com/"},
+        "",
+        "",
+    )
 
 
 @pytest.mark.parametrize("path", payloads("grafana"), ids=lambda p: p.stem)
