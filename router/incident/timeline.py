@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -10,14 +11,37 @@ from datetime import UTC, datetime
 from router.notifiers.blocks import duration
 from router.notifiers.mrkdwn import safe
 from router.store import MessageEvent, MessageView
-from router.store.events import ACK_REMINDER, RESOLVE_ESCALATION, UPDATE_REMINDER
+from router.store.events import (
+    ACK_REMINDER,
+    NO_LONGER_ACTIVE,
+    RESOLVE_ESCALATION,
+    SILENCE_ENDING,
+    SILENCE_EXPIRED,
+    SILENCED,
+    UPDATE_REMINDER,
+)
 
 _SLACK_USER = re.compile(r"^slack:([UW][A-Z0-9]{2,20})$")
 _EVENTS = {
     ACK_REMINDER: "not acknowledged in time: escalation posted",
     RESOLVE_ESCALATION: "not resolved in time: escalation posted",
     UPDATE_REMINDER: "status update reminder posted",
+    SILENCE_EXPIRED: "silence expired in Alertmanager",
+    SILENCE_ENDING: "silence ends soon: reminder posted",
+    NO_LONGER_ACTIVE: "no longer active in Alertmanager: resolved (it sends no resolve for "
+    "silenced or inhibited alerts)",
 }
+
+
+def _what(event: MessageEvent) -> str:
+    """An event in words; a silence with its end (router/store/silences.py's detail)."""
+    if event.kind != SILENCED:
+        return _EVENTS[event.kind]
+    try:
+        until = float(json.loads(event.detail or "{}").get("until"))
+    except (ValueError, TypeError):
+        return "silenced in Alertmanager"
+    return f"silenced in Alertmanager until {utc(until)}"
 
 
 @dataclass(frozen=True)
@@ -79,7 +103,11 @@ def timeline(view: MessageView, events: Sequence[MessageEvent]) -> list[Entry]:
     if acks:
         at, who = min(acks, key=lambda a: a[0])
         entries.append(Entry(at, "acknowledged", who))
-    entries += [Entry(e.at, _EVENTS[e.kind]) for e in events if e.kind in _EVENTS]
+    entries += [
+        Entry(e.at, _what(e), e.who if e.kind in (SILENCED, SILENCE_EXPIRED) else None)
+        for e in events
+        if e.kind in _EVENTS or e.kind == SILENCED
+    ]
     if view.closed:
         entries.append(Entry(ended(view, view.resolved_at or view.created_at), "resolved"))
     return sorted(entries, key=lambda e: e.at)
