@@ -229,6 +229,12 @@ class Alertmanager:
         wait_for(ready, 20, "alertmanager /-/ready")
         return self
 
+    def reconfigure(self, config: dict[str, Any]) -> None:
+        """A new alertmanager.yml, loaded at once (``POST /-/reload``)."""
+        (self.dir / "am.yml").write_text(yaml.safe_dump(config))
+        status, body = http("POST", f"{self.url}/-/reload")
+        assert status == 200, body
+
     def post_alerts(self, alerts: list[dict[str, Any]]) -> None:
         status, _ = http("POST", f"{self.url}/api/v2/alerts", alerts)
         assert status == 200, status
