@@ -104,11 +104,30 @@ def build(
     return Alertmanagers(apis)
 
 
-def unset_tokens(data: RoutesFile, environ: Mapping[str, str] | None = None) -> list[str]:
-    """``token_env`` variables that are not set (``check`` warns about each)."""
+def check(
+    settings: Settings, data: RoutesFile, environ: Mapping[str, str] | None = None
+) -> tuple[Alertmanagers | None, list[str], list[str]]:
+    """For ``check``: the Alertmanagers configured, errors, and warnings."""
     env = os.environ if environ is None else environ
-    return [
+    try:
+        known = build(settings, data, environ=env)
+    except ConfigError as exc:
+        return None, [str(p) for p in exc.problems], []
+    warnings = [
         f"alertmanagers: {e.name}: token_env {e.token_env} is not set"
         for e in data.alertmanagers
         if e.token_env and not env.get(e.token_env)
     ]
+    if settings.alertmanager_url and known.get(DEFAULT_NAME) is None:
+        warnings.append(
+            "ALERTMANAGER_URL is not used: an alertmanagers: entry without external_url "
+            "claims every Alertmanager alert"
+        )
+    if len(known) and settings.reconcile_interval == 0:
+        warnings.append(
+            "ROUTER_RECONCILE_INTERVAL is 0: an alert that ends while silenced or inhibited "
+            "stays firing in Slack (Alertmanager sends no resolve for it)"
+        )
+    if data.silence.allow == []:
+        warnings.append("silence.allow is empty: nobody may silence from Slack")
+    return known, [], warnings

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from router import logs
+from router import alertmanagers, logs
 from router.alert import Alert
 from router.app import create_app
 from router.config import load_routes
@@ -109,13 +109,24 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     for warning in ruleset.config.warnings:
         print(f"{warning} (warning)", file=sys.stderr)
-    if ruleset.problems:
+    known, am_errors, am_warnings = alertmanagers.check(settings, ruleset.config.data)
+    for line in am_errors:
+        print(line, file=sys.stderr)
+    for line in am_warnings:
+        print(f"{line} (warning)", file=sys.stderr)
+    if ruleset.problems or am_errors:
         _print_problems(ruleset.problems)
-        print(f"check failed: {len(ruleset.problems)} problem(s)", file=sys.stderr)
+        count = len(ruleset.problems) + len(am_errors)
+        print(f"check failed: {count} problem(s)", file=sys.stderr)
         return 1
     routes, entries = len(ruleset.table.routes), len(ruleset.catalog)
-    warned = f" ({len(ruleset.config.warnings)} warning(s))" if ruleset.config.warnings else ""
-    print(f"ok: {config}: {routes} routes; {runbooks}: {entries} runbooks{warned}")
+    warnings = len(ruleset.config.warnings) + len(am_warnings)
+    warned = f" ({warnings} warning(s))" if warnings else ""
+    apis = ""
+    if known:
+        names = ", ".join(f"{a.name} ({len(a.urls)} URL(s))" for a in known)
+        apis = f"; Alertmanager APIs: {names}"
+    print(f"ok: {config}: {routes} routes; {runbooks}: {entries} runbooks{apis}{warned}")
     return 0
 
 

@@ -417,4 +417,32 @@ def test_demo_without_a_router_says_so(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["demo", "--url", f"http://127.0.0.1:{port}"]) == 1
     assert capsys.readouterr().err.splitlines() == [
         f"demo: cannot reach http://127.0.0.1:{port}: Connection refused (is the router running?)"
+
+
+def test_check_covers_alertmanagers_and_silence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        ROUTES.read_text(encoding="utf-8") + "\nalertmanagers:\n"
+        "  - {name: prod, url: 'http://am-0:9093,http://am-1:9093', token_env: AM_PROD_TOKEN}\n"
+        "silence: {allow: []}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("ALERTMANAGER_URL", "http://other:9093")
+    monkeypatch.delenv("AM_PROD_TOKEN", raising=False)
+    assert main(["check", "--config", str(routes), "--runbooks", str(RUNBOOKS)]) == 0
+    out, err = capsys.readouterr()
+    assert "Alertmanager APIs: prod (2 URL(s))" in out
+    assert err.splitlines() == [
+        "alertmanagers: prod: token_env AM_PROD_TOKEN is not set (warning)",
+        "ALERTMANAGER_URL is not used: an alertmanagers: entry without external_url claims "
+        "every Alertmanager alert (warning)",
+        "silence.allow is empty: nobody may silence from Slack (warning)",
+    ]
+    monkeypatch.setenv("ALERTMANAGER_URL", "alertmanager:9093")
+    assert main(["check", *ARGS]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "ALERTMANAGER_URL: url 'alertmanager:9093': expected an http:// or https:// URL",
+        "check failed: 1 problem(s)",
     ]

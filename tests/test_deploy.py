@@ -339,3 +339,15 @@ def test_network_policy_admits_only_the_ingress_controller_and_monitoring() -> N
     }
     assert namespaces == {"ingress-nginx", "monitoring"}
     assert rule["ports"] == [{"port": 8080, "protocol": "TCP"}]
+
+
+def test_network_policy_lets_the_router_reach_alertmanagers_api() -> None:
+    policy = by_kind(render(BASE))["NetworkPolicy"]
+    to_alertmanager = [
+        rule
+        for rule in policy["spec"]["egress"]
+        if {"port": 9093, "protocol": "TCP"} in rule.get("ports", [])
+    ]
+    (rule,) = to_alertmanager
+    (peer,) = rule["to"]
+    assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "monitoring"}

@@ -44,3 +44,11 @@ def test_events_point_at_the_router_and_ask_for_reactions() -> None:
     assert urlsplit(events["request_url"]).path in routes()
     assert events["bot_events"] == ["reaction_added"]
     assert "reactions:read" in MANIFEST["oauth_config"]["scopes"]["bot"]
+
+
+def test_scopes_cover_silencing_from_slack() -> None:
+    scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    assert "users:read" in scopes  # users.info: a silence's author is the user's real name
+    assert "usergroups:read" in scopes  # silence.allow may name user groups
+    # views.open needs no scope; the modal's view_submission comes to the interactivity URL.
+    assert urlsplit(MANIFEST["settings"]["interactivity"]["request_url"]).path in routes()

@@ -194,6 +194,14 @@ def test_nothing_is_resolved_while_alertmanager_does_not_answer(
     assert "nothing is resolved until it answers" in caplog.text
     assert world.rt.reconciler is not None
     assert "alertmanager" in world.rt.reconciler.unreachable
+    with caplog.at_level(logging.WARNING, "router"):
+        assert world.client.get("/readyz").json() == {"status": "ready"}  # it still delivers
+        assert world.client.get("/readyz").status_code == 200
+    said = [r.getMessage() for r in caplog.records if "ready, but" in r.getMessage()]
+    assert said == [
+        "ready, but no answer from alertmanager alertmanager (since 60s ago): "
+        "nothing is resolved from it"
+    ]  # once a minute, not on every probe
     world.am.down = False  # back, and listing nothing: now it is resolved
     world.run(60)
     assert "RESOLVED" in message.current_text

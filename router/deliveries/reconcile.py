@@ -113,6 +113,7 @@ class Reconciler:
         self.unreachable: dict[str, float] = {}
         """Alertmanagers whose last read found no peer answering: since when (this replica)."""
         self._armed: weakref.ref[Alertmanagers] | None = None
+        self._noted_at = float("-inf")
 
     @property
     def on(self) -> bool:
@@ -178,6 +179,20 @@ class Reconciler:
                 outcome.resolved,
                 extra={"alertmanager": api.name},
             )
+
+    def readiness_note(self) -> str | None:
+        """For /readyz's log (at most once a minute): the Alertmanagers not answering.
+
+        The router stays ready: it takes webhooks and delivers without them.
+        """
+        now = self.clock.now()
+        if not self.unreachable or now - self._noted_at < 60:
+            return None
+        self._noted_at = now
+        return ", ".join(
+            f"{name} (since {now - since:.0f}s ago)"
+            for name, since in sorted(self.unreachable.items())
+        )
 
     def _unreachable(self, api: AlertmanagerAPI, exc: DeliveryError) -> None:
         self.metrics.alertmanager_up.labels(api.name).set(0)

@@ -30,6 +30,8 @@ async def readyz(rt: RuntimeDep) -> Response:
     except StoreUnavailable as exc:
         log.warning("not ready: %s", exc)
         return JSONResponse({"status": "unavailable"}, status_code=503)
+    if rt.reconciler is not None and (note := rt.reconciler.readiness_note()):
+        log.warning("ready, but no answer from alertmanager %s: nothing is resolved from it", note)
     return JSONResponse({"status": "ready"})
 
 
