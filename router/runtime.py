@@ -64,7 +64,7 @@ class Runtime:
     """Webhooks are stored through it, a group of waiting requests per transaction."""
     refusals: RefusalLog = field(init=False)
     """Refused webhooks in the log, a line per source and reason every few seconds."""
-    _alertmanagers: tuple[Ruleset, Alertmanagers] | None = field(default=None, init=False)
+    _alertmanagers: tuple[object, Alertmanagers] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.reloader = Reloader(self.reload_logged, self.settings.config, self.settings.runbooks)
@@ -78,15 +78,13 @@ class Runtime:
 
     @property
     def alertmanagers(self) -> Alertmanagers:
-        """The Alertmanager APIs of the current ruleset (``ALERTMANAGER_URL`` and
-        ``alertmanagers:``), built again after a reload."""
-        ruleset = self.ruleset
+        """The Alertmanager APIs (``ALERTMANAGER_URL`` and ``alertmanagers:``), built again
+        after a reload that changes ``alertmanagers:``."""
+        data = self.ruleset.config.data
         cached = self._alertmanagers
-        if cached is None or cached[0] is not ruleset:
-            built = build_alertmanagers(
-                self.settings, ruleset.config.data, transport=self.alertmanager_transport
-            )
-            self._alertmanagers = cached = (ruleset, built)
+        if cached is None or cached[0] != data.alertmanagers:  # kept over reloads that keep it
+            built = build_alertmanagers(self.settings, data, transport=self.alertmanager_transport)
+            self._alertmanagers = cached = (data.alertmanagers, built)
         return cached[1]
 
     def renderer(self) -> MessageRenderer:

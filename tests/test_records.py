@@ -9,7 +9,15 @@ import pytest
 from pydantic import ValidationError
 
 from router.decide import Ruleset
-from router.records import ACTION, AcknowledgeMessage, ShareRunbook, StoredDecision, ThreadSteps
+from router.records import (
+    ACTION,
+    AcknowledgeMessage,
+    ExpireSilence,
+    ShareRunbook,
+    SilenceNotice,
+    StoredDecision,
+    ThreadSteps,
+)
 from router.store import Store
 from router.store.schema import actions
 from tests.conftest import ROOT, FakeClock, make_alert
@@ -80,3 +88,10 @@ def test_an_action_of_unknown_kind_is_refused_by_name() -> None:
         ACTION.validate_python({"kind": "thread_steps", "user_id": "U1", "message_id": 1}),
         ThreadSteps,
     )
+
+
+def test_silence_actions_round_trip(store: Store) -> None:
+    expire = ExpireSilence(user_id="U1", response_url="u", message_id=3, silence=9)
+    notice = SilenceNotice(user_id="", message_id=3, silence=9, what="ending")
+    assert store.load_action(store.enqueue_action(expire)) == expire
+    assert store.load_action(store.enqueue_action(notice)) == notice

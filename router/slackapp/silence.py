@@ -211,10 +211,13 @@ class SilenceDesk:
         author = self._name(metadata.user) or metadata.author
         if not self.store.claim_submission(metadata.nonce):
             return _refused("This form was submitted already; open a new one from the message.")
+        # Alertmanager extends in place (same ID) only with the same start and matchers.
+        same = extends is not None and sorted(map(str, read.matchers)) == sorted(extends.matchers)
+        starts = extends.starts_at if same and extends and extends.starts_at else now
         try:
             silence_id = api.create_silence(
                 read.matchers,
-                now,
+                min(starts, now),
                 now + read.seconds,
                 author,
                 read.comment,
@@ -235,7 +238,7 @@ class SilenceDesk:
             [str(m) for m in read.matchers],
             author,
             read.comment,
-            now,
+            min(starts, now),
             now + read.seconds,
         )
         self.store.record_silence(

@@ -249,10 +249,10 @@ class Ingest(StormPlan):
             "resolved_seen_at": None,
             "pagerduty_incident": alert.pagerduty_incident,
             "fired_at": previous.fired_at if previous else None,
-            # A copy Alertmanager sent is one it did not mute (reconciling says more).
-            "silenced_by": None,
-            "inhibited_by": None,
         }
+        if alert.status == "resolved" or k.arrives:
+            # What muted it before is over; reconciling says what mutes it now.
+            row |= {"silenced_by": None, "inhibited_by": None}
         if alert.status == "resolved":
             keep = previous is not None and previous.status == "resolved"
             row["resolved_seen_at"] = previous.resolved_seen_at if keep and previous else self.now

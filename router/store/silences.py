@@ -470,7 +470,8 @@ def _sync_silences(conn: Connection, mirror: Mirror, now: float) -> set[int]:
         if facts is None or facts.state == "expired" or facts.ends_at <= now:
             _expire(conn, row.id, now)
             ended.append(silence_id)
-        elif (facts.ends_at, facts.comment, facts.created_by, facts.state) != (
+        elif (facts.starts_at, facts.ends_at, facts.comment, facts.created_by, facts.state) != (
+            row.starts_at,
             row.ends_at,
             row.comment,
             row.created_by,

@@ -111,3 +111,24 @@ def test_a_mirror_stores_silences_mutes_and_resolves_in_one_go(
     view = store.load_message(message_id)
     assert view is not None
     assert (view.silences, view.members[0].silenced_by) == ([], ())
+
+
+def test_a_resolve_from_the_webhook_ends_what_muted_the_alert(
+    store: Store, ruleset: Ruleset, clock: FakeClock
+) -> None:
+    message_id = two_alerts(store, ruleset)
+    view = store.load_message(message_id)
+    assert view is not None
+    a = view.members[0].alert_id
+    store.apply_mirror(Mirror("am", clock.now() + 1, seen={a: (("s-1",), ())}))
+    clock.advance(5)
+    resolved = make_alert("DiskWillFillSoon", pod="a", fingerprint="fp-a", status="resolved")
+    store.ingest([(resolved, ruleset.decide(resolved))])
+    refired = make_alert(
+        "DiskWillFillSoon", pod="a", fingerprint="fp-a", starts_at="2026-11-22T02:00:00Z"
+    )
+    clock.advance(60)
+    store.ingest([(refired, ruleset.decide(refired))])
+    detail = store.load_message(message_id)
+    assert detail is not None
+    assert all(m.silenced_by == () for m in detail.members)
