@@ -417,6 +417,7 @@ def test_demo_without_a_router_says_so(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["demo", "--url", f"http://127.0.0.1:{port}"]) == 1
     assert capsys.readouterr().err.splitlines() == [
         f"demo: cannot reach http://127.0.0.1:{port}: Connection refused (is the router running?)"
+    ]
 
 
 def test_check_covers_alertmanagers_and_silence(

@@ -201,9 +201,11 @@ def test_a_silence_from_the_modal_is_made_in_alertmanager_and_expire_ends_it(
     wait_for(lambda: stack.silences() == [], 15, "the silence expired in Alertmanager")
     wait_for(lambda: "silence" in buttons(message), 15, "Silence offered again")
     assert "Silenced by" not in shown(message)
-    replies = [r.text for r in stack.slack.replies(message)]
-    assert any("silenced this" in r for r in replies)
-    assert any("expired silence" in r for r in replies)
+
+    def replied(what: str) -> bool:
+        return any(what in r.text for r in stack.slack.replies(message))
+
+    wait_for(lambda: replied("silenced this") and replied("expired silence"), 15, "the thread")
 
 
 def test_an_alert_that_ends_while_silenced_by_amtool_is_resolved_by_reconciling(
