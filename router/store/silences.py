@@ -318,7 +318,7 @@ class Silences(Database):
             now = self.clock.now()
             changed: set[int] = set()
             if mirror.silences is not None:
-                changed |= _sync_silences(conn, mirror, now)
+                changed |= _sync_silences(conn, mirror, mirror.silences, now)
             changed |= _sync_alerts(conn, mirror)
             resolved = _resolve(conn, mirror, now)
             plan = Plan(conn, now)
@@ -451,10 +451,11 @@ def _unmark(conn: Connection, silence_ids: Sequence[str]) -> set[int]:
     return _messages_of(conn, [u["b_id"] for u in updates])
 
 
-def _sync_silences(conn: Connection, mirror: Mirror, now: float) -> set[int]:
-    """The stored silences of this Alertmanager as it has them now; the messages whose
-    silences changed (ended, extended, reworded)."""
-    assert mirror.silences is not None
+def _sync_silences(
+    conn: Connection, mirror: Mirror, reported: dict[str, SilenceFacts], now: float
+) -> set[int]:
+    """The stored silences of this Alertmanager as it has them now (``reported``: all of
+    them); the messages whose silences changed (ended, extended, reworded)."""
     known = {
         r.silence_id: r
         for r in conn.execute(
@@ -466,7 +467,7 @@ def _sync_silences(conn: Connection, mirror: Mirror, now: float) -> set[int]:
     changed: set[int] = set()
     ended: list[str] = []
     for silence_id, row in known.items():
-        facts = mirror.silences.get(silence_id)
+        facts = reported.get(silence_id)
         if facts is None or facts.state == "expired" or facts.ends_at <= now:
             _expire(conn, row.id, now)
             ended.append(silence_id)
@@ -484,7 +485,7 @@ def _sync_silences(conn: Connection, mirror: Mirror, now: float) -> set[int]:
             changed.add(row.message_id)
     muting = {s for silenced, _ in mirror.seen.values() for s in silenced}
     for silence_id in sorted(muting - set(known)):
-        if (facts := mirror.silences.get(silence_id)) is not None:
+        if (facts := reported.get(silence_id)) is not None:
             _upsert(conn, mirror.alertmanager, facts, now)
     if ended:
         changed |= _unmark(conn, ended)
