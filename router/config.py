@@ -71,17 +71,32 @@ IDENTITY_LABELS = (
 
 RUNBOOK_URL_FIELDS = ("{id}", "{public_url}")
 """What ``defaults.runbook_url`` may name: the RUN- id, and ROUTER_PUBLIC_URL."""
+SOURCE_URL_FIELDS = ("{path}", "{line}", "{id}")
+"""What ``defaults.source_url`` may name: the entry's file (relative to the runbooks
+folder), a line in it, and the RUN- id."""
 _URL_FIELD = re.compile(r"\{[^{}]*\}")
 
 
-def _known_url_fields(value: str) -> str:
-    for found in _URL_FIELD.findall(value):
-        if found not in RUNBOOK_URL_FIELDS:
-            close = difflib.get_close_matches(found, RUNBOOK_URL_FIELDS, n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            known = ", ".join(RUNBOOK_URL_FIELDS)
-            raise ValueError(f"{value!r}: unknown field {found}{hint} (known: {known})")
+def _only_fields(fields: tuple[str, ...]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        for found in _URL_FIELD.findall(value):
+            if found not in fields:
+                close = difflib.get_close_matches(found, fields, n=1)
+                hint = f"; did you mean {close[0]}?" if close else ""
+                known = ", ".join(fields)
+                raise ValueError(f"{value!r}: unknown field {found}{hint} (known: {known})")
+        return value
+
+    return check
+
+
+def _web_address(value: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise ValueError(f"{value!r}: expected an http(s):// address")
     return value
+
+
+_known_url_fields = _only_fields(RUNBOOK_URL_FIELDS)
 
 
 class Defaults(_Strict):
@@ -91,6 +106,14 @@ class Defaults(_Strict):
     stale_after_days: PositiveInt = 90
     identity_labels: list[str] = Field(default_factory=lambda: list(IDENTITY_LABELS))
     """Labels that say which thing an alert is about, shown in that order."""
+    source_url: (
+        Annotated[
+            str, AfterValidator(_web_address), AfterValidator(_only_fields(SOURCE_URL_FIELDS))
+        ]
+        | None
+    ) = None
+    """Where an entry's markdown is edited, for *Edit runbook* links (page, checklist,
+    review): ``https://github.com/org/runbooks/blob/main/{path}#L{line}``."""
 
 
 class Level(_Strict):

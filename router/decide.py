@@ -18,6 +18,7 @@ Otherwise the alert is unmatched.
 from __future__ import annotations
 
 import re
+import urllib.parse
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -39,6 +40,7 @@ from router.storm import StormPolicy
 LinkOrigin = Literal["route", "alert", "claim", "outside"]
 """Where a runbook link came from, in the order of resolution (the module's docstring)."""
 _URL_FIELD = re.compile(r"\{(id|public_url)\}")
+_SOURCE_FIELD = re.compile(r"\{(path|line|id)\}")
 _RUNBOOK_PAGE = "/runbooks/{id}"
 
 
@@ -149,6 +151,19 @@ class Ruleset:
             "public_url": self.public_url,
         }
         return _URL_FIELD.sub(lambda m: values[m.group(1)], self.config.data.defaults.runbook_url)
+
+    def source_url(self, runbook: Runbook, line: int | None = None) -> str | None:
+        """Where the entry is edited (``defaults.source_url``), at ``line`` (default: its
+        first line); None when the routes file names no such place."""
+        written = self.config.data.defaults.source_url
+        if written is None:
+            return None
+        values = {
+            "path": urllib.parse.quote(runbook.path),
+            "line": str(line or runbook.first_line),
+            "id": runbook.id,
+        }
+        return _SOURCE_FIELD.sub(lambda m: values[m.group(1)], written)
 
     @property
     def pages_url(self) -> str:

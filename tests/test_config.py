@@ -66,3 +66,22 @@ def test_durations(value: object, seconds: float) -> None:
 def test_bad_durations(value: object) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_duration(value)
+
+
+def test_source_url_links_an_entry_at_a_line(tmp_path: Path) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        'defaults: {source_url: "https://github.com/org/rb/blob/main/{path}#L{line}?id={id}"}\n'
+    )
+    ruleset = load_ruleset(routes, RUNBOOKS)
+    runbook = ruleset.catalog.get("RUN-001")
+    assert runbook is not None
+    path = "RUN-001-database-connection-pool-exhaustion.md"
+    assert (
+        ruleset.source_url(runbook) == f"https://github.com/org/rb/blob/main/{path}#L1?id=RUN-001"
+    )
+    assert (
+        ruleset.source_url(runbook, 27)
+        == f"https://github.com/org/rb/blob/main/{path}#L27?id=RUN-001"
+    )
+    assert load_ruleset(ROUTES, RUNBOOKS).source_url(runbook) is None  # not set: no link
