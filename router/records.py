@@ -233,6 +233,25 @@ class SilenceNotice(_Click):
     what: SilenceEvent
 
 
+class StepReasonForm(_Click):
+    """*Didn't work* on a checklist step: the form asking what happened. The tick is
+    recorded already; the form only adds its reason (Slack's ``trigger_id`` opens it, for
+    a few seconds after the click)."""
+
+    kind: Literal["step_reason_form"] = "step_reason_form"
+    trigger_id: str
+    event_id: int
+
+
+class StepWrongForm(_Click):
+    """*A step was wrong* on "Did RUN-001 help?": the form asking which step and what
+    happened."""
+
+    kind: Literal["step_wrong_form"] = "step_wrong_form"
+    trigger_id: str
+    post_id: int
+
+
 Action = Annotated[
     ThreadSteps
     | ShareRunbook
@@ -240,7 +259,9 @@ Action = Annotated[
     | StatusDraft
     | DeclareIncident
     | ExpireSilence
-    | SilenceNotice,
+    | SilenceNotice
+    | StepReasonForm
+    | StepWrongForm,
     Field(discriminator="kind"),
 ]
 ACTION: TypeAdapter[Action] = TypeAdapter(Action)

@@ -11,6 +11,8 @@ messages and the outbox entries are written together before the 2xx. The parts:
     acks.py       acknowledgements and button work
     events.py     the incident timeline: acknowledged, reminders, escalations, resolved
     silences.py   silences from Slack, and alerts as Alertmanager lists them (reconciling)
+    runbook_posts.py  the checklist and "Did RUN-001 help?" in the thread, and their answers
+    use.py        what the runbooks were used for: the runbook pages and ``review``
     queries.py    reads for the pages
     migrate.py    Alembic revisions, run at start and by ``runbook-router migrate``
 """
@@ -21,16 +23,24 @@ from router.store.acks import Acknowledgements
 from router.store.events import MessageEvent, MessageEvents
 from router.store.group import GroupWriter, GroupWrites, IngestRequest
 from router.store.ingest import STALE_REDELIVERY_WINDOW, IngestResult
-from router.store.messages import Member, MessageStore, MessageView, views_of
+from router.store.messages import FeedbackQuestion, Member, MessageStore, MessageView, views_of
 from router.store.outbox import Claim, OutboxItem, OutboxQueue
 from router.store.plan import message_key
 from router.store.queries import Queries
+from router.store.runbook_posts import (
+    CHECKLIST_POST,
+    FEEDBACK_POST,
+    PostedStep,
+    RunbookPost,
+    RunbookPosts,
+)
 from router.store.schema import (
     HEARTBEAT,
     PAGERDUTY_EVENT,
     PAGERDUTY_NOTE,
     RECONCILE,
     RESPONSE_CLOCK,
+    RUNBOOK_POST,
     SLACK_ACTION,
     SLACK_MESSAGE,
     make_engine,
@@ -44,19 +54,24 @@ from router.store.silences import (
     Silences,
     SilenceView,
 )
+from router.store.use import RunbookUse, Said, Unrouted, UsedMessage, UseFacts
 from router.store.writes import AlertWrites
 
 __all__ = [
+    "CHECKLIST_POST",
+    "FEEDBACK_POST",
     "HEARTBEAT",
     "PAGERDUTY_EVENT",
     "PAGERDUTY_NOTE",
     "RECONCILE",
     "RESPONSE_CLOCK",
+    "RUNBOOK_POST",
     "SLACK_ACTION",
     "SLACK_MESSAGE",
     "STALE_REDELIVERY_WINDOW",
     "Candidate",
     "Claim",
+    "FeedbackQuestion",
     "GroupWriter",
     "IngestRequest",
     "IngestResult",
@@ -67,9 +82,15 @@ __all__ = [
     "MirrorOutcome",
     "NewSilence",
     "OutboxItem",
+    "PostedStep",
+    "RunbookPost",
+    "Said",
     "SilenceFacts",
     "SilenceView",
     "Store",
+    "Unrouted",
+    "UseFacts",
+    "UsedMessage",
     "make_engine",
     "message_key",
     "views_of",
@@ -84,6 +105,8 @@ class Store(
     Acknowledgements,
     MessageEvents,
     Silences,
+    RunbookPosts,
+    RunbookUse,
     Queries,
 ):
     """The database, one part per job (each a module here), over one engine and clock."""

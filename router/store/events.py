@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +30,23 @@ SILENCE_ENDING = "silence_ending"
 """The "silence ends soon" reply was posted (``detail``: which silence and end)."""
 NO_LONGER_ACTIVE = "no_longer_active"
 """Reconciling resolved alerts Alertmanager no longer lists (``detail``: how many)."""
+CHECKLIST = "checklist"
+"""Show all steps posted the runbook's checklist in the thread (``who`` asked for it)."""
+STEP_DONE = "step_done"
+STEP_SKIPPED = "step_skipped"
+STEP_FAILED = "step_failed"
+"""A tick on the checklist: ``step`` its number, ``detail`` its title, ``note`` why it did
+not work (from the form that follows the click)."""
+TICKS = (STEP_DONE, STEP_SKIPPED, STEP_FAILED)
+HELPED = "feedback_up"
+DID_NOT_HELP = "feedback_down"
+"""An answer to "Did RUN-001 help?": the latest of a person's counts."""
+STEP_WRONG = "step_wrong"
+"""A step was wrong, said after the resolve: ``step``, ``detail`` its title, ``note`` what
+happened."""
+VOTES = (HELPED, DID_NOT_HELP)
+LEARNED = (*TICKS, *VOTES, STEP_WRONG)
+"""What people told about the runbook: its use on the runbook page and in the review."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +55,13 @@ class MessageEvent:
     at: float
     who: str | None = None
     detail: str | None = None
+    step: int | None = None
+    note: str | None = None
+    id: int = 0
+
+
+def event_of(row: Any) -> MessageEvent:
+    return MessageEvent(row.kind, row.at, row.who, row.detail, row.step, row.note, row.id)
 
 
 class MessageEvents(Database):
@@ -70,7 +95,7 @@ class MessageEvents(Database):
                     message_events.c.message_id == message_id, message_events.c.kind == INCIDENT
                 )
             ).one()
-        return MessageEvent(row.kind, row.at, row.who, row.detail)
+        return event_of(row)
 
     def set_incident_channel(self, message_id: int, channel_id: str) -> None:
         with self._tx() as conn:
@@ -100,4 +125,4 @@ class MessageEvents(Database):
                 .where(message_events.c.message_id == message_id)
                 .order_by(message_events.c.at, message_events.c.id)
             ).all()
-        return [MessageEvent(r.kind, r.at, r.who, r.detail) for r in rows]
+        return [event_of(r) for r in rows]

@@ -11,10 +11,12 @@ import sqlalchemy as sa
 from router.alert import Alert
 from router.decide import Decision
 from router.records import StoredDecision
+from router.store import queue
 from router.store.database import Database
 from router.store.heartbeats import GROUP_PREFIX as HEARTBEAT_GROUP
 from router.store.plan import message_key, message_row
-from router.store.schema import alerts, members, messages, ts
+from router.store.runbook_posts import FEEDBACK_POST, PostedStep, open_post
+from router.store.schema import RUNBOOK_POST, alerts, members, messages, runbook_posts, ts
 from router.store.silences import SilenceView, silence_views
 
 _MEMBERS = sa.select(
@@ -70,6 +72,14 @@ class Member:
     """The Alertmanager silences muting it (their IDs), as last known."""
     inhibited_by: tuple[str, ...] = ()
     """The alerts inhibiting it in Alertmanager (their names), as last known."""
+
+
+@dataclass(frozen=True)
+class FeedbackQuestion:
+    """What "Did RUN-001 help?" asks about: the runbook and its steps as they are now."""
+
+    runbook_id: str
+    steps: tuple[PostedStep, ...]
 
 
 @dataclass(frozen=True)
@@ -316,8 +326,21 @@ class MessageStore(Database):
                 .values(slack_channel=channel_id, slack_ts=ts)
             )
 
-    def record_resolve_notified(self, message_id: int) -> None:
+    def record_resolve_notified(self, message_id: int, ask: FeedbackQuestion | None = None) -> None:
+        """The resolution was told in the thread; with ``ask``, "Did RUN-001 help?" is to
+        follow it there (its outbox entry, in the same transaction)."""
+        now = self.clock.now()
         with self._tx() as conn:
             conn.execute(
                 messages.update().where(messages.c.id == message_id).values(resolve_notified=True)
             )
+            if ask is not None and open_post(
+                conn, now, message_id, FEEDBACK_POST, ask.runbook_id, ask.steps
+            ):
+                post_id = conn.execute(
+                    sa.select(runbook_posts.c.id).where(
+                        runbook_posts.c.message_id == message_id,
+                        runbook_posts.c.kind == FEEDBACK_POST,
+                    )
+                ).scalar_one()
+                queue.arm(conn, now, RUNBOOK_POST, {post_id: 1})

@@ -90,6 +90,8 @@ sa.Index(
     postgresql_where=sa.text("closed = false"),
 )
 
+sa.Index("ix_messages_runbook", messages.c.runbook_id, messages.c.created_at)  # its use
+
 members = sa.Table(
     "message_alerts",
     metadata,
@@ -181,6 +183,8 @@ message_events = sa.Table(
     sa.Column("at", sa.Float, nullable=False),
     sa.Column("who", sa.Text),
     sa.Column("detail", sa.Text),
+    sa.Column("step", sa.Integer),  # a runbook step's number: ticks, step reports
+    sa.Column("note", sa.Text),  # what a person wrote: why a step did not work
     sa.Index("ix_message_events_message", "message_id"),
     sa.Index(
         "uq_message_events_incident",
@@ -213,6 +217,23 @@ silences = sa.Table(
     sa.Index("ix_silences_message", "message_id"),
 )
 """Alertmanager silences the router's messages show: made from Slack, or read when reconciling."""
+runbook_posts = sa.Table(
+    "runbook_posts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("message_id", sa.ForeignKey("messages.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # checklist | feedback
+    sa.Column("runbook_id", sa.String(32), nullable=False),
+    sa.Column("steps", sa.JSON, nullable=False),  # [{"number": 1, "title": ...}] as posted
+    sa.Column("holder", sa.Text),  # the action posting it (a retry of it posts again)
+    sa.Column("slack_ts", sa.Text),  # the reply in the alert message's thread, once posted
+    sa.Column("version", sa.Integer, nullable=False, default=1),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("message_id", "kind", name="uq_runbook_posts_message_kind"),
+    sa.Index("ix_runbook_posts_ts", "slack_ts"),
+)
+"""The router's runbook replies in an alert's thread, one of each kind per message: the
+step checklist and the feedback question, edited as people answer them."""
 
 # Outbox kinds, and what their ``ref`` points at.
 SLACK_MESSAGE = "slack_message"  # messages.id
@@ -222,6 +243,7 @@ SLACK_ACTION = "slack_action"  # actions.id: a button's work
 HEARTBEAT = "heartbeat"  # heartbeats.id: due when the heartbeat's interval has passed
 RESPONSE_CLOCK = "response_clock"  # messages.id: ack_within, resolve_within, update_every
 RECONCILE = "reconcile"  # 0: the one reconciler, due every ROUTER_RECONCILE_INTERVAL
+RUNBOOK_POST = "runbook_post"  # runbook_posts.id: post or edit the checklist, the question
 
 
 def ts(value: Any) -> float | None:
