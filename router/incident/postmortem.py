@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from router.incident.steps import checklist_start, states
 from router.incident.timeline import ended, started, timeline, utc, who_text
 from router.notifiers.blocks import duration
 from router.runbooks import Runbook
 from router.store import MessageEvent, MessageView
+from router.store.events import DID_NOT_HELP, HELPED, STEP_WRONG, TICKS
 
 QUESTIONS = [
     "- (add: when the change that caused it was made, when it was noticed, what was tried)",
@@ -85,8 +87,51 @@ def postmortem(
         by = who_text(entry.who, slack=False, names=people)
         who = f" by {by}" if entry.who is not None else ""
         lines.append(f"- {utc(entry.at)}: {entry.what}{who}")
-    lines += QUESTIONS
+    lines += QUESTIONS[:1]
+    lines += _steps(view, events, runbook, people)
+    lines += QUESTIONS[1:]
     if runbook is not None and runbook.post_incident:
         lines += ["", f"## From {runbook.id}'s post-incident list", ""]
         lines += [f"- [ ] {item}" for item in runbook.post_incident]
     return "\n".join(lines) + "\n"
+
+
+def _steps(
+    view: MessageView,
+    events: Sequence[MessageEvent],
+    runbook: Runbook | None,
+    people: Mapping[str, str] | None,
+) -> list[str]:
+    """What each step came to, when the checklist was used; what was said after."""
+    start = checklist_start(events)
+    said = [e for e in events if e.kind in (HELPED, DID_NOT_HELP, STEP_WRONG)]
+    if start is None and not said:
+        return []
+    known = {s.number: s.title for s in runbook.steps} if runbook else {}
+    known |= {e.step: e.detail or "" for e in events if e.kind in TICKS and e.step is not None}
+    name = runbook.id if runbook else view.runbook_id or "the runbook"
+    lines = ["", f"## {name}'s steps, as ticked in Slack", ""]
+    if start is None:
+        lines.append("- The checklist was not used.")
+    for state in states(sorted(known.items()), events, start):
+        tick = state.tick
+        head = f"- Step {state.number}, {state.title}: "
+        if tick is None:
+            lines.append(head + "not ticked")
+            continue
+        by = who_text(tick.who, slack=False, names=people)
+        since = "the checklist was posted" if tick.first else "the previous step"
+        why = f': "{tick.note}"' if tick.note else ""
+        lines.append(f"{head}{tick.word} by {by}, {duration(tick.took)} after {since}{why}")
+    votes: dict[str, str] = {}
+    for event in said:
+        if event.kind in (HELPED, DID_NOT_HELP) and event.who:
+            votes[event.who] = event.kind
+    if votes:
+        up = sum(1 for v in votes.values() if v == HELPED)
+        lines.append(f"- After the resolve: {up} 👍, {len(votes) - up} 👎")
+    for event in said:
+        if event.kind == STEP_WRONG:
+            by = who_text(event.who, slack=False, names=people)
+            lines.append(f'- Step {event.step} was wrong ({by}): "{event.note or ""}"')
+    return lines

@@ -8,11 +8,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from router.incident.steps import learned_text, ticks
 from router.notifiers.blocks import duration
 from router.notifiers.mrkdwn import safe
 from router.store import MessageEvent, MessageView
 from router.store.events import (
     ACK_REMINDER,
+    CHECKLIST,
+    LEARNED,
     NO_LONGER_ACTIVE,
     RESOLVE_ESCALATION,
     SILENCE_ENDING,
@@ -108,9 +111,20 @@ def timeline(view: MessageView, events: Sequence[MessageEvent]) -> list[Entry]:
         for e in events
         if e.kind in _EVENTS or e.kind == SILENCED
     ]
+    entries += _learned(view, events)
     if view.closed:
         entries.append(Entry(ended(view, view.resolved_at or view.created_at), "resolved"))
     return sorted(entries, key=lambda e: e.at)
+
+
+def _learned(view: MessageView, events: Sequence[MessageEvent]) -> list[Entry]:
+    """The checklist, each tick with the time its step took, and what people said after."""
+    by_event = {t.event: t for t in ticks(events)}
+    return [
+        Entry(e.at, learned_text(e, view.runbook_id, by_event.get(e.id)), e.who)
+        for e in events
+        if e.kind in LEARNED or e.kind == CHECKLIST
+    ]
 
 
 def utc(ts: float) -> str:
