@@ -285,7 +285,8 @@ def test_resolution_posts_the_timeline_and_a_postmortem_draft(w: World, tmp_path
     )
     w.router.dispatcher.dispatch_due()
     replies = [m for action, _, _, m in w.router.slack.calls if action == "reply"]
-    resolved = replies[-1]
+    *_, resolved, question = replies  # acknowledged: "Did RUN-001 help?" follows
+    assert question.text == "Did RUN-001 help?"
     check_golden(GOLDEN / "incident/resolved-reply.json", dumps(resolved.blocks))
     assert "postmortem.md|postmortem draft>" in dumps(resolved.blocks)  # one line, its link
     assert not any("Postmortem draft" in r.text for r in replies)  # not the draft itself

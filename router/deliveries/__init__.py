@@ -17,6 +17,7 @@ from router.deliveries.base import Deferred, Handler
 from router.deliveries.pagerduty_event import PagerDutyEvent
 from router.deliveries.pagerduty_note import PagerDutyNote
 from router.deliveries.response_clock import ResponseClock
+from router.deliveries.runbook_post import RunbookPost
 from router.deliveries.slack_action import SlackAction
 from router.deliveries.slack_message import SlackMessage
 from router.metrics import Metrics
@@ -28,6 +29,7 @@ from router.store import (
     PAGERDUTY_EVENT,
     PAGERDUTY_NOTE,
     RESPONSE_CLOCK,
+    RUNBOOK_POST,
     SLACK_ACTION,
     SLACK_MESSAGE,
     Store,
@@ -56,6 +58,7 @@ def register_all(
     dispatcher.register(PAGERDUTY_EVENT, PagerDutyEvent(store, pagerduty, metrics))
     dispatcher.register(SLACK_ACTION, SlackAction(store, actions, metrics))
     if ruleset is not None:
+        dispatcher.register(RUNBOOK_POST, RunbookPost(store, notifier, ruleset, metrics))
         clock = ResponseClock(
             store,
             notifier,

@@ -9,7 +9,8 @@ from router.errors import DeliveryError, Reason
 from router.metrics import Metrics
 from router.notifiers import Notifier
 from router.notifiers.message import MessageRenderer
-from router.store import MessageView, OutboxItem, Store
+from router.slackapp.checklist import posted_steps
+from router.store import FeedbackQuestion, MessageView, OutboxItem, Store
 
 log = logging.getLogger("router.dispatcher")
 
@@ -65,4 +66,16 @@ class SlackMessage:
         reply = renderer.render_resolved_reply(view, now, events, postmortem_url=url)
         self.notifier.reply(channel, ts, reply)
         self.metrics.delivered.labels("reply").inc()
-        self.store.record_resolve_notified(view.id)
+        self.store.record_resolve_notified(view.id, _feedback_question(view, renderer))
+
+
+def _feedback_question(view: MessageView, renderer: MessageRenderer) -> FeedbackQuestion | None:
+    """ "Did RUN-001 help?" follows the resolve of a message someone acknowledged, when its
+    runbook is one of ours."""
+    runbook = renderer.runbooks.get(view.runbook_id) if view.runbook_id else None
+    if runbook is None or view.kind != "group" or view.heartbeat:
+        return None
+    if not any(m.ack_by is not None for m in view.members):
+        return None
+    label_sets = [m.labels for m in view.members]
+    return FeedbackQuestion(runbook.id, posted_steps(runbook, label_sets))

@@ -111,8 +111,10 @@ async def slack_interaction(request: Request, rt: RuntimeDep) -> Response:
     except json.JSONDecodeError as exc:
         raise PayloadError("payload", f"invalid JSON: {exc.msg}", status_code=400) from None
     if isinstance(payload, dict) and payload.get("type") == "view_submission":
-        answer = await run_in_threadpool(submission, payload, rt.silences)
-        rt.dispatcher.wake()
+        submitted = await run_in_threadpool(submission, payload, rt.store, rt.silences)
+        if submitted.work:
+            rt.dispatcher.wake()
+        answer = submitted.answer  # errors keep the form open; nothing closes it
         return JSONResponse(answer) if answer else Response(status_code=200)
     prefix = rt.settings.slack_response_url_prefix
     queued = await run_in_threadpool(

@@ -1,6 +1,6 @@
 """Every button the router's messages carry, by ``action_id``, in one place.
 
-Buttons that do work (steps, acknowledge, share) come back as signed
+Buttons that do work (steps, ticks, feedback, acknowledge, share) come back as signed
 interactions (router/slackapp/interactions.py) and are queued as typed actions
 (router/records.py). Link buttons only open a page; Slack reports their clicks too.
 """
@@ -31,6 +31,19 @@ class Button(StrEnum):
     """Expire a silence shown in Alertmanager (value as Extend's)."""
     OPEN_ALERTMANAGER = "open_alertmanager"
     """Show in Alertmanager: its alerts page filtered on the group."""
+    STEP_DONE = "step_done"
+    """On the checklist: the step is done (value ``RUN-001:2``: the runbook and the step)."""
+    STEP_SKIPPED = "step_skipped"
+    STEP_FAILED = "step_failed"
+    """The step did not work: recorded, then a form asks what happened."""
+    STEP_MENU = "step_tick"
+    """A long checklist's ⋯ menu per step, in place of the three buttons (option value
+    ``step_done RUN-001:2``)."""
+    HELPED = "runbook_helped"
+    """On "Did RUN-001 help?" after a resolve: 👍 (value: the runbook)."""
+    DID_NOT_HELP = "runbook_did_not_help"
+    STEP_WRONG = "step_wrong"
+    """"A step was wrong": a form asks which one and what happened."""
     OPEN_RUNBOOK = "open_runbook"
     OPEN_PAGERDUTY = "open_pagerduty"
     OPEN_SOURCE = "open_source"

@@ -45,6 +45,9 @@ _ERRORS: dict[str, tuple[Reason, bool]] = {
     "cant_update_message": (Reason.NOT_FOUND, False),
     "edit_window_closed": (Reason.NOT_FOUND, False),
     "name_taken": (Reason.CONFLICT, False),
+    "expired_trigger_id": (Reason.NOT_FOUND, False),
+    "invalid_trigger_id": (Reason.NOT_FOUND, False),
+    "exchanged_trigger_id": (Reason.NOT_FOUND, False),
 }
 
 

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from router.clock import Clock, SystemClock
 from router.decide import Ruleset
 from router.errors import DeliveryError, Reason
-from router.notifiers import Notifier, Rendered, Reply
-from router.notifiers.mrkdwn import MAX_BLOCKS, escape
+from router.notifiers import Notifier, Reply
+from router.notifiers.directory import permalink
+from router.notifiers.mrkdwn import MAX_BLOCKS, escape, link
 from router.notifiers.pagerduty import PagerDuty
-from router.notifiers.runbook_entry import procedure_blocks, runbook_blocks
+from router.notifiers.runbook_entry import runbook_blocks
 from router.records import (
     AcknowledgeMessage,
     Action,
@@ -24,8 +26,11 @@ from router.records import (
     ShareRunbook,
     SilenceNotice,
     StatusDraft,
+    StepReasonForm,
+    StepWrongForm,
     ThreadSteps,
 )
+from router.slackapp import checklist, feedback
 from router.slackapp.incident import IncidentDesk
 from router.slackapp.silence import SilenceDesk
 from router.store import MessageView, Store
@@ -61,7 +66,11 @@ class ActionRunner:
         """Do it; return what was done, for the delivered metric."""
         match action:
             case ThreadSteps():
-                self._thread_steps(action)
+                self._thread_steps(action, holder=f"action:{action_id}")
+            case StepReasonForm():
+                self._reason_form(action)
+            case StepWrongForm():
+                self._step_wrong_form(action)
             case ShareRunbook():
                 self._share(action)
             case AcknowledgeMessage():
@@ -91,27 +100,65 @@ class ActionRunner:
         if url := action.response_url:
             self.notifier.respond(url, Reply(text))
 
-    def _thread_steps(self, action: ThreadSteps) -> None:
+    def _thread_steps(self, action: ThreadSteps, holder: str) -> None:
+        """The procedure as a checklist in the thread, once per message: a later click
+        is told where it is."""
         view = self.store.load_message(action.message_id)
         if view is None or view.slack_channel is None or view.slack_ts is None:
             raise DeliveryError(Reason.NOT_FOUND, "message not posted", retryable=False)
-        runbook = self.ruleset().catalog.get(view.runbook_id or "")
+        ruleset = self.ruleset()
+        runbook = ruleset.catalog.get(view.runbook_id or "")
         if runbook is None:
             self._tell(
                 action, "This alert's runbook is not a RUN- entry here; open its link instead."
             )
             return
-        title = f"{runbook.id}: {escape(runbook.title)}"
-        head = f"*Full procedure of {title}* (asked by {mention(action.user_id)})"
-        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": head}}]
         # Filled for the alerts still firing (all of them once none is), in the message's order.
         label_sets = [m.labels for m in view.firing or view.members]
-        steps = procedure_blocks(
-            runbook, MAX_BLOCKS - 1, label_sets=label_sets, more_url=self._alert_page(view)
+        steps = checklist.posted_steps(runbook, label_sets)
+        post, mine = self.store.open_checklist(view.id, runbook.id, steps, holder)
+        if not mine:
+            where = permalink(self.notifier.workspace_url(), view.slack_channel, post.slack_ts)
+            text = f"The checklist of {runbook.id} is already in this thread"
+            self._tell(action, f"{text}: {link(where, 'open it', 200)}." if where else f"{text}.")
+            return
+        asked_by = f"slack:{action.user_id}"
+        rendered = checklist.render_for(
+            post, view, [], ruleset, asked_by=asked_by, more_url=self._alert_page(view)
         )
-        blocks += [b.to_dict() for b in steps]
-        text = f"Full procedure of {runbook.id}: {escape(runbook.title)}"
-        self.notifier.reply(view.slack_channel, view.slack_ts, Rendered(text, blocks))
+        try:
+            posted = self.notifier.reply(view.slack_channel, view.slack_ts, rendered)
+        except DeliveryError as exc:
+            if not exc.retryable:
+                self.store.drop_post(post)
+            raise
+        self.store.checklist_posted(post, posted.ts, asked_by)
+
+    def _reason_form(self, action: StepReasonForm) -> None:
+        """After *Didn't work*: the form for what happened (the tick stands without it)."""
+        found = self.store.step_event(action.event_id)
+        if found is None or found[0].step is None:
+            return
+        event, runbook_id = found
+        form = checklist.reason_form(event.id, runbook_id, event.step or 0, event.detail or "")
+        self._open(action, form, "say what happened in the thread")
+
+    def _step_wrong_form(self, action: StepWrongForm) -> None:
+        post = self.store.load_post(action.post_id)
+        if post is None:
+            return
+        runbook = self.ruleset().catalog.get(post.runbook_id)
+        form = feedback.step_wrong_form(post, runbook.title if runbook else None)
+        self._open(action, form, "say in the thread which step was wrong and why")
+
+    def _open(
+        self, action: StepReasonForm | StepWrongForm, form: dict[str, Any], else_: str
+    ) -> None:
+        """A form within Slack's few seconds, or a word to the clicker that it could not."""
+        try:
+            self.notifier.open_view(action.trigger_id, form)
+        except DeliveryError as exc:
+            self._tell(action, f"Slack would not open the form ({exc.detail}): {else_}, please.")
 
     def _alert_page(self, view: MessageView) -> str | None:
         """The page of the message's first alert, when the router's pages have an address."""

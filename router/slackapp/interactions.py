@@ -1,11 +1,14 @@
-"""Button clicks (``block_actions``): checked against what is stored, then queued.
+"""Button clicks (``block_actions``) and form submissions (``view_submission``): checked
+against what is stored, then recorded or queued.
 
 What a click acts on comes from the signed request's container (channel and
-message ts) looked up in the store, never from the button's value.
+message ts) looked up in the store, never from the button's value; a form's from
+its ``private_metadata``, looked up again. Forms are routed by ``callback_id``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from router.decide import Ruleset
@@ -19,8 +22,11 @@ from router.records import (
     StatusDraft,
     ThreadSteps,
 )
+from router.slackapp import checklist, feedback
 from router.slackapp.actions import SLACK_USER_ID
+from router.slackapp.forms import Submitted
 from router.slackapp.silence import SilenceDesk
+from router.slackapp.silence_modal import CALLBACK_ID as SILENCE_FORM
 from router.store import MessageView, SilenceView, Store
 
 ON_MESSAGE: dict[
@@ -48,6 +54,24 @@ def _text(value: Any, path: str, *, required: bool = True) -> str:
 
 def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+ON_SUBMIT: dict[str, Callable[[dict[str, Any], str, Store], Submitted]] = {
+    checklist.REASON_FORM: checklist.reason_submitted,
+    feedback.STEP_WRONG_FORM: feedback.step_wrong_submitted,
+}
+"""Forms by ``callback_id``: what each submission does (the silence form goes to its
+desk, which holds the Alertmanagers)."""
+
+
+def _user_id(payload: dict[str, Any]) -> str:
+    user = payload.get("user")
+    if not isinstance(user, dict):
+        raise PayloadError("payload.user", "expected an object", status_code=400)
+    user_id = _text(user.get("id"), "payload.user.id")
+    if not SLACK_USER_ID.match(user_id):
+        raise PayloadError("payload.user.id", "not a Slack user ID", status_code=400)
+    return user_id
 
 
 def _draft_of(action: dict[str, Any], channel: Any, store: Store, i: int) -> int | None:
@@ -87,11 +111,21 @@ def _silence_of(
     return (view, silence) if silence is not None else None
 
 
-def submission(payload: Any, silences: SilenceDesk | None) -> dict[str, Any] | None:
-    """The answer to a modal's ``view_submission`` (None: not one of ours)."""
+def submission(payload: Any, store: Store, silences: SilenceDesk | None) -> Submitted:
+    """A form's ``view_submission``, done by its ``callback_id``; one not ours changes
+    nothing."""
     if not isinstance(payload, dict) or payload.get("type") != "view_submission":
-        return None
-    return silences.submit(payload) if silences is not None else None
+        raise PayloadError("payload.type", "expected view_submission", status_code=400)
+    user_id = _user_id(payload)
+    view = payload.get("view")
+    if not isinstance(view, dict):
+        raise PayloadError("payload.view", "expected an object", status_code=400)
+    callback = view.get("callback_id")
+    if callback == SILENCE_FORM:
+        answer = silences.submit(payload) if silences is not None else None
+        return Submitted(answer=answer, work=silences is not None)
+    done = ON_SUBMIT.get(str(callback))
+    return done(view, user_id, store) if done is not None else Submitted()
 
 
 def handle(
@@ -101,7 +135,7 @@ def handle(
     response_url_prefix: str,
     silences: SilenceDesk | None = None,
 ) -> list[int]:
-    """Queue the work of each action in the payload; return the action ids stored.
+    """Record or queue the work of the clicked action; the ids stored (actions, events).
 
     *Silence* and *Extend* open their modal here and now: ``views.open`` needs the
     click's ``trigger_id``, which Slack honours for three seconds.
@@ -110,12 +144,8 @@ def handle(
         raise PayloadError("payload", "expected a JSON object", status_code=400)
     if payload.get("type") != "block_actions":
         return []  # view submissions (submission() above), shortcuts: nothing here
-    user = payload.get("user")
-    if not isinstance(user, dict):
-        raise PayloadError("payload.user", "expected an object", status_code=400)
-    user_id = _text(user.get("id"), "payload.user.id")
-    if not SLACK_USER_ID.match(user_id):
-        raise PayloadError("payload.user.id", "not a Slack user ID", status_code=400)
+    user_id = _user_id(payload)
+    user = payload["user"]
     user_name = str(user.get("name") or user.get("username") or user_id)[:100]
     container = _object(payload.get("container"))
     channel = container.get("channel_id") or _object(payload.get("channel")).get("id")
@@ -164,6 +194,14 @@ def handle(
                 queued.append(store.enqueue_action(expire))
             elif isinstance(trigger_id, str):
                 silences.open(view, user_id, user_name, trigger_id, extends=silence)
+        elif action_id in checklist.TICK_BUTTONS or action_id == Button.STEP_MENU:
+            where = (channel, message_ts)
+            queued += checklist.tick(store, action, i, where, who, payload.get("trigger_id"))
+        elif action_id in feedback.VOTE_BUTTONS:
+            queued += feedback.vote(store, action, i, (channel, message_ts), user_id)
+        elif action_id == Button.STEP_WRONG:
+            where = (channel, message_ts)
+            queued += feedback.step_wrong(store, action, i, where, who, payload.get("trigger_id"))
         elif action_id == Button.SHARE:
             runbook = ruleset.catalog.get(_text(action.get("value"), f"payload.actions[{i}].value"))
             if runbook is not None and response_url:

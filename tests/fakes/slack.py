@@ -61,6 +61,7 @@ class FakeSlack:
         self.topics: dict[str, str] = {}  # channel ID -> topic
         self.members: dict[str, list[str]] = {}  # channel ID -> invited user IDs
         self.scopes: set[str] | None = None  # None: every scope; else what the token has
+        self.expired_triggers: set[str] = set()  # views.open answers expired_trigger_id
         self._seq = itertools.count(1)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -149,6 +150,8 @@ class FakeSlack:
                 answer = {"ok": True, "user": {"id": user, "real_name": name, "profile": profile}}
                 return 200, answer, {}
             if method == "views.open":
+                if str(body.get("trigger_id", "")) in self.expired_triggers:
+                    return 200, {"ok": False, "error": "expired_trigger_id"}, {}
                 view = body.get("view")
                 if isinstance(view, str):
                     view = json.loads(view)

@@ -69,3 +69,50 @@ def posted(slack: FakeSlack, store: Store, channel: str | None = None) -> SlackM
     known = lambda: store.find_message(message.channel, message.ts) is not None  # noqa: E731
     wait_for(known, 10, "the router to record the post")
     return message
+
+
+def block_action(
+    user: str,
+    channel: str,
+    ts: str,
+    action: dict[str, Any],
+    *,
+    response_url: str = "",
+    trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
+) -> dict[str, Any]:
+    """A ``block_actions`` payload: ``user`` clicked ``action`` on the message at (channel, ts)."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0001"},
+        "trigger_id": trigger_id,
+        "response_url": response_url,
+        "actions": [action],
+        "container": {"type": "message", "message_ts": ts, "channel_id": channel},
+        "channel": {"id": channel},
+    }
+
+
+def view_submission(user: str, view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Submitting the modal ``view`` (as opened) with these input values by block id: a
+    string for a text input, ``{"selected": value}`` for a select."""
+    state: dict[str, Any] = {}
+    for block_id, value in values.items():
+        if isinstance(value, dict):
+            option = {
+                "text": {"type": "plain_text", "text": value["selected"]},
+                "value": value["selected"],
+            }
+            state[block_id] = {block_id: {"type": "static_select", "selected_option": option}}
+        else:
+            state[block_id] = {block_id: {"type": "plain_text_input", "value": value}}
+    return {
+        "type": "view_submission",
+        "user": {"id": user, "username": user.lower(), "team_id": "T0001"},
+        "view": {
+            "id": "V0001",
+            "type": "modal",
+            "callback_id": view["callback_id"],
+            "private_metadata": view["private_metadata"],
+            "state": {"values": state},
+        },
+    }

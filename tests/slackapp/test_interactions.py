@@ -138,7 +138,7 @@ def test_acknowledge_refused_by_pagerduty_is_explained(world: World) -> None:
     assert "acknowledged" not in message.current_text
 
 
-def test_show_all_steps_posts_the_procedure_in_the_thread(world: World) -> None:
+def test_show_all_steps_posts_the_procedure_as_a_checklist_in_the_thread(world: World) -> None:
     world.incident()  # routed to RUN-004 by pagerduty-checkout
     message = world.posted()
     assert buttons(message)["show_steps"]["value"] == "RUN-004"
@@ -148,13 +148,14 @@ def test_show_all_steps_posts_the_procedure_in_the_thread(world: World) -> None:
     wait_for(lambda: bool(world.slack.replies(message)), 10, "the thread reply")
     (reply,) = world.slack.replies(message)
     text = json.dumps(reply.blocks, ensure_ascii=False)
-    assert "Full procedure of RUN-004: Bad Deploy Detected" in text
+    assert "Checklist for RUN-004: Bad Deploy Detected" in text
     for step in (
         "Step 1: Correlate with recent releases",
         "Step 3: Roll back if the release is the cause",
     ):
         assert step in text
     assert f"asked by <@{JANE}>" in text
+    assert text.count('"action_id": "step_done"') == 3  # a row of buttons per step
 
 
 def test_post_in_channel_shares_the_entry(world: World) -> None:
