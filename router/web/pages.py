@@ -1,8 +1,9 @@
 """Server-rendered pages, Jinja2 with autoescape; JSON with ``Accept: application/json``.
 
-GET /runbooks[?q=words]   index by category, or search results (same search as /runbook)
-GET /runbooks/{id}        the entry, rendered from its markdown, commands with Copy;
-                          ``?alert=<id>``: its placeholders filled from that alert's labels
+GET /runbooks[?q=words]   index by category, or search results (same search as /runbook);
+                          ``?sort=last_used|negative``: by use (web/runbook_use.py)
+GET /runbooks/{id}        the entry, rendered from its markdown, commands with Copy, and its
+                          use; ``?alert=<id>``: its placeholders filled from that alert's labels
 GET /alerts               firing now (or ?state=resolved|all), filtered: web/alert_list.py
 GET /alerts/{id}          one alert: the decision, its timeline, the payload as received
 """
@@ -48,6 +49,7 @@ from router.runbooks.filled import filled_step
 from router.runbooks.model import CATEGORIES
 from router.runbooks.placeholders import fill
 from router.runtime import Runtime
+from router.web import runbook_use
 from router.web.runbook_links import runbook_links
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -229,8 +231,12 @@ async def login(request: Request, rt: RuntimeDep) -> Response:
 
 
 @router.get("/runbooks", response_class=HTMLResponse)
-async def runbooks(request: Request, rt: RuntimeDep, q: str = "") -> Response:
+async def runbooks(
+    request: Request, rt: RuntimeDep, q: str = "", sort: str = "category"
+) -> Response:
     query = " ".join(q.split())[:200]
+    if sort not in runbook_use.SORTS:
+        return bad_request(request, "sort", f"{sort[:30]!r}: one of {', '.join(runbook_use.SORTS)}")
     if query:
         hits = rt.ruleset.index.search(query, limit=20)
         found = [RunbookHit(**summary(rt, h.runbook).model_dump(), score=h.score) for h in hits]
@@ -238,8 +244,19 @@ async def runbooks(request: Request, rt: RuntimeDep, q: str = "") -> Response:
             return JSONResponse({"query": query, "runbooks": _json(found)})
         return page(request, "runbooks.html", {"query": query, "results": found, "groups": {}})
     entries = [summary(rt, rb) for rb in rt.ruleset.catalog]
+    uses = None
+    if sort != "category":
+        uses = await run_in_threadpool(runbook_use.all_use, rt, [e.id for e in entries])
+    if uses is not None:
+        entries = runbook_use.sorted_by(entries, uses, sort)
     if wants_json(request):
-        return JSONResponse({"runbooks": _json(entries), "problems": _json(problems(rt))})
+        body: dict[str, Any] = {"runbooks": _json(entries), "problems": _json(problems(rt))}
+        if uses is not None:
+            body |= {"sort": sort, "use": {k: v.model_dump(mode="json") for k, v in uses.items()}}
+        return JSONResponse(body)
+    if uses is not None:
+        context = {"query": "", "results": entries, "groups": {}, "problems": problems(rt)}
+        return page(request, "runbooks.html", context | {"sort": sort, "uses": uses})
     groups: dict[str, list[RunbookSummary]] = defaultdict(list)
     for entry in entries:
         groups[entry.category].append(entry)
@@ -275,8 +292,11 @@ async def runbook(
         filled = await run_in_threadpool(rt.store.alert_detail, number)
         if filled is None:
             return not_found(request, f"alert {number}")
+    use = await run_in_threadpool(runbook_use.runbook_use, rt, rb.id)
+    edit_url = rt.ruleset.source_url(rb)
     if wants_json(request):
         body = rb.model_dump(mode="json") | summary(rt, rb).model_dump(mode="json")
+        body |= {"edit_url": edit_url, "use": use.model_dump(mode="json") if use else None}
         if filled is not None:
             steps = [filled_step(step, [filled.labels]) for step in rb.steps]
             body |= {
@@ -288,5 +308,9 @@ async def runbook(
         "rb": summary(rt, rb),
         "html": render_markdown(rb.source, filled.labels if filled else None),
         "filled_for": filled_for(filled) if filled else None,
+        "edit_url": edit_url,
+        "use": use,
+        "people": await run_in_threadpool(runbook_use.people, rt, use) if use else {},
+        "step_links": {s.number: rt.ruleset.source_url(rb, s.line) for s in rb.steps},
     }
     return page(request, "runbook.html", context)
