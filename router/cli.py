@@ -1,4 +1,4 @@
-"""``runbook-router``: serve, check, route, preview, lint, new, coverage, migrate, demo."""
+"""``runbook-router``: serve, check, route, preview, lint, new, coverage, review, migrate, demo."""
 
 from __future__ import annotations
 
@@ -13,24 +13,27 @@ from datetime import date
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 
 from router import alertmanagers, logs
 from router.alert import Alert
 from router.app import create_app
 from router.config import load_routes
+from router.config_values import parse_duration
 from router.coverage import Coverage, evaluate, load_monitor_names, load_rules
 from router.decide import Ruleset, load_ruleset
 from router.demo import run
 from router.errors import ConfigError, PayloadError, Problem, StoreUnavailable
 from router.http.webhooks import explain_alerts
 from router.notifiers.log import as_text
+from router.review.report import markdown, review
 from router.runbooks.catalog import write_entry
 from router.runbooks.lint import lint_folder
 from router.runtime import renderer_for, start_line
 from router.server import Bounds, listen, serve
 from router.settings import DEFAULT_HOST, DEFAULT_PORT, Settings, address
 from router.sources import SOURCES
-from router.store import Store, migrate, views_of
+from router.store import Store, Unrouted, UseFacts, migrate, views_of
 from router.store.migrate import SchemaTooNew
 
 log = logging.getLogger("router")
@@ -309,6 +312,70 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _review_facts(store: Store, since: float) -> tuple[UseFacts, list[Unrouted], dict[str, float]]:
+    """What the database holds since ``since``; an empty one (no file, no tables) holds
+    nothing. SchemaTooNew, StoreUnavailable: it cannot be read as it is."""
+    nothing: tuple[UseFacts, list[Unrouted], dict[str, float]] = (UseFacts([], [], 0), [], {})
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        return nothing  # read, never made: no file is an empty database
+    with store.engine.connect() as conn:
+        found = migrate.current(conn)
+    if found is None:
+        return nothing
+    if found != migrate.head():
+        raise StoreUnavailable(
+            f"the database is at schema revision {found}, this router reads {migrate.head()}: "
+            "run `runbook-router migrate` with the router that serves it"
+        )
+    return store.use_facts(since), store.unrouted(since), store.last_used()
+
+
+def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
+    """The quarterly review: the runbook index's template, filled in from the database."""
+    try:
+        period = parse_duration(args.since)
+    except ValueError as exc:
+        print(f"--since {args.since!r}: {exc}", file=sys.stderr)
+        return 2
+    days = int(period // 86400)
+    if days < 1:
+        print(f"--since {args.since!r}: at least a day (e.g. 90d)", file=sys.stderr)
+        return 2
+    try:
+        ruleset = _ruleset(args, settings)
+    except ConfigError as exc:
+        _print_problems(exc.problems)
+        return 1
+    store = Store.from_url(settings.database_url)
+    now = time.time()
+    try:
+        facts, unrouted, last_used = _review_facts(store, now - days * 86400)
+    except (StoreUnavailable, OperationalError) as exc:
+        print(f"review: {store.where}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.engine.dispose()
+    report = review(
+        ruleset.catalog,
+        facts,
+        unrouted,
+        last_used,
+        now=now,
+        period_days=days,
+        stale_after_days=ruleset.config.data.defaults.stale_after_days,
+        database=store.describe(),
+        source_url=ruleset.source_url,
+    )
+    if report.empty:
+        print(f"review: {store.where} has no alerts from the last {days} days", file=sys.stderr)
+    if args.format == "json":
+        print(json.dumps(report.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    else:
+        print(markdown(report), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="runbook-router", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -350,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
             "start an entry with `new`",
         ),
         ("coverage", cmd_coverage, "which alerting rules reach no RUN- runbook"),
+        ("review", cmd_review, "the quarterly runbook review, filled in from the database"),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--config", help="routes file (default: $ROUTER_CONFIG or routes.yaml)")
@@ -375,6 +443,16 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--strict", action="store_true", help="warnings fail too")
             p.add_argument("--stale-after-days", type=int, help="default: routes.yaml defaults")
             p.add_argument("--today", help="YYYY-MM-DD to judge staleness against")
+        if name == "review":
+            p.add_argument(
+                "--since", default="90d", help="the period to review, back from now (default 90d)"
+            )
+            p.add_argument(
+                "--format",
+                choices=("md", "json"),
+                default="md",
+                help="md: the review template filled in, for a pull request; json: for tooling",
+            )
         if name == "coverage":
             p.add_argument(
                 "rules",
