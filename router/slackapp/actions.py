@@ -137,7 +137,7 @@ class ActionRunner:
     def _reason_form(self, action: StepReasonForm) -> None:
         """After *Didn't work*: the form for what happened (the tick stands without it)."""
         found = self.store.step_event(action.event_id)
-        if found is None or found[0].step is None:
+        if found is None:
             return
         event, runbook_id = found
         form = checklist.reason_form(event.id, runbook_id, event.step or 0, event.detail or "")

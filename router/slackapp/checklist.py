@@ -17,6 +17,7 @@ and past 48 steps the rest are named in one line.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -42,7 +43,7 @@ from router.runbooks.filled import filled_step
 from router.runbooks.placeholders import fill_for
 from router.slackapp import forms
 from router.store import CHECKLIST_POST, MessageEvent, MessageView, PostedStep, RunbookPost, Store
-from router.store.events import STEP_DONE, STEP_FAILED, STEP_SKIPPED
+from router.store.events import CHECKLIST, STEP_DONE, STEP_FAILED, STEP_SKIPPED
 
 TICK_BUTTONS = {
     Button.STEP_DONE: STEP_DONE,
@@ -58,6 +59,10 @@ MAX_REASON = 500
 _VALUE = re.compile(r"^(RUN-\d{1,9}):(\d{1,4})$")
 BUTTON_STEPS = (MAX_BLOCKS - 2) // 2
 """Steps that fit with a row of buttons each, beside the head and the tail."""
+MAX_TEXT = 36_000
+"""All the steps' text together: a long runbook's steps are each cut shorter, so the
+message stays well within what Slack takes (it refuses about 40,000 characters)."""
+MIN_STEP_TEXT = 500
 
 
 def step_value(runbook_id: str, number: int) -> str:
@@ -98,6 +103,7 @@ def _step_section(
     more_url: str | None,
     edit: str | None,
     menu: dict[str, Any] | None,
+    limit: int = MAX_SECTION_TEXT,
 ) -> dict[str, Any]:
     step = next((s for s in runbook.steps if s.number == state.number), None) if runbook else None
     body = (
@@ -112,7 +118,7 @@ def _step_section(
         "type": "section",
         "text": {
             "type": "mrkdwn",
-            "text": truncate("\n".join(x for x in lines if x), MAX_SECTION_TEXT),
+            "text": truncate("\n".join(x for x in lines if x), limit),
             "verbatim": True,
         },
     }
@@ -162,19 +168,16 @@ def render(
     """The checklist as it stands after ``events`` (the message's timeline)."""
     started = checklist_start(events) or post.created_at
     steps = states([(s.number, s.title) for s in post.steps], events, started)
-    ticked = [s for s in steps if s.tick is not None]
-    counts = ", ".join(
-        f"{sum(1 for s in ticked if s.tick and s.tick.kind == kind)} {MARKS[kind][1]}"
-        for kind in (STEP_DONE, STEP_SKIPPED, STEP_FAILED)
-        if any(s.tick and s.tick.kind == kind for s in ticked)
-    )
+    kinds = Counter(s.tick.kind for s in steps if s.tick is not None)
+    ticked = sum(kinds.values())
+    counts = ", ".join(f"{kinds[k]} {MARKS[k][1]}" for k in MARKS if kinds[k])
     title = escape(runbook.title) if runbook else ""
     name = f"{post.runbook_id}: {title}" if title else post.runbook_id
     asker = who_text(asked_by, slack=True)
     head = (
         f"*☑️ Checklist for {name}* (asked by {asker}): tick each step as you go; "
         "who and when go on the alert's timeline.\n"
-        f"{len(ticked)} of {len(steps)} steps ticked" + (f": {counts}" if counts else "")
+        f"{ticked} of {len(steps)} steps ticked" + (f": {counts}" if counts else "")
     )
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": head, "verbatim": True}}
@@ -183,10 +186,11 @@ def render(
     room = MAX_BLOCKS - 2
     with_buttons = len(steps) <= BUTTON_STEPS
     shown = steps if len(steps) <= room else steps[: room - 1]
+    limit = max(MIN_STEP_TEXT, min(MAX_SECTION_TEXT, MAX_TEXT // max(len(shown), 1)))
     for state in shown:
         edit = edit_url(lines[state.number]) if state.number in lines else None
         menu = None if with_buttons else _menu(post.runbook_id, state)
-        blocks.append(_step_section(state, runbook, label_sets, more_url, edit, menu))
+        blocks.append(_step_section(state, runbook, label_sets, more_url, edit, menu, limit))
         if with_buttons:
             blocks.append(_buttons(post.runbook_id, state))
     if len(shown) < len(steps):
@@ -196,7 +200,7 @@ def render(
                 "type": "section",
                 "text": {
                     "type": "mrkdwn",
-                    "text": truncate(f"…and steps {rest}: in the runbook.", 3000),
+                    "text": truncate(f"…and steps {rest}: in the runbook.", MAX_SECTION_TEXT),
                 },
             }
         )
@@ -209,7 +213,7 @@ def render(
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(tail)}]}
         )
-    text = f"Checklist for {post.runbook_id}: {len(ticked)} of {len(steps)} steps ticked"
+    text = f"Checklist for {post.runbook_id}: {ticked} of {len(steps)} steps ticked"
     return Rendered(text, blocks)
 
 
@@ -225,7 +229,7 @@ def render_for(
     """The checklist of this message, drawn with the current runbooks."""
     runbook = ruleset.catalog.get(post.runbook_id)
     if asked_by is None:
-        asked_by = next((e.who for e in events if e.kind == "checklist"), None)
+        asked_by = next((e.who for e in events if e.kind == CHECKLIST), None)
 
     def edit(line: int | None) -> str | None:
         return ruleset.source_url(runbook, line) if runbook else None

@@ -366,6 +366,22 @@ def corpus() -> list[Case]:
         "action not an object": json.dumps(
             {"type": "block_actions", "user": {"id": "U123"}, "actions": [1]}
         ),
+        "tick not a step": json.dumps(
+            {
+                "type": "block_actions",
+                "user": {"id": "U123"},
+                "actions": [{"action_id": "step_done", "value": "RUN-001:<!here>"}],
+            }
+        ),
+        "form without a user": json.dumps({"type": "view_submission", "view": {}}),
+        "form without a view": json.dumps({"type": "view_submission", "user": {"id": "U123"}}),
+        "form for no id": json.dumps(
+            {
+                "type": "view_submission",
+                "user": {"id": "U123"},
+                "view": {"callback_id": "step_failed", "private_metadata": "1; DROP"},
+            }
+        ),
     }.items():
         raw = urllib.parse.urlencode(
             {"payload": payload} if payload is not None else {"x": "y"}

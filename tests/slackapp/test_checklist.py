@@ -492,6 +492,7 @@ def test_a_long_checklist_still_fits_slack(steps: int) -> None:
     for block in rendered.blocks:
         assert len(block.get("elements", [])) <= 25
         assert len(block.get("text", {}).get("text", "")) <= 3000
+    assert sum(len(b.get("text", {}).get("text", "")) for b in rendered.blocks) < 40_000
     buttons = [b for b in rendered.blocks if b["type"] == "actions"]
     menus = [b for b in rendered.blocks if "accessory" in b]
     if steps <= 24:
