@@ -14,15 +14,9 @@ from typing import Any
 
 from tests.conftest import GOLDEN, ROOT, ROUTES, wait_for
 from tests.e2e.conftest import RouterProcess, http
-from tests.fakes.slack import FakeSlack, SlackMessage
+from tests.fakes.slack import FakeSlack, SlackMessage, click_payload, view_submission
 from tests.helpers import BODY
-from tests.slackapp.conftest import (
-    SIGNING_SECRET,
-    block_action,
-    interaction_body,
-    signed,
-    view_submission,
-)
+from tests.slackapp.conftest import SIGNING_SECRET, interaction_body, signed
 
 TOKEN = "learn-token"
 JANE, BOB = "U0JANE0001", "U0BOB00001"
@@ -39,11 +33,8 @@ def send(router: RouterProcess, payload: dict[str, Any]) -> int:
         return int(response.status)
 
 
-def click(
-    router: RouterProcess, on: SlackMessage, action_id: str, value: str, user: str, n: int
-) -> int:
-    action = {"type": "button", "action_id": action_id, "value": value, "action_ts": f"1.{n}"}
-    return send(router, block_action(user, on.channel, on.ts, action))
+def click(router: RouterProcess, on: SlackMessage, action_id: str, value: str, user: str) -> int:
+    return send(router, click_payload(on, action_id, value, user))
 
 
 def reply(slack: FakeSlack, parent: SlackMessage, starts: str) -> SlackMessage:
@@ -79,25 +70,25 @@ def test_the_loop_from_the_alert_to_the_review(
     message = fake_slack.posts("#db-oncall")[0]
     router.settled()
 
-    assert click(router, message, "show_steps", "RUN-001", JANE, 1) == 200
+    assert click(router, message, "show_steps", "RUN-001", JANE) == 200
     checklist = reply(fake_slack, message, "Checklist for RUN-001")
     router.settled()
-    assert click(router, checklist, "step_done", "RUN-001:1", JANE, 2) == 200
-    assert click(router, checklist, "step_failed", "RUN-001:2", BOB, 3) == 200
+    assert click(router, checklist, "step_done", "RUN-001:1", JANE) == 200
+    assert click(router, checklist, "step_failed", "RUN-001:2", BOB) == 200
     wait_for(lambda: bool(fake_slack.views), 20, "the Didn't work form")
     (form,) = fake_slack.views
-    assert send(router, view_submission(BOB, form, {"reason": REASON})) == 200
+    assert send(router, view_submission(form, BOB, reason=REASON)) == 200
     wait_for(
         lambda: REASON in json.dumps(checklist.current_blocks), 20, "the reason on the checklist"
     )
     assert "2 of 4 steps ticked" in checklist.current_text
 
-    assert click(router, message, "pd_ack", "x", JANE, 4) == 200
+    assert click(router, message, "pd_ack", "x", JANE) == 200
     wait_for(lambda: "Acknowledged" in json.dumps(message.current_blocks), 20, "acknowledged")
     assert http("POST", f"{router.url}/webhooks/alertmanager", RESOLVED, auth)[0] == 202
     question = reply(fake_slack, message, "Did RUN-001 help?")
     router.settled()
-    assert click(router, question, "runbook_did_not_help", "RUN-001", BOB, 5) == 200
+    assert click(router, question, "runbook_did_not_help", "RUN-001", BOB) == 200
     wait_for(lambda: "👎 1" in json.dumps(question.current_blocks, ensure_ascii=False), 20, "👎")
     router.settled()
 

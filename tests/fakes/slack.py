@@ -286,18 +286,11 @@ def click_payload(
     }
 
 
-def view_submission(
-    view: dict[str, Any],
-    user_id: str,
-    *,
-    matchers: str | None = None,
-    duration: str | None = None,
-    comment: str | None = None,
-) -> dict[str, Any]:
+def view_submission(view: dict[str, Any], user_id: str, **typed: str | None) -> dict[str, Any]:
     """The ``view_submission`` of a modal opened with ``views.open``: each input holds its
-    initial value unless the test types another (as a user would)."""
+    initial value unless the test types another (``comment="…"``, by block id; for a
+    select, the option's value), as a user would."""
     values: dict[str, Any] = {}
-    typed = {"matchers": matchers, "duration": duration, "comment": comment}
     for block in view.get("blocks", []):
         if block.get("type") != "input":
             continue

@@ -5,7 +5,6 @@ postmortem draft, ``review``); and the clicks that must not count."""
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,21 +25,13 @@ from router.slackapp import checklist
 from router.store import MessageEvent, PostedStep, RunbookPost, Store
 from router.store.events import CHECKLIST, DID_NOT_HELP, STEP_DONE, STEP_FAILED, STEP_WRONG
 from tests.conftest import GOLDEN, check_golden, wait_for
-from tests.fakes.slack import FakeSlack, SlackMessage
+from tests.fakes.slack import FakeSlack, SlackMessage, click_payload, view_submission
 from tests.helpers import AUTH, BODY
-from tests.slackapp.conftest import (
-    block_action,
-    interaction_body,
-    posted,
-    signed,
-    slack_settings,
-    view_submission,
-)
+from tests.slackapp.conftest import interaction_body, posted, signed, slack_settings
 
 JANE = "U0JANE0001"
 BOB = "U0BOB00001"
 RESOLVED = (GOLDEN / "sources/alertmanager/resolved.json").read_bytes()
-CLICKS = (f"1795320000.{n:06d}" for n in itertools.count(1))
 
 
 @dataclass
@@ -67,18 +58,12 @@ class World:
     def click(
         self, message: SlackMessage, action_id: str, value: str = "x", user: str = JANE
     ) -> int:
-        action = {"type": "button", "action_id": action_id, "value": value}
-        payload = block_action(
-            user,
-            message.channel,
-            message.ts,
-            action | {"action_ts": next(CLICKS)},
-            response_url=self.slack.response_url_prefix + f"T0001/{user}/x",
-        )
+        url = self.slack.response_url_prefix + f"T0001/{user}/x"
+        payload = click_payload(message, action_id, value, user, response_url=url)
         return int(self.send(payload).status_code)
 
-    def submit(self, user: str, view: dict[str, Any], values: dict[str, Any]) -> Any:
-        return self.send(view_submission(user, view, values))
+    def submit(self, user: str, view: dict[str, Any], **typed: str) -> Any:
+        return self.send(view_submission(view, user, **typed))
 
     def reply(self, message: SlackMessage, starts: str) -> SlackMessage:
         """The thread reply whose text starts so, once it is there and recorded."""
@@ -143,7 +128,7 @@ def test_two_people_tick_the_checklist_and_it_shows_everywhere(
     assert form["callback_id"] == "step_failed"
     assert "End long idle-in-transaction sessions" in json.dumps(form["blocks"])
     wait_for(lambda: "2 of 4 steps ticked" in blocks_of(checklist), 10, "the second tick")
-    answer = world.submit(BOB, form, {"reason": "pg_terminate_backend needs superuser here"})
+    answer = world.submit(BOB, form, reason="pg_terminate_backend needs superuser here")
     assert answer.status_code == 200
     assert answer.content == b""  # the form closes
     wait_for(lambda: "needs superuser" in blocks_of(checklist), 10, "the reason on the checklist")
@@ -162,7 +147,7 @@ def test_two_people_tick_the_checklist_and_it_shows_everywhere(
     wait_for(lambda: len(world.slack.views) == 2, 10, "the step-was-wrong form")
     report = world.slack.views[1]
     assert report["callback_id"] == "step_wrong"
-    world.submit(BOB, report, {"step": {"selected": "2"}, "what": "Needs the rds_superuser role"})
+    world.submit(BOB, report, step="2", what="Needs the rds_superuser role")
     wait_for(lambda: "rds_superuser" in blocks_of(question), 10, "the report on the question")
     world.settled()
     assert world.kinds()[-2:] == [DID_NOT_HELP, STEP_WRONG]
@@ -226,12 +211,7 @@ def test_a_double_click_and_a_replay_are_one_tick(world: World) -> None:
     checklist = world.reply(message, "Checklist for RUN-001")
     world.click(checklist, Button.STEP_DONE, "RUN-001:1")
     world.click(checklist, Button.STEP_DONE, "RUN-001:1")  # a double click: another request
-    payload = block_action(
-        BOB,
-        checklist.channel,
-        checklist.ts,
-        {"type": "button", "action_id": "step_skipped", "value": "RUN-001:3", "action_ts": "9"},
-    )
+    payload = click_payload(checklist, "step_skipped", "RUN-001:3", BOB)
     body = interaction_body(payload)
     headers = signed(body)
     for _ in range(2):  # the same signed request twice (Slack's retry, or a replay)
@@ -304,18 +284,18 @@ def test_a_reason_counts_once_and_only_from_who_ticked(world: World) -> None:
     world.click(checklist, Button.STEP_FAILED, "RUN-001:2", user=BOB)
     wait_for(lambda: bool(world.slack.views), 10, "the form")
     (form,) = world.slack.views
-    assert world.submit(JANE, form, {"reason": "not my tick"}).status_code == 200
-    empty = world.submit(BOB, form, {"reason": "   "})
+    assert world.submit(JANE, form, reason="not my tick").status_code == 200
+    empty = world.submit(BOB, form, reason="   ")
     assert empty.json() == {
         "response_action": "errors",
         "errors": {"reason": "Say in a few words what happened."},
     }
-    world.submit(BOB, form, {"reason": "the first words"})
-    world.submit(BOB, form, {"reason": "other words later"})
+    world.submit(BOB, form, reason="the first words")
+    world.submit(BOB, form, reason="other words later")
     forged = dict(form, private_metadata="999")
-    world.submit(BOB, forged, {"reason": "no such tick"})
+    world.submit(BOB, forged, reason="no such tick")
     unknown = dict(form, callback_id="someone_elses_form")
-    assert world.submit(BOB, unknown, {"reason": "x"}).status_code == 200
+    assert world.submit(BOB, unknown, reason="x").status_code == 200
     world.settled()
     notes = [e.note for e in world.store.message_events(1) if e.kind == STEP_FAILED]
     assert notes == ["the first words"]
@@ -513,17 +493,8 @@ def test_a_tick_from_the_menu_of_a_long_checklist_counts(world: World) -> None:
     world.click(message, Button.SHOW_STEPS)
     checklist_message = world.reply(message, "Checklist for RUN-001")
     option = {"text": {"type": "plain_text", "text": "Done"}, "value": "step_done RUN-001:4"}
-    action = {
-        "type": "overflow",
-        "action_id": "step_tick",
-        "selected_option": option,
-        "action_ts": "5",
-    }
-    assert (
-        world.send(
-            block_action(JANE, checklist_message.channel, checklist_message.ts, action)
-        ).status_code
-        == 200
-    )
+    payload = click_payload(checklist_message, "step_tick", "", JANE)
+    payload["actions"] = [{"type": "overflow", "action_id": "step_tick", "selected_option": option}]
+    assert world.send(payload).status_code == 200
     world.settled()
     assert world.kinds()[-1] == STEP_DONE
