@@ -1,10 +1,14 @@
 """Modals: building one, reading what a ``view_submission`` says, and the answer Slack wants.
 
-A modal is opened with a click's ``trigger_id`` (``views.open``, from the outbox,
-within Slack's few seconds). What it acts on travels in ``private_metadata``,
-which the router wrote; it is checked against the store again on submission, as
-a button's value is. Each form has its ``callback_id``, and interactions.py
-routes submissions by it.
+A modal is opened with a click's ``trigger_id``, which Slack honours for three
+seconds. The checklist's and the feedback's forms open from the outbox, queued
+in the transaction that stored the click (the dispatcher is woken at once):
+what the click said is stored whatever becomes of the form, and if Slack's
+seconds pass first the clicker is told. (The silence form opens in the request
+itself: router/slackapp/silence.py.) What a form acts on travels in
+``private_metadata``, which the router wrote; it is checked against the store
+again on submission, as a button's value is. Each form has its ``callback_id``,
+and interactions.py routes submissions by it.
 """
 
 from __future__ import annotations
