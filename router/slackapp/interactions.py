@@ -196,12 +196,12 @@ def handle(
                 silences.open(view, user_id, user_name, trigger_id, extends=silence)
         elif action_id in checklist.TICK_BUTTONS or action_id == Button.STEP_MENU:
             where = (channel, message_ts)
-            queued += checklist.tick(store, action, i, where, who, payload.get("trigger_id"))
+            queued += checklist.tick(store, action, i, where, who, trigger_id)
         elif action_id in feedback.VOTE_BUTTONS:
             queued += feedback.vote(store, action, i, (channel, message_ts), user_id)
         elif action_id == Button.STEP_WRONG:
             where = (channel, message_ts)
-            queued += feedback.step_wrong(store, action, i, where, who, payload.get("trigger_id"))
+            queued += feedback.step_wrong(store, action, i, where, who, trigger_id)
         elif action_id == Button.SHARE:
             runbook = ruleset.catalog.get(_text(action.get("value"), f"payload.actions[{i}].value"))
             if runbook is not None and response_url:
