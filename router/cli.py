@@ -117,6 +117,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         print(line, file=sys.stderr)
     for line in am_warnings:
         print(f"{line} (warning)", file=sys.stderr)
+    for note in ruleset.config.notes:
+        print(f"{note} (note)", file=sys.stderr)
     if ruleset.problems or am_errors:
         _print_problems(ruleset.problems)
         count = len(ruleset.problems) + len(am_errors)

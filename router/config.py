@@ -8,8 +8,9 @@ Each validation error's location is walked back through the nodes to its line.
 from __future__ import annotations
 
 import difflib
+import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -26,16 +27,20 @@ from pydantic import (
     model_validator,
 )
 
+from router import timeinterval
 from router.alert import SourceName
 from router.config_alertmanagers import AlertmanagerEntry, SilenceConfig, check_alertmanagers
+from router.config_text import as_alertmanager_reads
 from router.config_values import (
     Duration,
     MatcherString,
+    PrometheusDuration,
     RegexString,
     RunbookId,
 )
 from router.errors import ConfigError, Problem, dotted
 from router.matchers import parse
+from router.timeinterval import Range, TimeInterval
 
 LevelName = Literal["SEV0", "SEV1", "SEV2", "SEV3", "SEV4"]
 LEVEL_NAMES: tuple[LevelName, ...] = ("SEV0", "SEV1", "SEV2", "SEV3", "SEV4")
@@ -190,20 +195,68 @@ class SeverityConfig(_Strict):
         return self
 
 
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")  # Prometheus's, for match and match_re
+TIMING_KEYS = ("group_by", "group_wait", "group_interval", "repeat_interval")
+"""Alertmanager's grouping and timing: accepted as written, done by Alertmanager."""
+
+
+def quoted(text: str) -> str:
+    """As Go's %q writes a string, which Alertmanager's messages use."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _label_names(value: dict[str, Any]) -> dict[str, Any]:
+    for name in value:
+        if not _LABEL_NAME.fullmatch(name):
+            raise ValueError(f"invalid label name {quoted(name)}")
+    return value
+
+
+def _regexes_given(value: Any) -> Any:
+    if isinstance(value, dict):
+        for name, regex in value.items():
+            if regex is None:
+                raise ValueError(f"invalid regexp value for {quoted(name)}")
+    return value
+
+
+def _group_by(value: list[str]) -> list[str]:
+    """As Alertmanager checks it: ``...`` alone, label names once each."""
+    seen: set[str] = set()
+    for name in value:
+        if name == "":
+            raise ValueError('invalid label name "" in group_by list')
+        if name in seen:
+            raise ValueError(f"duplicated label {quoted(name)} in group_by")
+        seen.add(name)
+    if "..." in seen and len(seen) > 1:
+        raise ValueError("cannot have wildcard group_by (`...`) and other labels at the same time")
+    return value
+
+
 class RouteConfig(_Strict):
-    """One route; ``routes`` nest as in Alertmanager (children inherit what they leave out)."""
+    """One route; ``routes`` nest as in Alertmanager (children inherit what they leave out).
+
+    An Alertmanager route tree pastes in as written: ``receiver`` (through
+    ``receivers:``), ``match``/``match_re`` values as text, its grouping and timing
+    keys, and ``mute_time_intervals``/``active_time_intervals``.
+    """
 
     name: str | None = None
     source: SourceName | None = None
     matchers: list[MatcherString] = Field(default_factory=list)
-    match: dict[str, str] = Field(
+    match: Annotated[dict[str, str], AfterValidator(_label_names)] = Field(
         default_factory=dict, description="Alertmanager's deprecated equality form"
     )
-    match_re: dict[str, RegexString] = Field(
-        default_factory=dict, description="Alertmanager's deprecated regex form"
-    )
+    match_re: Annotated[
+        dict[str, RegexString], BeforeValidator(_regexes_given), AfterValidator(_label_names)
+    ] = Field(default_factory=dict, description="Alertmanager's deprecated regex form")
     runbook: RunbookId | None = None
     channel: str | None = None
+    receiver: str | None = Field(
+        default=None,
+        description="Alertmanager's: a name in receivers: (its channel), or a #channel itself",
+    )
     severity: LevelName | None = None
     page: str | None = Field(
         default=None,
@@ -225,7 +278,26 @@ class RouteConfig(_Strict):
         description="who the response-time clock escalates to, as Slack writes it "
         "(<!subteam^S0DBA>, <@U0123>); default: the runbook's Escalation Who",
     )
+    mute_time_intervals: list[str] = Field(
+        default_factory=list,
+        description="time_intervals names: while one holds, alerts are held (not inherited)",
+    )
+    active_time_intervals: list[str] = Field(
+        default_factory=list,
+        description="time_intervals names: alerts are held outside them (not inherited)",
+    )
+    group_by: Annotated[list[str], AfterValidator(_group_by)] | None = None
+    group_wait: PrometheusDuration | None = None
+    group_interval: PrometheusDuration | None = None
+    repeat_interval: PrometheusDuration | None = None
     routes: list[RouteConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _intervals_not_zero(self) -> RouteConfig:
+        for key in ("group_interval", "repeat_interval"):
+            if getattr(self, key) == 0:
+                raise ValueError(f"{key} cannot be zero")
+        return self
 
 
 def walk_routes(
@@ -242,6 +314,84 @@ class Acknowledge(_Strict):
     """Reactions (emoji names, without colons) on an alert message that acknowledge it."""
 
 
+def _text(parse: Callable[[str], Range]) -> Callable[[Any], Range]:
+    def read(value: Any) -> Range:
+        if not isinstance(value, str):
+            raise ValueError(f"expected text such as 'monday:friday', got {value!r}")
+        return parse(value)
+
+    return read
+
+
+def _location(name: str) -> str:
+    timeinterval.load_location(name)
+    return name
+
+
+def _time(value: str | None) -> str | None:
+    if value is not None:
+        timeinterval.parse_time(value)
+    return value
+
+
+class TimeRangeSpec(_Strict):
+    start_time: Annotated[str | None, AfterValidator(_time)] = None
+    end_time: Annotated[str | None, AfterValidator(_time)] = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeRangeSpec:
+        timeinterval.time_range(self.start_time, self.end_time)
+        return self
+
+
+class TimeIntervalSpec(_Strict):
+    """One interval in Alertmanager's syntax; a field left out holds every time."""
+
+    times: list[TimeRangeSpec] | None = None
+    weekdays: list[Annotated[Range, BeforeValidator(_text(timeinterval.weekday_range))]] | None = (
+        None
+    )
+    days_of_month: (
+        list[Annotated[Range, BeforeValidator(_text(timeinterval.day_of_month_range))]] | None
+    ) = None
+    months: list[Annotated[Range, BeforeValidator(_text(timeinterval.month_range))]] | None = None
+    years: list[Annotated[Range, BeforeValidator(_text(timeinterval.year_range))]] | None = None
+    location: Annotated[str, AfterValidator(_location)] | None = None
+
+    def build(self) -> TimeInterval:
+        def ranges(values: list[Range] | None) -> tuple[Range, ...] | None:
+            return None if values is None else tuple(values)
+
+        times = None
+        if self.times is not None:
+            times = tuple(timeinterval.time_range(t.start_time, t.end_time) for t in self.times)
+        location = None if self.location is None else timeinterval.load_location(self.location)
+        return TimeInterval(
+            times,
+            ranges(self.weekdays),
+            ranges(self.days_of_month),
+            ranges(self.months),
+            ranges(self.years),
+            location,
+        )
+
+
+class NamedTimeInterval(_Strict):
+    name: Annotated[str, Field(min_length=1)]
+    time_intervals: list[TimeIntervalSpec] = Field(default_factory=list)
+
+
+def _channel_given(value: Any) -> Any:
+    if value is None:
+        raise ValueError(
+            'expected a channel such as "#alerts" (quoted: an unquoted # begins a YAML comment)'
+        )
+    return value
+
+
+Channel = Annotated[str, BeforeValidator(_channel_given), Field(min_length=1)]
+
+
 class RoutesFile(_Strict):
     defaults: Defaults = Field(default_factory=Defaults)
     acknowledge: Acknowledge = Field(default_factory=Acknowledge)
@@ -249,12 +399,64 @@ class RoutesFile(_Strict):
     auth: dict[SourceName, Literal["none", "required"]] = Field(default_factory=dict)
     alertmanagers: list[AlertmanagerEntry] = Field(default_factory=list)
     silence: SilenceConfig = Field(default_factory=SilenceConfig)
+    receivers: dict[str, Channel] = Field(
+        default_factory=dict,
+        description="Alertmanager receiver name -> the Slack channel its routes post to",
+    )
+    time_intervals: list[NamedTimeInterval] = Field(default_factory=list)
+    mute_time_intervals: list[NamedTimeInterval] = Field(
+        default_factory=list, description="Alertmanager's older name for time_intervals"
+    )
     routes: list[RouteConfig] = Field(default_factory=list)
 
     @field_validator("alertmanagers")
     @classmethod
     def _alertmanagers_distinct(cls, entries: list[AlertmanagerEntry]) -> list[AlertmanagerEntry]:
         return check_alertmanagers(entries)
+
+    def named_intervals(self) -> dict[str, tuple[TimeInterval, ...]]:
+        """Both lists' intervals by name, built (each name is defined once: ``check``)."""
+        return {
+            entry.name: tuple(spec.build() for spec in entry.time_intervals)
+            for entry in (*self.mute_time_intervals, *self.time_intervals)
+        }
+
+
+def receiver_channel(receiver: str, receivers: Mapping[str, str]) -> str | None:
+    """The channel a route's ``receiver`` posts to: its entry, or itself as ``#channel``."""
+    if receiver in receivers:
+        return receivers[receiver]
+    return receiver if receiver.startswith("#") else None
+
+
+def _hint(name: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def references(data: RoutesFile) -> Iterator[tuple[tuple[int | str, ...], str]]:
+    """Names that must be defined, as Alertmanager checks them: receivers, time intervals."""
+    names: list[str] = []
+    for key in ("mute_time_intervals", "time_intervals"):
+        entries: list[NamedTimeInterval] = getattr(data, key)
+        for i, entry in enumerate(entries):
+            if entry.name in names:
+                yield (key, i, "name"), f"time interval {quoted(entry.name)} is not unique"
+            names.append(entry.name)
+    receivers = list(data.receivers)
+    for loc, route in walk_routes(data.routes):
+        if route.receiver is not None and route.channel is not None:
+            yield (*loc, "receiver"), "a route names its channel once: channel or receiver"
+        elif (
+            route.receiver is not None and receiver_channel(route.receiver, data.receivers) is None
+        ):
+            message = f"undefined receiver {quoted(route.receiver)} used in route"
+            yield (*loc, "receiver"), message + _hint(route.receiver, receivers)
+        for key in ("mute_time_intervals", "active_time_intervals"):
+            for j, name in enumerate(getattr(route, key)):
+                if name not in names:
+                    message = f"undefined time interval {quoted(name)} used in route"
+                    yield (*loc, key, j), message + _hint(name, names)
 
 
 Locator = Callable[[Sequence[int | str]], int | None]
@@ -268,6 +470,9 @@ class LoadedConfig:
         self.data = data
         self.locate = locate
         self.warnings = self._matcher_warnings()
+        self.notes = self._timing_notes()
+        self.intervals = data.named_intervals()
+        """Time intervals by name (``time_intervals:``), built once per load."""
 
     def _matcher_warnings(self) -> list[Problem]:
         """Matchers Alertmanager accepts only through its deprecated classic fallback."""
@@ -277,6 +482,25 @@ class LoadedConfig:
                 if warning := parse(text).warning:
                     found.append(self.problem((*loc, "matchers", j), f"{text!r}: {warning}"))
         return found
+
+    def _timing_notes(self) -> list[Problem]:
+        """One note, at the first route with Alertmanager's grouping or timing keys."""
+        timed = []
+        for loc, route in walk_routes(self.data.routes):
+            keys = [k for k in TIMING_KEYS if getattr(route, k) is not None]
+            if keys:
+                timed.append((loc, keys[0]))
+        if not timed:
+            return []
+        (loc, key), more = timed[0], len(timed) - 1
+        where = f"here and on {more} more route{'s' if more != 1 else ''}" if more else "here"
+        message = (
+            "Alertmanager's grouping and timing (group_by, group_wait, group_interval, "
+            f"repeat_interval) is accepted as written {where}, and changes nothing: "
+            "Alertmanager groups and times its notifications before they reach the router, "
+            "which groups them by the webhook's groupKey"
+        )
+        return [self.problem((*loc, key), message)]
 
     def problem(self, loc: Sequence[int | str], message: str) -> Problem:
         return Problem(self.path, self.locate(loc), dotted(loc), message)
@@ -389,6 +613,7 @@ def parse_routes(text: str, name: str = "routes.yaml") -> LoadedConfig:
     loader = yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()
+        as_alertmanager_reads(root)
         data = loader.construct_document(root) if root is not None else {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -415,6 +640,8 @@ def parse_routes(text: str, name: str = "routes.yaml") -> LoadedConfig:
             loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
             problems.append(Problem(name, locate(loc), dotted(loc), _clean(err, loc)))
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0)) from None
+    for loc, message in references(routes):
+        problems.append(Problem(name, locate(loc), dotted(loc), message))
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
     return LoadedConfig(name, routes, locate)

@@ -40,6 +40,25 @@ def parse_duration(value: Any) -> float:
     return sum(int(n) * _DURATION_SECONDS[u] for n, u in parts)
 
 
+_PROMETHEUS_DURATION = re.compile(
+    r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?"
+)
+_PROMETHEUS_UNITS = (31536000.0, 604800.0, 86400.0, 3600.0, 60.0, 1.0, 0.001)
+
+
+def parse_prometheus_duration(value: Any) -> float:
+    """Alertmanager's durations (Prometheus ``model.ParseDuration``): units largest first,
+    each at most once (``1h30m``, ``1d``), ``0`` alone; no bare numbers."""
+    text = value if isinstance(value, str) else str(value)
+    if text == "0":
+        return 0.0
+    match = _PROMETHEUS_DURATION.fullmatch(text)
+    if not text or match is None or not any(match.groups()):
+        raise ValueError(f"not a valid duration string: {text!r}")
+    pairs = zip(match.groups(), _PROMETHEUS_UNITS, strict=True)
+    return sum(int(n) * unit for n, unit in pairs if n)
+
+
 def _check_matcher(text: str) -> str:
     try:
         parse(text)
@@ -63,6 +82,8 @@ def _check_runbook_id(text: str) -> str:
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+PrometheusDuration = Annotated[float, BeforeValidator(parse_prometheus_duration)]
+"""Alertmanager's own timing keys, read as Alertmanager reads them."""
 MatcherString = Annotated[str, AfterValidator(_check_matcher)]
 RegexString = Annotated[str, AfterValidator(_check_regex)]
 RunbookId = Annotated[str, AfterValidator(_check_runbook_id)]

@@ -13,6 +13,10 @@ Runbook resolution, first that applies:
    ``runbook_url``: were it first, no claim on those names would ever apply.
 
 Otherwise the alert is unmatched.
+
+A firing alert decided at a time (``now``) on a route with time intervals that
+hold it then (muted, or outside its active time) gets ``held_until``: it is
+stored and shown, and posted when the route opens (router/store/holds.py).
 """
 
 from __future__ import annotations
@@ -29,13 +33,14 @@ from router.config import Level, LoadedConfig, load_routes, walk_routes
 from router.config_values import RUNBOOK_ID
 from router.errors import ConfigError, Problem
 from router.records import StoredDecision
-from router.routing import RouteTable
+from router.routing import Route, RouteTable
 from router.runbooks import Catalog, Runbook, load_catalog
 from router.runbooks.catalog import runbook_number
 from router.runbooks.search import SearchIndex
 from router.settings import DEFAULT_PUBLIC_URL
 from router.severity import Severity, classify
 from router.storm import StormPolicy
+from router.timeinterval import Hold, Schedule
 
 LinkOrigin = Literal["route", "alert", "claim", "outside"]
 """Where a runbook link came from, in the order of resolution (the module's docstring)."""
@@ -73,6 +78,15 @@ class Decision:
     """False: stored and shown, never posted (``notify: false``, or a meta alert)."""
     heartbeat: float | None = None
     """The route's ``heartbeat:`` interval: this alert's arrivals are the heartbeat."""
+    held_until: float | None = None
+    """Held by the route's time intervals until then: stored and shown, posted then."""
+    held: str | None = None
+    """Why and until when, in words."""
+
+    @property
+    def posts_now(self) -> bool:
+        """Posted as it arrives: notified and not held."""
+        return self.notify and self.held_until is None
 
     def record(self) -> StoredDecision:
         """As stored with the alert, explained by /api/route, read by the dispatcher."""
@@ -90,6 +104,8 @@ class Decision:
             page=self.page,
             notify=self.notify,
             heartbeat=self.heartbeat,
+            held_until=self.held_until,
+            held=self.held,
         )
 
 
@@ -116,7 +132,12 @@ class Ruleset:
         self._public_url = public_url.rstrip("/") if public_url else None
         self.public_url = self._public_url or serving_at.rstrip("/")
         """``{public_url}`` in links: ROUTER_PUBLIC_URL, else serve's own address."""
-        self.table = RouteTable.from_config(config.data.routes)
+        self.table = RouteTable.from_config(config.data.routes, config.data.receivers)
+        self._schedules: dict[tuple[tuple[str, ...], tuple[str, ...]], Schedule] = {}
+        for route in self.table.walk():
+            if route.timed and (route.mute, route.active) not in self._schedules:
+                schedule = Schedule(route.mute, route.active, config.intervals)
+                self._schedules[(route.mute, route.active)] = schedule
 
     @cached_property
     def index(self) -> SearchIndex:
@@ -209,7 +230,15 @@ class Ruleset:
             return RunbookLink(url, "External runbook", reason, origin="outside")
         return None
 
-    def decide(self, alert: Alert) -> list[Decision]:
+    def hold(self, route: Route, now: float) -> Hold | None:
+        """Whether the route's time intervals hold what it would post now, and until when."""
+        if not route.timed:
+            return None
+        return self._schedules[(route.mute, route.active)].hold(now)
+
+    def decide(self, alert: Alert, now: float | None = None) -> list[Decision]:
+        """The alert's decisions; at ``now``, whether its routes' time intervals hold it
+        (None: time is not looked at, as for ``coverage``)."""
         defaults = self.config.data.defaults
         severity_config = self.config.data.severity
         routes = self.table.match(alert)
@@ -229,8 +258,21 @@ class Ruleset:
             channel = route.channel or defaults.channel
             notify = route.notify if route.notify is not None else not severity.meta
             page = page if notify else None
+            held = None
+            if notify and now is not None and alert.status == "firing":
+                held = self.hold(route, now)
             decisions.append(
-                Decision(route.name, channel, severity, link, page, notify, route.heartbeat)
+                Decision(
+                    route.name,
+                    channel,
+                    severity,
+                    link,
+                    page,
+                    notify,
+                    route.heartbeat,
+                    held.until if held else None,
+                    held.reason if held else None,
+                )
             )
         return decisions
 

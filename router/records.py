@@ -32,6 +32,10 @@ class StoredDecision(Record):
     page: str | None = None
     notify: bool = True
     heartbeat: float | None = None
+    held_until: float | None = None
+    """Held by the route's time intervals until then (seconds since the epoch)."""
+    held: str | None = None
+    """Why and until when, in words."""
 
 
 class StoredAlert(Record):

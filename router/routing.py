@@ -3,8 +3,10 @@
 Same semantics as an Alertmanager route tree: every matcher of a route must
 match (a missing label is ``""``); a route with child ``routes`` hands the alert
 to its first matching child (more with ``continue``) and takes it itself only
-when no child does; children inherit the channel, runbook, level, page and
-source they do not set. A route may be limited to one source.
+when no child does; children inherit the channel (or ``receiver``), runbook,
+level, page and source they do not set, but not ``mute_time_intervals`` or
+``active_time_intervals``, which are each route's own (dispatch/route.go). A
+route may be limited to one source.
 Routes that need one label to have one of a few exact values (``team="x"``,
 ``alertname=~"A|B|C"``) are indexed by that label and value, so a table of
 thousands of routes costs about as much per alert as one of a hundred.
@@ -14,11 +16,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from router.alert import Alert, SourceName
-from router.config import LevelName, RouteConfig
+from router.config import LevelName, RouteConfig, receiver_channel
 from router.matchers import Matcher, Op, parse_matchers
 
 
@@ -36,32 +38,53 @@ class Route:
     notify: bool | None = None
     heartbeat: float | None = None
     escalate_to: str | None = None
+    mute: tuple[str, ...] = ()
+    """``mute_time_intervals``: held while one of these holds the time."""
+    active: tuple[str, ...] = ()
+    """``active_time_intervals``: held while none of these holds the time."""
     children: tuple[Route, ...] = ()
 
     @classmethod
     def from_config(
-        cls, index: int, cfg: RouteConfig, parent: Route | None = None, where: str = "routes"
+        cls,
+        index: int,
+        cfg: RouteConfig,
+        parent: Route | None = None,
+        where: str = "routes",
+        receivers: Mapping[str, str] | None = None,
     ) -> Route:
         matchers = [m for text in cfg.matchers for m in parse_matchers(text)]
         matchers += [Matcher.create(k, Op.EQ, v) for k, v in cfg.match.items()]
         matchers += [Matcher.create(k, Op.RE, v) for k, v in cfg.match_re.items()]
+        channel = cfg.channel
+        if channel is None and cfg.receiver is not None:
+            channel = receiver_channel(cfg.receiver, receivers or {})
         route = cls(
             name=cfg.name or f"{where}[{index}]",
             index=index,
             matchers=tuple(matchers),
             source=cfg.source or (parent.source if parent else None),
             runbook=cfg.runbook or (parent.runbook if parent else None),
-            channel=cfg.channel or (parent.channel if parent else None),
+            channel=channel or (parent.channel if parent else None),
             severity=cfg.severity or (parent.severity if parent else None),
             page=cfg.page or (parent.page if parent else None),
             continue_=cfg.continue_,
             notify=cfg.notify if cfg.notify is not None else (parent.notify if parent else None),
             heartbeat=cfg.heartbeat,
             escalate_to=cfg.escalate_to or (parent.escalate_to if parent else None),
+            mute=tuple(cfg.mute_time_intervals),
+            active=tuple(cfg.active_time_intervals),
         )
         where = f"{where}[{index}].routes"
-        children = tuple(cls.from_config(j, c, route, where) for j, c in enumerate(cfg.routes))
+        children = tuple(
+            cls.from_config(j, c, route, where, receivers) for j, c in enumerate(cfg.routes)
+        )
         return replace(route, children=children)
+
+    @property
+    def timed(self) -> bool:
+        """Held at some times by its own time intervals."""
+        return bool(self.mute or self.active)
 
     def matches(self, alert: Alert) -> bool:
         """This route's own matchers (a child's parent has matched already)."""
@@ -116,8 +139,11 @@ class RouteTable:
                 self._index[label][value].append(route.index)
 
     @classmethod
-    def from_config(cls, routes: Sequence[RouteConfig]) -> RouteTable:
-        return cls([Route.from_config(i, r) for i, r in enumerate(routes)])
+    def from_config(
+        cls, routes: Sequence[RouteConfig], receivers: Mapping[str, str] | None = None
+    ) -> RouteTable:
+        """The table of a file's routes; ``receivers`` maps their ``receiver`` to channels."""
+        return cls([Route.from_config(i, r, receivers=receivers) for i, r in enumerate(routes)])
 
     def _candidates(self, alert: Alert) -> list[int]:
         """Routes that can match: the indexed ones for the alert's values, and the rest."""
@@ -137,6 +163,14 @@ class RouteTable:
                 return route
             pending += route.children
         return None
+
+    def walk(self) -> Iterator[Route]:
+        """Every route, nested ones too, parents first."""
+        pending = list(self.routes)
+        while pending:
+            route = pending.pop(0)
+            yield route
+            pending += route.children
 
     def heartbeats(self) -> dict[str, float]:
         """Route name -> interval, for every route with ``heartbeat:``."""

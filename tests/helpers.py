@@ -6,6 +6,7 @@ helpers also brings its tests along).
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -95,3 +96,64 @@ def postmortem_routes(folder: Path) -> str:
     path = folder / "routes-postmortem.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return str(path)
+
+
+def top_level_block(text: str, key: str) -> str | None:
+    """The lines under a top-level key of a YAML file, as written (without the key's line)."""
+    found: list[str] | None = None
+    for line in text.splitlines():
+        if found is None:
+            if re.fullmatch(rf"{key}:\s*(#.*)?", line):
+                found = []
+        elif line and not line[0].isspace() and not line.startswith("#"):
+            break
+        else:
+            found.append(line)
+    return "\n".join(found) if found is not None else None
+
+
+def paste_route(body: str) -> str:
+    """An Alertmanager route (its mapping's lines, as written) as the one route of a
+    routes.yaml ``routes:`` list: the same lines, only indented under ``- ``."""
+    lines = body.splitlines()
+    indent = min(
+        len(line) - len(line.lstrip())
+        for line in lines
+        if line.strip() and not line.lstrip().startswith("#")
+    )
+    out, first = [], True
+    for line in lines:
+        if not line.strip():
+            out.append("")
+            continue
+        rest = line[indent:] if not line[:indent].strip() else line.lstrip()
+        if first and not rest.startswith("#"):
+            out.append("  - " + rest)
+            first = False
+        else:
+            out.append("    " + rest)
+    return "routes:\n" + "\n".join(out)
+
+
+def receiver_names(route: dict[str, Any]) -> set[str]:
+    """Every receiver an Alertmanager route tree names."""
+    names = {route["receiver"]} if route.get("receiver") else set()
+    for child in route.get("routes") or []:
+        names |= receiver_names(child)
+    return names
+
+
+def routes_from_alertmanager(text: str) -> str:
+    """routes.yaml with an alertmanager.yml's route tree and time intervals pasted in as
+    written, each receiver posting to a channel of its own name (``#<receiver>``)."""
+    am = yaml.safe_load(text)
+    names = {r["name"] for r in am.get("receivers") or []} | receiver_names(am["route"])
+    parts = ["receivers:"] + [f"  {json.dumps(n)}: {json.dumps('#' + n)}" for n in sorted(names)]
+    route = top_level_block(text, "route")
+    assert route is not None, "an alertmanager.yml has a route"
+    parts.append(paste_route(route))
+    for key in ("time_intervals", "mute_time_intervals"):
+        block = top_level_block(text, key)
+        if block is not None:
+            parts.append(f"{key}:\n{block}")
+    return "\n".join(parts) + "\n"

@@ -4,11 +4,13 @@ from pathlib import Path
 
 import pytest
 
+from router.cli import main
 from router.config import parse_routes
 from router.config_values import parse_duration
 from router.decide import load_ruleset
 from router.errors import ConfigError
-from tests.conftest import GOLDEN, ROUTES, RUNBOOKS
+from router.routing import RouteTable
+from tests.conftest import GOLDEN, ROUTES, RUNBOOKS, make_alert
 
 BAD = sorted((GOLDEN / "config").glob("*.yaml"))
 
@@ -85,3 +87,151 @@ def test_source_url_links_an_entry_at_a_line(tmp_path: Path) -> None:
         == f"https://github.com/org/rb/blob/main/{path}#L27?id=RUN-001"
     )
     assert load_ruleset(ROUTES, RUNBOOKS).source_url(runbook) is None  # not set: no link
+
+
+# -- Alertmanager route trees as written ---------------------------------------------
+
+
+def test_match_values_are_the_text_as_written() -> None:
+    """Alertmanager reads the scalar's text: 2 is "2", 1.50 is "1.50", true is "true"."""
+    config = parse_routes(
+        "routes:\n"
+        "  - match: {test: 2, price: 1.50, flag: true, hex: 0x1F, day: 2026-01-02, none: }\n"
+        "    match_re: {code: 5.., n: 1_000}\n"
+    )
+    (route,) = config.data.routes
+    assert route.match == {
+        "test": "2",
+        "price": "1.50",
+        "flag": "true",
+        "hex": "0x1F",
+        "day": "2026-01-02",
+        "none": "",
+    }
+    assert route.match_re == {"code": "5..", "n": "1_000"}
+
+
+def test_keys_with_no_value_read_as_empty_as_alertmanager_reads_them() -> None:
+    config = parse_routes(
+        "routes:\n"
+        "  - match:\n"
+        "    receiver: '#all'\n"
+        "    continue:\n"
+        "    routes:\n"
+        "    group_by:\n"
+        "    mute_time_intervals:\n"
+    )
+    (route,) = config.data.routes
+    assert (route.match, route.continue_, route.routes, route.group_by) == ({}, False, [], None)
+    assert route.mute_time_intervals == []
+
+
+def test_a_regex_with_no_value_is_refused_as_alertmanager_refuses_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_routes("routes:\n  - match_re:\n      invalid_label:\n", "r.yaml")
+    assert str(caught.value) == (
+        'r.yaml:3: routes[0].match_re: invalid regexp value for "invalid_label"'
+    )
+
+
+def test_match_label_names_are_checked_as_alertmanager_checks_them() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_routes("routes:\n  - match: {team-name: x}\n", "r.yaml")
+    assert str(caught.value) == 'r.yaml:2: routes[0].match: invalid label name "team-name"'
+
+
+def test_timing_keys_are_accepted_with_one_note() -> None:
+    config = parse_routes(
+        "routes:\n"
+        "  - receiver: '#a'\n"
+        "    group_by: ['alertname', 'cluster']\n"
+        "    group_wait: 30s\n"
+        "    group_interval: 5m\n"
+        "    repeat_interval: 1d\n"
+        "    routes:\n"
+        "      - {match: {team: db}, group_by: [...], repeat_interval: 1h30m}\n",
+        "r.yaml",
+    )
+    (note,) = config.notes
+    assert str(note) == (
+        "r.yaml:3: routes[0].group_by: Alertmanager's grouping and timing (group_by, group_wait, "
+        "group_interval, repeat_interval) is accepted as written here and on 1 more route, and "
+        "changes nothing: Alertmanager groups and times its notifications before they reach "
+        "the router, which groups them by the webhook's groupKey"
+    )
+    assert config.data.routes[0].repeat_interval == 86400.0
+    assert config.data.routes[0].routes[0].repeat_interval == 5400.0
+
+
+@pytest.mark.parametrize(
+    ("route", "error"),
+    [
+        ("{group_wait: 30}", "routes[0].group_wait: not a valid duration string: '30'"),
+        ("{group_wait: 5m1h}", "routes[0].group_wait: not a valid duration string: '5m1h'"),
+        ("{group_interval: 0}", "routes[0]: group_interval cannot be zero"),
+        ("{repeat_interval: 0s}", "routes[0]: repeat_interval cannot be zero"),
+        ("{group_by: [a, a]}", 'routes[0].group_by: duplicated label "a" in group_by'),
+        (
+            "{group_by: ['...', a]}",
+            "routes[0].group_by: cannot have wildcard group_by (`...`) and other labels "
+            "at the same time",
+        ),
+    ],
+)
+def test_timing_keys_are_checked_as_alertmanager_checks_them(route: str, error: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_routes(f"routes:\n  - {route}\n", "r.yaml")
+    assert str(caught.value) == f"r.yaml:2: {error}"
+
+
+def test_receivers_name_channels_and_are_inherited_like_channel() -> None:
+    config = parse_routes(
+        """
+receivers:
+  db-team: "#db-oncall"
+  db-pager: "#db-oncall"     # several receivers may post to one channel
+routes:
+  - receiver: db-team
+    matchers: ['team="db"']
+    routes:
+      - matchers: ['severity="critical"']
+        receiver: db-pager
+      - matchers: ['env="dev"']
+        receiver: '#db-dev'   # a receiver starting with # is a channel
+      - matchers: ['env="stage"']
+"""
+    )
+    table = RouteTable.from_config(config.data.routes, config.data.receivers)
+
+    def channels(key: str, value: str) -> list[str | None]:
+        alert = make_alert(team="db")
+        alert = alert.model_copy(update={"labels": alert.labels | {key: value}})
+        return [r.channel for r in table.match(alert)]
+
+    assert channels("severity", "critical") == ["#db-oncall"]
+    assert channels("env", "dev") == ["#db-dev"]
+    assert channels("env", "stage") == ["#db-oncall"]  # inherited from the parent's receiver
+
+
+def test_time_interval_names_can_come_from_the_older_top_level_key() -> None:
+    config = parse_routes(
+        "mute_time_intervals:\n"
+        "  - name: weekends\n"
+        "    time_intervals: [{weekdays: [saturday, sunday]}]\n"
+        "routes:\n"
+        "  - {receiver: '#a', mute_time_intervals: [weekends]}\n"
+    )
+    assert list(config.intervals) == ["weekends"]
+
+
+def test_an_unquoted_channel_in_receivers_is_a_comment_and_says_so() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_routes("receivers:\n  team: #team\n", "r.yaml")
+    assert "quoted: an unquoted # begins a YAML comment" in str(caught.value)
+
+
+def test_check_prints_the_timing_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text("routes:\n  - {receiver: '#a', group_by: [alertname]}\n", "utf-8")
+    assert main(["check", "--config", str(routes), "--runbooks", str(RUNBOOKS)]) == 0
+    assert "routes[0].group_by: Alertmanager's grouping and timing" in capsys.readouterr().err
