@@ -24,7 +24,7 @@ from router.coverage import Coverage, evaluate, load_monitor_names, load_rules
 from router.decide import Ruleset, load_ruleset
 from router.demo import run
 from router.errors import ConfigError, PayloadError, Problem, StoreUnavailable
-from router.http.webhooks import explain_alerts
+from router.http.webhooks import explain_alerts, instant
 from router.notifiers.log import as_text
 from router.review.report import markdown, review
 from router.runbooks.catalog import write_entry
@@ -177,7 +177,12 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
     if (loaded := _ruleset_and_alerts(args, settings)) is None:
         return 1
     ruleset, alerts = loaded
-    explained = [e.model_dump(mode="json") for e in explain_alerts(ruleset, alerts)]
+    try:
+        now = instant(args.at, time.time())
+    except PayloadError as exc:
+        print(f"--{exc}", file=sys.stderr)
+        return 1
+    explained = [e.model_dump(mode="json") for e in explain_alerts(ruleset, alerts, now)]
     print(json.dumps({"alerts": explained}, indent=2, ensure_ascii=False))
     return 0
 
@@ -428,6 +433,11 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "route":
             p.add_argument("file", help="a webhook body as the source sends it ('-' for stdin)")
             p.add_argument("--source", choices=sorted(SOURCES), default="alertmanager")
+            p.add_argument(
+                "--at",
+                help="decide at this RFC 3339 time (default: now): whether a route's "
+                "time intervals hold it, and until when",
+            )
         if name == "preview":
             p.add_argument("file", help="a webhook body as the source sends it ('-' for stdin)")
             p.add_argument(

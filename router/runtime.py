@@ -94,7 +94,7 @@ class Runtime:
 
     def command(self) -> RunbookCommand:
         """/runbook over the current runbooks."""
-        return RunbookCommand(self.ruleset)
+        return RunbookCommand(self.ruleset, self.clock)
 
     def reload(self) -> Ruleset:
         """Load routes and runbooks again; an unusable routes file keeps the running ones.

@@ -103,10 +103,10 @@ def top_level_block(text: str, key: str) -> str | None:
     found: list[str] | None = None
     for line in text.splitlines():
         if found is None:
-            if re.fullmatch(rf"{key}:\s*(#.*)?", line):
+            if re.fullmatch(rf"(?P<q>[\"']?){key}(?P=q):\s*(#.*)?", line):
                 found = []
-        elif line and not line[0].isspace() and not line.startswith("#"):
-            break
+        elif line and not line[0].isspace() and not line.startswith(("#", "-")):
+            break  # the next top-level key (a "- " at column 0 is the block's own list)
         else:
             found.append(line)
     return "\n".join(found) if found is not None else None

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import random
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,10 +11,11 @@ import yaml
 
 from router.alert import Alert
 from router.config import parse_routes
+from router.decide import load_ruleset
 from router.errors import ConfigError
 from router.routing import Route, RouteTable
-from tests.conftest import ROOT
-from tests.helpers import paste_route, receiver_names
+from tests.conftest import ROOT, RUNBOOKS
+from tests.helpers import paste_route, receiver_names, routes_from_alertmanager
 
 TABLE = """
 routes:
@@ -239,3 +242,29 @@ def test_nested_problems_name_their_path() -> None:
         "r.yaml:4: routes[0].routes[0].match_re.env: '(prod': "
         "error parsing regexp: missing closing ): `^(?:(prod)$`"
     )
+
+
+TREES = ROOT / "tests/data/alertmanager/trees"
+TREE_TABLE = json.loads((ROOT / "tests/data/alertmanager/trees.json").read_text("utf-8"))
+
+
+@pytest.mark.parametrize("name", sorted(TREE_TABLE["trees"]))
+def test_real_route_trees_pasted_as_written_route_as_amtool_does(
+    name: str, tmp_path: Path
+) -> None:
+    """Route trees others wrote (each file names its repository and commit), pasted into
+    routes.yaml as written: ``check`` takes them, and every label set of the table made
+    with the real amtool (tests/e2e/test_amtool_trees.py) reaches the same receivers."""
+    text = (TREES / f"{name}.yml").read_text("utf-8")
+    assert re.search(r"\bcommit [0-9a-f]{40}\b", text.replace("\n# ", " "))
+    path = tmp_path / "routes.yaml"
+    path.write_text(routes_from_alertmanager(text), "utf-8")
+    ruleset = load_ruleset(path, RUNBOOKS)  # what `check` does: strict, runbooks too
+    table = ruleset.table
+    cases = TREE_TABLE["trees"][name]
+    for case in cases:
+        labels = case["labels"]  # a label may be called "source": not alert()'s keyword
+        taken = table.match(alert().model_copy(update={"labels": labels}))
+        assert [(r.channel or "")[1:] for r in taken] == case["receivers"], labels
+    named = receiver_names(yaml.safe_load(text)["route"])
+    assert named <= {r for case in cases for r in case["receivers"]}, "every receiver is reached"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from router.decide import Ruleset
 from router.deliveries.base import Deferred, Handler
+from router.deliveries.hold import HoldRelease
 from router.deliveries.pagerduty_event import PagerDutyEvent
 from router.deliveries.pagerduty_note import PagerDutyNote
 from router.deliveries.response_clock import ResponseClock
@@ -26,6 +27,7 @@ from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
 from router.slackapp.actions import ActionRunner
 from router.store import (
+    HOLD,
     PAGERDUTY_EVENT,
     PAGERDUTY_NOTE,
     RESPONSE_CLOCK,
@@ -69,3 +71,4 @@ def register_all(
             pace=lambda: dispatcher.channel_interval,
         )
         dispatcher.register(RESPONSE_CLOCK, clock)
+        dispatcher.register(HOLD, HoldRelease(store, ruleset, dispatcher.clock))

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -88,10 +89,10 @@ async def cpu(body: bytes, work: Callable[[], T]) -> T:
 
 
 def decode_and_decide(
-    ruleset: Ruleset, source: Source, body: bytes, content_type: str | None
+    ruleset: Ruleset, source: Source, body: bytes, content_type: str | None, now: float
 ) -> tuple[Any, Batch]:
     data = parse_json(body, content_type)
-    return data, [(alert, ruleset.decide(alert)) for alert in source.parse(data)]
+    return data, [(alert, ruleset.decide(alert, now)) for alert in source.parse(data)]
 
 
 def not_a_replay(rt: Runtime, source: Source, data: Any) -> None:
@@ -154,8 +155,10 @@ def log_stored(batch: Batch) -> None:
 async def ingest(rt: Runtime, source: Source, request: Request) -> Response:
     """Verify, parse, decide, store; 202 only once the alerts are durably stored."""
     body = await receive(rt, request, source, check=True)
-    ruleset, content_type = rt.ruleset, request.headers.get("content-type")
-    data, batch = await cpu(body, lambda: decode_and_decide(ruleset, source, body, content_type))
+    ruleset, content_type, now = rt.ruleset, request.headers.get("content-type"), rt.clock.now()
+    data, batch = await cpu(
+        body, lambda: decode_and_decide(ruleset, source, body, content_type, now)
+    )
     not_a_replay(rt, source, data)
     delivery_id = source.delivery_id(request.headers, data)
     stored = IngestRequest(
@@ -202,8 +205,11 @@ async def webhook(source_name: str, request: Request, rt: RuntimeDep) -> Respons
         rt.metrics.requests.labels(source.name, str(code)).inc()
 
 
-def explain_alerts(ruleset: Ruleset, alerts: list[Alert]) -> list[ExplainedAlert]:
-    """Each alert with the decisions it gets, as /api/route and ``route`` print them."""
+def explain_alerts(
+    ruleset: Ruleset, alerts: list[Alert], now: float | None = None
+) -> list[ExplainedAlert]:
+    """Each alert with the decisions it gets at ``now``, as /api/route and ``route`` print
+    them: a decision held by its route's time intervals says until when."""
     return [
         ExplainedAlert(
             name=a.name,
@@ -211,13 +217,13 @@ def explain_alerts(ruleset: Ruleset, alerts: list[Alert]) -> list[ExplainedAlert
             fingerprint=a.fingerprint,
             group_key=a.group_key,
             labels=a.labels,
-            decisions=[d.record() for d in ruleset.decide(a)],
+            decisions=[d.record() for d in ruleset.decide(a, now)],
         )
         for a in alerts
     ]
 
 
-def explain(ruleset: Ruleset, source: Source, data: Any) -> bytes:
+def explain(ruleset: Ruleset, source: Source, data: Any, now: float | None = None) -> bytes:
     """/api/route's answer, bounded in alerts and in bytes like a webhook's body."""
     items = data.get("alerts") if isinstance(data, dict) else None
     if isinstance(items, list) and len(items) > MAX_EXPLAINED_ALERTS:  # before parsing them
@@ -229,21 +235,38 @@ def explain(ruleset: Ruleset, source: Source, data: Any) -> bytes:
         raise PayloadError(
             "alerts", f"{len(alerts)} alerts; explain at most {MAX_EXPLAINED_ALERTS} at a time"
         )
-    explained = [e.model_dump(mode="json") for e in explain_alerts(ruleset, alerts)]
+    explained = [e.model_dump(mode="json") for e in explain_alerts(ruleset, alerts, now)]
     body = json.dumps({"alerts": explained}).encode()
     if len(body) > MAX_EXPLAIN_BYTES:
         raise PayloadTooLarge(f"the answer would be {len(body)} bytes; send fewer alerts")
     return body
 
 
+def instant(text: str | None, default: float) -> float:
+    """``at``: an RFC 3339 time (``2026-11-23T03:00:00+01:00``, ``Z`` for UTC), or now."""
+    if text is None:
+        return default
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise PayloadError("at", f"{text!r} is not an RFC 3339 time", status_code=400) from None
+    if when.tzinfo is None:
+        raise PayloadError("at", f"{text!r} needs its UTC offset (or Z)", status_code=400)
+    return when.timestamp()
+
+
 @router.post("/api/route")
-async def explain_route(request: Request, rt: RuntimeDep, source: str = "alertmanager") -> Response:
-    """A source payload in, the decision out; nothing stored or sent (admin token)."""
+async def explain_route(
+    request: Request, rt: RuntimeDep, source: str = "alertmanager", at: str | None = None
+) -> Response:
+    """A source payload in, the decision out (held or not, now or ``at``); nothing stored
+    or sent (admin token)."""
     src = SOURCES.get(source)
     if src is None:
         raise PayloadError("source", f"unknown source {source!r}", status_code=400)
+    now = instant(at, rt.clock.now())
     limit = min(rt.settings.max_body_bytes, MAX_EXPLAIN_BYTES)
     body = await receive(rt, request, src, check=False, limit=limit)
     ruleset, content_type = rt.ruleset, request.headers.get("content-type")
-    answer = await cpu(body, lambda: explain(ruleset, src, parse_json(body, content_type)))
+    answer = await cpu(body, lambda: explain(ruleset, src, parse_json(body, content_type), now))
     return Response(answer, media_type="application/json")

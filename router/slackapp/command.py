@@ -14,6 +14,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from router.alert import Alert, SourceName
+from router.clock import Clock, SystemClock
 from router.config_values import RUNBOOK_ID
 from router.decide import Ruleset
 from router.notifiers import Reply
@@ -40,8 +41,9 @@ def _answer(text: str) -> Reply:
 
 
 class RunbookCommand:
-    def __init__(self, ruleset: Ruleset) -> None:
+    def __init__(self, ruleset: Ruleset, clock: Clock | None = None) -> None:
         self.ruleset = ruleset
+        self.clock = clock or SystemClock()
 
     def answer(self, text: str) -> Reply:
         text = " ".join(text.split())
@@ -122,6 +124,7 @@ class RunbookCommand:
                 source = value
             else:
                 labels[key] = value
+        now = self.clock.now()
         alert = Alert(
             source=source,
             status="firing",
@@ -129,11 +132,11 @@ class RunbookCommand:
             fingerprint="why",
             group_key="why",
             labels=labels,
-            starts_at=datetime.now(UTC),
+            starts_at=datetime.fromtimestamp(now, UTC),
         )
         more = len(labels) - 1
         lines = [f"`{escape(args[0])}` from {source} with {more} more label(s) would get:"]
-        for d in self.ruleset.decide(alert):
+        for d in self.ruleset.decide(alert, now):
             route = f"route `{escape(d.route)}`" if d.route else "no route (the defaults)"
             runbook = "*no runbook* (unmatched)"
             if d.runbook:
@@ -147,4 +150,6 @@ class RunbookCommand:
                 f"• {route} → {escape(d.channel)}, {runbook}, *{d.severity.level}* "
                 f"(respond {escape(d.severity.respond)}): {escape(d.severity.reason)}"
             )
+            if d.held:
+                lines.append(f"   _held, not posted now: {escape(d.held)}; posted then if it still fires_")
         return _answer("\n".join(lines))

@@ -10,6 +10,7 @@ messages and the outbox entries are written together before the 2xx. The parts:
     messages.py   a Slack message as the renderer sees it
     acks.py       acknowledgements and button work
     events.py     the incident timeline: acknowledged, reminders, escalations, resolved
+    holds.py      alerts held by their route's time intervals, until it opens
     silences.py   silences from Slack, and alerts as Alertmanager lists them (reconciling)
     runbook_posts.py  the checklist and "Did RUN-001 help?" in the thread, and their answers
     use.py        what the runbooks were used for: the runbook pages and ``review``
@@ -36,6 +37,7 @@ from router.store.runbook_posts import (
 )
 from router.store.schema import (
     HEARTBEAT,
+    HOLD,
     PAGERDUTY_EVENT,
     PAGERDUTY_NOTE,
     RECONCILE,
@@ -61,6 +63,7 @@ __all__ = [
     "CHECKLIST_POST",
     "FEEDBACK_POST",
     "HEARTBEAT",
+    "HOLD",
     "PAGERDUTY_EVENT",
     "PAGERDUTY_NOTE",
     "RECONCILE",

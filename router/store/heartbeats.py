@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from router.store.schema import HEARTBEAT, heartbeats, outbox
+from router.store import queue
+from router.store.schema import HEARTBEAT, heartbeats
 
 GROUP_PREFIX = "heartbeat:"
 """The group key of a heartbeat's own alarm: ``heartbeat:<route>``."""
@@ -45,34 +46,7 @@ def load(conn: Connection, heartbeat_id: int) -> Heartbeat | None:
 
 def set_timer(conn: Connection, heartbeat_id: int, due_at: float, now: float) -> None:
     """The route's timer, pending and due at ``due_at`` (a newer version each time)."""
-    updated = conn.execute(
-        outbox.update()
-        .where(outbox.c.kind == HEARTBEAT, outbox.c.ref == heartbeat_id)
-        .values(
-            state="pending",
-            due_at=due_at,
-            version=outbox.c.version + 1,
-            attempts=0,
-            reason=None,
-            last_error=None,
-            updated_at=now,
-        )
-    ).rowcount
-    if not updated:
-        conn.execute(
-            outbox.insert().values(
-                kind=HEARTBEAT,
-                ref=heartbeat_id,
-                version=1,
-                done_version=0,
-                state="pending",
-                due_at=due_at,
-                enqueued_at=now,
-                attempts=0,
-                created_at=now,
-                updated_at=now,
-            )
-        )
+    queue.schedule(conn, now, HEARTBEAT, heartbeat_id, due_at)
 
 
 def _insert(

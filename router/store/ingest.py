@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from router.alert import Alert
 from router.decide import Decision
-from router.store import heartbeats, queue
+from router.store import heartbeats, holds, queue
 from router.store.plan import OpenMessage, message_key
 from router.store.schema import (
     PAGERDUTY_EVENT,
@@ -112,6 +112,11 @@ class _Kept:
         previous = self.previous
         return self.alert.status == "firing" and (previous is None or previous.status != "firing")
 
+    @property
+    def live(self) -> list[Decision]:
+        """The decisions not held by their route's time intervals (router/store/holds.py)."""
+        return [d for d in self.decisions if d.held_until is None]
+
 
 class Ingest(StormPlan):
     """One request's writes: read what exists, plan, then write in bulk."""
@@ -183,11 +188,13 @@ class Ingest(StormPlan):
         storms = self.storms({k.alert.source for k in kept if k.arrives}, arrivals)
         in_storm = self.storm_members([k.id for k in kept])
         joins: list[tuple[Alert, int, Decision, OpenMessage | None]] = []  # None: its own
+        held: list[tuple[_Kept, Decision]] = []
         for k in kept:
-            alert, decisions = k.alert, k.decisions
+            alert, decisions = k.alert, k.live
             if alert.status == "resolved":
                 resolved[k.id] = ts(alert.ends_at)
                 continue
+            held += [(k, d) for d in k.decisions if d.notify and d.held_until is not None]
             storm = storms.get(alert.source) if k.id in arrivals else None
             if storm and self.storm and self.storm.folds(decisions):
                 message, decision = storm
@@ -202,6 +209,47 @@ class Ingest(StormPlan):
         self.create_messages((alert, d) for alert, _, d, target in joins if target is None)
         for alert, alert_id, decision, target in joins:
             self.join(alert, alert_id, decision, target)
+        self._hold(held)
+
+    def _hold(self, held: list[tuple[_Kept, Decision]]) -> None:
+        """Held decisions join no message yet, unless the alert is posted there already."""
+        wanted = []
+        for k, decision in held:
+            key = message_key(k.alert, decision)
+            message = self.open_messages.get(key)
+            member = self.membership.get((message.id, k.id)) if message else None
+            if member is None or member.status != "firing":
+                wanted.append(holds.Held(k.id, key, decision.held_until or self.now))
+        holds.hold(self.conn, self.now, wanted)
+
+    def release(self, batch: Sequence[tuple[int, Alert, list[Decision]]]) -> None:
+        """Held alerts that still fire, decided again now (router/store/holds.py): those
+        their route lets through join their messages, posted like any arrival (and paged);
+        those still held are held anew."""
+        self.known_alerts = sorted(alert_id for alert_id, _, _ in batch)
+        self.load_open_messages({message_key(a, d) for _, a, ds in batch for d in ds})
+        kept = [
+            _Kept(alert, decisions, _Seen(alert_id, "firing", ts(alert.starts_at)), alert_id)
+            for alert_id, alert, decisions in batch
+        ]
+        if kept:
+            self.conn.execute(
+                _UPDATE_ALERTS,
+                [
+                    {
+                        "b_id": k.id,
+                        "b_inc": 0,
+                        "decisions": [d.record().model_dump() for d in k.decisions],
+                        "updated_at": self.now,
+                    }
+                    for k in kept
+                ],
+            )
+        self._join_all(kept, {})
+        self.flush()
+        paged = [k.id for k in kept if any(d.page for d in k.live)]
+        if paged:
+            queue.arm(self.conn, self.now, PAGERDUTY_EVENT, dict.fromkeys(paged))
 
     def _stale(self, alert: Alert, previous: _Seen) -> bool:
         return (
@@ -257,7 +305,7 @@ class Ingest(StormPlan):
             keep = previous is not None and previous.status == "resolved"
             row["resolved_seen_at"] = previous.resolved_seen_at if keep and previous else self.now
         elif k.arrives:
-            counted = self.storm is None or self.storm.counts(k.decisions)
+            counted = self.storm is None or self.storm.counts(k.live)
             row["fired_at"] = self.now if counted else None  # a storm counts it
         return row
 
@@ -334,7 +382,7 @@ class Ingest(StormPlan):
             ):
                 notes.append(k.id)
             changed = previous is None or previous.status != alert.status
-            if changed and any(d.page for d in decisions):
+            if changed and any(d.page for d in k.live):  # a held page goes when released
                 events.append(k.id)
         if notes:
             # Once per incident: a reopened incident already has its note.

@@ -18,6 +18,7 @@ from router.clock import Clock
 from router.store.database import Database
 from router.store.schema import (
     HEARTBEAT,
+    HOLD,
     RECONCILE,
     RESPONSE_CLOCK,
     SLACK_MESSAGE,
@@ -27,7 +28,7 @@ from router.store.schema import (
 )
 from router.store.turns import ChannelTurns
 
-TIMERS = (HEARTBEAT, RESPONSE_CLOCK, RECONCILE)
+TIMERS = (HEARTBEAT, RESPONSE_CLOCK, RECONCILE, HOLD)
 """Outbox kinds that are timers, pending until they come due."""
 
 
@@ -209,7 +210,7 @@ class OutboxQueue(Database):
             )
 
     def outbox_counts(self) -> dict[str, int]:
-        """Deliveries by state; timers (heartbeats, response clocks) are not counted."""
+        """Deliveries by state; timers (heartbeats, response clocks, holds) are not counted."""
         with self._read() as conn:
             rows = conn.execute(
                 sa.select(outbox.c.state, sa.func.count())

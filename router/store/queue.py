@@ -143,6 +143,26 @@ def arm(
         conn.execute(outbox.update().where(_TARGET).values(updated_at=now), bump)
 
 
+def schedule(conn: Connection, now: float, kind: str, ref: int, due_at: float) -> None:
+    """A timer: the entry of ``kind`` for ``ref``, pending and due at ``due_at`` (a newer
+    version each time, so a delivery under way completes into the new time)."""
+    updated = conn.execute(
+        outbox.update()
+        .where(outbox.c.kind == kind, outbox.c.ref == ref)
+        .values(
+            state="pending",
+            due_at=due_at,
+            version=outbox.c.version + 1,
+            attempts=0,
+            reason=None,
+            last_error=None,
+            updated_at=now,
+        )
+    ).rowcount
+    if not updated:
+        conn.execute(outbox.insert().values(_entry(kind, ref, 1, now) | {"due_at": due_at}))
+
+
 def _entry(kind: str, ref: int, version: int, now: float) -> dict[str, Any]:
     return {
         "kind": kind,

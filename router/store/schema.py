@@ -235,6 +235,26 @@ runbook_posts = sa.Table(
 """The router's runbook replies in an alert's thread, one of each kind per message: the
 step checklist and the feedback question, edited as people answer them."""
 
+holds = sa.Table(
+    "holds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.Text, nullable=False),  # the message key its alerts would join
+    sa.Column("release_at", sa.Float, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("key", "release_at", name="uq_holds_key_release"),
+)
+"""Alerts held by their route's time intervals, per message and opening; its timer is
+in the outbox (router/store/holds.py)."""
+
+held_alerts = sa.Table(
+    "held_alerts",
+    metadata,
+    sa.Column("hold_id", sa.ForeignKey("holds.id"), primary_key=True),
+    sa.Column("alert_id", sa.ForeignKey("alerts.id"), primary_key=True),
+    sa.Column("added_at", sa.Float, nullable=False),
+)
+
 # Outbox kinds, and what their ``ref`` points at.
 SLACK_MESSAGE = "slack_message"  # messages.id
 PAGERDUTY_NOTE = "pagerduty_note"  # alerts.id: the runbook note on a PagerDuty incident
@@ -244,6 +264,7 @@ HEARTBEAT = "heartbeat"  # heartbeats.id: due when the heartbeat's interval has 
 RESPONSE_CLOCK = "response_clock"  # messages.id: ack_within, resolve_within, update_every
 RECONCILE = "reconcile"  # 0: the one reconciler, due every ROUTER_RECONCILE_INTERVAL
 RUNBOOK_POST = "runbook_post"  # runbook_posts.id: post or edit the checklist, the question
+HOLD = "hold"  # holds.id: due when the held alerts' route opens
 
 
 def ts(value: Any) -> float | None:

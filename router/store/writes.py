@@ -1,12 +1,14 @@
-"""Writes beside a webhook's (router/store/group.py): delivery ids, heartbeats, storms."""
+"""Writes beside a webhook's (router/store/group.py): delivery ids, heartbeats, storms, holds."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
 from router.alert import Alert
 from router.decide import Decision
-from router.store import heartbeats, storms
+from router.store import heartbeats, holds, storms
 from router.store.database import Database
 from router.store.ingest import Ingest, first_delivery
 from router.store.schema import alerts
@@ -54,3 +56,20 @@ class AlertWrites(Database):
             ).scalar_one()
             heartbeats.mark_alarm(conn, heartbeat_id, int(alert_id), now)
             return True
+
+    def release_hold(
+        self,
+        hold_id: int,
+        decide: Callable[[Alert], list[Decision]],
+        timed_levels: frozenset[str] = frozenset(),
+    ) -> int:
+        """A hold's time has come: its alerts still firing are decided again (``decide``,
+        at the time now) and join their messages, or are held anew; the hold is gone.
+        Returns how many alerts it had still firing."""
+        with self._tx() as conn:
+            taken = holds.take(conn, hold_id)
+            if taken is None:
+                return 0
+            batch = [(alert_id, alert, decide(alert)) for alert_id, alert in taken]
+            Ingest(conn, self.clock.now(), timed_levels=timed_levels).release(batch)
+            return len(batch)
