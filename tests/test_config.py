@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from router.config_values import parse_duration
 from router.decide import load_ruleset
 from router.errors import ConfigError
 from router.routing import RouteTable
-from tests.conftest import GOLDEN, ROUTES, RUNBOOKS, make_alert
+from tests.conftest import GOLDEN, ROOT, ROUTES, RUNBOOKS, make_alert
 
 BAD = sorted((GOLDEN / "config").glob("*.yaml"))
 
@@ -235,3 +236,17 @@ def test_check_prints_the_timing_note(tmp_path: Path, capsys: pytest.CaptureFixt
     routes.write_text("routes:\n  - {receiver: '#a', group_by: [alertname]}\n", "utf-8")
     assert main(["check", "--config", str(routes), "--runbooks", str(RUNBOOKS)]) == 0
     assert "routes[0].group_by: Alertmanager's grouping and timing" in capsys.readouterr().err
+
+
+def test_the_readme_pastes_a_route_tree_and_time_intervals_that_check_accepts(
+    tmp_path: Path,
+) -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    section = readme.split("### Pasting an Alertmanager route tree")[1].split("\n## ")[0]
+    tree, intervals = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(tree + intervals, "utf-8")
+    ruleset = load_ruleset(routes, RUNBOOKS)
+    (route,) = ruleset.table.routes
+    assert [c.channel for c in route.children] == ["#db-oncall", "#web"]
+    assert route.children[0].matchers[1].value == "3"  # retries: 3, as written

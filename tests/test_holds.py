@@ -4,26 +4,30 @@ for what resolved before; timers that survive a restart and fire once across rep
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from router.alert import Alert
 from router.app import create_app
+from router.cli import main
 from router.decide import Ruleset, load_ruleset
 from router.deliveries import register_all
 from router.dispatcher import Dispatcher
 from router.metrics import Metrics
 from router.notifiers.message import MessageRenderer
+from router.slackapp.command import RunbookCommand
 from router.store import HOLD, Store
 from router.store.schema import outbox
 from tests.conftest import RUNBOOKS, FakeClock, make_alert
 from tests.fakes.notifier import RecordingNotifier
-from tests.helpers import ADMIN, AUTH, settings, visible_text
+from tests.helpers import ADMIN, AUTH, routes_from_alertmanager, settings, visible_text
 
 ROUTES = """
 defaults: {channel: "#alerts"}
@@ -262,5 +266,87 @@ def test_alerts_page_and_api_route_say_held_until(tmp_path: Path, clock: FakeClo
         assert at_ten["alerts"][0]["decisions"][0]["held_until"] is None
         assert client.post("/webhooks/alertmanager", json=body, headers=AUTH).status_code == 202
         page = client.get("/alerts").text
-        assert "held" in page
-        assert "until" in page
+        assert '<span class="badge held">held</span> <span class="meta">until 2026-11-23' in page
+
+
+def test_a_reload_with_a_bad_time_interval_is_refused_and_the_running_one_kept(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "routes.yaml"
+    path.write_text(ROUTES, "utf-8")
+    app = create_app(settings(tmp_path, config=str(path)), clock=clock, run_dispatcher=False)
+    bad = {
+        "unknown interval name": ROUTES.replace("[working-hours]", "[workinghours]"),
+        "malformed time": ROUTES.replace("'09:00'", "'9:00'"),
+        "impossible range": ROUTES.replace("'monday:friday'", "'friday:monday'"),
+    }
+    problems = []
+    with TestClient(app) as client:
+        running = app.state.runtime.ruleset
+        for why, text in bad.items():
+            path.write_text(text, "utf-8")
+            answer = client.post("/-/reload", headers=ADMIN)
+            assert answer.status_code == 400, why
+            (problem,) = answer.json()["problems"]
+            assert problem.startswith(f"{path}:"), why  # file:line: key: message
+            problems.append(problem.split(": ", 2)[2])
+            assert app.state.runtime.ruleset is running, why  # the running config is kept
+    assert problems == [
+        "undefined time interval \"workinghours\" used in route; did you mean 'working-hours'?",
+        "couldn't parse timestamp 9:00, invalid format",
+        "start day cannot be before end day",
+    ]
+
+
+GOVUK = Path(__file__).parent / "data/alertmanager/trees/govuk.yml"
+
+
+def test_route_at_a_time_says_a_real_tree_holds_its_drill_until_next_wednesday(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """alphagov's tree pages Watchdog only Wednesdays 10:00-10:03 in London (a drill)."""
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(routes_from_alertmanager(GOVUK.read_text("utf-8")), "utf-8")
+    payload = tmp_path / "watchdog.json"
+    payload.write_text(
+        json.dumps(
+            {
+                "version": "4",
+                "groupKey": '{}:{alertname="Watchdog"}',
+                "status": "firing",
+                "alerts": [{"status": "firing", "labels": {"alertname": "Watchdog"}}],
+            }
+        ),
+        "utf-8",
+    )
+    args = ["route", str(payload), "--config", str(routes), "--runbooks", str(RUNBOOKS)]
+
+    def decision(at: str) -> dict[str, Any]:
+        assert main([*args, "--at", at]) == 0
+        (explained,) = json.loads(capsys.readouterr().out)["alerts"]
+        (one,) = explained["decisions"]
+        return dict(one)
+
+    drill = decision("2026-11-25T10:01:00Z")  # a Wednesday, 10:01 GMT
+    assert (drill["channel"], drill["held_until"]) == ("#pagerduty", None)
+    after = decision("2026-11-25T10:03:00Z")  # the end is excluded
+    assert after["held_until"] == datetime(2026, 12, 2, 10, 0, tzinfo=UTC).timestamp()
+    assert after["held"] == (
+        "outside active time 'pagerduty_drill' until Wed 2026-12-02 10:00 GMT (10:00 UTC)"
+    )
+    summer = decision("2027-06-01T12:00:00+01:00")  # a Tuesday in British summer time
+    assert summer["held_until"] == datetime(2027, 6, 2, 9, 0, tzinfo=UTC).timestamp()
+    assert main([*args, "--at", "tomorrow"]) == 1
+    assert "--at: 'tomorrow' is not an RFC 3339 time" in capsys.readouterr().err
+
+
+def test_runbook_why_says_when_an_alert_would_be_held(ruleset: Ruleset, clock: FakeClock) -> None:
+    command = RunbookCommand(ruleset, clock)
+    text = command.answer("why DiskFull team=db").payload()["text"]
+    assert "#db-oncall" in text
+    assert (
+        "held, not posted now: outside active time 'working-hours' until "
+        "Mon 2026-11-23 09:00 CET (08:00 UTC); posted then if it still fires"
+    ) in text
+    clock.t = MONDAY_9 + 60
+    assert "held" not in command.answer("why DiskFull team=db").payload()["text"]

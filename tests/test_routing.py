@@ -249,9 +249,7 @@ TREE_TABLE = json.loads((ROOT / "tests/data/alertmanager/trees.json").read_text(
 
 
 @pytest.mark.parametrize("name", sorted(TREE_TABLE["trees"]))
-def test_real_route_trees_pasted_as_written_route_as_amtool_does(
-    name: str, tmp_path: Path
-) -> None:
+def test_real_route_trees_pasted_as_written_route_as_amtool_does(name: str, tmp_path: Path) -> None:
     """Route trees others wrote (each file names its repository and commit), pasted into
     routes.yaml as written: ``check`` takes them, and every label set of the table made
     with the real amtool (tests/e2e/test_amtool_trees.py) reaches the same receivers."""

@@ -151,5 +151,6 @@ class RunbookCommand:
                 f"(respond {escape(d.severity.respond)}): {escape(d.severity.reason)}"
             )
             if d.held:
-                lines.append(f"   _held, not posted now: {escape(d.held)}; posted then if it still fires_")
+                held = f"held, not posted now: {escape(d.held)}; posted then if it still fires"
+                lines.append(f"   _{held}_")
         return _answer("\n".join(lines))

@@ -129,11 +129,14 @@ def _table(binary: str) -> dict[str, Any]:
             {"labels": labels, "receivers": amtool(binary, tree, labels)}
             for labels in label_sets(tree)
         ]
-    version = subprocess.run(
-        [binary, "--version"], capture_output=True, text=True, check=False
-    ).stdout.split("\n")[0] or subprocess.run(
-        [binary, "--version"], capture_output=True, text=True, check=False
-    ).stderr.split("\n")[0]
+    version = (
+        subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, check=False
+        ).stdout.split("\n")[0]
+        or subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, check=False
+        ).stderr.split("\n")[0]
+    )
     return {
         "upstream": "each tree's file names its repository and commit",
         "note": f"receivers as `amtool config routes test` gives them ({version.strip()}); "
