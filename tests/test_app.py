@@ -167,6 +167,8 @@ def test_explain_route_stores_and_sends_nothing(client: TestClient) -> None:
         "page": None,
         "notify": True,
         "heartbeat": None,
+        "held_until": None,
+        "held": None,
     }
     assert stored(client) == []
 
