@@ -223,7 +223,7 @@ def test_a_hold_whose_route_is_still_held_then_is_held_again(
 
 def test_held_decisions_are_stored_with_until_when(router: Replica) -> None:
     router.send(db_alert("db-1"))
-    (row,) = router.store.recent_alerts(10)
+    (row,) = router.store.recent_alerts()
     (decision,) = row.decisions
     assert decision.held_until == MONDAY_9
     assert decision.held == (
