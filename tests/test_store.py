@@ -12,6 +12,7 @@ from router.alert import Alert
 from router.decide import Ruleset
 from router.sources import SOURCES
 from router.store import SLACK_MESSAGE, STALE_REDELIVERY_WINDOW, Store, views_of
+from router.store.schema import alerts
 from tests.conftest import GOLDEN, RUNBOOKS, FakeClock, make_alert
 
 
@@ -337,3 +338,28 @@ def test_a_resolved_alert_is_shown_resolved_in_the_message_it_leaves(
     assert (view.channel, view.closed, view.resolved_at) == ("#db-oncall", True, clock.now())
     (member,) = view.members
     assert (member.status, member.ends_at) == ("resolved", 1_795_309_800.0)
+
+
+def test_one_request_may_repeat_one_known_alert_and_resolve_another(
+    store: Store, ruleset: Ruleset
+) -> None:
+    """A repeat leaves what mutes an alert alone; a resolve clears it: the two updates
+    set different columns, and one request stores both (the fuzz test found it)."""
+    ingest(store, ruleset, db_alert("db-1"), db_alert("db-2"))
+    assert ingest(store, ruleset, db_alert("db-2", status="resolved"), db_alert("db-1")) == (1, 0)
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(alerts.c.labels, alerts.c.status, alerts.c.repeats)).all()
+    statuses = {r.labels["instance"]: (r.status, r.repeats) for r in rows}
+    assert statuses == {"db-1": ("firing", 1), "db-2": ("resolved", 0)}
+
+
+def test_a_resolve_after_a_repeat_in_one_request_still_clears_its_silence(
+    store: Store, ruleset: Ruleset
+) -> None:
+    ingest(store, ruleset, db_alert("db-1"), db_alert("db-2"))
+    with store.engine.begin() as conn:
+        conn.execute(alerts.update().values(silenced_by=["s-1"]))
+    ingest(store, ruleset, db_alert("db-1"), db_alert("db-2", status="resolved"))
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(alerts.c.labels, alerts.c.silenced_by)).all()
+    assert {r.labels["instance"]: r.silenced_by for r in rows} == {"db-1": ["s-1"], "db-2": None}

@@ -327,8 +327,13 @@ class Ingest(StormPlan):
         if inserts:  # not RETURNING: SQLite would run it a row at a time to keep the order
             self.conn.execute(alerts.insert(), inserts)
             stored = self._existing_alerts([k.alert for k in kept if k.previous is None])
-        if updates:
-            self.conn.execute(_UPDATE_ALERTS, updates)
+        # One executemany per set of columns: a repeat leaves what mutes it alone, while
+        # an arrival or a resolve clears it, and every row of one executemany sets the same.
+        by_columns: dict[frozenset[str], list[dict[str, Any]]] = {}
+        for update in updates:
+            by_columns.setdefault(frozenset(update), []).append(update)
+        for same in by_columns.values():
+            self.conn.execute(_UPDATE_ALERTS, same)
         return [
             _Kept(
                 k.alert,
