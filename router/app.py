@@ -48,6 +48,7 @@ from router.runtime import (
 from router.settings import Settings
 from router.slackapp.actions import ActionRunner
 from router.slackapp.silence import SilenceDesk
+from router.slackapp.socket_mode import ConnectionsOpen, SocketMode
 from router.store import HEARTBEAT, RECONCILE, Store
 from router.store.migrate import SchemaTooNew
 from router.web import alert_pages, apidocs, pages
@@ -125,6 +126,10 @@ def build_runtime(
         reconciler=reconciler,
     )
     _ = rt.alertmanagers  # a bad ALERTMANAGER_URL stops the start (ConfigError)
+    if settings.slack_app_token is not None:
+        app_token = settings.slack_app_token.get_secret_value()
+        opener = ConnectionsOpen(app_token, settings.slack_api_url)
+        rt.socket = SocketMode(opener, lambda r: slack.socket_envelope(rt, r), metrics=metrics)
     heartbeats = HeartbeatChecker(store, lambda: rt.ruleset, clock)
     dispatcher.register(HEARTBEAT, heartbeats.check)
     dispatcher.add_chore(heartbeats.sync)  # at start, after a reload, once the database is up
@@ -160,6 +165,8 @@ def _lifespan(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await _start(rt, heartbeats)
         tasks = [asyncio.create_task(rt.dispatcher.run())] if run_dispatcher else []
+        if rt.socket is not None:  # Slack's requests over a connection of our own
+            tasks.append(asyncio.create_task(rt.socket.run()))
         if rt.settings.reload_interval > 0:
             tasks.append(asyncio.create_task(rt.reloader.watch(rt.settings.reload_interval)))
         rt.reloader.on_sighup()

@@ -35,6 +35,7 @@ from router.runbooks.lint import lint_scan
 from router.settings import Settings
 from router.slackapp.command import RunbookCommand
 from router.slackapp.silence import SilenceDesk
+from router.slackapp.socket_mode import SocketMode
 from router.sources import SOURCES
 from router.store import GroupWriter, Store
 
@@ -58,6 +59,8 @@ class Runtime:
     """Tests pass a mock; None: the network."""
     silences: SilenceDesk | None = None
     reconciler: Reconciler | None = None
+    socket: SocketMode | None = None
+    """Slack Socket Mode (SLACK_APP_TOKEN): Slack's requests over a connection we open."""
     reload_lock: threading.Lock = field(default_factory=threading.Lock)
     reloader: Reloader = field(init=False)
     writer: GroupWriter = field(init=False)
@@ -196,6 +199,8 @@ def start_line(rt: Runtime, listening: str) -> str:
     """What ``serve`` says once it serves: where, what it loaded, where things go."""
     ruleset, settings = rt.ruleset, rt.settings
     slack = "posting" if settings.slack_bot_token is not None else "log only"
+    if rt.socket is not None:
+        slack += ", requests over Socket Mode"
     line = (
         f"runbook-router serving on {listening} (routes: {len(ruleset.table.routes)}, "
         f"runbooks: {len(ruleset.catalog)}; {rt.store.describe()}; Slack: {slack})"
