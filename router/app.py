@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from router import __version__, heap
 from router.access import AccessControl, TrailingSlash
-from router.chores import store_chores
+from router.chores import every, store_chores
 from router.clock import Clock, SystemClock
 from router.decide import Ruleset
 from router.deliveries import register_all
@@ -37,6 +37,7 @@ from router.notifiers import Notifier
 from router.notifiers.directory import SlackDirectory
 from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
+from router.oncall.lookup import OnCall
 from router.runtime import (
     Runtime,
     load_ruleset_for,
@@ -54,6 +55,8 @@ from router.store.migrate import SchemaTooNew
 from router.web import alert_pages, apidocs, pages
 
 log = logging.getLogger("router")
+ONCALL_PREFETCH = 15.0
+"""Seconds between checks that each PagerDuty on-call answer is looked up before it is due."""
 
 
 def build_runtime(
@@ -75,7 +78,7 @@ def build_runtime(
     rt: Runtime
 
     def renderer() -> MessageRenderer:
-        return rt.renderer()
+        return rt.renderer(wait=None)  # delivery: a short wait for who is on call
 
     directory = SlackDirectory(notifier, clock)
     secret = settings.slack_signing_secret
@@ -91,6 +94,7 @@ def build_runtime(
     )
     actions = ActionRunner(store, notifier, lambda: rt.ruleset, pagerduty, clock, silences)
     dispatcher = Dispatcher(store, metrics, clock=clock)
+    oncall = OnCall(lambda: rt.ruleset.config.data.oncall, pagerduty, notifier, clock)
     register_all(
         dispatcher,
         store,
@@ -100,9 +104,11 @@ def build_runtime(
         pagerduty=pagerduty,
         actions=actions,
         ruleset=lambda: rt.ruleset,
+        oncall=oncall,
     )
     for chore in store_chores(store, clock):
         dispatcher.add_chore(chore)
+    dispatcher.add_chore(every(ONCALL_PREFETCH, clock, oncall.prefetch))  # found when asked
     reconciler = Reconciler(
         store,
         lambda: rt.alertmanagers,
@@ -126,6 +132,7 @@ def build_runtime(
         reconciler=reconciler,
     )
     _ = rt.alertmanagers  # a bad ALERTMANAGER_URL stops the start (ConfigError)
+    rt.oncall = oncall
     if settings.slack_app_token is not None:
         app_token = settings.slack_app_token.get_secret_value()
         opener = ConnectionsOpen(app_token, settings.slack_api_url)

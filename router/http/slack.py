@@ -27,6 +27,7 @@ from router.runtime import Runtime
 from router.slackapp.incident import status_answer
 from router.slackapp.interactions import handle as handle_interaction
 from router.slackapp.interactions import submission
+from router.slackapp.oncall import oncall_answer
 from router.slackapp.signature import verify as verify_slack
 from router.slackapp.socket_mode import ENVELOPE_TYPES, Ack
 
@@ -106,11 +107,15 @@ async def command_answer(rt: Runtime, fields: Mapping[str, Any]) -> dict[str, An
     a Socket Mode acknowledgement."""
     given = fields.get("text")
     text = " ".join(given.split()) if isinstance(given, str) else ""
+    verb, _, rest = text.partition(" ")
     if text.lower() == "status":
         channel = fields.get("channel_id")
         channel = channel if isinstance(channel, str) else ""
         ruleset, now = rt.ruleset, rt.clock.now()
         reply = await run_in_threadpool(status_answer, rt.store, ruleset, channel, now)
+    elif verb.lower() == "oncall":
+        names = list(rt.ruleset.config.data.oncall)
+        reply = await run_in_threadpool(oncall_answer, rt.oncall, names, rest.strip())
     else:
         reply = rt.command().answer(text)
     body = reply.payload()
