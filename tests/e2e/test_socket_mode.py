@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import wait_for
 from tests.e2e.conftest import RouterProcess, http
+from tests.fakes.postgres import PostgresServer
 from tests.fakes.slack import FakeSlack, SlackMessage
 from tests.fakes.slack_socket import FakeSocketMode
 from tests.helpers import BODY
@@ -201,3 +202,32 @@ def test_a_forged_connections_open_answer_is_not_followed(
         10,
         "connected",
     )
+
+
+def test_two_replicas_each_hold_a_connection_and_act_on_an_envelope_once(
+    fake_slack: FakeSlack,
+    socket: FakeSocketMode,
+    postgres: PostgresServer,
+    start_router: Callable[..., RouterProcess],
+) -> None:
+    """Slack gives an envelope to one connection; given again to the other replica (the
+    first did not acknowledge in time, say), it is acknowledged there and not redone."""
+    database = postgres.new_database()
+    a = start(start_router, fake_slack, ROUTER_DATABASE_URL=database)
+    first = socket.wait_connected()
+    start(start_router, fake_slack, ROUTER_DATABASE_URL=database)
+    second = socket.wait_connected(2)
+    assert first is not second
+    message = alert_message(a, fake_slack)
+    envelope = socket.send("interactive", click(message, "show_steps"), connection=first)
+    socket.send(
+        "interactive", click(message, "show_steps"), envelope_id=envelope, connection=second
+    )
+    wait_for(lambda: socket.acked(envelope) == 2, 10, "both acknowledgements")
+    wait_for(lambda: len(fake_slack.replies(message)) == 1, 20, "the steps in the thread")
+    a.settled()
+    assert len(fake_slack.replies(message)) == 1
+    # A command goes to whichever connection Slack picks: each replica answers it.
+    for connection in (first, second):
+        answer = socket.ack(socket.command("RUN-001", connection=connection), timeout=3)
+        assert "RUN-001" in answer["payload"]["text"]
