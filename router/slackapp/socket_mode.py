@@ -161,8 +161,10 @@ class _Link:
         self.mode = mode
         self.hello = asyncio.Event()
         self.hello_at = 0.0
-        self.counted = False
-        """Counted in SocketMode.connections (it said hello in time)."""
+        self.greeted = False
+        """It said hello in time: one of SocketMode's connections while it is open."""
+        self.gone = False
+        """Closed, by either side: no more envelopes from it."""
         self.ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         """Why this connection is done taking envelopes: a disconnect reason, or dropped."""
         self.answering: set[asyncio.Task[None]] = set()
@@ -184,7 +186,9 @@ class _Link:
         except ConnectionClosed:
             pass
         finally:
+            self.gone = True
             self._end("dropped")
+            self.mode.gauge()
 
     async def _frame(self, frame: str) -> None:
         try:
@@ -319,8 +323,6 @@ class SocketMode:
         self.backoff = backoff or Backoff()
         self.hello_within = hello_within
         self.state: State = "connecting"
-        self.connections = 0
-        """Connections that said hello and are still open (two while one replaces another)."""
         self._links: set[_Link] = set()
 
     # -- what the rest of the router reads ------------------------------------
@@ -335,10 +337,18 @@ class SocketMode:
             reason = reason if reason in (*KNOWN_REASONS, "dropped") else "other"
             self.metrics.socket_disconnects.labels(reason).inc()
 
-    def _set(self, state: State) -> None:
-        self.state = state
+    @property
+    def connections(self) -> int:
+        """Connections that said hello and are still open (two while one replaces another)."""
+        return sum(1 for link in self._links if link.greeted and not link.gone)
+
+    def gauge(self) -> None:
         if self.metrics is not None:
             self.metrics.socket_connected.set(self.connections)
+
+    def _set(self, state: State) -> None:
+        self.state = state
+        self.gauge()
 
     # -- the connection's life ------------------------------------------------
 
@@ -406,8 +416,7 @@ class SocketMode:
             hello.cancel()
             await self._retire(link)
             raise NotOpened("failed", "no hello from Slack")
-        link.counted = True
-        self.connections += 1
+        link.greeted = True
         self._set("connected")
         if self.metrics is not None:
             self.metrics.socket_connects.labels("connected").inc()
@@ -418,6 +427,4 @@ class SocketMode:
             return
         self._links.discard(link)
         await link.close()
-        if link.counted:
-            self.connections -= 1
-            self._set(self.state)
+        self.gauge()

@@ -171,7 +171,10 @@ def test_a_dropped_connection_comes_back_after_a_backoff(
     client: Client, socket: FakeSocketMode, handler: Handler
 ) -> None:
     first = socket.wait_connected()
+    socket.hello = False  # the next connection is not greeted at once: the gauge says 0
     socket.drop(first)
+    wait_for(lambda: client.metric("router_slack_socket_connected") == 0, 5, "the gauge at 0")
+    socket.hello = True
     second = socket.wait_connected(1, total=2)
     envelope = socket.command("help", connection=second)
     assert socket.ack(envelope)["payload"]["text"] == "you said help"
