@@ -81,7 +81,9 @@ def build_runtime(
         return rt.renderer(wait=None)  # delivery: a short wait for who is on call
 
     directory = SlackDirectory(notifier, clock)
-    secret = settings.slack_signing_secret
+    # The modal's metadata is signed with a key from a secret of the app's own: the
+    # signing secret, or under Socket Mode alone (no signing secret) the app token.
+    secret = settings.slack_signing_secret or settings.slack_app_token
     silences = SilenceDesk(
         store,
         notifier,

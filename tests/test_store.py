@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from router.alert import Alert
 from router.decide import Ruleset
 from router.sources import SOURCES
-from router.store import SLACK_MESSAGE, STALE_REDELIVERY_WINDOW, Store, views_of
+from router.store import SLACK_MESSAGE, STALE_REDELIVERY_WINDOW, Store, views_of, writes
+from router.store.schema import deliveries
 from tests.conftest import GOLDEN, RUNBOOKS, FakeClock, make_alert
 
 
@@ -337,3 +338,23 @@ def test_a_resolved_alert_is_shown_resolved_in_the_message_it_leaves(
     assert (view.channel, view.closed, view.resolved_at) == ("#db-oncall", True, clock.now())
     (member,) = view.members
     assert (member.status, member.ends_at) == ("resolved", 1_795_309_800.0)
+
+
+def test_a_delivery_id_is_first_once_also_when_two_replicas_race(
+    store: Store, monkeypatch: Any
+) -> None:
+    assert store.first_delivery("slack-envelope", "env-1") is True
+    assert store.first_delivery("slack-envelope", "env-1") is False
+    assert store.first_delivery("slack-event", "env-1") is True  # per sender
+
+    # Another replica records the id between this one's look and its insert: the key's
+    # uniqueness decides, and this one is told it is not the first.
+    def late(conn: Any, now: float, source: str, delivery_id: str) -> bool:
+        conn.execute(
+            deliveries.insert().values(source=source, delivery_id=delivery_id, received_at=now)
+        )
+        return True
+
+    assert store.first_delivery("slack-envelope", "env-2") is True
+    monkeypatch.setattr(writes, "first_delivery", late)
+    assert store.first_delivery("slack-envelope", "env-2") is False
