@@ -157,6 +157,24 @@ def test_a_reaction_over_the_socket_acknowledges_once(
     )
 
 
+def test_a_modal_submission_is_answered_in_its_acknowledgement(
+    fake_slack: FakeSlack, socket: FakeSocketMode, start_router: Callable[..., RouterProcess]
+) -> None:
+    """The Silence modal's view_submission goes to the same code as over HTTP; its answer
+    (here: a form that cannot be checked, shown on the matchers) is the ack's payload."""
+    start(start_router, fake_slack)
+    socket.wait_connected()
+    submission = {
+        "type": "view_submission",
+        "user": {"id": JANE, "username": "jane"},
+        "view": {"callback_id": "silence", "private_metadata": "forged", "state": {"values": {}}},
+    }
+    envelope = socket.send("interactive", submission, accepts_response_payload=True)
+    answer = socket.ack(envelope, timeout=3)["payload"]
+    assert answer["response_action"] == "errors"
+    assert "could not be checked" in json.dumps(answer["errors"])
+
+
 def test_bad_envelopes_are_logged_acknowledged_or_dropped_and_change_nothing(
     fake_slack: FakeSlack, socket: FakeSocketMode, start_router: Callable[..., RouterProcess]
 ) -> None:
