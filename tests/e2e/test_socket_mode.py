@@ -94,7 +94,7 @@ def test_runbook_and_a_click_over_the_socket_then_a_refresh(
     clicked = socket.send("interactive", click(message, "show_steps"))
     assert socket.ack(clicked, timeout=3) == {"envelope_id": clicked}
     wait_for(lambda: len(fake_slack.replies(message)) == 1, 20, "the steps in the thread")
-    assert "Full procedure of RUN-001" in fake_slack.replies(message)[0].text
+    assert "Checklist for RUN-001" in fake_slack.replies(message)[0].text
 
     # Slack gives the same envelope again (its ack was lost, say): acknowledged, not redone.
     socket.send("interactive", click(message, "show_steps"), envelope_id=clicked)
