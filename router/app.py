@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from router import __version__, heap
 from router.access import AccessControl, TrailingSlash
-from router.chores import store_chores
+from router.chores import every, store_chores
 from router.clock import Clock, SystemClock
 from router.decide import Ruleset
 from router.deliveries import register_all
@@ -37,6 +37,7 @@ from router.notifiers import Notifier
 from router.notifiers.directory import SlackDirectory
 from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
+from router.oncall.lookup import OnCall
 from router.runtime import (
     Runtime,
     load_ruleset_for,
@@ -48,11 +49,14 @@ from router.runtime import (
 from router.settings import Settings
 from router.slackapp.actions import ActionRunner
 from router.slackapp.silence import SilenceDesk
+from router.slackapp.socket_mode import ConnectionsOpen, SocketMode
 from router.store import HEARTBEAT, RECONCILE, Store
 from router.store.migrate import SchemaTooNew
 from router.web import alert_pages, apidocs, pages
 
 log = logging.getLogger("router")
+ONCALL_PREFETCH = 15.0
+"""Seconds between checks that each PagerDuty on-call answer is looked up before it is due."""
 
 
 def build_runtime(
@@ -74,10 +78,12 @@ def build_runtime(
     rt: Runtime
 
     def renderer() -> MessageRenderer:
-        return rt.renderer()
+        return rt.renderer(wait=None)  # delivery: a short wait for who is on call
 
     directory = SlackDirectory(notifier, clock)
-    secret = settings.slack_signing_secret
+    # The modal's metadata is signed with a key from a secret of the app's own: the
+    # signing secret, or under Socket Mode alone (no signing secret) the app token.
+    secret = settings.slack_signing_secret or settings.slack_app_token
     silences = SilenceDesk(
         store,
         notifier,
@@ -90,6 +96,7 @@ def build_runtime(
     )
     actions = ActionRunner(store, notifier, lambda: rt.ruleset, pagerduty, clock, silences)
     dispatcher = Dispatcher(store, metrics, clock=clock)
+    oncall = OnCall(lambda: rt.ruleset.config.data.oncall, pagerduty, notifier, clock)
     register_all(
         dispatcher,
         store,
@@ -99,9 +106,11 @@ def build_runtime(
         pagerduty=pagerduty,
         actions=actions,
         ruleset=lambda: rt.ruleset,
+        oncall=oncall,
     )
     for chore in store_chores(store, clock):
         dispatcher.add_chore(chore)
+    dispatcher.add_chore(every(ONCALL_PREFETCH, clock, oncall.prefetch))  # found when asked
     reconciler = Reconciler(
         store,
         lambda: rt.alertmanagers,
@@ -125,6 +134,11 @@ def build_runtime(
         reconciler=reconciler,
     )
     _ = rt.alertmanagers  # a bad ALERTMANAGER_URL stops the start (ConfigError)
+    rt.oncall = oncall
+    if settings.slack_app_token is not None:
+        app_token = settings.slack_app_token.get_secret_value()
+        opener = ConnectionsOpen(app_token, settings.slack_api_url)
+        rt.socket = SocketMode(opener, lambda r: slack.socket_envelope(rt, r), metrics=metrics)
     heartbeats = HeartbeatChecker(store, lambda: rt.ruleset, clock)
     dispatcher.register(HEARTBEAT, heartbeats.check)
     dispatcher.add_chore(heartbeats.sync)  # at start, after a reload, once the database is up
@@ -160,6 +174,8 @@ def _lifespan(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await _start(rt, heartbeats)
         tasks = [asyncio.create_task(rt.dispatcher.run())] if run_dispatcher else []
+        if rt.socket is not None:  # Slack's requests over a connection of our own
+            tasks.append(asyncio.create_task(rt.socket.run()))
         if rt.settings.reload_interval > 0:
             tasks.append(asyncio.create_task(rt.reloader.watch(rt.settings.reload_interval)))
         rt.reloader.on_sighup()

@@ -11,6 +11,7 @@ import difflib
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -40,6 +41,9 @@ from router.config_values import (
 )
 from router.errors import ConfigError, Problem, dotted
 from router.matchers import parse
+from router.oncall import NAME as ONCALL_NAME
+from router.oncall import references as oncall_names
+from router.oncall.rotation import check_every, parse_handoff
 from router.timeinterval import Range, TimeInterval
 
 LevelName = Literal["SEV0", "SEV1", "SEV2", "SEV3", "SEV4"]
@@ -392,6 +396,66 @@ def _channel_given(value: Any) -> Any:
 Channel = Annotated[str, BeforeValidator(_channel_given), Field(min_length=1)]
 
 
+def _pagerduty_id(value: str) -> str:
+    if not re.fullmatch(r"P[A-Z0-9]{5,13}", value):
+        raise ValueError(f"{value!r} is not a PagerDuty ID like PABC123")
+    return value
+
+
+def _slack_user(value: str) -> str:
+    if not re.fullmatch(r"[UW][A-Z0-9]{2,20}", value):
+        raise ValueError(f"{value!r} is not a Slack user ID like U01AAA (a profile's ⋮ menu)")
+    return value
+
+
+def _someone(people: list[str]) -> list[str]:
+    if not people:
+        raise ValueError("expected at least one Slack user ID")
+    return people
+
+
+def _oncall_name(value: str) -> str:
+    if not ONCALL_NAME.match(value):
+        raise ValueError(f"{value!r}: a name of letters, digits, '-', '_' and '.'")
+    return value
+
+
+class OnCallPagerDuty(_Strict):
+    """Who PagerDuty says is on call (``GET /oncalls``): a schedule's, or the first level
+    of an escalation policy."""
+
+    schedule: Annotated[str, AfterValidator(_pagerduty_id)] | None = None
+    escalation_policy: Annotated[str, AfterValidator(_pagerduty_id)] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> OnCallPagerDuty:
+        if (self.schedule is None) == (self.escalation_policy is None):
+            both = "not both" if self.schedule else "one is needed"
+            raise ValueError(f"expected schedule or escalation_policy ({both})")
+        return self
+
+
+class OnCallRotation(_Strict):
+    """``people[0]`` from ``start``, the next after each ``every``, in ``start``'s zone."""
+
+    start: Annotated[datetime, BeforeValidator(parse_handoff)] = Field(
+        description='the first handoff, with its time zone: "2026-11-02 09:00 Europe/Berlin"'
+    )
+    every: Annotated[Duration, AfterValidator(check_every)]
+    people: Annotated[list[Annotated[str, AfterValidator(_slack_user)]], AfterValidator(_someone)]
+
+
+class OnCallEntry(_Strict):
+    pagerduty: OnCallPagerDuty | None = None
+    rotation: OnCallRotation | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> OnCallEntry:
+        if (self.pagerduty is None) == (self.rotation is None):
+            raise ValueError("expected one provider: pagerduty or rotation")
+        return self
+
+
 class RoutesFile(_Strict):
     defaults: Defaults = Field(default_factory=Defaults)
     acknowledge: Acknowledge = Field(default_factory=Acknowledge)
@@ -406,6 +470,10 @@ class RoutesFile(_Strict):
     time_intervals: list[NamedTimeInterval] = Field(default_factory=list)
     mute_time_intervals: list[NamedTimeInterval] = Field(
         default_factory=list, description="Alertmanager's older name for time_intervals"
+    )
+    oncall: dict[Annotated[str, AfterValidator(_oncall_name)], OnCallEntry] = Field(
+        default_factory=dict,
+        description="who is on call, by name: oncall:NAME in escalate_to and a level's mention",
     )
     routes: list[RouteConfig] = Field(default_factory=list)
 
@@ -582,6 +650,10 @@ def _clean(error: Any, loc: Sequence[int | str]) -> str:
         message = message.removeprefix(prefix)
     if message == "Extra inputs are not permitted":
         allowed = _allowed_keys(loc)
+        if len(loc) == 3 and loc[0] == "oncall":
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            return f"unknown on-call provider{hint} (known: {', '.join(allowed)})"
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1) if loc else []
         hint = f"; did you mean {close[0]!r}?" if close else ""
         return f"unknown key{hint} (allowed: {', '.join(allowed)})" if allowed else "unknown key"
@@ -637,11 +709,33 @@ def parse_routes(text: str, name: str = "routes.yaml") -> LoadedConfig:
         routes = RoutesFile.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
-            loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
+            loc = tuple(
+                p for p in err["loc"] if not str(p).startswith("function-") and p != "[key]"
+            )
             problems.append(Problem(name, locate(loc), dotted(loc), _clean(err, loc)))
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0)) from None
-    for loc, message in references(routes):
+    for loc, message in (*references(routes), *oncall_references(routes)):
         problems.append(Problem(name, locate(loc), dotted(loc), message))
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
     return LoadedConfig(name, routes, locate)
+
+
+def oncall_references(data: RoutesFile) -> Iterator[tuple[tuple[int | str, ...], str]]:
+    """Every ``oncall:NAME`` in an ``escalate_to`` or a level's ``mention`` is defined."""
+    mentions: list[tuple[tuple[int | str, ...], str | None]] = [
+        (("severity", "levels", level, "mention"), spec.mention)
+        for level, spec in data.severity.levels.items()
+    ]
+    mentions += [
+        ((*loc, "escalate_to"), route.escalate_to) for loc, route in walk_routes(data.routes)
+    ]
+    defined = sorted(data.oncall)
+    for loc, text in mentions:
+        for ref in oncall_names(text):
+            if ref in data.oncall:
+                continue
+            close = difflib.get_close_matches(ref, defined, n=1)
+            hint = f"; did you mean 'oncall:{close[0]}'?" if close else ""
+            known = f"oncall: defines {', '.join(defined)}" if defined else "no oncall: entries"
+            yield loc, f"unknown on-call 'oncall:{ref}'{hint} ({known})"

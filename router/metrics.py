@@ -26,6 +26,7 @@ class Metrics:
         self._config(self.registry)
         self._response(self.registry)
         self._alertmanager(self.registry)
+        self._socket(self.registry)
 
     def _intake(self, r: CollectorRegistry) -> None:
         """Webhooks in, alerts routed."""
@@ -169,6 +170,36 @@ class Metrics:
             "router_silence_failures",
             "Silences from Slack that Alertmanager refused or did not answer, by reason.",
             ["alertmanager", "reason"],
+            registry=r,
+        )
+
+    def _socket(self, r: CollectorRegistry) -> None:
+        """Slack Socket Mode (SLACK_APP_TOKEN): the connection and what came over it."""
+        self.socket_connected = Gauge(
+            "router_slack_socket_connected",
+            "Socket Mode connections to Slack open and greeted (two while one replaces "
+            "another; 0: Slack cannot reach this replica).",
+            registry=r,
+        )
+        self.socket_connects = Counter(
+            "router_slack_socket_connects",
+            "Attempts to connect to Slack Socket Mode, by outcome (connected, refused: "
+            "apps.connections.open said no, failed: no connection or no hello).",
+            ["outcome"],
+            registry=r,
+        )
+        self.socket_disconnects = Counter(
+            "router_slack_socket_disconnects",
+            "Socket Mode connections ended, by reason (Slack's refresh_requested, warning, "
+            "link_disabled; dropped; other).",
+            ["reason"],
+            registry=r,
+        )
+        self.socket_envelopes = Counter(
+            "router_slack_socket_envelopes",
+            "Envelopes over Socket Mode, by type and outcome (acknowledged, duplicate, "
+            "refused, unacknowledged, dropped).",
+            ["type", "outcome"],
             registry=r,
         )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -18,6 +19,7 @@ from router import heap
 from router.alertmanagers import Alertmanagers
 from router.alertmanagers import build as build_alertmanagers
 from router.clock import Clock
+from router.config import Level, LevelName
 from router.decide import Ruleset, check_paging, load_ruleset
 from router.deliveries.reconcile import Reconciler
 from router.dispatcher import Dispatcher
@@ -30,11 +32,14 @@ from router.notifiers.log import LogNotifier
 from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
 from router.notifiers.slack import SlackNotifier
+from router.oncall import in_words, references
+from router.oncall.lookup import OnCall
 from router.reload import Reloader
 from router.runbooks.lint import lint_scan
 from router.settings import Settings
 from router.slackapp.command import RunbookCommand
 from router.slackapp.silence import SilenceDesk
+from router.slackapp.socket_mode import SocketMode
 from router.sources import SOURCES
 from router.store import GroupWriter, Store
 
@@ -58,6 +63,10 @@ class Runtime:
     """Tests pass a mock; None: the network."""
     silences: SilenceDesk | None = None
     reconciler: Reconciler | None = None
+    socket: SocketMode | None = None
+    """Slack Socket Mode (SLACK_APP_TOKEN): Slack's requests over a connection we open."""
+    oncall: OnCall | None = None
+    """Who is on call (``oncall:`` in routes.yaml), for mentions and /runbook oncall."""
     reload_lock: threading.Lock = field(default_factory=threading.Lock)
     reloader: Reloader = field(init=False)
     writer: GroupWriter = field(init=False)
@@ -87,9 +96,15 @@ class Runtime:
             self._alertmanagers = cached = (data.alertmanagers, built)
         return cached[1]
 
-    def renderer(self) -> MessageRenderer:
+    def renderer(self, *, wait: float | None = 0.0) -> MessageRenderer:
+        """Messages as the current load draws them. Who is on call as cached (a page must
+        not wait for PagerDuty); delivery passes ``wait=None``, the lookups' own wait."""
         return renderer_for(
-            self.ruleset, pagerduty_ack=self.pagerduty_rest, alertmanagers=self.alertmanagers
+            self.ruleset,
+            pagerduty_ack=self.pagerduty_rest,
+            alertmanagers=self.alertmanagers,
+            oncall=self.oncall,
+            wait=wait,
         )
 
     def command(self) -> RunbookCommand:
@@ -133,19 +148,45 @@ class Runtime:
 
 
 def renderer_for(
-    ruleset: Ruleset, *, pagerduty_ack: bool = False, alertmanagers: Alertmanagers | None = None
+    ruleset: Ruleset,
+    *,
+    pagerduty_ack: bool = False,
+    alertmanagers: Alertmanagers | None = None,
+    oncall: OnCall | None = None,
+    wait: float | None = None,
 ) -> MessageRenderer:
-    """Slack messages drawn with one load's runbooks and levels (the service, ``preview``)."""
+    """Slack messages drawn with one load's runbooks and levels (the service, ``preview``).
+
+    A level's ``mention`` of ``oncall:NAME`` is the person on call as the message is
+    drawn (in words where nobody can be looked up, as in ``preview``).
+    """
     data = ruleset.config.data
     return MessageRenderer(
         ruleset.catalog,
-        data.severity.levels,
+        levels_now(data.severity.levels, oncall, wait),
         data.defaults.stale_after_days,
         pagerduty_ack=pagerduty_ack,
         identity_labels=data.defaults.identity_labels,
         pages_url=ruleset.pages_url,
         alertmanagers=alertmanagers,
     )
+
+
+def levels_now(
+    levels: Mapping[LevelName, Level], oncall: OnCall | None, wait: float | None = None
+) -> dict[LevelName, Level]:
+    """The levels, each ``oncall:NAME`` in a ``mention`` the person on call now."""
+    named = {name: level for name, level in levels.items() if references(level.mention)}
+    if not named:
+        return dict(levels)
+    texts = [level.mention for level in named.values()]
+    words = [in_words(t) for t in texts]
+    shown = oncall.resolve(texts, wait=wait) if oncall is not None else words
+    now = {
+        n: lv.model_copy(update={"mention": m})
+        for (n, lv), m in zip(named.items(), shown, strict=True)
+    }
+    return {**levels, **now}
 
 
 def load_ruleset_for(settings: Settings) -> Ruleset:
@@ -175,6 +216,15 @@ def log_surfaces(settings: Settings, ruleset: Ruleset) -> None:
         log.info("admin endpoints /-/reload and /api/route are off (ROUTER_ADMIN_TOKEN)")
     if settings.metrics_token is None:
         log.info("/metrics is open to anyone who can connect (ROUTER_METRICS_TOKEN)")
+    oncall = ruleset.config.data.oncall
+    if settings.pagerduty_api_token is None:
+        for name, entry in oncall.items():
+            if entry.pagerduty is not None:
+                log.warning(
+                    "oncall %s is a PagerDuty schedule but PAGERDUTY_API_TOKEN is not set: "
+                    "its mentions name it in words",
+                    name,
+                )
     auth = ruleset.config.data.auth
     for source, mode in auth.items():
         if mode == "none":
@@ -196,6 +246,8 @@ def start_line(rt: Runtime, listening: str) -> str:
     """What ``serve`` says once it serves: where, what it loaded, where things go."""
     ruleset, settings = rt.ruleset, rt.settings
     slack = "posting" if settings.slack_bot_token is not None else "log only"
+    if rt.socket is not None:
+        slack += ", requests over Socket Mode"
     line = (
         f"runbook-router serving on {listening} (routes: {len(ruleset.table.routes)}, "
         f"runbooks: {len(ruleset.catalog)}; {rt.store.describe()}; Slack: {slack})"

@@ -46,6 +46,21 @@ class Settings(BaseSettings):
         "https://hooks.slack.com/", validation_alias=_env("SLACK_RESPONSE_URL_PREFIX")
     )
     """Interactions' response_url must start with this (tests point it at a fake)."""
+    slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
+    """An app-level token (``xapp-…``): Slack reaches the router over Socket Mode."""
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_level_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().strip().startswith("xapp-"):
+            # Never the value: it is a credential, whatever kind it is.
+            raise ValueError(
+                "expected an app-level token (xapp-…, Basic Information → App-Level Tokens, "
+                "scope connections:write), not a bot or user token"
+            )
+        return SecretStr(value.get_secret_value().strip())
 
     pagerduty_api_token: SecretStr | None = Field(
         None, validation_alias=_env("PAGERDUTY_API_TOKEN")

@@ -250,3 +250,16 @@ def test_no_secret_in_any_log_line(
     logged = caplog.text + "".join(str(r.__dict__) for r in caplog.records)
     for secret in [TOKEN, "wrong-token-xyz", *secrets.values()]:
         assert secret not in logged
+
+
+def test_socket_mode_alone_still_signs_the_silence_modal(tmp_path: Path) -> None:
+    """No SLACK_SIGNING_SECRET under Socket Mode: the modal's metadata is signed with a
+    key from the app token, so Silence works over the socket too."""
+    app = create_app(settings(tmp_path, slack_app_token="xapp-1-A0-1-secret"), run_dispatcher=False)
+    runtime = app.state.runtime
+    assert runtime.socket is not None
+    assert runtime.silences is not None
+    assert runtime.silences.secret is not None
+    plain = create_app(settings(tmp_path), run_dispatcher=False).state.runtime
+    assert plain.socket is None
+    assert plain.silences.secret is None

@@ -250,3 +250,30 @@ def test_the_readme_pastes_a_route_tree_and_time_intervals_that_check_accepts(
     (route,) = ruleset.table.routes
     assert [c.channel for c in route.children] == ["#db-oncall", "#web"]
     assert route.children[0].matchers[1].value == "3"  # retries: 3, as written
+
+
+def test_oncall_entries() -> None:
+    text = """
+oncall:
+  db-primary: {pagerduty: {schedule: PABC123}}
+  dba: {pagerduty: {escalation_policy: PDEF456}}
+  platform: {rotation: {start: "2026-11-02 09:00 Europe/Berlin", every: 1w, people: [U01AAA, W02BBB]}}
+severity:
+  levels:
+    SEV0: {respond: now, mention: "<!subteam^S0INCIDENT> oncall:platform"}
+    SEV1: {respond: "< 5 min", mention: oncall:db-primary}
+    SEV2: {respond: "< 15 min"}
+    SEV3: {respond: "< 1 hour"}
+    SEV4: {respond: best effort}
+routes:
+  - {name: db, escalate_to: "<!subteam^S0DBA>, then oncall:dba"}
+"""
+    oncall = parse_routes(text).data.oncall
+    assert oncall["db-primary"].pagerduty is not None
+    assert oncall["db-primary"].pagerduty.schedule == "PABC123"
+    rotation = oncall["platform"].rotation
+    assert rotation is not None
+    assert rotation.every == 7 * 86400
+    assert str(rotation.start.tzinfo) == "Europe/Berlin"
+    assert rotation.start.hour == 9
+    assert rotation.people == ["U01AAA", "W02BBB"]

@@ -52,3 +52,31 @@ def test_scopes_cover_silencing_from_slack() -> None:
     assert "usergroups:read" in scopes  # silence.allow may name user groups
     # views.open needs no scope; the modal's view_submission comes to the interactivity URL.
     assert urlsplit(MANIFEST["settings"]["interactivity"]["request_url"]).path in routes()
+
+
+SOCKET_MODE: dict[str, Any] = yaml.safe_load(
+    (ROOT / "deploy/slack-app-manifest-socket-mode.yaml").read_text()
+)
+
+
+def test_the_socket_mode_variant_has_no_request_urls() -> None:
+    """Slack reaches a router without a public address over the socket it opens."""
+    assert SOCKET_MODE["settings"]["socket_mode_enabled"] is True
+    assert MANIFEST["settings"]["socket_mode_enabled"] is False
+    assert "url" not in SOCKET_MODE["features"]["slash_commands"][0]
+    assert "request_url" not in SOCKET_MODE["settings"]["interactivity"]
+    assert "request_url" not in SOCKET_MODE["settings"]["event_subscriptions"]
+    assert SOCKET_MODE["settings"]["interactivity"]["is_enabled"] is True
+    assert "https://" not in (ROOT / "deploy/slack-app-manifest-socket-mode.yaml").read_text()
+
+
+def test_the_socket_mode_variant_asks_for_what_the_http_one_does() -> None:
+    """Only where Slack sends differs: the same command, scopes and events."""
+    http_command = {
+        k: v for k, v in MANIFEST["features"]["slash_commands"][0].items() if k != "url"
+    }
+    assert SOCKET_MODE["features"]["slash_commands"] == [http_command]
+    assert SOCKET_MODE["oauth_config"] == MANIFEST["oauth_config"]
+    events = SOCKET_MODE["settings"]["event_subscriptions"]["bot_events"]
+    assert events == MANIFEST["settings"]["event_subscriptions"]["bot_events"]
+    assert SOCKET_MODE["display_information"] == MANIFEST["display_information"]

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from router.alert import Alert
 from router.decide import Ruleset
 from router.sources import SOURCES
-from router.store import SLACK_MESSAGE, STALE_REDELIVERY_WINDOW, Store, views_of
-from router.store.schema import alerts
+from router.store import SLACK_MESSAGE, STALE_REDELIVERY_WINDOW, Store, views_of, writes
+from router.store.schema import alerts, deliveries
 from tests.conftest import GOLDEN, RUNBOOKS, FakeClock, make_alert
 
 
@@ -363,3 +363,23 @@ def test_a_resolve_after_a_repeat_in_one_request_still_clears_its_silence(
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(alerts.c.labels, alerts.c.silenced_by)).all()
     assert {r.labels["instance"]: r.silenced_by for r in rows} == {"db-1": ["s-1"], "db-2": None}
+
+
+def test_a_delivery_id_is_first_once_also_when_two_replicas_race(
+    store: Store, monkeypatch: Any
+) -> None:
+    assert store.first_delivery("slack-envelope", "env-1") is True
+    assert store.first_delivery("slack-envelope", "env-1") is False
+    assert store.first_delivery("slack-event", "env-1") is True  # per sender
+
+    # Another replica records the id between this one's look and its insert: the key's
+    # uniqueness decides, and this one is told it is not the first.
+    def late(conn: Any, now: float, source: str, delivery_id: str) -> bool:
+        conn.execute(
+            deliveries.insert().values(source=source, delivery_id=delivery_id, received_at=now)
+        )
+        return True
+
+    assert store.first_delivery("slack-envelope", "env-2") is True
+    monkeypatch.setattr(writes, "first_delivery", late)
+    assert store.first_delivery("slack-envelope", "env-2") is False

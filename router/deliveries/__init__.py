@@ -25,6 +25,7 @@ from router.metrics import Metrics
 from router.notifiers import Notifier
 from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
+from router.oncall.lookup import OnCall
 from router.slackapp.actions import ActionRunner
 from router.store import (
     HOLD,
@@ -53,6 +54,7 @@ def register_all(
     pagerduty: PagerDuty | None = None,
     actions: ActionRunner | None = None,
     ruleset: Callable[[], Ruleset] | None = None,
+    oncall: OnCall | None = None,
 ) -> None:
     """The router's own delivery kinds (heartbeats register in router/app.py)."""
     dispatcher.register(SLACK_MESSAGE, SlackMessage(store, notifier, renderer, metrics))
@@ -69,6 +71,7 @@ def register_all(
             dispatcher.clock,
             pagerduty,
             pace=lambda: dispatcher.channel_interval,
+            oncall=oncall,
         )
         dispatcher.register(RESPONSE_CLOCK, clock)
         dispatcher.register(HOLD, HoldRelease(store, ruleset, dispatcher.clock))

@@ -29,6 +29,8 @@ from router.notifiers import Notifier, Rendered
 from router.notifiers import clock as replies
 from router.notifiers.message import acknowledged_by
 from router.notifiers.pagerduty import PagerDuty
+from router.oncall import in_words
+from router.oncall.lookup import OnCall
 from router.runbooks import Runbook
 from router.store import MessageView, OutboxItem, Store
 from router.store.events import (
@@ -60,8 +62,11 @@ class ResponseClock:
         clock: Clock,
         pagerduty: PagerDuty | None = None,
         pace: Callable[[], float] = lambda: 0.0,
+        oncall: OnCall | None = None,
     ) -> None:
         self.pagerduty = pagerduty
+        self.oncall = oncall
+        """``oncall:NAME`` in an ``escalate_to`` -> who is on call now (in words without)."""
         self.pace = pace
         """Seconds between messages to one channel (the dispatcher's)."""
         self.store = store
@@ -200,4 +205,7 @@ class ResponseClock:
         route = ruleset.table.find(view.route) if view.route else None
         runbook = ruleset.catalog.get(view.runbook_id) if view.runbook_id else None
         who = runbook.escalation.who if runbook else None
-        return replies.escalation_target(route.escalate_to if route else None, who)
+        escalate_to = route.escalate_to if route else None
+        if self.oncall is not None:
+            escalate_to = self.oncall.mention(escalate_to, detail=True)
+        return replies.escalation_target(in_words(escalate_to), who)

@@ -24,15 +24,20 @@ async def healthz() -> Response:
 
 @router.get("/readyz")
 async def readyz(rt: RuntimeDep) -> Response:
-    """Ready or not; why goes to the log, never to whoever asks (it names hosts)."""
+    """Ready or not; why goes to the log, never to whoever asks (it names hosts).
+
+    With Socket Mode, the connection's state is shown beside it. It does not decide
+    readiness: webhooks are taken whether or not Slack can reach this replica.
+    """
+    socket = {"slack_socket": rt.socket.state} if rt.socket is not None else {}
     try:
         await run_in_threadpool(rt.store.ping)
     except StoreUnavailable as exc:
         log.warning("not ready: %s", exc)
-        return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "unavailable", **socket}, status_code=503)
     if rt.reconciler is not None and (note := rt.reconciler.readiness_note()):
         log.warning("ready, but no answer from alertmanager %s: nothing is resolved from it", note)
-    return JSONResponse({"status": "ready"})
+    return JSONResponse({"status": "ready", **socket})
 
 
 @router.get("/metrics")

@@ -1,17 +1,23 @@
 """Slack's requests: the /runbook command, Events API callbacks and button clicks.
 
-Every one is signed with the app's signing secret and checked before anything
-else; work that calls Slack back goes through the outbox, never inside the request.
+Over HTTP every one is signed with the app's signing secret and checked before
+anything else; over Socket Mode (router/slackapp/socket_mode.py) the same requests
+come as envelopes on the connection the router opened with its app token, and go to
+the same functions. Work that calls Slack back goes through the outbox, never inside
+the request.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from slack_sdk.socket_mode.request import SocketModeRequest
 from starlette.concurrency import run_in_threadpool
 
 from router.errors import PayloadError
@@ -21,8 +27,11 @@ from router.runtime import Runtime
 from router.slackapp.incident import status_answer
 from router.slackapp.interactions import handle as handle_interaction
 from router.slackapp.interactions import submission
+from router.slackapp.oncall import oncall_answer
 from router.slackapp.signature import verify as verify_slack
+from router.slackapp.socket_mode import ENVELOPE_TYPES, Ack
 
+log = logging.getLogger("router.slack")
 router = APIRouter(prefix="/slack")
 
 _SLACK_ID = re.compile(r"^[A-Z0-9]{2,24}$")
@@ -59,15 +68,7 @@ async def slack_command(request: Request, rt: RuntimeDep) -> Response:
     form = parse_form(await signed_body(rt, request))
     if form.get("ssl_check"):
         return Response(status_code=200)
-    text = " ".join(form.get("text", "").split())
-    if text.lower() == "status":
-        channel, ruleset, now = form.get("channel_id", ""), rt.ruleset, rt.clock.now()
-        reply = await run_in_threadpool(status_answer, rt.store, ruleset, channel, now)
-    else:
-        reply = rt.command().answer(text)
-    body = reply.payload()
-    del body["replace_original"]  # a command's answer has no original
-    return JSONResponse(body)
+    return JSONResponse(await command_answer(rt, form))
 
 
 @router.post("/events")
@@ -75,25 +76,9 @@ async def slack_events(request: Request, rt: RuntimeDep) -> Response:
     """Slack's Events API: the URL check, and reactions that acknowledge a message."""
     body = await signed_body(rt, request)
     payload = parse_json(body, request.headers.get("content-type"))
-    if not isinstance(payload, dict):
-        raise PayloadError("body", "expected a JSON object")
-    if payload.get("type") == "url_verification":
+    if isinstance(payload, dict) and payload.get("type") == "url_verification":
         return JSONResponse({"challenge": str(payload.get("challenge", ""))[:500]})
-    event = payload.get("event")
-    event_id = payload.get("event_id")
-    if payload.get("type") != "event_callback" or not isinstance(event, dict):
-        return Response(status_code=200)  # nothing we subscribe to
-    if isinstance(event_id, str) and not await run_in_threadpool(
-        rt.store.first_delivery, "slack-event", event_id
-    ):
-        return Response(status_code=200)  # Slack's retry of an event already handled
-    if reaction_acknowledges(event, rt.ruleset.config.data.acknowledge.reactions):
-        item = event["item"]
-        changed = await run_in_threadpool(
-            rt.store.acknowledge_in_slack, item["channel"], item["ts"], event["user"]
-        )
-        if changed:
-            rt.dispatcher.wake()
+    await take_event(rt, payload)
     return Response(status_code=200)
 
 
@@ -110,16 +95,83 @@ async def slack_interaction(request: Request, rt: RuntimeDep) -> Response:
         payload = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise PayloadError("payload", f"invalid JSON: {exc.msg}", status_code=400) from None
+    answer = await take_interaction(rt, payload)
+    return Response(status_code=200) if answer is None else JSONResponse(answer)
+
+
+# -- the work, however Slack's request arrived: HTTP above, Socket Mode below ----------
+
+
+async def command_answer(rt: Runtime, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """/runbook's answer as the JSON Slack shows it: the HTTP response, or the payload of
+    a Socket Mode acknowledgement."""
+    given = fields.get("text")
+    text = " ".join(given.split()) if isinstance(given, str) else ""
+    verb, _, rest = text.partition(" ")
+    if text.lower() == "status":
+        channel = fields.get("channel_id")
+        channel = channel if isinstance(channel, str) else ""
+        ruleset, now = rt.ruleset, rt.clock.now()
+        reply = await run_in_threadpool(status_answer, rt.store, ruleset, channel, now)
+    elif verb.lower() == "oncall":
+        names = list(rt.ruleset.config.data.oncall)
+        reply = await run_in_threadpool(oncall_answer, rt.oncall, names, rest.strip())
+    else:
+        reply = rt.command().answer(text)
+    body = reply.payload()
+    del body["replace_original"]  # a command's answer has no original
+    return body
+
+
+async def take_event(rt: Runtime, payload: Any) -> bool:
+    """An Events API callback: a reaction that acknowledges a message. False if it is
+    Slack's retry of an event already taken."""
+    if not isinstance(payload, dict):
+        raise PayloadError("body", "expected a JSON object")
+    event = payload.get("event")
+    event_id = payload.get("event_id")
+    if payload.get("type") != "event_callback" or not isinstance(event, dict):
+        return True  # nothing we subscribe to
+    if isinstance(event_id, str) and not await run_in_threadpool(
+        rt.store.first_delivery, "slack-event", event_id
+    ):
+        return False  # Slack's retry of an event already handled
+    if reaction_acknowledges(event, rt.ruleset.config.data.acknowledge.reactions):
+        item = event["item"]
+        changed = await run_in_threadpool(
+            rt.store.acknowledge_in_slack, item["channel"], item["ts"], event["user"]
+        )
+        if changed:
+            rt.dispatcher.wake()
+    return True
+
+
+async def take_interaction(rt: Runtime, payload: Any) -> dict[str, Any] | None:
+    """A click (or another interaction), its work queued; the answer Slack reads, if any."""
     if isinstance(payload, dict) and payload.get("type") == "view_submission":
         submitted = await run_in_threadpool(submission, payload, rt.store, rt.silences)
         if submitted.work:
             rt.dispatcher.wake()
-        answer = submitted.answer  # errors keep the form open; nothing closes it
-        return JSONResponse(answer) if answer else Response(status_code=200)
+        return submitted.answer or None  # errors keep the form open; nothing closes it
     prefix = rt.settings.slack_response_url_prefix
     queued = await run_in_threadpool(
         handle_interaction, payload, rt.store, rt.ruleset, prefix, rt.silences
     )
     if queued:
         rt.dispatcher.wake()
-    return Response(status_code=200)
+    return None
+
+
+async def socket_envelope(rt: Runtime, request: SocketModeRequest) -> Ack:
+    """A Socket Mode envelope to the same work as its endpoint above, taken once: Slack
+    gives an envelope again (to this replica or another) until one acknowledges it."""
+    if request.type not in ENVELOPE_TYPES:
+        log.info("socket mode: an envelope of a type the router does not take: acknowledged")
+        return Ack()
+    if not await run_in_threadpool(rt.store.first_delivery, "slack-envelope", request.envelope_id):
+        return Ack(duplicate=True)
+    if request.type == "slash_commands":
+        return Ack(await command_answer(rt, request.payload))
+    if request.type == "interactive":
+        return Ack(await take_interaction(rt, request.payload))
+    return Ack(duplicate=not await take_event(rt, request.payload))

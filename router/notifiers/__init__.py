@@ -55,6 +55,11 @@ class Notifier(Protocol):
         """The Slack user's email, for acting as them in PagerDuty; None if unknown."""
         ...
 
+    def user_by_email(self, email: str) -> str | None:
+        """The Slack user ID of this email (``users.lookupByEmail``), for who is on call;
+        None if Slack knows no one by it."""
+        ...
+
     def user_name(self, user_id: str) -> str | None:
         """The Slack user's name as people know it, for pages and a silence's author;
         None if unknown."""

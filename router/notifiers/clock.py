@@ -1,7 +1,8 @@
 """The response-time clock's thread replies: not acknowledged, not resolved, time for an update.
 
 Each names who to escalate to: the route's ``escalate_to`` (a Slack mention as
-routes.yaml writes it), else the runbook's Escalation "Who" (text, escaped).
+routes.yaml writes it, ``oncall:NAME`` already made the person on call now), else
+the runbook's Escalation "Who" (text, escaped).
 """
 
 from __future__ import annotations

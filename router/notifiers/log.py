@@ -63,6 +63,9 @@ class LogNotifier:
     def user_email(self, user_id: str) -> str | None:
         return None
 
+    def user_by_email(self, email: str) -> str | None:
+        return None  # no workspace: who is on call is named in words
+
     def user_name(self, user_id: str) -> str | None:
         return None
 

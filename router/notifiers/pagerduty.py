@@ -1,4 +1,4 @@
-"""PagerDuty's REST API (incident notes) and Events API v2, through ``pagerduty``.
+"""PagerDuty's REST API (incident notes, who is on call) and Events API v2, through ``pagerduty``.
 
 The package retries 429s without limit and network errors three times, sleeping
 inside the call; here it tries once (one immediate retry on 429) and failures
@@ -8,6 +8,8 @@ come back as DeliveryError, so the outbox does the waiting, durably.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx2
@@ -44,8 +46,9 @@ def _retry_after(response: Any) -> float | None:
 def classify(exc: Exception) -> DeliveryError:
     """A ``pagerduty`` exception as a DeliveryError with a reason and retryability."""
     response = getattr(exc, "response", None)
-    if response is None:
-        return DeliveryError(Reason.UNAVAILABLE, type(exc).__name__, retryable=True)
+    if response is None:  # a network error, wrapped by the package: name the cause
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        return DeliveryError(Reason.UNAVAILABLE, type(cause).__name__, retryable=True)
     status = int(response.status_code)
     detail = f"HTTP {status}"
     if status == 429:
@@ -69,6 +72,64 @@ def _tame(client: Any, timeout: float) -> Any:
     return client
 
 
+LOOKUP_TIMEOUT = 3.0
+"""Seconds for an on-call lookup: it runs beside delivery, which never waits for it long."""
+
+
+@dataclass(frozen=True)
+class Responder:
+    """One of PagerDuty's on-call entries (``GET /oncalls``), as the router needs it."""
+
+    name: str
+    email: str | None
+    level: int
+    start: float | None
+    """None: always on call at this level (no schedule)."""
+    end: float | None
+    schedule: str | None = None
+    """The schedule's name, as PagerDuty calls it."""
+    policy: str | None = None
+
+
+def _when(value: Any) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        return None
+
+
+def _summary(value: Any) -> str | None:
+    summary = value.get("summary") if isinstance(value, dict) else None
+    return " ".join(summary.split())[:100] if isinstance(summary, str) and summary else None
+
+
+def responders(body: Any) -> list[Responder]:
+    """The on-call entries of a ``GET /oncalls`` answer; malformed ones left out."""
+    entries = body.get("oncalls") if isinstance(body, dict) else None
+    found = []
+    for entry in entries if isinstance(entries, list) else []:
+        user = entry.get("user") if isinstance(entry, dict) else None
+        if not isinstance(user, dict):
+            continue
+        name = _summary(user) or _summary({"summary": user.get("name")}) or "someone"
+        email = user.get("email")
+        level = entry.get("escalation_level")
+        found.append(
+            Responder(
+                name,
+                email if isinstance(email, str) and "@" in email else None,
+                level if isinstance(level, int) and not isinstance(level, bool) else 1,
+                _when(entry.get("start")),
+                _when(entry.get("end")),
+                _summary(entry.get("schedule")),
+                _summary(entry.get("escalation_policy")),
+            )
+        )
+    return found
+
+
 class PagerDuty:
     """The router's calls to PagerDuty. ``transport`` is for tests (httpx2.MockTransport)."""
 
@@ -85,12 +146,18 @@ class PagerDuty:
     ) -> None:
         kw: dict[str, Any] = {"transport": transport} if transport is not None else {}
         self.rest = None
+        self.lookups = None
+        """A client of its own for on-call lookups, with a shorter timeout."""
         if api_token:
             self.rest = _tame(
                 pagerduty.RestApiV2Client(
                     api_token, default_from=from_email, base_url=api_url, **kw
                 ),
                 timeout,
+            )
+            self.lookups = _tame(
+                pagerduty.RestApiV2Client(api_token, base_url=api_url, **kw),
+                min(timeout, LOOKUP_TIMEOUT),
             )
         self.events = {
             name: _tame(pagerduty.EventsApiV2Client(key, base_url=events_url, **kw), timeout)
@@ -128,6 +195,31 @@ class PagerDuty:
                 rest.put("/incidents", json=body, headers={"From": from_email})
             )
         )
+
+    def on_call(
+        self, *, schedule: str | None = None, escalation_policy: str | None = None
+    ) -> list[Responder]:
+        """Who is on call now for a schedule, or at the first level of an escalation policy
+        that has anyone (``GET /oncalls``, users with their email)."""
+        rest = self.lookups
+        if rest is None:
+            raise DeliveryError(Reason.AUTH, "PAGERDUTY_API_TOKEN is not set", retryable=False)
+        params: dict[str, Any] = {"include": ["users"]}
+        if schedule:
+            params["schedule_ids"] = [schedule]
+        if escalation_policy:
+            params["escalation_policy_ids"] = [escalation_policy]
+        response = self._call(
+            lambda: pagerduty.successful_response(rest.get("/oncalls", params=params))
+        )
+        try:
+            found = responders(response.json())
+        except ValueError:
+            raise DeliveryError(Reason.UNAVAILABLE, "not JSON", retryable=True) from None
+        if escalation_policy and found:
+            first = min(r.level for r in found)
+            found = [r for r in found if r.level == first]
+        return found
 
     def send_event(self, key_name: str, action: str, dedup_key: str, **properties: Any) -> None:
         client = self.events.get(key_name)

@@ -156,6 +156,16 @@ class SlackNotifier:
         email = profile.get("email")
         return str(email) if email else None
 
+    def user_by_email(self, email: str) -> str | None:
+        try:
+            response = self._call(self.client.users_lookupByEmail, email=email)
+        except DeliveryError as exc:
+            if exc.retryable:
+                raise
+            return None  # users_not_found, missing_scope (users:read.email)
+        user_id = (response.get("user") or {}).get("id")
+        return str(user_id) if isinstance(user_id, str) and user_id else None
+
     def user_name(self, user_id: str) -> str | None:
         try:
             response = self._call(self.client.users_info, user=user_id)

@@ -4,6 +4,7 @@
 /runbook RUN-001 | run-1              the entry, with a "Post in channel" button
 /runbook list [category]              entries by category
 /runbook why <alertname> [k=v ...]    route, runbook, level and channel it would get
+/runbook oncall [NAME]                who is on call (answered in router/http/slack.py)
 /runbook <words>                      the best five matches
 """
 
@@ -28,7 +29,8 @@ USAGE = """*`/runbook`* finds the procedure for what is on fire.
 • `/runbook list` or `/runbook list incident` lists the entries
 • `/runbook why HighErrorRate env=prod severity=critical` shows the route, runbook, \
 level and channel such an alert gets (`source=datadog` for another source)
-• `/runbook status` drafts a status update for the newest alert firing in the channel"""
+• `/runbook status` drafts a status update for the newest alert firing in the channel
+• `/runbook oncall` or `/runbook oncall db-primary` says who is on call and until when"""
 SOURCES: tuple[SourceName, ...] = ("alertmanager", "pagerduty", "datadog")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from router.alert import Alert
 from router.decide import Decision
@@ -16,9 +17,13 @@ from router.store.schema import alerts
 
 class AlertWrites(Database):
     def first_delivery(self, source: str, delivery_id: str) -> bool:
-        """Record a sender's delivery id; False if it was seen before (a replay or retry)."""
-        with self._tx() as conn:
-            return first_delivery(conn, self.clock.now(), source, delivery_id[:200])
+        """Record a sender's delivery id; False if it was seen before (a replay or retry),
+        also by another replica at the same moment (the key's uniqueness decides)."""
+        try:
+            with self._tx() as conn:
+                return first_delivery(conn, self.clock.now(), source, delivery_id[:200])
+        except IntegrityError:
+            return False
 
     def end_storms(self) -> int:
         """Storms with no new alert for their window are over; their messages say so."""

@@ -49,6 +49,10 @@ class RecordingNotifier:
         self._maybe_fail()
         return self.emails.get(user_id)
 
+    def user_by_email(self, email: str) -> str | None:
+        found = [u for u, e in self.emails.items() if e.lower() == email.lower()]
+        return found[0] if found else None  # never one of the delivery ``failures``
+
     def user_name(self, user_id: str) -> str | None:
         return self.names.get(user_id)  # never one of the delivery ``failures``
 

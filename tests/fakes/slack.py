@@ -1,6 +1,7 @@
 """A fake Slack Web API on loopback: chat.postMessage, chat.update, chat.postEphemeral,
-users.info, auth.test, views.open, usergroups.users.list,
-conversations.create/.setTopic/.invite.
+users.info, users.lookupByEmail, auth.test, views.open, usergroups.users.list,
+conversations.create/.setTopic/.invite, and apps.connections.open (with an app token:
+the URL of a FakeSocketMode, or a forged answer).
 
 Keeps every message by channel ID, resolves ``#name`` to a stable ID, and can
 be told to fail: HTTP 5xx, 429 with Retry-After, or ``channel_not_found``.
@@ -13,6 +14,7 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -62,6 +64,9 @@ class FakeSlack:
         self.members: dict[str, list[str]] = {}  # channel ID -> invited user IDs
         self.scopes: set[str] | None = None  # None: every scope; else what the token has
         self.expired_triggers: set[str] = set()  # views.open answers expired_trigger_id
+        self.app_token = "xapp-test"
+        self.socket_url: Callable[[], str] | None = None  # apps.connections.open's url
+        self.connections_open: dict[str, Any] | None = None  # a forged answer instead
         self._seq = itertools.count(1)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -132,6 +137,8 @@ class FakeSlack:
             if method.startswith("response:"):
                 self.responses.append(body)
                 return 200, {"ok": True}, {}
+            if method == "apps.connections.open":
+                return self._connections_open(auth)
             if auth != f"Bearer {self.token}":
                 return 200, {"ok": False, "error": "invalid_auth"}, {}
             if method.startswith("conversations."):
@@ -139,6 +146,12 @@ class FakeSlack:
             if method == "auth.test":
                 answer = {"ok": True, "url": self.workspace, "team": "Fake", "user_id": "UBOT"}
                 return 200, answer, {}
+            if method == "users.lookupByEmail":
+                email = str(body.get("email", "")).lower()
+                found = [u for u, e in self.users.items() if e.lower() == email]
+                if not found:
+                    return 200, {"ok": False, "error": "users_not_found"}, {}
+                return 200, {"ok": True, "user": {"id": found[0], "profile": {"email": email}}}, {}
             if method == "users.info":
                 user = str(body.get("user", ""))
                 if user not in self.users and user not in self.names:
@@ -187,6 +200,19 @@ class FakeSlack:
                         return 200, {"ok": True, "channel": cid, "ts": message.ts}, {}
                 return 200, {"ok": False, "error": "message_not_found"}, {}
             return 200, {"ok": False, "error": "unknown_method"}, {}
+
+    def _connections_open(self, auth: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Socket Mode's URL, for the app-level token only (Slack's not_allowed_token_type
+        for a bot token)."""
+        if self.connections_open is not None:
+            return 200, self.connections_open, {}
+        if auth == f"Bearer {self.token}":
+            return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
+        if auth != f"Bearer {self.app_token}":
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        if self.socket_url is None:
+            return 200, {"ok": False, "error": "internal_error"}, {}
+        return 200, {"ok": True, "url": self.socket_url()}, {}
 
     def _conversations(
         self, method: str, body: dict[str, Any]

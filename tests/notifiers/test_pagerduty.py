@@ -17,7 +17,7 @@ from router.dispatcher import Dispatcher
 from router.errors import DeliveryError, Reason
 from router.metrics import Metrics
 from router.notifiers.message import MessageRenderer
-from router.notifiers.pagerduty import PagerDuty, dedup_key, note_text
+from router.notifiers.pagerduty import PagerDuty, dedup_key, note_text, responders
 from router.records import StoredDecision
 from router.sources import pagerduty as pd_source
 from router.store import Store
@@ -102,6 +102,40 @@ def test_network_error_is_retryable() -> None:
     with pytest.raises(DeliveryError) as caught:
         client.add_note("Q1", "x")
     assert (caught.value.reason, caught.value.retryable) == (Reason.UNAVAILABLE, True)
+
+
+def test_who_is_on_call_asks_oncalls_with_users(client: PagerDuty, fake_pd: FakePagerDuty) -> None:
+    fake_pd.on_call("PSCHED1", "Jane Doe", "jane@example.com")
+    (jane,) = client.on_call(schedule="PSCHED1")
+    assert (jane.name, jane.email, jane.level, jane.schedule) == (
+        "Jane Doe",
+        "jane@example.com",
+        1,
+        "Database Primary",
+    )
+    assert jane.end is not None
+    assert jane.start is not None
+    assert jane.end - jane.start == 7 * 86400
+    request = fake_pd.requests[-1]
+    assert request.url.path == "/oncalls"
+    assert request.url.params.get_list("schedule_ids[]") == ["PSCHED1"]
+    assert request.headers["Authorization"] == "Token token=pd-api-token"
+
+
+def test_on_call_entries_that_are_not_what_pagerduty_sends_are_left_out() -> None:
+    body = {
+        "oncalls": [
+            "a string",
+            {"user": "not an object"},
+            {"user": {"summary": "Ann"}, "start": "yesterday", "escalation_level": True},
+            {"user": {"name": "Bo", "email": "no-at-sign"}, "schedule": None},
+        ]
+    }
+    ann, bo = responders(body)
+    assert (ann.name, ann.start, ann.level, ann.email) == ("Ann", None, 1, None)
+    assert (bo.name, bo.email, bo.schedule) == ("Bo", None, None)
+    assert responders({"oncalls": "x"}) == []
+    assert responders([]) == []
 
 
 def test_note_text(ruleset: Ruleset) -> None:

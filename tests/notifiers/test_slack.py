@@ -31,6 +31,16 @@ def test_post_update_reply(slack: SlackNotifier, fake_slack: FakeSlack) -> None:
     assert body["unfurl_links"] is False
 
 
+def test_user_by_email(slack: SlackNotifier, fake_slack: FakeSlack) -> None:
+    fake_slack.users = {"U0JANE0001": "jane@example.com"}
+    assert slack.user_by_email("Jane@Example.com") == "U0JANE0001"
+    assert slack.user_by_email("nobody@example.com") is None  # users_not_found
+    fake_slack.fail_next = [(503, {})]
+    with pytest.raises(DeliveryError) as caught:
+        slack.user_by_email("jane@example.com")
+    assert caught.value.retryable
+
+
 def test_429_carries_retry_after(slack: SlackNotifier, fake_slack: FakeSlack) -> None:
     fake_slack.fail_next = [(429, {"Retry-After": "7"})]
     with pytest.raises(DeliveryError) as caught:
