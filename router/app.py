@@ -29,7 +29,7 @@ from router.deliveries import register_all
 from router.deliveries.heartbeat import HeartbeatChecker
 from router.deliveries.reconcile import Reconciler
 from router.dispatcher import Dispatcher
-from router.errors import RequestError, StoreUnavailable
+from router.errors import Overloaded, RequestError, StoreUnavailable
 from router.http import operations, slack, webhooks
 from router.limits import HeaderLimit
 from router.metrics import Metrics
@@ -194,7 +194,8 @@ def _lifespan(
 
 async def _request_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestError)
-    return JSONResponse({"error": exc.message}, status_code=exc.status_code)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Overloaded) else None
+    return JSONResponse({"error": exc.message}, status_code=exc.status_code, headers=headers)
 
 
 async def _store_error(_request: Request, exc: Exception) -> Response:

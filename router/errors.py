@@ -5,6 +5,7 @@
     ├── RequestError         an inbound request is refused; carries the HTTP status
     │   ├── Unauthorized     401: missing or wrong credentials
     │   ├── PayloadTooLarge  413
+    │   ├── Overloaded       503 with Retry-After: too much at once (unverified bodies)
     │   ├── PayloadError     400/422: the body does not parse; names the bad path
     │   └── ParameterError   422: a query parameter is not one the endpoint takes; names it
     ├── StoreUnavailable     the database refused a write (503: senders retry)
@@ -61,6 +62,16 @@ class Unauthorized(RequestError):
 
 class PayloadTooLarge(RequestError):
     status_code = 413
+
+
+class Overloaded(RequestError):
+    """Too much of something held at once; the sender should retry after ``retry_after`` s."""
+
+    status_code = 503
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
 
 
 class PayloadError(RequestError):

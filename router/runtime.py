@@ -24,6 +24,7 @@ from router.decide import Ruleset, check_paging, load_ruleset
 from router.deliveries.reconcile import Reconciler
 from router.dispatcher import Dispatcher
 from router.errors import ConfigError, Problem
+from router.http.bodies import UnverifiedBodies
 from router.http.refusals import RefusalLog
 from router.metrics import Metrics
 from router.notifiers import Notifier
@@ -73,12 +74,15 @@ class Runtime:
     """Webhooks are stored through it, a group of waiting requests per transaction."""
     refusals: RefusalLog = field(init=False)
     """Refused webhooks in the log, a line per source and reason every few seconds."""
+    unverified: UnverifiedBodies = field(init=False)
+    """The bytes bodies not yet verified may hold at once (ROUTER_MAX_UNVERIFIED_BYTES)."""
     _alertmanagers: tuple[object, Alertmanagers] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.reloader = Reloader(self.reload_logged, self.settings.config, self.settings.runbooks)
         self.writer = GroupWriter(self.store, on_group=self.metrics.ingest_group.observe)
         self.refusals = RefusalLog(self.clock)
+        self.unverified = UnverifiedBodies(self.settings.max_unverified_bytes)
 
     @property
     def pagerduty_rest(self) -> bool:

@@ -8,8 +8,9 @@ protocol adds, per connection:
 - a head timeout (ROUTER_HEADER_TIMEOUT) and a body timeout (ROUTER_BODY_TIMEOUT):
   a request that trickles in is closed with 408;
 - a connection cap (ROUTER_MAX_CONNECTIONS, and never above the process's file
-  limit): past it, the connection that has waited longest for its head is closed
-  to make room, so a crowd of slow clients never locks out /healthz.
+  limit): past it, the connection whose request has been arriving longest (its
+  head, or its body) is closed to make room, so a crowd of slow clients never
+  locks out /healthz. A request that has arrived whole is never closed for room.
 
 Idle keep-alive connections close after ROUTER_KEEPALIVE_TIMEOUT (uvicorn's own).
 """
@@ -55,7 +56,9 @@ class BoundedHttpTools(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.head_bytes = 0
         self.awaiting_head = True
+        self.in_body = False
         self.head_started = time.monotonic()
+        """When the request now arriving began (its head, then its body)."""
         self.discarding = False
         self._timer: asyncio.TimerHandle | None = None
 
@@ -70,13 +73,18 @@ class BoundedHttpTools(HttpToolsProtocol):
         waiting = [
             c
             for c in self.connections
-            if isinstance(c, BoundedHttpTools) and c.awaiting_head and c is not self
+            if isinstance(c, BoundedHttpTools) and c.arriving and c is not self
         ]
         if waiting:
             oldest = min(waiting, key=lambda c: c.head_started)
             oldest.transport.close()
         else:
             self.transport.close()
+
+    @property
+    def arriving(self) -> bool:
+        """Part of a request is here and the rest is not: its head, or its body."""
+        return self.awaiting_head or self.in_body
 
     def _arm(self, seconds: float) -> None:
         self._disarm()
@@ -121,10 +129,12 @@ class BoundedHttpTools(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self.awaiting_head = False
+        self.in_body = True
         self._arm(BOUNDS.body_timeout)
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
+        self.in_body = False
         self._disarm()
         super().on_message_complete()
 

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     runbooks: str = Field("runbooks", validation_alias=_env("ROUTER_RUNBOOKS"))
     database_url: str = Field("sqlite:///router.db", validation_alias=_env("ROUTER_DATABASE_URL"))
     max_body_bytes: int = Field(10 * 1024 * 1024, validation_alias=_env("ROUTER_MAX_BODY_BYTES"))
+    max_unverified_bytes: int = Field(
+        32 * 1024 * 1024, validation_alias=_env("ROUTER_MAX_UNVERIFIED_BYTES")
+    )
+    """Bytes held at once, in all, by request bodies whose signature is not checked yet
+    (signed webhooks, Slack, sources with ``auth: none``): past it, 503 with Retry-After."""
     log_format: Literal["json", "text"] = Field("json", validation_alias=_env("ROUTER_LOG_FORMAT"))
     log_level: str = Field("INFO", validation_alias=_env("ROUTER_LOG_LEVEL"))
     reload_interval: float = Field(10.0, validation_alias=_env("ROUTER_RELOAD_INTERVAL"))

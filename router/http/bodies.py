@@ -1,23 +1,75 @@
-"""Reading request bodies: size-capped, then decoded as JSON or a form, with clear errors."""
+"""Reading request bodies: size-capped, then decoded as JSON or a form, with clear errors.
+
+A body whose signature cannot be checked before it is read (PagerDuty, Sentry,
+Slack) is read under two bounds: a cap of its own, far above what the sender
+ever sends but far below ROUTER_MAX_BODY_BYTES, and ``UnverifiedBodies``, the
+bytes all such bodies may hold at once. Past that budget a new one gets 503 with
+Retry-After before a byte of it is read: a crowd of junk uploads costs the
+router at most the budget, and the senders retry.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import urllib.parse
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import Request
 
 from router import storable
-from router.errors import PayloadError, PayloadTooLarge
+from router.errors import Overloaded, PayloadError, PayloadTooLarge
 
 _JSON_TYPES = ("application/json", "text/json")
+RETRY_UNVERIFIED = 5
+"""Seconds a sender refused for the budget is told to wait (Retry-After)."""
+
+
+def declared_length(request: Request) -> int | None:
+    """The body's Content-Length, if the request states one."""
+    declared = request.headers.get("content-length", "").strip()
+    return int(declared) if declared.isascii() and declared.isdigit() else None
+
+
+class UnverifiedBodies:
+    """The budget of bytes held by bodies not verified yet, across all requests.
+
+    A request reserves what it may read (its Content-Length, or its cap when it
+    sends none) before it reads a byte, and gives it back when its signature has
+    been checked, however that went. Requests run on one event loop: no lock.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.held = 0
+
+    @contextlib.contextmanager
+    def hold(self, request: Request, cap: int) -> Iterator[int]:
+        """Reserve room for this request's body (at most ``cap`` bytes); the room held."""
+        declared = declared_length(request)
+        if declared is not None and declared > cap:
+            raise PayloadTooLarge(
+                f"body: {declared} bytes is over the limit of {cap} for a request not yet verified"
+            )
+        size = cap if declared is None else declared
+        if self.held + size > self.budget:
+            raise Overloaded(
+                "too many unverified request bodies at once (ROUTER_MAX_UNVERIFIED_BYTES); "
+                "retry later",
+                RETRY_UNVERIFIED,
+            )
+        self.held += size
+        try:
+            yield size
+        finally:
+            self.held -= size
 
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refused (413) as soon as it is known to pass ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    declared = declared_length(request)
+    if declared is not None and declared > limit:
         raise PayloadTooLarge(f"body: {declared} bytes is over the limit of {limit}")
     chunks: list[bytes] = []
     size = 0

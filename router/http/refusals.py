@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 
 from router.clock import Clock
-from router.errors import PayloadError, PayloadTooLarge, RequestError, Unauthorized
+from router.errors import Overloaded, PayloadError, PayloadTooLarge, RequestError, Unauthorized
 
 log = logging.getLogger("router")
 
@@ -40,6 +40,8 @@ def reason(exc: RequestError) -> tuple[str, str | None]:
         return exc.message, None
     if isinstance(exc, PayloadTooLarge):
         return "body too large (ROUTER_MAX_BODY_BYTES)", None
+    if isinstance(exc, Overloaded):
+        return "too many unverified bodies at once (ROUTER_MAX_UNVERIFIED_BYTES)", None
     if isinstance(exc, PayloadError):
         field = exc.path[:_MAX_FIELD] or None
         if exc.status_code == 415:

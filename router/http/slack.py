@@ -28,6 +28,7 @@ from router.slackapp.incident import status_answer
 from router.slackapp.interactions import handle as handle_interaction
 from router.slackapp.interactions import submission
 from router.slackapp.oncall import oncall_answer
+from router.slackapp.signature import check_headers
 from router.slackapp.signature import verify as verify_slack
 from router.slackapp.socket_mode import ENVELOPE_TYPES, Ack
 
@@ -36,13 +37,22 @@ router = APIRouter(prefix="/slack")
 
 _SLACK_ID = re.compile(r"^[A-Z0-9]{2,24}$")
 _SLACK_TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
+MAX_BODY = 1024 * 1024
+"""Slack's requests before their signature is checked. Commands and events are a few
+KB; the biggest, a click, carries its message (at most 50 blocks of 3,000 characters)
+or its modal (100 blocks), form-encoded: a few hundred KB."""
 
 
 async def signed_body(rt: Runtime, request: Request) -> bytes:
-    """The body, once Slack's signature over it and its timestamp checks out."""
-    body = await read_body(request, rt.settings.max_body_bytes)
+    """The body, once Slack's signature over it and its timestamp checks out; the headers
+    are checked before a byte of it is read, the body within the unverified budget."""
     secret = rt.settings.slack_signing_secret
-    verify_slack(request.headers, body, secret.get_secret_value() if secret else None, rt.clock)
+    value = secret.get_secret_value() if secret else None
+    check_headers(request.headers, value, rt.clock)
+    limit = min(MAX_BODY, rt.settings.max_body_bytes)
+    with rt.unverified.hold(request, limit):
+        body = await read_body(request, limit)
+        verify_slack(request.headers, body, value, rt.clock)
     return body
 
 

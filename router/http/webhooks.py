@@ -50,9 +50,14 @@ INLINE_BYTES = 64 * 1024
 router = APIRouter()
 
 
+def open_source(rt: Runtime, source: Source) -> bool:
+    """routes.yaml says ``auth: {source: none}``: its requests are taken unverified."""
+    return rt.ruleset.config.data.auth.get(source.name, "required") == "none"
+
+
 def verify(rt: Runtime, source: Source, request: Request, body: bytes) -> None:
     """The source's credentials, unless routes.yaml says ``auth: {source: none}``."""
-    if rt.ruleset.config.data.auth.get(source.name, "required") == "none":
+    if open_source(rt, source):
         return
     secrets = rt.settings.secrets_for(source.secret_env)
     if not secrets:
@@ -67,14 +72,24 @@ def verify(rt: Runtime, source: Source, request: Request, body: bytes) -> None:
 async def receive(
     rt: Runtime, request: Request, source: Source, *, check: bool, limit: int | None = None
 ) -> bytes:
-    """Credentials first: what needs no body is checked before a byte of it is read."""
+    """Credentials first: what needs no body is checked before a byte of it is read.
+
+    A body that cannot be checked before it is read (signed, or ``auth: none``) is
+    read within the budget of unverified bodies, a signed one under its own cap.
+    """
+    limit = limit or rt.settings.max_body_bytes
     header = source.signature_header
+    unverified = open_source(rt, source) or header is not None
     if check and (header is None or not request.headers.get(header)):
         # Unsigned sources are checked in full; a signed one without its header is
         # refused here, naming the header or the variable.
         verify(rt, source, request, b"")
-    body = await read_body(request, limit or rt.settings.max_body_bytes)
-    if check and header is not None:
+    if not check or not unverified:
+        return await read_body(request, limit)
+    if header is not None:
+        limit = min(limit, source.signed_body_limit or limit)
+    with rt.unverified.hold(request, limit):
+        body = await read_body(request, limit)
         verify(rt, source, request, body)
     return body
 

@@ -37,6 +37,9 @@ class Source:
     signature_header: str | None = None
     """Set when the body is signed: the header must be there before the body is read.
     Otherwise ``verify`` needs only the headers and runs before the body is read."""
+    signed_body_limit: int = 0
+    """With ``signature_header``: the most a body may be before its signature is checked
+    (router/http/bodies.py), well above what the sender sends."""
     occurred_at: Callable[[Any], datetime | None] = _no_time
     """When the sender says the event happened (signed): too old is a replay."""
 
@@ -53,6 +56,7 @@ SOURCES: dict[str, Source] = {
         "PAGERDUTY_WEBHOOK_SECRETS",
         pagerduty.delivery_id,
         signature_header="x-pagerduty-signature",
+        signed_body_limit=pagerduty.MAX_BODY,
         occurred_at=pagerduty.occurred_at,
     ),
     "datadog": Source(
@@ -65,5 +69,6 @@ SOURCES: dict[str, Source] = {
         "SENTRY_CLIENT_SECRET",
         sentry.delivery_id,
         signature_header="sentry-hook-signature",
+        signed_body_limit=sentry.MAX_BODY,
     ),
 }

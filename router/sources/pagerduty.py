@@ -31,6 +31,8 @@ _FIRING = {
 _RESOLVED = {"incident.resolved"}
 _SIGNATURE = re.compile(r"v1=([0-9a-fA-F]{64})")
 _MAX_SIGNATURE_HEADER = 4096
+MAX_BODY = 512 * 1024
+"""PagerDuty delivers webhooks up to 55 KB, tries up to 256 KB and drops bigger ones."""
 
 
 class _Ref(BaseModel):

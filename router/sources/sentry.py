@@ -37,6 +37,9 @@ _METRIC_ACTIONS: dict[str, Literal["firing", "resolved"]] = {
     "resolved": "resolved",
 }
 _RESERVED_LABELS = {"alertname", "rule", "project", "environment", "severity", "level"}
+MAX_BODY = 2 * 1024 * 1024
+"""Sentry refuses events over 1 MB (decompressed); an event alert carries one event and
+the rule that fired, so twice that is room to spare."""
 
 
 class _Event(BaseModel):

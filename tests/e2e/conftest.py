@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -43,6 +44,14 @@ def http(
             return response.status, _decode(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, _decode(exc.read())
+
+
+def healthz_seconds(router: RouterProcess, timeout: float = 10) -> float:
+    """How long /healthz took; it must answer 200 within ``timeout`` (or this raises)."""
+    started = time.perf_counter()
+    with urllib.request.urlopen(f"{router.url}/healthz", timeout=timeout) as response:
+        assert response.status == 200
+    return time.perf_counter() - started
 
 
 RUNNING = re.compile(r"runbook-router serving on http://127\.0\.0\.1:(\d+)")
@@ -122,6 +131,14 @@ class RouterProcess:
                 self.kill()
         if self.proc:
             self.proc.wait(10)
+
+    def rss_mb(self) -> float:
+        """The router process's resident memory, in MB."""
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise AssertionError("no VmRSS")
 
     def pending(self) -> int:
         """Outbox entries not yet delivered, read from the router's database itself."""

@@ -13,25 +13,8 @@ import contextlib
 import socket
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
-from tests.e2e.conftest import RouterProcess, http
-
-
-def rss_mb(router: RouterProcess) -> float:
-    assert router.proc is not None
-    for line in Path(f"/proc/{router.proc.pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
-
-
-def healthz_seconds(router: RouterProcess) -> float:
-    """How long /healthz took; it must answer 200 (a timeout raises)."""
-    started = time.perf_counter()
-    status, _ = http("GET", f"{router.url}/healthz")
-    assert status == 200
-    return time.perf_counter() - started
+from tests.e2e.conftest import RouterProcess, healthz_seconds
 
 
 @contextlib.contextmanager
@@ -53,7 +36,7 @@ def test_a_huge_head_is_cut_off_while_it_arrives(
     start_router: Callable[..., RouterProcess],
 ) -> None:
     router = start_router()
-    before = rss_mb(router)
+    before = router.rss_mb()
     answer = b""
     with socket.create_connection(("127.0.0.1", router.port), timeout=10) as conn:
         conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ")
@@ -63,7 +46,7 @@ def test_a_huge_head_is_cut_off_while_it_arrives(
                 conn.sendall(chunk)
         with contextlib.suppress(ConnectionResetError):
             answer = conn.recv(4096)
-    grew = rss_mb(router) - before
+    grew = router.rss_mb() - before
     print(f"head cut off; RSS {before:.0f} MB -> +{grew:.1f} MB")
     assert answer.startswith(b"HTTP/1.1 431") or answer == b""  # reset before it was read
     assert grew < 50
@@ -85,9 +68,9 @@ def test_ten_thousand_slow_clients_never_lock_out_healthz(
     start_router: Callable[..., RouterProcess],
 ) -> None:
     router = start_router()  # the defaults: 10,000 connections, 10 s to send a head
-    idle = rss_mb(router)
+    idle = router.rss_mb()
     with slow_clients(router, 10_000):
-        loaded = rss_mb(router)
+        loaded = router.rss_mb()
         worst = max(healthz_seconds(router) for _ in range(20))
     print(
         f"10,000 slow clients: RSS {idle:.0f} -> {loaded:.0f} MB; "
@@ -103,7 +86,7 @@ def test_a_huge_explain_request_is_refused_and_healthz_keeps_answering(
     router = start_router(ROUTER_ADMIN_TOKEN="admin")
     tiny = b'{"labels":{"alertname":"a"}},'
     body = b'{"alerts":[' + tiny * 290_000 + b'{"labels":{"alertname":"a"}}]}'
-    before = rss_mb(router)
+    before = router.rss_mb()
     head = (
         "POST /api/route HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer admin\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -116,7 +99,7 @@ def test_a_huge_explain_request_is_refused_and_healthz_keeps_answering(
         with contextlib.suppress(ConnectionResetError):
             answer = conn.recv(4096)
         worst = max(healthz_seconds(router) for _ in range(10))
-    grew = rss_mb(router) - before
+    grew = router.rss_mb() - before
     print(
         f"explain of {len(body) / 1e6:.1f} MB: {answer[:12]!r}; +{grew:.1f} MB; /healthz {worst * 1000:.1f} ms"
     )
