@@ -186,6 +186,7 @@ def _lifespan(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            rt.dispatcher.close()
             await run_in_threadpool(rt.writer.close)  # what is queued is written first
             rt.store.engine.dispose()
 

@@ -4,18 +4,25 @@ Runs beside the HTTP server and never inside a request. Each entry is claimed
 with a lease (so several replicas can share one database), delivered, and then
 marked done for the message version it delivered. Retryable failures come back
 after exponential backoff or Slack's Retry-After; permanent ones are dead letters.
+
+Entries are delivered by WORKERS threads, and claiming goes on while they work:
+an entry that takes long (a Slack call that hangs, a PagerDuty timeout) holds
+one worker, and past DEADLINE not even that: the dispatcher stops waiting for it
+(it finishes on its own thread, its lease still held) and claims on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import random
 import socket
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from router.clock import Clock, SystemClock
 from router.deliveries.base import Deferred, Handler
@@ -35,6 +42,14 @@ PASS_GAP = 0.005
 wakes the loop, and a look per webhook would cost more than the webhook."""
 CHANNEL_INTERVAL = 1.0  # Slack: about one message a second per channel
 HOUSEKEEPING_EVERY = 1.0
+WORKERS = 4
+"""Entries delivered at once."""
+DEADLINE = 20.0
+"""Seconds the dispatcher waits for one handler (well within its 60 s lease)."""
+SPARE_WORKERS = 4
+"""Threads beyond WORKERS, for handlers past their deadline to finish on."""
+BUSY_POLL = 0.2
+"""While entries are being delivered, seconds between looks for more that came due."""
 
 
 def backoff(attempts: int, rng: random.Random) -> float:
@@ -72,6 +87,8 @@ class Dispatcher:
         batch: int = 20,
         rng: random.Random | None = None,
         channel_interval: float = CHANNEL_INTERVAL,
+        workers: int = WORKERS,
+        deadline: float = DEADLINE,
     ) -> None:
         self.store = store
         self.metrics = metrics
@@ -86,6 +103,11 @@ class Dispatcher:
         self._housekept_at = float("-inf")
         self._chores: list[Callable[[], None]] = []
         self._handlers: dict[str, Handler] = {}
+        self.workers = workers
+        self.deadline = deadline
+        self._pool = ThreadPoolExecutor(workers + SPARE_WORKERS, thread_name_prefix="delivery")
+        self._overdue: set[Future[float | None]] = set()
+        """Handlers past their deadline, still running: each holds a thread of the pool."""
 
     def register(self, kind: str, handler: Handler) -> None:
         """Deliver outbox entries of ``kind`` with ``handler`` (it returns the version done)."""
@@ -95,6 +117,10 @@ class Dispatcher:
         """Run ``chore`` with the housekeeping, about once a second."""
         self._chores.append(chore)
 
+    def close(self) -> None:
+        """No more deliveries: entries not begun are left to their leases."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
     def wake(self) -> None:
         """Something was stored: look now instead of at the next poll."""
         self._wake.set()
@@ -102,25 +128,80 @@ class Dispatcher:
     # -- synchronous core (tests drive this directly) ------------------------------
 
     def dispatch_due(self) -> int:
-        """Deliver every entry due now; return how many were handled."""
+        """Deliver every entry due now, ``workers`` at a time; return how many were handled.
+
+        Entries are claimed as workers come free, and looked for again every BUSY_POLL
+        while others are delivered; one still running after ``deadline`` is left to
+        finish alone. Returns once nothing is due and nothing is waited for.
+        """
         handled = 0
+        running: dict[Future[float | None], tuple[OutboxItem, float]] = {}
         while True:
-            claim = self.store.claim(
-                self.owner, self.lease_seconds, self.batch, pace=self.channel_interval
+            self._overdue = {f for f in self._overdue if not f.done()}
+            free = min(
+                self.workers - len(running),
+                self.workers + SPARE_WORKERS - len(running) - len(self._overdue),
             )
-            if claim.put_off:
-                self.metrics.paced.inc(claim.put_off)
-            elif not claim.items:
+            found = False
+            if free > 0:
+                claim = self.store.claim(
+                    self.owner,
+                    self.lease_seconds,
+                    min(self.batch, free),
+                    pace=self.channel_interval,
+                )
+                if claim.put_off:
+                    self.metrics.paced.inc(claim.put_off)
+                for item in claim.items:
+                    running[self._pool.submit(self.deliver, item)] = (item, time.monotonic())
+                found = bool(claim.items or claim.put_off)
+            if not running:
+                if found:
+                    continue
                 break
-            deferred = []
-            for item in claim.items:
-                if (until := self.deliver(item)) is not None:
-                    deferred.append((item, until))
-                handled += 1
-            if deferred:  # one write for the pass, not one per entry that waits
-                self.store.defer(deferred)
+            handled += self._wait(running, poll=found or free > 0)
         self._housekeeping()
         return handled
+
+    def _wait(
+        self, running: dict[Future[float | None], tuple[OutboxItem, float]], *, poll: bool
+    ) -> int:
+        """Until one of ``running`` is done, one passes its deadline, or (``poll``) it is
+        time to look for more; the finished ones leave ``running``. How many finished."""
+        now = time.monotonic()
+        first_deadline = min(started for _, started in running.values()) + self.deadline
+        timeout = max(0.0, first_deadline - now)
+        if poll:
+            timeout = min(timeout, BUSY_POLL)
+        done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
+        deferred = []
+        for future in done:
+            item, _ = running.pop(future)
+            if (until := future.result()) is not None:
+                deferred.append((item, until))
+        if deferred:  # one write for those that finished together, not one per entry
+            self.store.defer(deferred)
+        now = time.monotonic()
+        for future, (item, started) in list(running.items()):
+            if now - started >= self.deadline:
+                del running[future]
+                self._overdue.add(future)
+                future.add_done_callback(functools.partial(self._finished_late, item))
+                self.metrics.overdue.inc()
+                log.warning(
+                    "outbox entry %s (%s) is still being delivered after %g s; "
+                    "delivering others meanwhile",
+                    item.id,
+                    item.kind,
+                    self.deadline,
+                )
+        return len(done)
+
+    def _finished_late(self, item: OutboxItem, future: Future[float | None]) -> None:
+        """A handler past its deadline is done (on its own thread): its wait, if it asked."""
+        with contextlib.suppress(Exception):  # a lost lease is claimed again anyway
+            if (until := future.result()) is not None:
+                self.store.defer([(item, until)])
 
     def _housekeeping(self) -> None:
         """Gauges and the registered chores: once a second, not on every delivery pass."""

@@ -97,6 +97,12 @@ class Metrics:
             "Slack calls put off to keep a channel under one message a second.",
             registry=r,
         )
+        self.overdue = Counter(
+            "router_deliveries_overdue",
+            "Outbox entries still being delivered at the dispatcher's deadline (left to "
+            "finish on their own while others are delivered).",
+            registry=r,
+        )
         self.latency = Histogram(
             "router_delivery_latency_seconds",
             "From storing a change to Slack accepting it.",

@@ -5,6 +5,8 @@ import contextlib
 import itertools
 import random
 import re
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,13 +16,21 @@ from router.alert import Alert
 from router.chores import store_chores
 from router.decide import Ruleset
 from router.deliveries import register_all
-from router.dispatcher import IDLE_POLL, MAX_BACKOFF, MIN_POLL, Dispatcher, backoff, idle_wait
+from router.dispatcher import (
+    IDLE_POLL,
+    MAX_BACKOFF,
+    MIN_POLL,
+    WORKERS,
+    Dispatcher,
+    backoff,
+    idle_wait,
+)
 from router.errors import DeliveryError, Reason, StoreUnavailable
 from router.metrics import Metrics
 from router.notifiers import Posted, Rendered
 from router.notifiers.message import MessageRenderer
-from router.store import Store
-from tests.conftest import FakeClock, make_alert
+from router.store import RESPONSE_CLOCK, OutboxItem, Store
+from tests.conftest import FakeClock, make_alert, wait_for
 from tests.fakes.notifier import RecordingNotifier
 
 
@@ -383,3 +393,53 @@ def test_the_idle_loop_waits_for_the_next_entry_and_never_spins() -> None:
     assert idle_wait(500.0, 100.0) == IDLE_POLL
     # Due already, yet nothing was taken: another replica holds it. Look again soon.
     assert idle_wait(99.0, 100.0) == MIN_POLL
+
+
+def sev1(store: Store, ruleset: Ruleset, *alerts: Alert) -> None:
+    """Store alerts with SEV1's response clock armed, as the app stores them."""
+    store.ingest([(a, ruleset.decide(a)) for a in alerts], timed_levels=frozenset({"SEV1"}))
+
+
+def test_a_handler_that_hangs_holds_back_no_other_entry(h: Harness, ruleset: Ruleset) -> None:
+    """A clock entry hangs; meanwhile another message comes in and is posted, the same pass."""
+    release = threading.Event()
+    hung: list[int] = []
+
+    def hanging(item: OutboxItem) -> int:
+        if not hung:  # the first clock hangs; db-9 arrives meanwhile
+            hung.append(item.id)
+            sev1(h.store, ruleset, db("db-9", group_key="other"))
+            release.wait(10)
+        return item.version
+
+    h.dispatcher.register(RESPONSE_CLOCK, hanging)
+    h.dispatcher.deadline = 0.5
+    sev1(h.store, ruleset, db("db-1"))
+    started = time.monotonic()
+    h.dispatcher.dispatch_due()
+    took = time.monotonic() - started
+    assert h.notifier.actions() == ["post", "post"]  # db-1's message, then db-9's
+    assert took < 5  # back at the deadline, not when the hanging handler is
+    assert h.metric("router_deliveries_overdue_total") == 1
+    release.set()  # it finishes on its own thread; woken meanwhile (db-1 posted), it runs again
+
+    def all_done() -> bool:
+        h.dispatcher.dispatch_due()
+        return h.store.next_due() is None
+
+    wait_for(all_done, 5, "the late clock to be done")
+
+
+def test_entries_are_delivered_several_at_once(h: Harness, ruleset: Ruleset) -> None:
+    """Four clocks that each wait for the others: only delivered side by side."""
+    barrier = threading.Barrier(WORKERS, timeout=5)
+
+    def together(item: OutboxItem) -> int:
+        barrier.wait()  # raises (and the test fails) unless all four run at once
+        return item.version
+
+    h.dispatcher.register(RESPONSE_CLOCK, together)
+    sev1(h.store, ruleset, *(db(f"db-{i}", group_key=f"g{i}") for i in range(WORKERS)))
+    assert h.dispatcher.dispatch_due() == 2 * WORKERS
+    assert h.metric("router_deliveries_overdue_total") == 0
+    assert h.store.next_due() is None

@@ -111,7 +111,7 @@ class ResponseClock:
             or route is None
             or not route.page
             or self.pagerduty is None
-            or any(m.ack_by is not None for m in view.firing)
+            or view.tally.unacked < view.tally.firing
         ):
             return
         first = view.members[0] if view.members else None
@@ -131,11 +131,9 @@ class ResponseClock:
     def _observe(self, view: MessageView, events: list[MessageEvent]) -> None:
         """Time to acknowledge and to resolve, each once per message, as events too."""
         kinds = {e.kind for e in events}
-        acks = [m.ack_at for m in view.members if m.ack_at is not None]
-        if acks and ACKNOWLEDGED not in kinds:
-            first = min(acks)
-            who = next(m.ack_by for m in view.members if m.ack_at == first)
-            self.store.record_event(view.id, ACKNOWLEDGED, first, who)
+        first = view.tally.first_ack
+        if first is not None and ACKNOWLEDGED not in kinds:
+            self.store.record_event(view.id, ACKNOWLEDGED, first, view.tally.first_ack_by)
             self.metrics.time_to_ack.labels(view.level).observe(max(0.0, first - view.created_at))
         if view.closed and view.resolved_at is not None and RESOLVED not in kinds:
             self.store.record_event(view.id, RESOLVED, view.resolved_at)
@@ -147,7 +145,7 @@ class ResponseClock:
     ) -> tuple[list[tuple[str, Rendered]], float | None]:
         """What to send now, and when to look next (None: nothing more to hold it to)."""
         kinds = {e.kind for e in events}
-        acked = any(m.ack_by is not None for m in view.firing)
+        acked = view.tally.unacked < view.tally.firing
         target = self._target(view)
         due: list[tuple[str, Rendered]] = []
         times: list[float] = []

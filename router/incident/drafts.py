@@ -9,8 +9,6 @@ A person edits and reposts them; the router never sends them anywhere public.
 
 from __future__ import annotations
 
-from collections import Counter
-
 from router.config import Level
 from router.incident.timeline import utc
 from router.notifiers.blocks import duration
@@ -25,9 +23,9 @@ def status(view: MessageView) -> str:
     alerts resolved, Resolved at the end."""
     if view.closed:
         return "Resolved"
-    if len(view.firing) < len(view.members):
+    if view.tally.firing < view.tally.members:
         return "Monitoring"
-    if any(m.ack_by is not None for m in view.firing):
+    if view.tally.unacked < view.tally.firing:
         return "Identified"
     return "Investigating"
 
@@ -40,15 +38,17 @@ def title(view: MessageView) -> str:
 
 def impact(view: MessageView) -> str:
     """What is firing and where: the summary, the alert names, the shared scope labels."""
-    names = Counter(m.name or "unnamed" for m in view.firing or view.members)
-    listed = ", ".join(f"{n} ×{c}" if c > 1 else n for n, c in names.most_common(5))
+    firing = bool(view.tally.firing)
+    counts = [(n.name or "unnamed", n.firing if firing else n.alerts) for n in view.tally.names]
+    counts = sorted((c for c in counts if c[1]), key=lambda c: -c[1])[:5]  # stable: ties keep order
+    listed = ", ".join(f"{n} ×{c}" if c > 1 else n for n, c in counts)
     scope = []
     for key in SCOPE_LABELS:
         values = {m.labels.get(key) for m in view.members if m.labels.get(key)}
         if len(values) == 1:
             scope.append(f"{key}={values.pop()}")
     where = f" in {', '.join(scope)}" if scope else ""
-    return f"{title(view)}: {len(view.firing)} alert(s) firing ({listed}){where}"
+    return f"{title(view)}: {view.tally.firing} alert(s) firing ({listed}){where}"
 
 
 def current_action(view: MessageView, runbook: Runbook | None) -> str:

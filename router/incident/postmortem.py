@@ -64,8 +64,10 @@ def postmortem(
     people: Mapping[str, str] | None = None,
 ) -> str:
     """The draft, as markdown; people by the names in ``people`` (stored actor -> name)."""
-    names = sorted({m.name for m in view.members if m.name})
+    names = sorted(n.name for n in view.tally.names if n.name)
     title = names[0] if len(names) == 1 else f"{len(names)} alerts"
+    unlisted = view.tally.distinct_names - len(view.tally.names)
+    listed = ", ".join(names) + (f" and {unlisted} more" if unlisted > 0 else "")
     began, over = started(view), ended(view, now)
     lines = [
         f"# Postmortem: {view.level} {title} ({utc(began)[:10]})",
@@ -75,7 +77,7 @@ def postmortem(
         "## Summary",
         "",
         f"- Level: {view.level}; route: {view.route or 'default'}; channel: {view.channel}",
-        f"- Alerts: {', '.join(names) or 'unnamed'} ({len(view.members)} in all)",
+        f"- Alerts: {listed or 'unnamed'} ({view.tally.members} in all)",
         f"- Started {utc(began)}; resolved {utc(over)}; lasted {duration(over - began)}"
         if view.closed
         else f"- Started {utc(began)}; still firing at {utc(now)} ({duration(now - began)} so far)",

@@ -69,12 +69,11 @@ def who_text(who: str | None, *, slack: bool, names: Mapping[str, str] | None = 
 
 def started(view: MessageView) -> float:
     """When the first alert began, by the source's own clock (else when it arrived)."""
-    return min((m.starts_at for m in view.members if m.starts_at), default=view.created_at)
+    return view.tally.started or view.created_at
 
 
 def ended(view: MessageView, now: float) -> float:
-    ends = [m.ends_at for m in view.members if m.ends_at]
-    return max(ends) if ends else (view.resolved_at or now)
+    return view.tally.ended or view.resolved_at or now
 
 
 def _received(view: MessageView, fired: float) -> str:
@@ -96,16 +95,15 @@ def _received(view: MessageView, fired: float) -> str:
 
 def timeline(view: MessageView, events: Sequence[MessageEvent]) -> list[Entry]:
     """Fired, acknowledged, what the clock sent, resolved: in the order they happened."""
-    names = sorted({m.name for m in view.members if m.name})
-    what = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    count = len(view.members)
+    names = sorted(n.name for n in view.tally.names if n.name)
+    kinds = view.tally.distinct_names - (len(view.tally.names) - len(names))  # less ""
+    what = ", ".join(names[:3]) + (f" and {kinds - 3} more" if kinds > 3 else "")
+    count = view.tally.members
     alerts = f"{count} alerts" if count != 1 else "1 alert"
     fired = started(view)
     entries = [Entry(fired, f"fired: {what or 'alert'} ({alerts}){_received(view, fired)}")]
-    acks = [(m.ack_at, m.ack_by) for m in view.members if m.ack_at is not None]
-    if acks:
-        at, who = min(acks, key=lambda a: a[0])
-        entries.append(Entry(at, "acknowledged", who))
+    if (at := view.tally.first_ack) is not None:
+        entries.append(Entry(at, "acknowledged", view.tally.first_ack_by))
     entries += [
         Entry(e.at, _what(e), e.who if e.kind in (SILENCED, SILENCE_EXPIRED) else None)
         for e in events

@@ -50,9 +50,8 @@ def lasted(view: MessageView, now: float) -> float:
     Arrival times only stand in where the source sent none: a resolve that
     arrives hours late still says how long the problem lasted.
     """
-    started = min((m.starts_at for m in view.members if m.starts_at), default=view.created_at)
-    ends = [m.ends_at for m in view.members if m.ends_at]
-    return (max(ends) if ends else (view.resolved_at or now)) - started
+    started = view.tally.started or view.created_at
+    return (view.tally.ended or view.resolved_at or now) - started
 
 
 def fit(blocks: list[Block]) -> list[dict[str, Any]]:

@@ -17,7 +17,6 @@ never fail.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -67,9 +66,10 @@ HEARTBEAT_CHECKS = (
 
 
 def title(view: MessageView) -> str:
-    names = Counter(m.name or "unnamed alert" for m in view.members)
-    (top, _), *others = names.most_common()
-    return f"{top} (+{len(others)} more)" if others else top
+    names = view.tally.names
+    top = (names[0].name if names else "") or "unnamed alert"
+    others = view.tally.distinct_names - 1
+    return f"{top} (+{others} more)" if others > 0 else top
 
 
 def _bare(text: str) -> str:
@@ -93,11 +93,10 @@ def acknowledged_by(view: MessageView) -> str | None:
     A Slack user (from a reaction) is a mention: the id was checked to be one. Names
     from elsewhere (PagerDuty) are escaped.
     """
-    acks = [m.ack_by for m in view.firing]
-    if not acks or any(a is None for a in acks):
+    if not view.tally.firing or view.tally.unacked:
         return None
     shown = []
-    for ack in dict.fromkeys(a for a in acks if a):
+    for ack in view.tally.ackers:
         slack = _SLACK_ACKER.match(ack)
         shown.append(f"<@{slack.group(1)}>" if slack else safe(ack, 200))
     return ", ".join(shown)
@@ -109,10 +108,8 @@ def acknowledgement(view: MessageView) -> str | None:
     if who is None:
         return None
     text = f"✋ Acknowledged by {who}" if who else "✋ Acknowledged"
-    times = [m.ack_at for m in view.firing if m.ack_at]
-    if times:
-        at = max(times)
-        fired = min((m.starts_at for m in view.firing if m.starts_at), default=view.created_at)
+    if at := view.tally.last_ack:
+        fired = view.tally.firing_started or view.created_at
         clock = datetime.fromtimestamp(at, UTC).strftime("%H:%M UTC")
         text += f" at <!date^{int(at)}^{{time}}|{clock}> ({duration(at - fired)} after it fired)"
     return text
@@ -166,11 +163,11 @@ class MessageRenderer:
             return render_pointer(view)
         runbook = self.runbooks.get(view.runbook_id) if view.runbook_id else None
         level = self.levels[view.level]
-        resolved = not view.firing
+        resolved = not view.tally.firing
         blocks: list[Block] = [self._header(view, resolved)]
         blocks += self._summary(view, resolved)
         blocks.append(self._context(view, level.respond, resolved, now))
-        if len(view.members) > 1:
+        if view.tally.members > 1:
             blocks.append(self._alert_list(view))
         blocks += self._runbook(view, runbook, resolved, now)
         can_silence = self.alertmanagers is not None and bool(self.alertmanagers.for_message(view))
@@ -202,7 +199,7 @@ class MessageRenderer:
     ) -> Rendered:
         """The thread reply when the last alert resolves: how long, the timeline, and
         (where the level asks for one) a line linking the postmortem draft."""
-        count = len(view.members)
+        count = view.tally.members
         alerts = f"{count} alerts" if count > 1 else "the alert"
         took = duration(lasted(view, now))
         text = f"✅ Resolved: {safe(title(view), 500)}: {alerts} cleared after {took}."
@@ -242,7 +239,7 @@ class MessageRenderer:
         """
         summary = _common_summary(view)
         parts = [f"*{safe(summary, MAX_SECTION_TEXT - 600)}*"] if summary else []
-        if len(view.members) == 1 and not resolved:
+        if view.tally.members == 1 and not resolved:
             first = view.members[0]
             description = _without_first_line_if(
                 first.annotations.get("description", "").strip(), summary
@@ -264,7 +261,7 @@ class MessageRenderer:
         why = f"{view.level} · respond {escape(respond)} · why: {safe(top.reason, 300)}"
         if view.route and view.route not in top.reason:
             why += f" (route `{safe(view.route, 100)}`)"
-        started = min((m.starts_at for m in view.members if m.starts_at), default=view.created_at)
+        started = view.tally.started or view.created_at
         parts = [why, f"{escape(view.source)} · started {slack_date(started)}"]
         if labels := self._shared_labels(view):
             parts.append(f"`{safe(labels, 600)}`")
@@ -281,8 +278,8 @@ class MessageRenderer:
         groups = [m.labels for m in view.members]
         keys = shown_labels.telling_apart(groups, self.identity_labels)[:MAX_APART_SHOWN]
         summary = _common_summary(view)
-        firing = len(view.firing)
-        resolved = len(view.members) - firing
+        firing = view.tally.firing
+        resolved = view.tally.members - firing
         head = f"*{firing} firing*, {resolved} resolved" if firing else f"*{resolved} resolved*"
         if not resolved:
             head = f"*{firing} firing*"
@@ -302,8 +299,8 @@ class MessageRenderer:
                 break
             budget -= len(line) + 1
             lines.append(line)
-        if len(lines) < len(view.members):
-            lines.append(f"+{len(view.members) - len(lines)} more{self._on_alert_page(view)}")
+        if len(lines) < view.tally.members:
+            lines.append(f"+{view.tally.members - len(lines)} more{self._on_alert_page(view)}")
         return section("\n".join([head, *lines]))
 
     def _on_alert_page(self, view: MessageView) -> str:

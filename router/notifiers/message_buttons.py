@@ -49,7 +49,7 @@ def message_actions(
                 value=view.runbook_id,
             )
         )
-    unacked = [m for m in view.firing if m.ack_by is None]
+    unacked = view.tally.unacked
     from_pagerduty = any(m.pagerduty_incident for m in view.firing)
     if unacked and (pagerduty_ack or not from_pagerduty):
         buttons.append(
@@ -62,7 +62,7 @@ def message_actions(
                 style="primary",
             )
         )
-    if view.firing and view.level in INCIDENT_LEVELS:
+    if view.tally.firing and view.level in INCIDENT_LEVELS:
         buttons += [
             ButtonElement(
                 text=PlainTextObject(text="Status update"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, PlainTextObject
 
 from router.config import Level
@@ -23,24 +21,22 @@ from router.store import MessageView
 
 def render_storm(view: MessageView, level: Level) -> Rendered:
     """One incident message for a storm: counts by alert name and by runbook."""
-    count, firing = len(view.members), len(view.firing)
+    count, firing = view.tally.members, view.tally.firing
     over = view.storm_ended_at is not None
     mark = "✅ RESOLVED" if not firing else ("🌤 STORM OVER" if over else "🌪")
     head = f"{mark} {view.level} · Alert storm: {count} alerts from {view.source}"
-    started = min((m.starts_at for m in view.members if m.starts_at), default=view.created_at)
-    names = Counter(m.name or "unnamed alert" for m in view.members)
-    still = Counter(m.name or "unnamed alert" for m in view.firing)
-    by_name = [f"• {safe(n, 200)} ×{c} ({still[n]} firing)" for n, c in names.most_common(10)]
-    if len(names) > 10:
-        by_name.append(f"…and {len(names) - 10} more alert names")
-    runbooks: Counter[tuple[str, str, str]] = Counter(
-        (m.runbook_id or "", m.runbook_url or "", m.runbook_title or "") for m in view.members
-    )
+    started = view.tally.started or view.created_at
+    by_name = [
+        f"• {safe(n.name or 'unnamed alert', 200)} ×{n.alerts} ({n.firing} firing)"
+        for n in view.tally.names[:10]
+    ]
+    if view.tally.distinct_names > 10:
+        by_name.append(f"…and {view.tally.distinct_names - 10} more alert names")
     by_runbook = []
-    for (rid, url, title), c in runbooks.most_common(10):
-        label = f"{rid}: {title}" if rid else title or ""
-        shown = link(url, label, 400) if url else "*no runbook*"
-        by_runbook.append(f"• {shown} ×{c}")
+    for r in view.tally.runbooks[:10]:
+        label = f"{r.runbook_id}: {r.title}" if r.runbook_id else r.title or ""
+        shown = link(r.url, label, 400) if r.url else "*no runbook*"
+        by_runbook.append(f"• {shown} ×{r.alerts}")
     why = view.firing[0].reason if view.firing else view.members[0].reason
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=truncate(escape(head), MAX_HEADER_TEXT))),
@@ -61,7 +57,9 @@ def render_storm(view: MessageView, level: Level) -> Rendered:
             text += f" {firing} still firing."
         blocks.append(ContextBlock(elements=[mrkdwn(text)]))
     fallback = f"[STORM] {view.level} {count} alerts from {escape(view.source)}: "
-    fallback += ", ".join(f"{safe(n, 100)} ×{c}" for n, c in names.most_common(3))
+    fallback += ", ".join(
+        f"{safe(n.name or 'unnamed alert', 100)} ×{n.alerts}" for n in view.tally.names[:3]
+    )
     if level.mention and firing and not over:
         fallback = f"{level.mention} {fallback}"
     return Rendered(truncate(fallback, MAX_FALLBACK_TEXT), fit(blocks))
@@ -69,7 +67,7 @@ def render_storm(view: MessageView, level: Level) -> Rendered:
 
 def render_pointer(view: MessageView) -> Rendered:
     """A channel's one message for its alerts that joined a storm: where to look."""
-    count, firing = len(view.members), len(view.firing)
+    count, firing = view.tally.members, view.tally.firing
     storm = view.parent
     where = escape(storm.channel) if storm else "the incident channel"
     if storm and storm.slack_channel:
@@ -77,8 +75,9 @@ def render_pointer(view: MessageView) -> Rendered:
     alerts = "alert" if count == 1 else "alerts"
     mark = "✅" if not firing else "🌪"
     head = f"{mark} {count} {alerts} for this channel joined an alert storm"
-    names = Counter(m.name or "unnamed alert" for m in view.members)
-    listed = ", ".join(f"{safe(n, 200)} ×{c}" for n, c in names.most_common(10))
+    listed = ", ".join(
+        f"{safe(n.name or 'unnamed alert', 200)} ×{n.alerts}" for n in view.tally.names[:10]
+    )
     text = (
         f"*{firing} firing, {count - firing} resolved.* They are handled as one incident "
         f"({escape(storm.level) if storm else 'storm'}) in {where}: follow the storm message "

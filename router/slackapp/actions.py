@@ -190,7 +190,7 @@ class ActionRunner:
             if view
             else []
         )
-        if view is not None and view.firing and not incidents:
+        if view is not None and view.tally.firing and not incidents:
             if not self.store.acknowledge_message(view.id, action.user_id):
                 self._tell(action, "Already acknowledged.")
             return

@@ -24,7 +24,14 @@ from router.store.acks import Acknowledgements
 from router.store.events import MessageEvent, MessageEvents
 from router.store.group import GroupWriter, GroupWrites, IngestRequest
 from router.store.ingest import STALE_REDELIVERY_WINDOW, IngestResult
-from router.store.messages import FeedbackQuestion, Member, MessageStore, MessageView, views_of
+from router.store.messages import (
+    FeedbackQuestion,
+    Member,
+    MessageStore,
+    MessageView,
+    Tally,
+    views_of,
+)
 from router.store.outbox import Claim, OutboxItem, OutboxQueue
 from router.store.plan import message_key
 from router.store.queries import Queries
@@ -91,6 +98,7 @@ __all__ = [
     "SilenceFacts",
     "SilenceView",
     "Store",
+    "Tally",
     "Unrouted",
     "UseFacts",
     "UsedMessage",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from router.alert import Alert
 from router.decide import Decision
@@ -18,6 +20,14 @@ from router.store.plan import message_key, message_row
 from router.store.runbook_posts import FEEDBACK_POST, PostedStep, open_post
 from router.store.schema import RUNBOOK_POST, alerts, members, messages, runbook_posts, ts
 from router.store.silences import SilenceView, silence_views
+
+LISTED_MEMBERS = 100
+"""A message lists at most this many of its alerts (firing ones first when it has more);
+what needs all of them is counted in the database (``Tally``), so an entry for a
+message of 50,000 alerts costs about what one for a message of 100 does."""
+TALLIED_NAMES = 20
+"""Alert names a big message's tally keeps, most frequent first (all are counted)."""
+TALLIED_RUNBOOKS = 10
 
 _MEMBERS = sa.select(
     members.c.alert_id,
@@ -83,6 +93,83 @@ class FeedbackQuestion:
 
 
 @dataclass(frozen=True)
+class NameCount:
+    name: str
+    alerts: int
+    firing: int
+
+
+@dataclass(frozen=True)
+class RunbookCount:
+    """The alerts of a message whose own runbook is this one ("" when they have none)."""
+
+    runbook_id: str
+    url: str
+    title: str
+    alerts: int
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What needs every alert of a message, counted: the message may list only some.
+
+    Built from the members when they are all listed (``of``); from the database
+    when the message has more than it lists (``MessageStore.load_message``).
+    """
+
+    members: int = 0
+    firing: int = 0
+    unacked: int = 0
+    """Firing alerts that nobody acknowledged."""
+    started: float | None = None
+    """The earliest start of any alert (by the source's clock)."""
+    ended: float | None = None
+    """The latest end of any alert."""
+    firing_started: float | None = None
+    last_ack: float | None = None
+    """The latest acknowledgement of a firing alert."""
+    first_ack: float | None = None
+    """The earliest acknowledgement of any alert, and who made it (``first_ack_by``)."""
+    first_ack_by: str | None = None
+    ackers: tuple[str, ...] = ()
+    """Who acknowledged firing alerts (known names only), in the order of the alerts."""
+    names: tuple[NameCount, ...] = ()
+    """Alert names, most frequent first (ties: first seen first); all, or TALLIED_NAMES."""
+    distinct_names: int = 0
+    runbooks: tuple[RunbookCount, ...] = ()
+    """The alerts' own runbooks, most frequent first (storms show them)."""
+
+    @classmethod
+    def of(cls, members: Sequence[Member]) -> Tally:
+        firing = [m for m in members if m.status == "firing"]
+        acks = [(m.ack_at, m.ack_by) for m in members if m.ack_at is not None]
+        first = min(acks, key=lambda a: a[0]) if acks else (None, None)
+        names = Counter(m.name for m in members)
+        still = Counter(m.name for m in firing)
+        runbooks = Counter(
+            (m.runbook_id or "", m.runbook_url or "", m.runbook_title or "") for m in members
+        )
+        return cls(
+            members=len(members),
+            firing=len(firing),
+            unacked=sum(1 for m in firing if m.ack_by is None),
+            started=min((m.starts_at for m in members if m.starts_at), default=None),
+            ended=max((m.ends_at for m in members if m.ends_at), default=None),
+            firing_started=min((m.starts_at for m in firing if m.starts_at), default=None),
+            last_ack=max((m.ack_at for m in firing if m.ack_at), default=None),
+            first_ack=first[0],
+            first_ack_by=first[1],
+            ackers=tuple(dict.fromkeys(m.ack_by for m in firing if m.ack_by)),
+            names=tuple(NameCount(n, c, still[n]) for n, c in names.most_common()),
+            distinct_names=len(names),
+            runbooks=tuple(RunbookCount(*k, c) for k, c in runbooks.most_common()),
+        )
+
+
+_UNCOUNTED = Tally()
+
+
+@dataclass(frozen=True)
 class MessageView:
     """Everything the renderer needs about one Slack message."""
 
@@ -113,9 +200,16 @@ class MessageView:
     """A pointer's storm message (without its members)."""
     silences: list[SilenceView] = field(default_factory=list)
     """Alertmanager silences made from this message or muting its alerts, not expired."""
+    tally: Tally = _UNCOUNTED
+    """Every alert of the message counted; when not given, counted from ``members``."""
+
+    def __post_init__(self) -> None:
+        if self.tally is _UNCOUNTED:
+            object.__setattr__(self, "tally", Tally.of(self.members))
 
     @property
     def firing(self) -> list[Member]:
+        """The listed alerts that fire (``tally.firing`` counts them all)."""
         return [m for m in self.members if m.status == "firing"]
 
     @property
@@ -232,26 +326,121 @@ def _alert_member(
     )
 
 
+_FIRING = members.c.status == "firing"
+_OF_MESSAGE = members.c.message_id == sa.bindparam("message")
+_COUNTS = sa.select(
+    sa.func.count().label("members"),
+    sa.func.coalesce(sa.func.sum(sa.case((_FIRING, 1), else_=0)), 0).label("firing"),
+    sa.func.coalesce(
+        sa.func.sum(sa.case((sa.and_(_FIRING, members.c.ack_by.is_(None)), 1), else_=0)), 0
+    ).label("unacked"),
+    sa.func.min(sa.case((members.c.starts_at != 0, members.c.starts_at))).label("started"),
+    sa.func.max(sa.case((members.c.ends_at != 0, members.c.ends_at))).label("ended"),
+    sa.func.min(sa.case((sa.and_(_FIRING, members.c.starts_at != 0), members.c.starts_at))).label(
+        "firing_started"
+    ),
+    sa.func.max(sa.case((_FIRING, members.c.ack_at))).label("last_ack"),
+).where(_OF_MESSAGE)
+_FIRST_ACK = (
+    sa.select(members.c.ack_at, members.c.ack_by)
+    .where(_OF_MESSAGE, members.c.ack_at.is_not(None))
+    .order_by(members.c.ack_at, members.c.added_at, members.c.alert_id)
+    .limit(1)
+)
+_ACKERS = (
+    sa.select(members.c.ack_by)
+    .where(_OF_MESSAGE, _FIRING, members.c.ack_by.is_not(None), members.c.ack_by != "")
+    .group_by(members.c.ack_by)
+    .order_by(sa.func.min(members.c.added_at), sa.func.min(members.c.alert_id))
+    .limit(10)
+)
+_WITH_ALERTS = members.join(alerts, alerts.c.id == members.c.alert_id)
+_NAMES = (
+    sa.select(alerts.c.name, sa.func.count(), sa.func.sum(sa.case((_FIRING, 1), else_=0)))
+    .select_from(_WITH_ALERTS)
+    .where(_OF_MESSAGE)
+    .group_by(alerts.c.name)
+    .order_by(
+        sa.func.count().desc(), sa.func.min(members.c.added_at), sa.func.min(members.c.alert_id)
+    )
+    .limit(TALLIED_NAMES)
+)
+_DISTINCT_NAMES = (
+    sa.select(sa.func.count(sa.distinct(alerts.c.name)))
+    .select_from(_WITH_ALERTS)
+    .where(_OF_MESSAGE)
+)
+_OWN = [
+    sa.func.coalesce(alerts.c.decisions[(0, key)].as_string(), "")
+    for key in ("runbook", "runbook_url", "runbook_title")
+]
+_RUNBOOKS = (
+    sa.select(*_OWN, sa.func.count())
+    .select_from(_WITH_ALERTS)
+    .where(_OF_MESSAGE)
+    .group_by(*_OWN)
+    .order_by(
+        sa.func.count().desc(), sa.func.min(members.c.added_at), sa.func.min(members.c.alert_id)
+    )
+    .limit(TALLIED_RUNBOOKS)
+)
+"""A member's own runbook is its alert's first decision's (``_member``)."""
+
+
+def _tally(conn: Connection, message_id: int, counts: Any, storm: bool) -> Tally:
+    """A big message's tally, from the database: a few aggregate queries."""
+    at = {"message": message_id}
+    first = conn.execute(_FIRST_ACK, at).first()
+    names = [NameCount(n, int(c), int(f)) for n, c, f in conn.execute(_NAMES, at)]
+    runbooks = (
+        [RunbookCount(r[0], r[1], r[2], int(r[3])) for r in conn.execute(_RUNBOOKS, at)]
+        if storm
+        else []
+    )
+    return Tally(
+        members=int(counts.members),
+        firing=int(counts.firing),
+        unacked=int(counts.unacked),
+        started=counts.started,
+        ended=counts.ended,
+        firing_started=counts.firing_started,
+        last_ack=counts.last_ack,
+        first_ack=first.ack_at if first else None,
+        first_ack_by=first.ack_by if first else None,
+        ackers=tuple(conn.execute(_ACKERS, at).scalars()),
+        names=tuple(names),
+        distinct_names=int(conn.execute(_DISTINCT_NAMES, at).scalar_one()),
+        runbooks=tuple(runbooks),
+    )
+
+
 class MessageStore(Database):
     def load_message(self, message_id: int, *, with_members: bool = True) -> MessageView | None:
+        """The message, listing up to LISTED_MEMBERS of its alerts, with all of them counted."""
+        tally = None
         with self._read() as conn:
             row = conn.execute(sa.select(messages).where(messages.c.id == message_id)).first()
             if row is None:
                 return None
             if not with_members:
                 return self._view(row, [], None)
-            member_rows = conn.execute(
-                _MEMBERS.where(members.c.message_id == message_id).order_by(
-                    members.c.added_at, alerts.c.id
-                )
-            ).all()
+            counts = conn.execute(_COUNTS, {"message": message_id}).one()
+            listed = _MEMBERS.where(members.c.message_id == message_id)
+            if counts.members <= LISTED_MEMBERS:
+                listed = listed.order_by(members.c.added_at, alerts.c.id)
+            else:  # the firing ones first: they are what the message is about
+                tally = _tally(conn, message_id, counts, row.kind == "storm")
+                listed = listed.order_by(
+                    sa.case((_FIRING, 0), else_=1), members.c.added_at, alerts.c.id
+                ).limit(LISTED_MEMBERS)
+            member_rows = conn.execute(listed).all()
             muting = [s for m in member_rows for s in m.silenced_by or ()]
             shown = silence_views(conn, message_id, muting)
         # After the read above is over: one connection at a time (SQLite's lock).
         parent = None
         if row.parent_id is not None:
             parent = self.load_message(row.parent_id, with_members=False)
-        return self._view(row, member_rows, parent, shown)
+        return self._view(row, member_rows, parent, shown, tally)
 
     @staticmethod
     def _view(
@@ -259,6 +448,7 @@ class MessageStore(Database):
         member_rows: Sequence[Any],
         parent: MessageView | None,
         shown: list[SilenceView] | None = None,
+        tally: Tally | None = None,
     ) -> MessageView:
         return MessageView(
             id=row.id,
@@ -284,6 +474,7 @@ class MessageStore(Database):
             parent=parent,
             members=[_member(m) for m in member_rows],
             silences=shown or [],
+            tally=tally or _UNCOUNTED,
         )
 
     def latest_open_message(self, slack_channel: str) -> MessageView | None:
@@ -319,12 +510,15 @@ class MessageStore(Database):
         return self.load_message(int(message_id)) if message_id is not None else None
 
     def record_posted(self, message_id: int, channel_id: str, ts: str) -> None:
+        """Slack took the message; its response clock, which may have been waiting for a
+        thread to reply in, looks again now."""
         with self._tx() as conn:
             conn.execute(
                 messages.update()
                 .where(messages.c.id == message_id)
                 .values(slack_channel=channel_id, slack_ts=ts)
             )
+            queue.wake_clock(conn, self.clock.now(), [message_id])
 
     def record_resolve_notified(self, message_id: int, ask: FeedbackQuestion | None = None) -> None:
         """The resolution was told in the thread; with ``ask``, "Did RUN-001 help?" is to

@@ -179,14 +179,24 @@ class OutboxQueue(Database):
 
     def defer(self, items: Sequence[tuple[OutboxItem, float]]) -> None:
         """Not now (a handler's Deferred): each back to pending, due at its time; no
-        attempt counted, no error."""
+        attempt counted, no error. An entry woken while its handler ran (a newer
+        version) keeps the time it was woken for."""
         now = self.clock.now()
+        same = outbox.c.version == sa.bindparam("b_version")
         with self._tx() as conn:
             conn.execute(
                 outbox.update()
                 .where(outbox.c.id == sa.bindparam("b_id"))
-                .values(lease_owner=None, lease_until=None, updated_at=now),
-                [{"b_id": item.id, "due_at": due_at} for item, due_at in items],
+                .values(
+                    due_at=sa.case((same, sa.bindparam("b_due")), else_=outbox.c.due_at),
+                    lease_owner=None,
+                    lease_until=None,
+                    updated_at=now,
+                ),
+                [
+                    {"b_id": item.id, "b_version": item.version, "b_due": due_at}
+                    for item, due_at in items
+                ],
             )
 
     def dead(self, item: OutboxItem, reason: str, error: str) -> None:

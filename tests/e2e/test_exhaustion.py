@@ -18,13 +18,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import json
 import select
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-from tests.e2e.conftest import RouterProcess, healthz_seconds
+import yaml
+
+from tests.conftest import ROUTES, wait_for
+from tests.e2e.conftest import RouterProcess, healthz_seconds, http
+from tests.fakes.slack import FakeSlack, SlackMessage
 
 MIB = 1024 * 1024
 SECRET = "exhaustion-secret"
@@ -170,3 +177,96 @@ def test_connections_stuck_in_their_body_make_room_for_healthz(
     )
     assert failed == 0
     assert loaded - idle < 50
+
+
+def alertmanager_group(count: int, group: str, **labels: str) -> bytes:
+    """One group of ``count`` alerts, as small as the probe's (about 37 bytes each)."""
+    alerts = [{"labels": {"alertname": "Big", "i": str(i), **labels}} for i in range(count)]
+    return json.dumps({"version": "4", "groupKey": group, "alerts": alerts}).encode()
+
+
+def post_watched(router: RouterProcess, body: bytes) -> tuple[str, float, float, int, float]:
+    """Post ``body`` as Alertmanager while /healthz and RSS are watched, until it is answered.
+
+    The answer's status line, how long it took (s), the worst /healthz latency (ms),
+    how many probes failed, and the highest RSS (MB).
+    """
+    answer: dict[str, Any] = {}
+
+    def send() -> None:
+        headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+        with socket.create_connection(("127.0.0.1", router.port), timeout=120) as conn:
+            conn.sendall(head("/webhooks/alertmanager", len(body), headers) + body)
+            answer["line"] = status_line(conn, timeout=120)
+
+    started = time.perf_counter()
+    sender = threading.Thread(target=send)
+    sender.start()
+    worst, failed, peak = 0.0, 0, router.rss_mb()
+    while sender.is_alive():
+        peak = max(peak, router.rss_mb())
+        latency, missed = probe(router, 1)
+        worst, failed = max(worst, latency), failed + missed
+        time.sleep(0.05)
+    sender.join()
+    return answer.get("line", ""), time.perf_counter() - started, worst, failed, peak
+
+
+def clock_routes(folder: Path, ack_within: str) -> Path:
+    """The test routes with storms off, SEV1's ack_within short, and a route of its own
+    for the unrelated alert."""
+    data = yaml.safe_load(ROUTES.read_text())
+    data["severity"].pop("storm", None)
+    data["severity"]["levels"]["SEV1"] = {"respond": "< 5 min", "ack_within": ack_within}
+    data["routes"].insert(
+        0, {"name": "disk", "matchers": ['alertname="DiskFull"'], "channel": "#db-oncall"}
+    )
+    path = folder / "routes-short-ack.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_a_group_of_50000_alerts_never_holds_back_another_sev1_escalation(
+    tmp_path: Path, fake_slack: FakeSlack, start_router: Callable[..., RouterProcess]
+) -> None:
+    ack_within = 3.0
+    router = start_router(
+        ROUTER_CONFIG=str(clock_routes(tmp_path, f"{ack_within:g}s")),
+        ALERTMANAGER_TOKEN=TOKEN,
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_API_URL=fake_slack.base_url,
+        ROUTER_MAX_ALERTS="60000",
+    )
+    idle = router.rss_mb()
+    group = alertmanager_group(50_000, "big-group", severity="critical")
+    line, took, worst, failed, peak = post_watched(router, group)
+    assert line == "HTTP/1.1 202 Accepted"
+    unrelated = {
+        "version": "4",
+        "groupKey": "disk",
+        "alerts": [{"labels": {"alertname": "DiskFull", "severity": "critical"}}],
+    }
+    status, _ = http(
+        "POST",
+        f"{router.url}/webhooks/alertmanager",
+        unrelated,
+        {"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert status == 202
+    stored_at = time.monotonic()
+
+    def escalated(posts: list[SlackMessage]) -> bool:
+        return any("Not acknowledged" in r.text for p in posts for r in fake_slack.replies(p))
+
+    wait_for(lambda: escalated(fake_slack.posts("#db-oncall")), ack_within + 20, "the SEV1's")
+    late = time.monotonic() - stored_at - ack_within
+    print(
+        f"50,000-alert group stored in {took:.1f} s (RSS {idle:.0f} -> peak {peak:.0f} MB, "
+        f"/healthz worst {worst:.1f} ms, {failed} failed); the unrelated SEV1 escalated "
+        f"{late:.1f} s after its ack_within"
+    )
+    assert failed == 0
+    assert late < 10
+    (big,) = [p for p in fake_slack.posts() if "Big" in p.text]
+    assert "*50000 firing*" in json.dumps(big.current_blocks)
+    wait_for(lambda: escalated([big]), 10, "the big group's own escalation")
