@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     runbooks: str = Field("runbooks", validation_alias=_env("ROUTER_RUNBOOKS"))
     database_url: str = Field("sqlite:///router.db", validation_alias=_env("ROUTER_DATABASE_URL"))
     max_body_bytes: int = Field(10 * 1024 * 1024, validation_alias=_env("ROUTER_MAX_BODY_BYTES"))
+    max_alerts: int = Field(20_000, validation_alias=_env("ROUTER_MAX_ALERTS"))
+    """Alerts in one webhook request at most (413 past it); Alertmanager's biggest groups
+    are a few thousand, and a 10 MiB body of real alerts holds about 10,000."""
     max_unverified_bytes: int = Field(
         32 * 1024 * 1024, validation_alias=_env("ROUTER_MAX_UNVERIFIED_BYTES")
     )

@@ -31,9 +31,13 @@ def _integer(text: str) -> Any:
     return int(text) if len(text) <= MAX_INT_DIGITS else text
 
 
+DECODER = json.JSONDecoder(parse_constant=str, parse_float=_number, parse_int=_integer)
+"""``loads``'s decoder (``raw_decode`` reads one value at a time)."""
+
+
 def loads(text: str) -> Any:
     """``json.loads``, but NaN, Infinity, 1e999 and huge integers stay as their text."""
-    return json.loads(text, parse_constant=str, parse_float=_number, parse_int=_integer)
+    return DECODER.decode(text)
 
 
 def text(value: str) -> str:

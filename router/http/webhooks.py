@@ -4,7 +4,10 @@
 
 A big body is decoded, parsed and routed in a worker thread, so the event loop
 keeps answering /healthz and other requests however big one batch is; the write
-goes to the group writer (router/store/group.py).
+goes to the group writer (router/store/group.py). A request carries at most
+ROUTER_MAX_ALERTS alerts (413 before the rest of its body is decoded); one of more
+than CHUNK_ALERTS is parsed, decided and written a slice at a time by the writer,
+in one transaction, so its memory is that of a slice, not of the whole request.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -29,7 +33,7 @@ from router.errors import (
     StoreUnavailable,
     Unauthorized,
 )
-from router.http.bodies import parse_json, read_body
+from router.http.bodies import TooMany, parse_json, read_body
 from router.http.deps import RuntimeDep
 from router.records import ExplainedAlert
 from router.runtime import Runtime
@@ -46,6 +50,8 @@ Batch = list[tuple[Alert, list[Decision]]]
 T = TypeVar("T")
 INLINE_BYTES = 64 * 1024
 """Bodies up to this size are decoded and routed on the event loop (see ``cpu``)."""
+CHUNK_ALERTS = 1000
+"""A request of more alerts is parsed, decided and written this many at a time."""
 
 router = APIRouter()
 
@@ -104,10 +110,84 @@ async def cpu(body: bytes, work: Callable[[], T]) -> T:
 
 
 def decode_and_decide(
-    ruleset: Ruleset, source: Source, body: bytes, content_type: str | None, now: float
-) -> tuple[Any, Batch]:
-    data = parse_json(body, content_type)
+    ruleset: Ruleset,
+    source: Source,
+    body: bytes,
+    content_type: str | None,
+    now: float,
+    max_alerts: int,
+) -> tuple[Any, Batch | None]:
+    """The body decoded, and its alerts decided; None instead of them for a request of
+    more than CHUNK_ALERTS (``decided_in_chunks`` does those as they are written)."""
+    try:
+        data = parse_json(body, content_type, listing=("alerts", max_alerts))
+    except TooMany:
+        raise PayloadTooLarge(
+            f"alerts: more than {max_alerts} in one request (ROUTER_MAX_ALERTS)"
+        ) from None
+    listed = data.get("alerts") if isinstance(data, dict) else None
+    if isinstance(listed, list) and len(listed) > CHUNK_ALERTS:
+        return data, None
     return data, [(alert, ruleset.decide(alert, now)) for alert in source.parse(data)]
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    route: str | None
+    runbook: str | None
+    level: str
+    channel: str
+    unmapped: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Noted:
+    """What the log and the metrics keep of one stored alert (the alert itself is gone
+    by then, for a request written in chunks)."""
+
+    source: str
+    name: str
+    fingerprint: str
+    status: str
+    decisions: tuple[Routed, ...]
+
+
+def noted(batch: Batch) -> list[Noted]:
+    return [
+        Noted(
+            alert.source,
+            alert.name,
+            alert.fingerprint,
+            alert.status,
+            tuple(
+                Routed(
+                    d.route,
+                    d.runbook.key if d.runbook else None,
+                    d.severity.level,
+                    d.channel,
+                    d.severity.unmapped,
+                )
+                for d in decisions
+            ),
+        )
+        for alert, decisions in batch
+    ]
+
+
+def decided_in_chunks(
+    ruleset: Ruleset, source: Source, data: Any, now: float, notes: list[Noted]
+) -> Callable[[], Iterator[Batch]]:
+    """The request's alerts, CHUNK_ALERTS at a time, decided when the writer asks for
+    them; what is noted of each goes to ``notes`` (afresh if the writer starts over)."""
+
+    def chunks() -> Iterator[Batch]:
+        notes.clear()
+        for alerts in source.chunks(data, CHUNK_ALERTS):
+            batch = [(alert, ruleset.decide(alert, now)) for alert in alerts]
+            notes.extend(noted(batch))
+            yield batch
+
+    return chunks
 
 
 def not_a_replay(rt: Runtime, source: Source, data: Any) -> None:
@@ -125,43 +205,47 @@ def not_a_replay(rt: Runtime, source: Source, data: Any) -> None:
         )
 
 
-def count(rt: Runtime, batch: Batch) -> None:
+def count(rt: Runtime, stored: Sequence[Noted]) -> None:
     """Metrics for alerts that were stored."""
     metrics = rt.metrics
-    for alert, decisions in batch:
+    for alert in stored:
         metrics.received.labels(alert.source).inc()
-        for d in decisions:
+        for d in alert.decisions:
             metrics.routed.labels(alert.source, d.route or "default").inc()
             if d.runbook is None:
                 metrics.unmatched.labels(alert.source).inc()
                 metrics.unmatched_name(alert.name)
-            if d.severity.unmapped:
+            if d.unmapped:
                 metrics.severity_unmapped.labels(alert.source).inc()
 
 
-def log_stored(batch: Batch) -> None:
+def report(rt: Runtime, stored: Sequence[Noted]) -> None:
+    count(rt, stored)
+    log_stored(stored)
+
+
+def log_stored(stored: Sequence[Noted]) -> None:
     """One event per alert stored, with what it was and where it goes, as fields."""
     if not log.isEnabledFor(logging.INFO):
         return  # the fields are not built for nothing under load
-    for alert, decisions in batch:
-        for d in decisions:
-            runbook = d.runbook.key if d.runbook else None
+    for alert in stored:
+        for d in alert.decisions:
             log.info(
                 "stored %s alert %s (%s): %s, route %s, %s",
                 alert.source,
                 alert.name,
                 alert.status,
-                d.severity.level,
+                d.level,
                 d.route or "default",
-                runbook or "no runbook",
+                d.runbook or "no runbook",
                 extra={
                     "source": alert.source,
                     "alertname": alert.name,
                     "fingerprint": alert.fingerprint,
                     "status": alert.status,
                     "route": d.route,
-                    "runbook": runbook,
-                    "severity": d.severity.level,
+                    "runbook": d.runbook,
+                    "severity": d.level,
                     "channel": d.channel,
                 },
             )
@@ -171,24 +255,28 @@ async def ingest(rt: Runtime, source: Source, request: Request) -> Response:
     """Verify, parse, decide, store; 202 only once the alerts are durably stored."""
     body = await receive(rt, request, source, check=True)
     ruleset, content_type, now = rt.ruleset, request.headers.get("content-type"), rt.clock.now()
+    most = rt.settings.max_alerts
     data, batch = await cpu(
-        body, lambda: decode_and_decide(ruleset, source, body, content_type, now)
+        body, lambda: decode_and_decide(ruleset, source, body, content_type, now, most)
     )
     not_a_replay(rt, source, data)
     delivery_id = source.delivery_id(request.headers, data)
+    notes: list[Noted] = []
     stored = IngestRequest(
-        batch,
+        batch or [],
         delivery=(source.name, delivery_id) if delivery_id else None,
         pagerduty_notes=rt.pagerduty_rest,
         storm=ruleset.storm_policy,
         timed_levels=ruleset.timed_levels,
+        chunks=decided_in_chunks(ruleset, source, data, now, notes) if batch is None else None,
+        size=len(data["alerts"]) if batch is None else 0,
     )
     # Answered once the group this request joined is committed (router/store/group.py).
     result = await asyncio.wrap_future(rt.writer.submit(stored))
     rt.dispatcher.wake()
-    if not result.duplicate:
-        count(rt, batch)  # after the commit: a refused batch counts nothing
-        log_stored(batch)
+    if not result.duplicate:  # after the commit: a refused batch counts nothing
+        stored_notes = notes if batch is None else noted(batch)
+        await cpu(body, lambda: report(rt, stored_notes))
     answer = {
         "status": "duplicate" if result.duplicate else "accepted",
         "alerts": result.alerts,

@@ -8,7 +8,7 @@ Adding a source is one new module and one line in ``SOURCES``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,13 +42,28 @@ class Source:
     (router/http/bodies.py), well above what the sender sends."""
     occurred_at: Callable[[Any], datetime | None] = _no_time
     """When the sender says the event happened (signed): too old is a replay."""
+    chunked: Callable[[Any, int], Iterator[list[Alert]]] | None = None
+    """For senders of many alerts in one request: ``parse`` a slice at a time."""
+
+    def chunks(self, data: Any, size: int) -> Iterator[list[Alert]]:
+        """``parse``'s alerts, ``size`` at a time where the source can (else all at once)."""
+        if self.chunked is None:
+            yield self.parse(data)
+        else:
+            yield from self.chunked(data, size)
 
 
 SOURCES: dict[str, Source] = {
     "alertmanager": Source(
-        "alertmanager", alertmanager.parse, alertmanager.verify, "ALERTMANAGER_TOKEN"
+        "alertmanager",
+        alertmanager.parse,
+        alertmanager.verify,
+        "ALERTMANAGER_TOKEN",
+        chunked=alertmanager.chunks,
     ),
-    "grafana": Source("grafana", grafana.parse, grafana.verify, "GRAFANA_TOKEN"),
+    "grafana": Source(
+        "grafana", grafana.parse, grafana.verify, "GRAFANA_TOKEN", chunked=grafana.chunks
+    ),
     "pagerduty": Source(
         "pagerduty",
         pagerduty.parse,

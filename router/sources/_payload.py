@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from router.errors import PayloadError, dotted
 
@@ -27,6 +28,28 @@ def validate(model: type[M], data: Any, at: tuple[int | str, ...] = ()) -> M:
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         raise PayloadError(dotted(at + tuple(first["loc"])), first["msg"].lower()) from None
+
+
+@functools.cache
+def _list_of(model: type[M]) -> TypeAdapter[list[M]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def validate_items(
+    model: type[M], items: list[Any], at: tuple[int | str, ...], start: int = 0
+) -> list[M]:
+    """Validate ``items``, the entries ``start`` on of the list found at path ``at``.
+
+    The first error becomes a PayloadError naming the entry by its place in the
+    whole list (``alerts[20417].labels``), however the list was cut.
+    """
+    try:
+        return _list_of(model).validate_python(items)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        index, *rest = first["loc"]
+        where = (*at, int(index) + start, *rest)
+        raise PayloadError(dotted(where), first["msg"].lower()) from None
 
 
 def labels_fingerprint(labels: Mapping[str, str]) -> str:

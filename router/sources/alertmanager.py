@@ -8,6 +8,8 @@ recognised and read as Grafana's (``source: grafana``), never refused.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 from router.alert import Alert
@@ -15,17 +17,23 @@ from router.errors import PayloadError
 from router.sources import grafana
 from router.sources._bearer import bearer
 from router.sources._payload import validate
-from router.sources._webhook import Webhook, to_alerts
+from router.sources._webhook import Item, Webhook, in_chunks
 
 
 def parse(data: Any) -> list[Alert]:
     """Alertmanager webhook body -> one Alert per entry of ``alerts``."""
+    return [alert for chunk in chunks(data, sys.maxsize) for alert in chunk]
+
+
+def chunks(data: Any, size: int) -> Iterator[list[Alert]]:
+    """``parse``, ``size`` alerts at a time (a webhook of very many alerts)."""
     if grafana.is_grafana(data):
-        return grafana.parse(data)
-    hook = validate(Webhook, data)
-    if hook.version not in (None, "4"):
+        yield from grafana.chunks(data, size)
+        return
+    if isinstance(data, dict) and data.get("version") not in (None, "4"):
+        hook = validate(Webhook, data)  # a malformed body says so first
         raise PayloadError("version", f'expected "4", got {hook.version!r}')
-    return to_alerts(hook, data["alerts"], "alertmanager")
+    yield from in_chunks(Webhook, Item, data, "alertmanager", size)
 
 
 verify = bearer("ALERTMANAGER_TOKEN")

@@ -9,13 +9,13 @@ is its identity. Grafana authenticates with a bearer token (``GRAFANA_TOKEN``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from router.alert import Alert
 from router.sources._bearer import bearer
-from router.sources._payload import validate
-from router.sources._webhook import Item, Webhook, to_alerts
+from router.sources._webhook import Item, Webhook, in_chunks
 
 _LINKS = {"dashboard": "dashboardURL", "panel": "panelURL", "silence": "silenceURL"}
 _LINKS |= {"image": "imageURL"}
@@ -63,12 +63,16 @@ def _links(item: _Item) -> dict[str, str]:
 
 def parse(data: Any) -> list[Alert]:
     """Grafana webhook body -> one Alert per entry of ``alerts``."""
-    hook = validate(_Webhook, data)
+    return [alert for chunk in chunks(data, sys.maxsize) for alert in chunk]
 
-    def extra(item: _Item) -> dict[str, Any]:
-        return {"links": _links(item), "value": _value(item)}
 
-    return to_alerts(hook, data["alerts"], "grafana", extra)
+def _extra(item: _Item) -> dict[str, Any]:
+    return {"links": _links(item), "value": _value(item)}
+
+
+def chunks(data: Any, size: int) -> Iterator[list[Alert]]:
+    """``parse``, ``size`` alerts at a time (a webhook of very many alerts)."""
+    yield from in_chunks(_Webhook, _Item, data, "grafana", size, _extra)
 
 
 verify = bearer("GRAFANA_TOKEN")

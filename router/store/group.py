@@ -11,6 +11,10 @@ earlier one starts the next run, so each request sees the one before it as if
 it came alone. Each run has a savepoint: when a run fails, its requests are
 tried one by one in savepoints of their own, so one poisoned request gets its
 error and the others are stored.
+
+A request of very many alerts comes as ``chunks``: parsed, decided and written a
+slice at a time inside its run (a run of its own), so it is never all in memory
+at once and is still stored whole or not at all.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 
-from router.errors import PayloadError, StoreUnavailable
+from router.errors import PayloadError, RequestError, StoreUnavailable
 from router.store.database import Database
 from router.store.ingest import Batch, Ingest, IngestResult, first_delivery
 from router.storm import StormPolicy
@@ -49,11 +53,20 @@ class IngestRequest:
     storm: StormPolicy | None = None
     timed_levels: frozenset[str] = frozenset()
     """Levels with response times (routes.yaml): their messages get a response clock."""
+    chunks: Callable[[], Iterator[Batch]] | None = None
+    """Instead of ``batch``, for a request of very many alerts: its alerts a slice at a
+    time, parsed and decided as they are written (called again if the run is retried)."""
+    size: int = 0
+    """How many alerts ``chunks`` holds."""
     answer: Future[IngestResult] = field(default_factory=Future)
 
     @property
     def keys(self) -> set[tuple[str, str]]:
         return {(a.source, a.fingerprint) for a, _ in self.batch}
+
+    @property
+    def alerts(self) -> int:
+        return self.size if self.chunks is not None else len(self.batch)
 
 
 def runs(group: list[IngestRequest]) -> Iterator[list[IngestRequest]]:
@@ -61,6 +74,12 @@ def runs(group: list[IngestRequest]) -> Iterator[list[IngestRequest]]:
     current: list[IngestRequest] = []
     seen: set[tuple[str, str]] = set()
     for request in group:
+        if request.chunks is not None:  # alone: its alerts are not known until written
+            if current:
+                yield current
+            yield [request]
+            current, seen = [], set()
+            continue
         keys = request.keys
         alike = not current or (
             current[0].storm is request.storm
@@ -178,11 +197,13 @@ def _ingest(conn: Connection, now: float, run: list[IngestRequest]) -> dict[int,
     fresh: list[IngestRequest] = []
     for request in run:
         if request.delivery is not None and not first_delivery(conn, now, *request.delivery):
-            answers[id(request)] = IngestResult(len(request.batch), 0, 0, duplicate=True)
+            answers[id(request)] = IngestResult(request.alerts, 0, 0, duplicate=True)
         else:
             fresh.append(request)
     if not fresh:
         return answers
+    if first.chunks is not None:  # a run of its own
+        return {id(first): _ingest_chunks(conn, now, first, first.chunks)}
     whole = ingest.run([item for request in fresh for item in request.batch])
     if len(fresh) == 1:
         answers[id(fresh[0])] = whole
@@ -192,15 +213,40 @@ def _ingest(conn: Connection, now: float, run: list[IngestRequest]) -> dict[int,
     return answers
 
 
+def _ingest_chunks(
+    conn: Connection, now: float, request: IngestRequest, chunks: Callable[[], Iterator[Batch]]
+) -> IngestResult:
+    """A request of very many alerts, a slice at a time, each like a request of its own
+    after the one before (in the same transaction)."""
+    alerts = ignored = 0
+    changed: set[int] = set()
+    for batch in chunks():
+        ingest = Ingest(
+            conn,
+            now,
+            pagerduty_notes=request.pagerduty_notes,
+            storm=request.storm,
+            timed_levels=request.timed_levels,
+        )
+        result = ingest.run(batch)
+        alerts += result.alerts
+        ignored += result.ignored
+        changed |= ingest.changed
+    return IngestResult(alerts, len(changed), ignored)
+
+
 def _refused(request: IngestRequest, exc: Exception) -> Exception:
     """The request's own error, rolled back to its savepoint; the rest of its group stays.
 
     A value the database refuses is the payload's fault (422: a retry cannot help);
-    anything else is ours (503: nothing of this request was stored, retry).
+    anything else is ours (503: nothing of this request was stored, retry). A request
+    of chunks can be refused while it is parsed (its own 4xx).
     """
+    if isinstance(exc, RequestError):
+        return exc
     log.error(
         "%d alert(s) of one webhook could not be stored (%s: %s); the rest of its group was",
-        len(request.batch),
+        request.alerts,
         type(exc).__name__,
         exc,
         exc_info=not isinstance(exc, DataError),

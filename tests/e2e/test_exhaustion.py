@@ -212,6 +212,38 @@ def post_watched(router: RouterProcess, body: bytes) -> tuple[str, float, float,
     return answer.get("line", ""), time.perf_counter() - started, worst, failed, peak
 
 
+def test_more_alerts_than_the_limit_are_refused_before_any_is_parsed(
+    start_router: Callable[..., RouterProcess],
+) -> None:
+    router = start_router(ALERTMANAGER_TOKEN=TOKEN)
+    idle = router.rss_mb()
+    huge = alertmanager_group(100_000, "huge")
+    line, took, worst, failed, peak = post_watched(router, huge)
+    print(
+        f"100,000 alerts ({len(huge) / 1e6:.1f} MB): {line} after {took:.1f} s; RSS {idle:.0f} "
+        f"-> peak {peak:.0f} MB; /healthz worst {worst:.1f} ms, {failed} failed"
+    )
+    assert line == "HTTP/1.1 413 Request Entity Too Large"
+    assert failed == 0
+    assert peak - idle < 60
+
+
+def test_a_webhook_at_the_alert_limit_is_stored_in_bounded_memory(
+    start_router: Callable[..., RouterProcess],
+) -> None:
+    router = start_router(ALERTMANAGER_TOKEN=TOKEN)
+    idle = router.rss_mb()
+    at_limit = alertmanager_group(20_000, "at-limit")  # the default ROUTER_MAX_ALERTS
+    line, took, worst, failed, peak = post_watched(router, at_limit)
+    print(
+        f"20,000 alerts ({len(at_limit) / 1e6:.1f} MB): {line} after {took:.1f} s; RSS "
+        f"{idle:.0f} -> peak {peak:.0f} MB; /healthz worst {worst:.1f} ms, {failed} failed"
+    )
+    assert line == "HTTP/1.1 202 Accepted"
+    assert failed == 0
+    assert peak - idle < 150
+
+
 def clock_routes(folder: Path, ack_within: str) -> Path:
     """The test routes with storms off, SEV1's ack_within short, and a route of its own
     for the unrelated alert."""

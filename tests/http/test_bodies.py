@@ -1,12 +1,20 @@
-"""The budget of unverified bodies: reserved before a byte is read, given back after."""
+"""Bodies: the budget of unverified ones (reserved before a byte is read, given back
+after), and decoding that stops at a list's limit."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from typing import Any
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.requests import Request
 
+from router import storable
 from router.errors import Overloaded, PayloadTooLarge
-from router.http.bodies import UnverifiedBodies
+from router.http.bodies import TooMany, UnverifiedBodies, loads_listing_at_most
 
 
 def request(length: int | None) -> Request:
@@ -44,3 +52,39 @@ def test_the_room_is_given_back_when_the_check_fails() -> None:
     with pytest.raises(ValueError, match="bad signature"), budget.hold(request(1000), 1000):
         raise ValueError("a bad signature")
     assert budget.held == 0
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+BODIES = st.dictionaries(st.sampled_from(["alerts", "version", "x"]), JSON, max_size=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=BODIES | JSON, indent=st.sampled_from([None, 0, 2]), limit=st.integers(0, 5))
+def test_decoding_with_a_limit_is_decoding_until_the_limit(
+    body: Any, indent: int | None, limit: int
+) -> None:
+    text = json.dumps(body, indent=indent)
+    listed = body.get("alerts") if isinstance(body, dict) else None
+    if isinstance(listed, list) and len(listed) > limit:
+        with pytest.raises(TooMany):
+            loads_listing_at_most(text, "alerts", limit)
+    else:
+        assert loads_listing_at_most(text, "alerts", limit) == storable.loads(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet='{}[]",: 01a\\n', max_size=30))
+def test_text_that_is_not_json_fails_as_the_decoder_fails_it(text: str) -> None:
+    def outcome(decode: Callable[[str], Any]) -> tuple[str, Any]:
+        try:
+            return "decoded", decode(text)
+        except json.JSONDecodeError as exc:
+            return "refused", str(exc)
+
+    assert outcome(lambda t: loads_listing_at_most(t, "alerts", 100)) == outcome(storable.loads)
