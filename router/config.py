@@ -537,7 +537,7 @@ class LoadedConfig:
         self.path = path
         self.data = data
         self.locate = locate
-        self.warnings = self._matcher_warnings()
+        self.warnings = self._matcher_warnings() + self._heartbeat_warnings()
         self.notes = self._timing_notes()
         self.intervals = data.named_intervals()
         """Time intervals by name (``time_intervals:``), built once per load."""
@@ -569,6 +569,27 @@ class LoadedConfig:
             "which groups them by the webhook's groupKey"
         )
         return [self.problem((*loc, key), message)]
+
+    def _heartbeat_warnings(
+        self,
+        routes: Sequence[RouteConfig] | None = None,
+        loc: tuple[int | str, ...] = ("routes",),
+        inherited: str | None = None,
+    ) -> list[Problem]:
+        """Heartbeat routes that name no ``source``: only Alertmanager's alerts feed them."""
+        found = []
+        for i, route in enumerate(self.data.routes if routes is None else routes):
+            source = route.source or inherited
+            if route.heartbeat and source is None:
+                found.append(
+                    self.problem(
+                        (*loc, i, "heartbeat"),
+                        "no source: only alertmanager's alerts feed this heartbeat; say "
+                        "source: alertmanager (or the source that sends it)",
+                    )
+                )
+            found += self._heartbeat_warnings(route.routes, (*loc, i, "routes"), source)
+        return found
 
     def problem(self, loc: Sequence[int | str], message: str) -> Problem:
         return Problem(self.path, self.locate(loc), dotted(loc), message)

@@ -77,7 +77,8 @@ class Decision:
     notify: bool = True
     """False: stored and shown, never posted (``notify: false``, or a meta alert)."""
     heartbeat: float | None = None
-    """The route's ``heartbeat:`` interval: this alert's arrivals are the heartbeat."""
+    """The route's ``heartbeat:`` interval: this alert's arrivals are the heartbeat (only
+    for an alert from the route's heartbeat source)."""
     held_until: float | None = None
     """Held by the route's time intervals until then: stored and shown, posted then."""
     held: str | None = None
@@ -269,7 +270,7 @@ class Ruleset:
                     link,
                     page,
                     notify,
-                    route.heartbeat,
+                    route.heartbeat if alert.source == route.heartbeat_source else None,
                     held.until if held else None,
                     held.reason if held else None,
                 )

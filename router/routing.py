@@ -23,6 +23,10 @@ from router.alert import Alert, SourceName
 from router.config import LevelName, RouteConfig, receiver_channel
 from router.matchers import Matcher, Op, parse_matchers
 
+HEARTBEAT_SOURCE: SourceName = "alertmanager"
+"""What alone feeds a ``heartbeat:`` route that names no ``source``: a Watchdog from any
+other sender (a Grafana rule, a PagerDuty incident of that title) must not end the alarm."""
+
 
 @dataclass(frozen=True)
 class Route:
@@ -85,6 +89,11 @@ class Route:
     def timed(self) -> bool:
         """Held at some times by its own time intervals."""
         return bool(self.mute or self.active)
+
+    @property
+    def heartbeat_source(self) -> SourceName:
+        """The one source whose alerts on this route are its heartbeat."""
+        return self.source or HEARTBEAT_SOURCE
 
     def matches(self, alert: Alert) -> bool:
         """This route's own matchers (a child's parent has matched already)."""

@@ -160,6 +160,30 @@ def test_check_warns_about_deprecated_matchers_with_file_and_line(
     assert "(1 warning(s))" in captured.out
 
 
+def test_check_warns_about_a_heartbeat_route_that_names_no_source(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        "routes:\n"
+        "  - name: watchdog\n"
+        "    matchers: ['alertname=\"Watchdog\"']\n"
+        "    heartbeat: 10m\n"
+        "  - name: grafana\n"
+        "    source: grafana\n"
+        "    routes:\n"
+        "      - {name: grafana-watchdog, matchers: ['alertname=\"Heartbeat\"'], heartbeat: 5m}\n",
+        encoding="utf-8",
+    )
+    assert main(["check", "--config", str(routes), "--runbooks", str(RUNBOOKS)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [  # the nested one has its parent's source
+        f"{routes}:4: routes[0].heartbeat: no source: only alertmanager's alerts feed this "
+        "heartbeat; say source: alertmanager (or the source that sends it) (warning)"
+    ]
+    assert "(1 warning(s))" in captured.out
+
+
 EXAMPLE = ROOT / "examples/alertmanager-firing.json"
 
 

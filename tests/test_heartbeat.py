@@ -5,10 +5,13 @@ An injected clock and the dispatcher driven by hand: no sleeping for minutes.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,6 +22,7 @@ from tests.conftest import GOLDEN, FakeClock
 from tests.fakes.slack import FakeSlack
 from tests.helpers import AUTH, settings
 
+SECRET = "heartbeat-source-secret"
 ROUTES = """
 routes:
   - name: watchdog
@@ -122,3 +126,76 @@ def test_timers_survive_a_restart_and_fire_once_across_replicas(
         two.dispatcher.dispatch_due()
         one.dispatcher.dispatch_due()
     assert len(fake_slack.posts("#alerting-meta")) == 1
+
+
+def signed(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def other_watchdogs() -> dict[str, tuple[bytes, dict[str, str]]]:
+    """A firing "Watchdog" from every source but Alertmanager, with its credentials."""
+
+    def golden(name: str) -> Any:
+        return json.loads((GOLDEN / f"sources/{name}.json").read_text("utf-8"))
+
+    grafana = golden("grafana/firing-single")
+    grafana["alerts"][0]["labels"] = {"alertname": "Watchdog", "severity": "none"}
+    datadog = golden("datadog/triggered") | {"title": "[Triggered] Watchdog"}
+    sentry = golden("sentry/event-alert")
+    sentry["data"]["triggered_rule"] = "Watchdog"
+    pagerduty = golden("pagerduty/incident-triggered")
+    pagerduty["event"]["data"]["title"] = "Watchdog"
+    bodies = {k: json.dumps(v).encode() for k, v in [("grafana", grafana), ("datadog", datadog)]}
+    bodies |= {k: json.dumps(v).encode() for k, v in [("sentry", sentry), ("pagerduty", pagerduty)]}
+    json_type = {"Content-Type": "application/json"}
+    return {
+        "grafana": (bodies["grafana"], json_type | {"Authorization": f"Bearer {SECRET}"}),
+        "datadog": (bodies["datadog"], json_type | {"X-Router-Secret": SECRET}),
+        "sentry": (
+            bodies["sentry"],
+            json_type | {"Sentry-Hook-Signature": signed(SECRET, bodies["sentry"])},
+        ),
+        "pagerduty": (
+            bodies["pagerduty"],
+            json_type | {"X-PagerDuty-Signature": "v1=" + signed(SECRET, bodies["pagerduty"])},
+        ),
+    }
+
+
+def test_a_watchdog_from_another_source_leaves_the_alarm_up(
+    tmp_path: Path, routes: Path, fake_slack: FakeSlack, clock: FakeClock, stack: ExitStack
+) -> None:
+    app = create_app(
+        settings(
+            tmp_path,
+            config=str(routes),
+            slack_bot_token="xoxb-test",
+            slack_api_url=fake_slack.base_url,
+            grafana_token=SECRET,
+            datadog_webhook_secret=SECRET,
+            sentry_client_secret=SECRET,
+            pagerduty_webhook_secrets=SECRET,
+        ),
+        clock=clock,
+        run_dispatcher=False,
+    )
+    client = stack.enter_context(TestClient(app))
+    rt: Runtime = app.state.runtime
+    client.post("/webhooks/alertmanager", content=watchdog(), headers=AUTH)
+    clock.advance(601)
+    rt.dispatcher.dispatch_due()
+    (alarm,) = [p for p in fake_slack.posts("#alerting-meta") if "pipeline is silent" in p.text]
+
+    for source, (body, headers) in other_watchdogs().items():
+        response = client.post(f"/webhooks/{source}", content=body, headers=headers)
+        assert response.status_code == 202, (source, response.text)
+        assert response.json()["alerts"] == 1, source
+    rt.dispatcher.dispatch_due()
+    assert "RESOLVED" not in alarm.current_text  # none of them is the heartbeat
+    clock.advance(3600)
+    rt.dispatcher.dispatch_due()
+    assert "RESOLVED" not in alarm.current_text
+
+    client.post("/webhooks/alertmanager", content=watchdog(), headers=AUTH)  # the real one
+    rt.dispatcher.dispatch_due()
+    assert "RESOLVED" in alarm.current_text

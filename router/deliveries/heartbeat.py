@@ -94,6 +94,6 @@ class HeartbeatChecker:
             link,
             page=route.page,
         )
-        alert = silent_alert(beat, route.source or "alertmanager", now)
+        alert = silent_alert(beat, route.heartbeat_source, now)
         self.store.raise_heartbeat_alarm(beat.id, alert, [decision])
         return item.version
