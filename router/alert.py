@@ -45,10 +45,11 @@ class Alert(BaseModel):
     )
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
 
-    @field_validator("name", "summary", "labels", "annotations", "links", "value", "raw")
+    @field_validator("*")
     @classmethod
     def _storable(cls, value: Any) -> Any:
-        """No value a database refuses (NUL, lone surrogates, NaN): see router.storable."""
+        """No value a database refuses (NUL, lone surrogates, NaN) in any field, the group
+        key, the URL and the raw severity too: see router.storable."""
         return storable.clean(value)
 
     @field_validator("fingerprint")

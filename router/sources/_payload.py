@@ -10,15 +10,25 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from router import storable
 from router.errors import PayloadError, dotted
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def validate(model: type[M], data: Any, at: tuple[int | str, ...] = ()) -> M:
+def _unstorable_key(exc: ValidationError) -> bool:
+    """pydantic refuses an unknown field whose name has a lone surrogate, naming no path."""
+    first = exc.errors(include_url=False, include_input=False)[0]
+    return first["type"] == "string_unicode" and not first["loc"]
+
+
+def validate(
+    model: type[M], data: Any, at: tuple[int | str, ...] = (), *, cleaned: bool = False
+) -> M:
     """Validate ``data`` (found at path ``at``) against ``model``.
 
-    The first error becomes a PayloadError naming the full path.
+    The first error becomes a PayloadError naming the full path. Unknown fields are
+    kept; one whose name pydantic cannot take is made storable first (router.storable).
     """
     if not isinstance(data, dict):
         where = dotted(at) or "body"
@@ -26,6 +36,8 @@ def validate(model: type[M], data: Any, at: tuple[int | str, ...] = ()) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
+        if _unstorable_key(exc) and not cleaned:
+            return validate(model, storable.clean(data), at, cleaned=True)
         first = exc.errors(include_url=False, include_input=False)[0]
         raise PayloadError(dotted(at + tuple(first["loc"])), first["msg"].lower()) from None
 
@@ -36,7 +48,12 @@ def _list_of(model: type[M]) -> TypeAdapter[list[M]]:
 
 
 def validate_items(
-    model: type[M], items: list[Any], at: tuple[int | str, ...], start: int = 0
+    model: type[M],
+    items: list[Any],
+    at: tuple[int | str, ...],
+    start: int = 0,
+    *,
+    cleaned: bool = False,
 ) -> list[M]:
     """Validate ``items``, the entries ``start`` on of the list found at path ``at``.
 
@@ -47,16 +64,23 @@ def validate_items(
         return _list_of(model).validate_python(items)
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
+        if first["type"] == "string_unicode" and len(first["loc"]) == 1 and not cleaned:
+            return validate_items(model, storable.clean(items), at, start, cleaned=True)
         index, *rest = first["loc"]
         where = (*at, int(index) + start, *rest)
         raise PayloadError(dotted(where), first["msg"].lower()) from None
+
+
+def _bytes(text: str) -> bytes:
+    """Text as UTF-8 to hash, a lone surrogate too (it is made storable later)."""
+    return text.encode("utf-8", "surrogatepass")
 
 
 def labels_fingerprint(labels: Mapping[str, str]) -> str:
     """A stable identity for a label set when the source sends none."""
     digest = hashlib.sha256()
     for key in sorted(labels):
-        digest.update(key.encode() + b"\xff" + labels[key].encode() + b"\xff")
+        digest.update(_bytes(key) + b"\xff" + _bytes(labels[key]) + b"\xff")
     return digest.hexdigest()[:16]
 
 

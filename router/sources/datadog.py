@@ -203,7 +203,7 @@ def parse(data: Any) -> list[Alert]:
             source="datadog",
             status=status,
             name=labels["alertname"],
-            fingerprint=hashlib.sha256(identity.encode()).hexdigest()[:16],
+            fingerprint=hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()[:16],
             group_key=f"datadog:{identity}",
             labels=labels,
             annotations={

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from router import storable
 from router.records import ACTION, Action
 from router.store import queue
 from router.store.database import Database
@@ -13,7 +14,7 @@ from router.store.schema import SLACK_ACTION, actions, alerts, members, messages
 
 def queue_action(conn: Connection, now: float, action: Action) -> int:
     """A button's work and its outbox entry, in the caller's transaction."""
-    data = action.model_dump(mode="json", exclude={"kind"})
+    data = storable.clean(action.model_dump(mode="json", exclude={"kind"}))
     action_id = pk(
         conn.execute(actions.insert().values(kind=action.kind, data=data, created_at=now))
     )
@@ -43,7 +44,7 @@ class Acknowledgements(Database):
                     members.c.status == "firing",
                     members.c.alert_id.in_(alert_ids),
                 )
-                .values(ack_by=by)
+                .values(ack_by=storable.text(by))
             )
             queue.move_messages(conn, self.clock.now(), [message_id])
             queue.wake_clock(conn, self.clock.now(), [message_id])

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from router import storable
 from router.store.database import Database
 from router.store.schema import message_events
 
@@ -71,7 +72,11 @@ class MessageEvents(Database):
         with self._tx() as conn:
             conn.execute(
                 message_events.insert().values(
-                    message_id=message_id, kind=kind, at=at, who=who, detail=detail or None
+                    message_id=message_id,
+                    kind=kind,
+                    at=at,
+                    who=storable.text(who) if who is not None else None,
+                    detail=storable.text(detail) or None,
                 )
             )
 

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from router import storable
 from router.alert import Alert
 from router.decide import Decision
 from router.store import heartbeats, holds, queue
@@ -40,6 +41,7 @@ firing alert dropped.
 """
 
 Batch = Sequence[tuple[Alert, list[Decision]]]
+MAX_DELIVERY_ID = 200  # the deliveries.delivery_id column
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,10 @@ _UPDATE_ALERTS = (
 
 
 def first_delivery(conn: Connection, now: float, source: str, delivery_id: str) -> bool:
-    """Record a sender's delivery id; False if it was seen before (a replay or retry)."""
+    """Record a sender's delivery id; False if it was seen before (a replay or retry).
+
+    The id is the sender's text: made storable, and hashed if too long for its column."""
+    delivery_id = storable.identity(delivery_id, MAX_DELIVERY_ID)
     seen = conn.execute(
         sa.select(deliveries.c.delivery_id).where(
             deliveries.c.source == source, deliveries.c.delivery_id == delivery_id

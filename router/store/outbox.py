@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from router import storable
 from router.clock import Clock
 from router.store.database import Database
 from router.store.schema import (
@@ -212,7 +213,7 @@ class OutboxQueue(Database):
                     due_at=due_at,
                     attempts=outbox.c.attempts + 1,
                     reason=reason,
-                    last_error=error[:1000],
+                    last_error=storable.text(error)[:1000],
                     lease_owner=None,
                     lease_until=None,
                     updated_at=self.clock.now(),

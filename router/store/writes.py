@@ -21,7 +21,7 @@ class AlertWrites(Database):
         also by another replica at the same moment (the key's uniqueness decides)."""
         try:
             with self._tx() as conn:
-                return first_delivery(conn, self.clock.now(), source, delivery_id[:200])
+                return first_delivery(conn, self.clock.now(), source, delivery_id)
         except IntegrityError:
             return False
 
