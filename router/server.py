@@ -13,6 +13,9 @@ protocol adds, per connection:
   locks out /healthz. A request that has arrived whole is never closed for room.
 
 Idle keep-alive connections close after ROUTER_KEEPALIVE_TIMEOUT (uvicorn's own).
+uvicorn's proxy headers are off: it would take the client address from
+X-Forwarded-For whenever the connection comes from loopback, so a local client
+could pass for an address in ROUTER_TRUSTED_PROXIES. The peer is the peer.
 """
 
 from __future__ import annotations
@@ -192,6 +195,7 @@ def serve(app: Any, sock: socket.socket, bounds: Bounds, announce: Callable[[], 
         host=host,
         port=port,
         http=BoundedHttpTools,
+        proxy_headers=False,  # the client is the peer; only ROUTER_TRUSTED_PROXIES vouch
         timeout_keep_alive=int(max(1, bounds.keepalive_timeout)),
         log_config=None,
         access_log=False,

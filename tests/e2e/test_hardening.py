@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.e2e.conftest import RouterProcess
+from tests.e2e.conftest import RouterProcess, http
 
 TEN_MB = 10 * 1024 * 1024
 
@@ -47,3 +47,17 @@ def test_unauthenticated_uploads_are_refused_before_the_body(
         f"Content-Length: {TEN_MB}\r\n{extra}\r\n"
     )
     assert first_line_without_sending_the_body(router, head) == "HTTP/1.1 401 Unauthorized"
+
+
+def test_x_forwarded_for_from_loopback_does_not_make_a_trusted_proxy(
+    start_router: Callable[..., RouterProcess],
+) -> None:
+    """uvicorn believed X-Forwarded-For from 127.0.0.1: a local client passed for the proxy."""
+    router = start_router(
+        ROUTER_READ_TOKEN="read-token",
+        ROUTER_TRUSTED_USER_HEADER="X-Auth-Request-User",
+        ROUTER_TRUSTED_PROXIES="10.9.9.9",
+    )
+    forged = {"X-Forwarded-For": "10.9.9.9", "X-Auth-Request-User": "mallory"}
+    status, _ = http("GET", f"{router.url}/alerts", headers=forged | {"Accept": "application/json"})
+    assert status == 401
