@@ -66,8 +66,9 @@ def sign_session(secret: str, expires: int) -> str:
 
 
 def session_valid(value: str, secret: str, now: float) -> bool:
+    """A cookie the router signed, not expired; anything else (any non-ASCII) is not."""
     expires, _, _mac = value.partition(".")
-    if not expires.isdigit() or len(expires) > 12 or int(expires) < now:
+    if not value.isascii() or not expires.isdigit() or len(expires) > 12 or int(expires) < now:
         return False
     return hmac.compare_digest(value, sign_session(secret, int(expires)))
 

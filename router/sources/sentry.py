@@ -216,6 +216,8 @@ def verify(headers: Mapping[str, str], body: bytes, secrets: list[str]) -> None:
     supplied = headers.get("sentry-hook-signature", "").strip().lower()
     if not supplied:
         raise Unauthorized("Sentry-Hook-Signature: missing (SENTRY_CLIENT_SECRET is set)")
+    if not supplied.isascii():
+        raise Unauthorized("Sentry-Hook-Signature: expected the hex HMAC-SHA256 of the body")
     for secret in secrets:
         expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         if hmac.compare_digest(expected, supplied):

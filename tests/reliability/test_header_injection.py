@@ -7,6 +7,7 @@ over a socket to ``runbook-router serve``, through uvicorn's own HTTP parser.
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable
 
 import pytest
@@ -75,3 +76,51 @@ def test_header_injection_and_smuggling_are_refused(
     ]
     assert [a["name"] for a in listed] == ["Injected"]  # only the control was stored
     assert listed[0]["repeats"] == 0
+
+
+NON_ASCII = {
+    # (path, header) -> a status below 500; each was a 500 when the bytes were not ASCII.
+    "session cookie": ("GET", "/alerts", b"Cookie: router_session=9999999999.\xe9\xe9"),
+    "session expiry in other digits": ("GET", "/alerts", "Cookie: router_session=١٢٣.x".encode()),
+    "Sentry signature": ("POST", "/webhooks/sentry", b"Sentry-Hook-Signature: \xe9" + b"0" * 63),
+    "Slack timestamp": ("POST", "/slack/commands", "X-Slack-Request-Timestamp: ²".encode()),
+    "Slack timestamp in other digits": (
+        "POST",
+        "/slack/commands",
+        "X-Slack-Request-Timestamp: ١٧٠٠٠٠٠٠٠٠".encode(),
+    ),
+    "Slack signature": ("POST", "/slack/events", b"X-Slack-Signature: v0=\xe9"),
+    "PagerDuty signature": ("POST", "/webhooks/pagerduty", b"X-PagerDuty-Signature: v1=\xe9"),
+    "Datadog secret": ("POST", "/webhooks/datadog", b"X-Router-Secret: \xe9\xe9"),
+    "bearer token": ("POST", "/webhooks/alertmanager", b"Authorization: Bearer \xe9\xe9"),
+}
+
+
+def test_non_ascii_credentials_are_refused_not_a_500(
+    start_router: Callable[..., RouterProcess],
+) -> None:
+    router = start_router(
+        ALERTMANAGER_TOKEN=TOKEN,
+        ROUTER_READ_TOKEN="read-token",
+        SENTRY_CLIENT_SECRET="s",
+        PAGERDUTY_WEBHOOK_SECRETS="s",
+        DATADOG_WEBHOOK_SECRET="s",
+        SLACK_SIGNING_SECRET="s",
+    )
+    now = str(int(time.time())).encode()
+    statuses = {}
+    for name, (method, path, header) in NON_ASCII.items():
+        slack = [b"X-Slack-Request-Timestamp: " + now, b"X-Slack-Signature: v0=" + b"0" * 64]
+        extra = [h for h in slack if h.split(b":")[0] not in header] if "/slack/" in path else []
+        lines = [
+            f"{method} {path} HTTP/1.1".encode(),
+            b"Host: 127.0.0.1",
+            b"Connection: close",
+            b"Accept: application/json",
+            b"Content-Type: application/json",
+            f"Content-Length: {len(BODY)}".encode(),
+            header,
+            *extra,
+        ]
+        statuses[name] = send(router.port, b"\r\n".join(lines) + b"\r\n\r\n" + BODY)
+    assert all(400 <= s < 500 for s in statuses.values()), statuses
