@@ -158,7 +158,8 @@ class IncidentDesk:
         """Topic, the commander in, the first communication there, the link in the thread."""
         ruleset = self.ruleset()
         commander = f"<@{action.user_id}>"
-        title = drafts.title(view)
+        # Alert text, escaped like all of it (a topic shows mentions and links too), on one line.
+        title = safe(" ".join(drafts.title(view).split()), MAX_TOPIC - 60)
         topic = truncate(f"{view.level}: {title} | Commander: {commander}", MAX_TOPIC)
         self.notifier.set_topic(channel, topic)
         self.notifier.invite(channel, action.user_id)

@@ -49,10 +49,10 @@ class World:
     slack: FakeSlack
     store: Store
 
-    def alert(self) -> SlackMessage:
-        """The golden SEV1 DatabaseConnectionPoolHigh, posted to #db-oncall."""
+    def alert(self, body: bytes = BODY) -> SlackMessage:
+        """The golden SEV1 DatabaseConnectionPoolHigh (or ``body``), posted to #db-oncall."""
         assert (
-            self.client.post("/webhooks/alertmanager", content=BODY, headers=AUTH).status_code
+            self.client.post("/webhooks/alertmanager", content=body, headers=AUTH).status_code
             == 202
         )
         return posted(self.slack, self.store, "#db-oncall")
@@ -164,6 +164,18 @@ def test_declare_incident_opens_one_channel_even_when_clicked_twice(world: World
     assert f"<#{channel}>" in link[0].text
     assert f"<#{channel}>" in world.slack.responses[0]["text"]  # only the second clicker
     assert world.slack.count("conversations.create") == 1
+
+
+def test_the_incident_channel_topic_is_escaped_alert_text_on_one_line(world: World) -> None:
+    data = json.loads(BODY)
+    data["alerts"][0]["annotations"]["summary"] = "<!channel> pool\nfor <@U0EVIL> main"
+    message = world.alert(json.dumps(data).encode())
+    world.click(message, Button.DECLARE_INCIDENT)
+    wait_for(lambda: bool(world.slack.topics), 10, "the incident channel's topic")
+    (topic,) = world.slack.topics.values()
+    assert topic == (
+        "SEV1: &lt;!channel&gt; pool for &lt;@U0EVIL&gt; main | Commander: <@U0JANE0001>"
+    )
 
 
 def test_without_the_scope_the_clicker_is_told_what_is_missing(world: World) -> None:
