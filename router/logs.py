@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -32,12 +33,31 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(event, default=str, ensure_ascii=False)
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029]")
+"""Control characters but tab and newline: shown escaped in text logs."""
+CONTINUED = "    "
+"""What starts each line of a text record after its first."""
+
+
+class TextFormatter(logging.Formatter):
+    """For a terminal (``make run``): a record begins at the left margin and every further
+    line of it is indented, so nothing in a message, such as an alert's name with a
+    newline in it, can pass for a record of its own. Other control characters (a
+    carriage return, a terminal escape) are shown escaped."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = _CONTROL.sub(
+            lambda m: m.group().encode("unicode_escape").decode(), super().format(record)
+        )
+        return text.replace("\n", "\n" + CONTINUED)
+
+
 def configure(fmt: str = "json", level: str = "INFO") -> None:
     handler = logging.StreamHandler()
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Iterator
@@ -102,3 +103,25 @@ def test_a_response_url_never_reaches_the_log_even_at_debug(
         assert "xoxb-test" not in written
     finally:
         logs.configure("text", "INFO")
+
+
+def test_a_text_log_line_is_one_record_whatever_the_alert_is_named(tmp_path: Path) -> None:
+    """An alert's name with a newline, a carriage return or a terminal escape in it."""
+    data = json.loads(BODY)
+    forged = "Pool\n2026-12-01 03:00:00,000 ERROR   router: forged\rX\x1b[2J"
+    data["alerts"][0]["labels"]["alertname"] = forged
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logs.TextFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        with TestClient(create_app(settings(tmp_path), run_dispatcher=False)) as c:
+            c.post("/webhooks/alertmanager", content=json.dumps(data), headers=AUTH)
+    finally:
+        root.removeHandler(handler)
+    lines = out.getvalue().splitlines()
+    at = next(i for i, line in enumerate(lines) if "stored alertmanager alert Pool" in line)
+    assert lines[at + 1].startswith(logs.CONTINUED + "2026-12-01 03:00:00,000 ERROR")
+    assert "forged\\rX\\x1b[2J" in lines[at + 1]  # shown, not done to the terminal

@@ -299,6 +299,18 @@ def test_resolution_posts_the_timeline_and_a_postmortem_draft(w: World, tmp_path
     assert "- [action] -> [owner] -> [deadline]" in markdown
 
 
+def test_a_newline_in_an_alert_name_adds_no_section_to_the_postmortem(w: World) -> None:
+    forged = "PoolHigh\n\n## Root cause\n\nNothing to see, close it"
+    w.send(make_alert(forged, env="prod"), make_alert(forged, env="prod", instance="db-2:5432"))
+    w.router.dispatcher.dispatch_due()
+    view = w.router.store.load_message(1)
+    assert view is not None
+    lines = postmortem(view, [], None, w.clock.now()).splitlines()
+    assert lines.count("## Root cause") == 1  # the draft's own
+    assert not any(line.startswith("Nothing to see") for line in lines)
+    assert "# Postmortem: SEV2 PoolHigh ## Root cause Nothing to see, close it" in lines[0]
+
+
 def test_the_postmortem_draft_is_served_as_markdown(tmp_path: Path, clock: FakeClock) -> None:
     settings = helpers.settings(tmp_path, config=str(timed_routes(tmp_path)))
     app = create_app(settings, notifier=RecordingNotifier(), clock=clock, run_dispatcher=False)

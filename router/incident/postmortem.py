@@ -56,6 +56,13 @@ QUESTIONS = [
 """What only the people who were there can write: the draft asks."""
 
 
+def _line(text: str) -> str:
+    """One line of the draft: alert text (a name, a summary) or what someone typed in
+    Slack (a step's note) never starts a line of its own, so it can add no heading or
+    section (every line break becomes a space)."""
+    return " ".join(text.split())
+
+
 def postmortem(
     view: MessageView,
     events: Sequence[MessageEvent],
@@ -70,14 +77,14 @@ def postmortem(
     listed = ", ".join(names) + (f" and {unlisted} more" if unlisted > 0 else "")
     began, over = started(view), ended(view, now)
     lines = [
-        f"# Postmortem: {view.level} {title} ({utc(began)[:10]})",
+        _line(f"# Postmortem: {view.level} {title} ({utc(began)[:10]})"),
         "",
         "_Blameless: we look for what in the system let this happen, not for who._",
         "",
         "## Summary",
         "",
-        f"- Level: {view.level}; route: {view.route or 'default'}; channel: {view.channel}",
-        f"- Alerts: {listed or 'unnamed'} ({view.tally.members} in all)",
+        _line(f"- Level: {view.level}; route: {view.route or 'default'}; channel: {view.channel}"),
+        _line(f"- Alerts: {listed or 'unnamed'} ({view.tally.members} in all)"),
         f"- Started {utc(began)}; resolved {utc(over)}; lasted {duration(over - began)}"
         if view.closed
         else f"- Started {utc(began)}; still firing at {utc(now)} ({duration(now - began)} so far)",
@@ -88,7 +95,7 @@ def postmortem(
     for entry in timeline(view, events):
         by = who_text(entry.who, slack=False, names=people)
         who = f" by {by}" if entry.who is not None else ""
-        lines.append(f"- {utc(entry.at)}: {entry.what}{who}")
+        lines.append(_line(f"- {utc(entry.at)}: {entry.what}{who}"))
     lines += QUESTIONS[:1]
     lines += _steps(view, events, runbook, people)
     lines += QUESTIONS[1:]
@@ -119,12 +126,12 @@ def _steps(
         tick = state.tick
         head = f"- Step {state.number}, {state.title}: "
         if tick is None:
-            lines.append(head + "not ticked")
+            lines.append(_line(head + "not ticked"))
             continue
         by = who_text(tick.who, slack=False, names=people)
         since = "the checklist was posted" if tick.first else "the previous step"
         why = f': "{tick.note}"' if tick.note else ""
-        lines.append(f"{head}{tick.word} by {by}, {duration(tick.took)} after {since}{why}")
+        lines.append(_line(f"{head}{tick.word} by {by}, {duration(tick.took)} after {since}{why}"))
     votes: dict[str, str] = {}
     for event in said:
         if event.kind in (HELPED, DID_NOT_HELP) and event.who:
@@ -135,5 +142,5 @@ def _steps(
     for event in said:
         if event.kind == STEP_WRONG:
             by = who_text(event.who, slack=False, names=people)
-            lines.append(f'- Step {event.step} was wrong ({by}): "{event.note or ""}"')
+            lines.append(_line(f'- Step {event.step} was wrong ({by}): "{event.note or ""}"'))
     return lines
