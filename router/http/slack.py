@@ -142,18 +142,21 @@ async def take_event(rt: Runtime, payload: Any) -> bool:
     event_id = payload.get("event_id")
     if payload.get("type") != "event_callback" or not isinstance(event, dict):
         return True  # nothing we subscribe to
-    if isinstance(event_id, str) and not await run_in_threadpool(
-        rt.store.first_delivery, "slack-event", event_id
-    ):
-        return False  # Slack's retry of an event already handled
-    if reaction_acknowledges(event, rt.ruleset.config.data.acknowledge.reactions):
-        item = event["item"]
-        changed = await run_in_threadpool(
-            rt.store.acknowledge_in_slack, item["channel"], item["ts"], event["user"]
-        )
-        if changed:
-            rt.dispatcher.wake()
-    return True
+    if not reaction_acknowledges(event, rt.ruleset.config.data.acknowledge.reactions):
+        return True  # nothing to do, the first time or again
+    item = event["item"]
+    # The event id is recorded with the acknowledgement, in one transaction: Slack's retry
+    # of an event whose write failed (503) still acknowledges; of one done, nothing.
+    changed = await run_in_threadpool(
+        rt.store.acknowledge_in_slack,
+        item["channel"],
+        item["ts"],
+        event["user"],
+        event_id if isinstance(event_id, str) else None,
+    )
+    if changed:
+        rt.dispatcher.wake()
+    return changed is not None
 
 
 async def take_interaction(rt: Runtime, payload: Any) -> dict[str, Any] | None:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from router import storable
 from router.records import ACTION, Action
 from router.store import queue
 from router.store.database import Database
+from router.store.ingest import first_delivery
 from router.store.schema import SLACK_ACTION, actions, alerts, members, messages, pk
+
+SLACK_EVENT = "slack-event"
+"""The deliveries' source for Slack's Events API event ids."""
 
 
 def queue_action(conn: Connection, now: float, action: Action) -> int:
@@ -49,20 +54,32 @@ class Acknowledgements(Database):
             queue.move_messages(conn, self.clock.now(), [message_id])
             queue.wake_clock(conn, self.clock.now(), [message_id])
 
-    def acknowledge_in_slack(self, slack_channel: str, slack_ts: str, user_id: str) -> bool:
+    def acknowledge_in_slack(
+        self, slack_channel: str, slack_ts: str, user_id: str, event_id: str | None = None
+    ) -> bool | None:
         """A Slack user acknowledged one of our messages (a reaction): its firing alerts.
 
         True if anything changed; acknowledging twice, or someone else's message, is a no-op.
+        ``event_id``, Slack's, is recorded in the same transaction: an event seen before
+        changes nothing (None), and one that could not be stored is not taken for seen.
+        Another replica taking the same event at the same moment takes it alone.
         """
-        with self._tx() as conn:
-            message_id = conn.execute(
-                sa.select(messages.c.id).where(
-                    messages.c.slack_channel == slack_channel,
-                    messages.c.slack_ts == slack_ts,
-                    messages.c.closed.is_(False),
-                )
-            ).scalar()
-            return message_id is not None and self._ack(conn, int(message_id), user_id)
+        try:
+            with self._tx() as conn:
+                if event_id is not None and not first_delivery(
+                    conn, self.clock.now(), SLACK_EVENT, event_id
+                ):
+                    return None
+                message_id = conn.execute(
+                    sa.select(messages.c.id).where(
+                        messages.c.slack_channel == slack_channel,
+                        messages.c.slack_ts == slack_ts,
+                        messages.c.closed.is_(False),
+                    )
+                ).scalar()
+                return message_id is not None and self._ack(conn, int(message_id), user_id)
+        except IntegrityError:  # the event id, stored by the other replica first
+            return None
 
     def acknowledge_message(self, message_id: int, user_id: str) -> bool:
         """The Acknowledge button, for alerts with no PagerDuty incident behind them."""

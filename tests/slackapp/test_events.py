@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
 
 from router.app import create_app
 from router.store import Store
@@ -92,6 +93,27 @@ def test_eyes_on_an_alert_message_acknowledges_it(world: World) -> None:
     drained(world)
     assert len(message.edits) == edits
     assert f"<@{JANE}>" in message.current_text
+
+
+def test_an_acknowledgement_the_database_failed_is_taken_on_slacks_retry(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The event id was recorded before the acknowledgement: a failure between the two
+    made Slack's retry a duplicate, and the 👀 was lost."""
+    message = world.alert_message()
+    acknowledge = world.store._ack
+    failures = [OperationalError("UPDATE message_alerts", {}, Exception("disk I/O error"))]
+
+    def fails_once(*args: Any) -> bool:
+        if failures:
+            raise failures.pop()
+        return acknowledge(*args)
+
+    monkeypatch.setattr(world.store, "_ack", fails_once)
+    assert world.event(reaction(message)) == 503  # Slack retries the same event id
+    assert world.event(reaction(message)) == 200
+    wait_for(lambda: bool(message.edits), 10, "the acknowledged edit")
+    assert f"(acknowledged by <@{JANE}>)" in message.current_text
 
 
 @pytest.mark.parametrize(
