@@ -43,6 +43,11 @@ class Alert(BaseModel):
     pagerduty_incident: str | None = Field(
         default=None, description="the PagerDuty incident this alert is, or is linked to"
     )
+    refires: bool = Field(
+        default=True,
+        description="False: once resolved, the sender never fires this identity again (a "
+        "Sentry metric incident), so a firing copy after that is a replay",
+    )
     raw: dict[str, Any] = Field(default_factory=dict, repr=False)
 
     @field_validator("*")

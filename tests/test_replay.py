@@ -92,6 +92,50 @@ def test_a_signed_event_older_than_the_window_is_refused_naming_it(tmp_path: Pat
         assert stored(client) == []
 
 
+SENTRY_SECRET = "replay-sentry-secret"
+CRITICAL = (GOLDEN / "sources/sentry/metric-critical.json").read_bytes()
+SENTRY_RESOLVED = (GOLDEN / "sources/sentry/metric-resolved.json").read_bytes()
+
+
+def sentry_headers(body: bytes, request_id: str) -> dict[str, str]:
+    signature = hmac.new(SENTRY_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": "application/json",
+        "Sentry-Hook-Signature": signature,
+        "Request-ID": request_id,  # not signed: a replay picks a new one
+    }
+
+
+def test_a_captured_sentry_body_acts_once_and_a_resolved_incident_stays_resolved(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock(OCCURRED)
+    app = create_app(
+        settings(tmp_path, sentry_client_secret=SENTRY_SECRET), clock=clock, run_dispatcher=False
+    )
+    with TestClient(app) as client:
+
+        def post(body: bytes, request_id: str) -> str:
+            response = client.post(
+                "/webhooks/sentry", content=body, headers=sentry_headers(body, request_id)
+            )
+            assert response.status_code == 202
+            return str(response.json()["status"])
+
+        assert post(CRITICAL, "a") == "accepted"
+        assert post(CRITICAL, "b") == "duplicate"  # the same signed body, a new Request-ID
+        assert post(SENTRY_RESOLVED, "c") == "accepted"
+        # Weeks later, delivery ids forgotten: the captured critical re-sent.
+        clock.advance(30 * 86400)
+        app.state.runtime.store.prune_deliveries(clock.now())
+        replay = client.post(
+            "/webhooks/sentry", content=CRITICAL, headers=sentry_headers(CRITICAL, "d")
+        )
+        assert replay.json()["stale_ignored"] == 1
+        (incident,) = stored(client)
+        assert incident["status"] == "resolved"
+
+
 def interaction(actions: int) -> bytes:
     payload: dict[str, Any] = {
         "type": "block_actions",

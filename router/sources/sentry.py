@@ -12,12 +12,19 @@ body's shape says it too, so ``parse`` needs only the body):
 Other resources (installation, issue, comment, ...) are answered and ignored.
 Requests are signed: ``Sentry-Hook-Signature`` is the hex HMAC-SHA256 of the raw
 body with the integration's client secret (``SENTRY_CLIENT_SECRET``).
+
+Replays: only the body is signed (not ``Request-ID``, not ``Sentry-Hook-Timestamp``),
+and it carries no time of sending that a window could check (an event's own time
+can be days old, a metric incident can last days). So a delivery is known by its
+signed body: the same body again acts once, for as long as delivery ids are kept;
+and a metric incident, which Sentry never reopens, stays resolved once resolved.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -198,6 +205,7 @@ def _metric_alert(hook: _Webhook, data: dict[str, Any]) -> Alert:
         summary=body.description_title or incident.title or rule.name,
         url=body.web_url,
         raw=data,
+        refires=False,  # a new breach is a new incident (a new identifier)
     )
 
 
@@ -226,7 +234,8 @@ def verify(headers: Mapping[str, str], body: bytes, secrets: list[str]) -> None:
 
 
 def delivery_id(headers: Mapping[str, str], data: Any) -> str | None:
-    """``Request-ID`` names one delivery; a retry carries the same."""
-    del data
-    value = headers.get("request-id", "").strip()
-    return value[:200] or None
+    """The signed body itself, digested: a retry sends the same body, and so does a
+    replay, which picks a new (unsigned) ``Request-ID`` at will."""
+    del headers
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return "body:" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()

@@ -257,10 +257,12 @@ class Ingest(StormPlan):
             queue.arm(self.conn, self.now, PAGERDUTY_EVENT, dict.fromkeys(paged))
 
     def _stale(self, alert: Alert, previous: _Seen) -> bool:
+        if alert.status != "firing" or previous.status != "resolved":
+            return False
+        if not alert.refires:  # resolved for good: a firing copy is a replay
+            return True
         return (
-            alert.status == "firing"
-            and previous.status == "resolved"
-            and previous.starts_at == ts(alert.starts_at)
+            previous.starts_at == ts(alert.starts_at)
             and previous.resolved_seen_at is not None
             and self.now - previous.resolved_seen_at < STALE_REDELIVERY_WINDOW
         )

@@ -107,6 +107,11 @@ def test_bad_fields_are_named(name: str, mutate: Any, path: str) -> None:
     assert caught.value.path == path
 
 
-def test_request_id_is_the_delivery_id() -> None:
-    assert sentry.delivery_id({"request-id": "a1b2"}, {}) == "a1b2"
-    assert sentry.delivery_id({}, {}) is None
+def test_the_signed_body_not_the_request_id_is_the_delivery_id() -> None:
+    """Request-ID is not signed: a replay would pick a new one."""
+    body = payload("metric-critical")
+    known = sentry.delivery_id({"request-id": "a1b2"}, body)
+    assert known == sentry.delivery_id({"request-id": "replayed"}, copy.deepcopy(body))
+    assert known is not None
+    assert known.startswith("body:")
+    assert sentry.delivery_id({}, payload("metric-resolved")) != known
