@@ -80,4 +80,7 @@ def test_declare_incident_twice_makes_one_channel_topic_and_invite(
     assert len(fake_slack.posts(channel)) == 1  # the initial communication
     declared = [r for r in fake_slack.replies(message) if "Incident declared" in r.text]
     assert len(declared) == 1
-    assert f"<#{channel}>" in fake_slack.responses[0]["text"]
+    # Delivered side by side (or by two replicas), the later click may come while the
+    # channel is being made: told so, or told the channel.
+    told = fake_slack.responses[0]["text"]
+    assert f"<#{channel}>" in told or "a channel being made right now" in told
