@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 from router import storable
 from router.errors import Overloaded, PayloadError, PayloadTooLarge
@@ -75,11 +76,16 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise PayloadTooLarge(f"body: {declared} bytes is over the limit of {limit}")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"body: over the limit of {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"body: over the limit of {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:  # closed, or dropped to make room: a refusal, not a traceback
+        raise PayloadError(
+            "body", "the client left before sending it all", status_code=400
+        ) from None
     return b"".join(chunks)
 
 

@@ -177,6 +177,7 @@ def test_connections_stuck_in_their_body_make_room_for_healthz(
     )
     assert failed == 0
     assert loaded - idle < 50
+    assert "Traceback" not in router.log_path.read_text()  # a client gone is a refusal
 
 
 def alertmanager_group(count: int, group: str, **labels: str) -> bytes:
