@@ -75,7 +75,7 @@ def _feedback_question(view: MessageView, renderer: MessageRenderer) -> Feedback
     runbook = renderer.runbooks.get(view.runbook_id) if view.runbook_id else None
     if runbook is None or view.kind != "group" or view.heartbeat:
         return None
-    if not any(m.ack_by is not None for m in view.members):
+    if view.tally.first_ack is None and all(m.ack_by is None for m in view.members):
         return None
     label_sets = [m.labels for m in view.members]
     return FeedbackQuestion(runbook.id, posted_steps(runbook, label_sets))
