@@ -24,7 +24,7 @@ from router.store.events import (
     TICKS,
 )
 
-MARKS = {
+MARKS: dict[str, tuple[str, str]] = {
     STEP_DONE: ("✅", "done"),
     STEP_SKIPPED: ("⏭️", "skipped"),
     STEP_FAILED: ("⚠️", "didn't work"),

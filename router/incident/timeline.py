@@ -25,7 +25,7 @@ from router.store.events import (
 )
 
 _SLACK_USER = re.compile(r"^slack:([UW][A-Z0-9]{2,20})$")
-_EVENTS = {
+_EVENTS: dict[str, str] = {
     ACK_REMINDER: "not acknowledged in time: escalation posted",
     RESOLVE_ESCALATION: "not resolved in time: escalation posted",
     UPDATE_REMINDER: "status update reminder posted",

@@ -10,41 +10,32 @@ from sqlalchemy.exc import IntegrityError
 
 from router import storable
 from router.store.database import Database
+from router.store.kinds import EventKind
 from router.store.schema import message_events
 
-ACKNOWLEDGED = "acknowledged"
-ACK_REMINDER = "ack_reminder"
-RESOLVE_ESCALATION = "resolve_escalation"
-UPDATE_REMINDER = "update_reminder"
-RESOLVED = "resolved"
-STATUS_DRAFT = "status_draft"
-ACK_PAGE = "ack_page"
-"""The route's ``page:`` paged because nobody acknowledged (resolved with the message)."""
-ACK_PAGE_RESOLVED = "ack_page_resolved"
-INCIDENT = "incident"
-"""The declared incident: ``who`` the action that holds the claim, ``detail`` its channel."""
-INCIDENT_ANNOUNCED = "incident_announced"
-SILENCED = "silenced"
-"""A silence made or extended from Slack: ``who`` the user, ``detail`` the silence (JSON)."""
-SILENCE_EXPIRED = "silence_expired"
-SILENCE_ENDING = "silence_ending"
-"""The "silence ends soon" reply was posted (``detail``: which silence and end)."""
-NO_LONGER_ACTIVE = "no_longer_active"
-"""Reconciling resolved alerts Alertmanager no longer lists (``detail``: how many)."""
-CHECKLIST = "checklist"
-"""Show all steps posted the runbook's checklist in the thread (``who`` asked for it)."""
-STEP_DONE = "step_done"
-STEP_SKIPPED = "step_skipped"
-STEP_FAILED = "step_failed"
-"""A tick on the checklist: ``step`` its number, ``detail`` its title, ``note`` why it did
-not work (from the form that follows the click)."""
+# Event kinds (router/store/kinds.py), by their short names.
+ACKNOWLEDGED = EventKind.ACKNOWLEDGED
+ACK_REMINDER = EventKind.ACK_REMINDER
+RESOLVE_ESCALATION = EventKind.RESOLVE_ESCALATION
+UPDATE_REMINDER = EventKind.UPDATE_REMINDER
+RESOLVED = EventKind.RESOLVED
+STATUS_DRAFT = EventKind.STATUS_DRAFT
+ACK_PAGE = EventKind.ACK_PAGE
+ACK_PAGE_RESOLVED = EventKind.ACK_PAGE_RESOLVED
+INCIDENT = EventKind.INCIDENT
+INCIDENT_ANNOUNCED = EventKind.INCIDENT_ANNOUNCED
+SILENCED = EventKind.SILENCED
+SILENCE_EXPIRED = EventKind.SILENCE_EXPIRED
+SILENCE_ENDING = EventKind.SILENCE_ENDING
+NO_LONGER_ACTIVE = EventKind.NO_LONGER_ACTIVE
+CHECKLIST = EventKind.CHECKLIST
+STEP_DONE = EventKind.STEP_DONE
+STEP_SKIPPED = EventKind.STEP_SKIPPED
+STEP_FAILED = EventKind.STEP_FAILED
 TICKS = (STEP_DONE, STEP_SKIPPED, STEP_FAILED)
-HELPED = "feedback_up"
-DID_NOT_HELP = "feedback_down"
-"""An answer to "Did RUN-001 help?": the latest of a person's counts."""
-STEP_WRONG = "step_wrong"
-"""A step was wrong, said after the resolve: ``step``, ``detail`` its title, ``note`` what
-happened."""
+HELPED = EventKind.HELPED
+DID_NOT_HELP = EventKind.DID_NOT_HELP
+STEP_WRONG = EventKind.STEP_WRONG
 VOTES = (HELPED, DID_NOT_HELP)
 LEARNED = (*TICKS, *VOTES, STEP_WRONG)
 """What people told about the runbook: its use on the runbook page and in the review."""

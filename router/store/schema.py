@@ -13,6 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from router.store.kinds import OutboxKind
+
 metadata = sa.MetaData()
 
 alerts = sa.Table(
@@ -255,16 +257,16 @@ held_alerts = sa.Table(
     sa.Column("added_at", sa.Float, nullable=False),
 )
 
-# Outbox kinds, and what their ``ref`` points at.
-SLACK_MESSAGE = "slack_message"  # messages.id
-PAGERDUTY_NOTE = "pagerduty_note"  # alerts.id: the runbook note on a PagerDuty incident
-PAGERDUTY_EVENT = "pagerduty_event"  # alerts.id: Events API trigger or resolve
-SLACK_ACTION = "slack_action"  # actions.id: a button's work
-HEARTBEAT = "heartbeat"  # heartbeats.id: due when the heartbeat's interval has passed
-RESPONSE_CLOCK = "response_clock"  # messages.id: ack_within, resolve_within, update_every
-RECONCILE = "reconcile"  # 0: the one reconciler, due every ROUTER_RECONCILE_INTERVAL
-RUNBOOK_POST = "runbook_post"  # runbook_posts.id: post or edit the checklist, the question
-HOLD = "hold"  # holds.id: due when the held alerts' route opens
+# Outbox kinds (router/store/kinds.py), by their short names.
+SLACK_MESSAGE = OutboxKind.SLACK_MESSAGE
+PAGERDUTY_NOTE = OutboxKind.PAGERDUTY_NOTE
+PAGERDUTY_EVENT = OutboxKind.PAGERDUTY_EVENT
+SLACK_ACTION = OutboxKind.SLACK_ACTION
+HEARTBEAT = OutboxKind.HEARTBEAT
+RESPONSE_CLOCK = OutboxKind.RESPONSE_CLOCK
+RECONCILE = OutboxKind.RECONCILE
+RUNBOOK_POST = OutboxKind.RUNBOOK_POST
+HOLD = OutboxKind.HOLD
 
 
 def ts(value: Any) -> float | None:
