@@ -2,7 +2,7 @@
 
 Times are float seconds since the epoch, the same on SQLite and PostgreSQL.
 A change here needs its Alembic revision in router/store/migrations/versions
-(tests/test_migrate.py fails until the revisions build exactly these tables).
+(tests/store/test_migrate.py fails until the revisions build exactly these tables).
 """
 
 from __future__ import annotations

@@ -298,7 +298,7 @@ def test_a_reload_with_a_bad_time_interval_is_refused_and_the_running_one_kept(
     ]
 
 
-GOVUK = Path(__file__).parent / "data/alertmanager/trees/govuk.yml"
+GOVUK = Path(__file__).parents[1] / "data/alertmanager/trees/govuk.yml"
 
 
 def test_route_at_a_time_says_a_real_tree_holds_its_drill_until_next_wednesday(
