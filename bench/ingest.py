@@ -457,6 +457,7 @@ def history_database(tmp: Path, slack: FakeSlack, alerts: int) -> tuple[Path, fl
         db.execute("ANALYZE")  # what a database that grew in use would have by now
     finally:
         db.close()
+    os.sync()  # its gigabytes written out now, not during the runs that follow
     return path, time.monotonic() - t0
 
 
@@ -508,6 +509,7 @@ def main() -> int:
         pg = {} if args.no_postgres else postgres_runs(tmp, slack, args.seconds)
     finally:
         slack.stop()
+        shutil.rmtree(tmp, ignore_errors=True)  # the history database is gigabytes
     publish(report(args.seconds, results, history, pg), write=args.write)
     return 0
 
