@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from router.clock import Clock
-from router.store import Store
 
 DELIVERY_IDS_KEPT = 7 * 86400.0  # PagerDuty retries for up to 48 h
 PRUNE_EVERY = 3600.0
+
+
+class ChoreStore(Protocol):
+    """What the store's chores ask of it (the store implements it)."""
+
+    def end_storms(self) -> int: ...
+
+    def prune_deliveries(self, older_than: float) -> int: ...
 
 
 def every(seconds: float, clock: Clock, chore: Callable[[], object]) -> Callable[[], None]:
@@ -25,7 +33,7 @@ def every(seconds: float, clock: Clock, chore: Callable[[], object]) -> Callable
     return run
 
 
-def store_chores(store: Store, clock: Clock) -> list[Callable[[], None]]:
+def store_chores(store: ChoreStore, clock: Clock) -> list[Callable[[], None]]:
     """Storms that went quiet end; sender delivery ids past any retry are forgotten."""
 
     def end_storms() -> None:

@@ -11,8 +11,10 @@ import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import ValidationError
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from router import alertmanagers, logs
@@ -319,7 +321,22 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _review_facts(store: Store, since: float) -> tuple[UseFacts, list[Unrouted], dict[str, float]]:
+class ReviewReads(Protocol):
+    """What ``review`` reads from the database (the store implements it)."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    def use_facts(self, since: float, runbook_id: str | None = None) -> UseFacts: ...
+
+    def unrouted(self, since: float, limit: int = 10) -> list[Unrouted]: ...
+
+    def last_used(self, runbook_ids: Sequence[str] | None = None) -> dict[str, float]: ...
+
+
+def _review_facts(
+    store: ReviewReads, since: float
+) -> tuple[UseFacts, list[Unrouted], dict[str, float]]:
     """What the database holds since ``since``; an empty one (no file, no tables) holds
     nothing. SchemaTooNew, StoreUnavailable: it cannot be read as it is."""
     nothing: tuple[UseFacts, list[Unrouted], dict[str, float]] = (UseFacts([], [], 0), [], {})

@@ -13,23 +13,28 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from slack_sdk.socket_mode.request import SocketModeRequest
 from starlette.concurrency import run_in_threadpool
 
+from router.clock import Clock
+from router.decide import Ruleset
 from router.errors import PayloadError
-from router.http.bodies import parse_form, parse_json, read_body
-from router.http.deps import RuntimeDep
-from router.runtime import Runtime
-from router.slackapp.incident import status_answer
+from router.http.bodies import UnverifiedBodies, parse_form, parse_json, read_body
+from router.http.deps import runtime
+from router.oncall.lookup import OnCall
+from router.settings import Settings
+from router.slackapp.command import RunbookCommand
+from router.slackapp.incident import StatusStore, status_answer
+from router.slackapp.interactions import InteractionStore, submission
 from router.slackapp.interactions import handle as handle_interaction
-from router.slackapp.interactions import submission
 from router.slackapp.oncall import oncall_answer
 from router.slackapp.signature import check_headers
 from router.slackapp.signature import verify as verify_slack
+from router.slackapp.silence import SilenceDesk
 from router.slackapp.socket_mode import ENVELOPE_TYPES, Ack
 
 log = logging.getLogger("router.slack")
@@ -43,7 +48,55 @@ KB; the biggest, a click, carries its message (at most 50 blocks of 3,000 charac
 or its modal (100 blocks), form-encoded: a few hundred KB."""
 
 
-async def signed_body(rt: Runtime, request: Request) -> bytes:
+class SlackStore(InteractionStore, StatusStore, Protocol):
+    """What Slack's requests read and record, the clicks' and ``/runbook status``'s
+    part with it (the store implements it)."""
+
+    def first_delivery(self, source: str, delivery_id: str) -> bool: ...
+
+    def acknowledge_in_slack(
+        self, slack_channel: str, slack_ts: str, user_id: str, event_id: str | None = None
+    ) -> bool | None: ...
+
+
+class Waker(Protocol):
+    def wake(self) -> None: ...
+
+
+class SlackService(Protocol):
+    """What of the running service Slack's requests use (the runtime has it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def unverified(self) -> UnverifiedBodies: ...
+
+    @property
+    def ruleset(self) -> Ruleset: ...
+
+    @property
+    def store(self) -> SlackStore: ...
+
+    @property
+    def dispatcher(self) -> Waker: ...
+
+    @property
+    def oncall(self) -> OnCall | None: ...
+
+    @property
+    def silences(self) -> SilenceDesk | None: ...
+
+    def command(self) -> RunbookCommand: ...
+
+
+SlackDep = Annotated[SlackService, Depends(runtime)]
+
+
+async def signed_body(rt: SlackService, request: Request) -> bytes:
     """The body, once Slack's signature over it and its timestamp checks out; the headers
     are checked before a byte of it is read, the body within the unverified budget."""
     secret = rt.settings.slack_signing_secret
@@ -74,7 +127,7 @@ def reaction_acknowledges(event: dict[str, Any], reactions: list[str]) -> bool:
 
 
 @router.post("/commands")
-async def slack_command(request: Request, rt: RuntimeDep) -> Response:
+async def slack_command(request: Request, rt: SlackDep) -> Response:
     form = parse_form(await signed_body(rt, request))
     if form.get("ssl_check"):
         return Response(status_code=200)
@@ -82,7 +135,7 @@ async def slack_command(request: Request, rt: RuntimeDep) -> Response:
 
 
 @router.post("/events")
-async def slack_events(request: Request, rt: RuntimeDep) -> Response:
+async def slack_events(request: Request, rt: SlackDep) -> Response:
     """Slack's Events API: the URL check, and reactions that acknowledge a message."""
     body = await signed_body(rt, request)
     payload = parse_json(body, request.headers.get("content-type"))
@@ -93,7 +146,7 @@ async def slack_events(request: Request, rt: RuntimeDep) -> Response:
 
 
 @router.post("/interactions")
-async def slack_interaction(request: Request, rt: RuntimeDep) -> Response:
+async def slack_interaction(request: Request, rt: SlackDep) -> Response:
     form = parse_form(await signed_body(rt, request))
     signature = request.headers.get("x-slack-signature", "")
     if not await run_in_threadpool(rt.store.first_delivery, "slack", signature):
@@ -112,7 +165,7 @@ async def slack_interaction(request: Request, rt: RuntimeDep) -> Response:
 # -- the work, however Slack's request arrived: HTTP above, Socket Mode below ----------
 
 
-async def command_answer(rt: Runtime, fields: Mapping[str, Any]) -> dict[str, Any]:
+async def command_answer(rt: SlackService, fields: Mapping[str, Any]) -> dict[str, Any]:
     """/runbook's answer as the JSON Slack shows it: the HTTP response, or the payload of
     a Socket Mode acknowledgement."""
     given = fields.get("text")
@@ -133,7 +186,7 @@ async def command_answer(rt: Runtime, fields: Mapping[str, Any]) -> dict[str, An
     return body
 
 
-async def take_event(rt: Runtime, payload: Any) -> bool:
+async def take_event(rt: SlackService, payload: Any) -> bool:
     """An Events API callback: a reaction that acknowledges a message. False if it is
     Slack's retry of an event already taken."""
     if not isinstance(payload, dict):
@@ -159,7 +212,7 @@ async def take_event(rt: Runtime, payload: Any) -> bool:
     return changed is not None
 
 
-async def take_interaction(rt: Runtime, payload: Any) -> dict[str, Any] | None:
+async def take_interaction(rt: SlackService, payload: Any) -> dict[str, Any] | None:
     """A click (or another interaction), its work queued; the answer Slack reads, if any."""
     if isinstance(payload, dict) and payload.get("type") == "view_submission":
         submitted = await run_in_threadpool(submission, payload, rt.store, rt.silences)
@@ -175,7 +228,7 @@ async def take_interaction(rt: Runtime, payload: Any) -> dict[str, Any] | None:
     return None
 
 
-async def socket_envelope(rt: Runtime, request: SocketModeRequest) -> Ack:
+async def socket_envelope(rt: SlackService, request: SocketModeRequest) -> Ack:
     """A Socket Mode envelope to the same work as its endpoint above, taken once: Slack
     gives an envelope again (to this replica or another) until one acknowledges it."""
     if request.type not in ENVELOPE_TYPES:

@@ -7,8 +7,8 @@ the store again here, never taken from the button's value.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from router.clock import Clock, SystemClock
 from router.decide import Ruleset
@@ -31,9 +31,9 @@ from router.records import (
     ThreadSteps,
 )
 from router.slackapp import checklist, feedback
-from router.slackapp.incident import IncidentDesk
+from router.slackapp.incident import IncidentDesk, IncidentStore
 from router.slackapp.silence import SilenceDesk
-from router.store import MessageView, Store
+from router.store import MessageEvent, MessageView, PostedStep, RunbookPost
 
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
@@ -43,10 +43,33 @@ def mention(user_id: str) -> str:
     return f"<@{user_id}>" if SLACK_USER_ID.match(user_id) else "someone"
 
 
+class ActionStore(IncidentStore, Protocol):
+    """What the queued button work reads and writes, the incident desk's part with it
+    (the store implements it)."""
+
+    def first_alert_id(self, message_id: int) -> int | None: ...
+
+    def open_checklist(
+        self, message_id: int, runbook_id: str, steps: Sequence[PostedStep], holder: str
+    ) -> tuple[RunbookPost, bool]: ...
+
+    def checklist_posted(self, post: RunbookPost, ts: str, who: str) -> None: ...
+
+    def drop_post(self, post: RunbookPost) -> None: ...
+
+    def load_post(self, post_id: int) -> RunbookPost | None: ...
+
+    def step_event(self, event_id: int) -> tuple[MessageEvent, str] | None: ...
+
+    def acknowledge(self, message_id: int, by: str) -> None: ...
+
+    def acknowledge_message(self, message_id: int, user_id: str) -> bool: ...
+
+
 class ActionRunner:
     def __init__(
         self,
-        store: Store,
+        store: ActionStore,
         notifier: Notifier,
         ruleset: Callable[[], Ruleset],
         pagerduty: PagerDuty | None,

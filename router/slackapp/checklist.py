@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from router.decide import Ruleset
 from router.errors import PayloadError
@@ -37,12 +37,12 @@ from router.notifiers.mrkdwn import (
     truncate,
 )
 from router.notifiers.runbook_entry import step_text
-from router.records import StepReasonForm
+from router.records import Action, StepReasonForm
 from router.runbooks import Runbook
 from router.runbooks.filled import filled_step
 from router.runbooks.placeholders import fill_for
 from router.slackapp import forms
-from router.store import CHECKLIST_POST, MessageEvent, MessageView, PostedStep, RunbookPost, Store
+from router.store import CHECKLIST_POST, MessageEvent, MessageView, PostedStep, RunbookPost
 from router.store.events import CHECKLIST, STEP_DONE, STEP_FAILED, STEP_SKIPPED
 
 TICK_BUTTONS = {
@@ -63,6 +63,23 @@ MAX_TEXT = 36_000
 """All the steps' text together: a long runbook's steps are each cut shorter, so the
 message stays well within what Slack takes (it refuses about 40,000 characters)."""
 MIN_STEP_TEXT = 500
+
+
+class TickStore(Protocol):
+    """What a tick and its *Didn't work* form read and write (the store implements it)."""
+
+    def find_post(self, slack_channel: str, slack_ts: str) -> RunbookPost | None: ...
+
+    def record_tick(
+        self,
+        post_id: int,
+        step: int,
+        kind: str,
+        who: str,
+        form: Callable[[int], Action] | None = None,
+    ) -> int | None: ...
+
+    def note_step(self, event_id: int, who: str, note: str) -> bool: ...
 
 
 def step_value(runbook_id: str, number: int) -> str:
@@ -269,7 +286,7 @@ def _tick_of(action: dict[str, Any], i: int) -> tuple[str, str, int]:
 
 
 def tick(
-    store: Store,
+    store: TickStore,
     action: dict[str, Any],
     i: int,
     where: tuple[Any, Any],
@@ -309,7 +326,7 @@ def reason_form(event_id: int, runbook_id: str, step: int, title: str) -> dict[s
     return forms.modal(REASON_FORM, "Didn't work", str(event_id), blocks, "Save")
 
 
-def reason_submitted(view: dict[str, Any], user_id: str, store: Store) -> forms.Submitted:
+def reason_submitted(view: dict[str, Any], user_id: str, store: TickStore) -> forms.Submitted:
     event_id = forms.metadata_id(view)
     reason = forms.typed(view, REASON, MAX_REASON)
     if not reason:

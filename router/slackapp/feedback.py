@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from router.decide import Ruleset
 from router.errors import PayloadError
@@ -19,9 +19,9 @@ from router.incident.timeline import who_text
 from router.notifiers import Rendered
 from router.notifiers.buttons import Button
 from router.notifiers.mrkdwn import MAX_SECTION_TEXT, escape, link, safe, truncate
-from router.records import StepWrongForm
+from router.records import Action, StepWrongForm
 from router.slackapp import forms
-from router.store import FEEDBACK_POST, MessageEvent, RunbookPost, Store
+from router.store import FEEDBACK_POST, MessageEvent, RunbookPost
 from router.store.events import DID_NOT_HELP, HELPED, STEP_WRONG
 
 VOTE_BUTTONS = {Button.HELPED: HELPED, Button.DID_NOT_HELP: DID_NOT_HELP}
@@ -31,6 +31,19 @@ STEP = "step"
 WHAT = "what"
 MAX_WHAT = 500
 _RUNBOOK = re.compile(r"^RUN-\d{1,9}$")
+
+
+class VoteStore(Protocol):
+    """What "Did RUN-001 help?" and *A step was wrong* read and write (the store
+    implements it)."""
+
+    def find_post(self, slack_channel: str, slack_ts: str) -> RunbookPost | None: ...
+
+    def record_vote(self, post_id: int, kind: str, who: str) -> int | None: ...
+
+    def enqueue_action(self, action: Action) -> int: ...
+
+    def record_step_report(self, post_id: int, step: int, who: str, note: str) -> int | None: ...
 
 
 def votes(events: Sequence[MessageEvent]) -> dict[str, str]:
@@ -108,7 +121,7 @@ def _button(action_id: Button, text: str, value: str) -> dict[str, Any]:
 
 
 def _post_of(
-    store: Store, action: dict[str, Any], i: int, where: tuple[Any, Any]
+    store: VoteStore, action: dict[str, Any], i: int, where: tuple[Any, Any]
 ) -> RunbookPost | None:
     """The question the click came from, if it is ours and about the runbook it names."""
     value = action.get("value")
@@ -124,7 +137,7 @@ def _post_of(
 
 
 def vote(
-    store: Store, action: dict[str, Any], i: int, where: tuple[Any, Any], user_id: str
+    store: VoteStore, action: dict[str, Any], i: int, where: tuple[Any, Any], user_id: str
 ) -> list[int]:
     post = _post_of(store, action, i, where)
     if post is None:
@@ -135,7 +148,7 @@ def vote(
 
 
 def step_wrong(
-    store: Store,
+    store: VoteStore,
     action: dict[str, Any],
     i: int,
     where: tuple[Any, Any],
@@ -169,7 +182,7 @@ def step_wrong_form(post: RunbookPost, title: str | None) -> dict[str, Any]:
     return forms.modal(STEP_WRONG_FORM, "A step was wrong", str(post.id), blocks, "Send")
 
 
-def step_wrong_submitted(view: dict[str, Any], user_id: str, store: Store) -> forms.Submitted:
+def step_wrong_submitted(view: dict[str, Any], user_id: str, store: VoteStore) -> forms.Submitted:
     post_id = forms.metadata_id(view)
     step = forms.chosen(view, STEP)
     what = forms.typed(view, WHAT, MAX_WHAT)

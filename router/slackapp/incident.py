@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, PlainTextObject
 
@@ -23,7 +24,7 @@ from router.notifiers.blocks import section
 from router.notifiers.buttons import Button
 from router.notifiers.mrkdwn import MAX_SECTION_TEXT, code_block, escape, safe, truncate
 from router.records import DeclareIncident, StatusDraft
-from router.store import MessageView, Store
+from router.store import MessageEvent, MessageView
 from router.store.events import INCIDENT_ANNOUNCED, STATUS_DRAFT
 
 DECLARABLE = ("SEV0", "SEV1", "SEV2")
@@ -31,6 +32,30 @@ MAX_TOPIC = 250  # Slack's limit for a channel topic
 NAME_TRIES = 5
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _COMMANDER = "\x00commander\x00"  # stored text has no NUL (router/storable.py)
+
+
+class StatusStore(Protocol):
+    """What ``/runbook status`` reads (the store implements it)."""
+
+    def latest_open_message(self, slack_channel: str) -> MessageView | None: ...
+
+
+class IncidentStore(Protocol):
+    """What status drafts and Declare incident read and write (the store implements it)."""
+
+    def load_message(self, message_id: int, *, with_members: bool = True) -> MessageView | None: ...
+
+    def message_events(self, message_id: int) -> list[MessageEvent]: ...
+
+    def record_event(
+        self, message_id: int, kind: str, at: float, who: str | None = None, detail: str = ""
+    ) -> None: ...
+
+    def claim_incident(self, message_id: int, holder: str, at: float) -> MessageEvent: ...
+
+    def set_incident_channel(self, message_id: int, channel_id: str) -> None: ...
+
+    def drop_incident_claim(self, message_id: int, holder: str) -> None: ...
 
 
 def channel_name(view: MessageView, now: float, attempt: int = 0) -> str:
@@ -42,7 +67,7 @@ def channel_name(view: MessageView, now: float, attempt: int = 0) -> str:
     return f"inc-{day}-{slug}{suffix}"
 
 
-def status_answer(store: Store, ruleset: Ruleset, channel_id: str, now: float) -> Reply:
+def status_answer(store: StatusStore, ruleset: Ruleset, channel_id: str, now: float) -> Reply:
     """``/runbook status``: drafts for the newest alert still firing in this channel,
     only to the asker (a slash command does not say which thread it was typed in)."""
     view = store.latest_open_message(channel_id)
@@ -61,7 +86,7 @@ def status_answer(store: Store, ruleset: Ruleset, channel_id: str, now: float) -
 class IncidentDesk:
     def __init__(
         self,
-        store: Store,
+        store: IncidentStore,
         notifier: Notifier,
         ruleset: Callable[[], Ruleset],
         clock: Clock,

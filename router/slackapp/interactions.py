@@ -9,13 +9,14 @@ its ``private_metadata``, looked up again. Forms are routed by ``callback_id``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from router.decide import Ruleset
 from router.errors import PayloadError
 from router.notifiers.buttons import Button
 from router.records import (
     AcknowledgeMessage,
+    Action,
     DeclareIncident,
     ExpireSilence,
     ShareRunbook,
@@ -27,7 +28,19 @@ from router.slackapp.actions import SLACK_USER_ID
 from router.slackapp.forms import Submitted
 from router.slackapp.silence import SilenceDesk
 from router.slackapp.silence_modal import CALLBACK_ID as SILENCE_FORM
-from router.store import MessageView, SilenceView, Store
+from router.store import MessageView, SilenceView
+
+
+class InteractionStore(checklist.TickStore, feedback.VoteStore, Protocol):
+    """What a click or a form submission reads and records, the ticks' and votes' part
+    with it (the store implements it)."""
+
+    def load_message(self, message_id: int, *, with_members: bool = True) -> MessageView | None: ...
+
+    def find_message(self, slack_channel: str, slack_ts: str) -> MessageView | None: ...
+
+    def enqueue_action(self, action: Action) -> int: ...
+
 
 ON_MESSAGE: dict[
     str, type[ThreadSteps] | type[AcknowledgeMessage] | type[StatusDraft] | type[DeclareIncident]
@@ -56,7 +69,7 @@ def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-ON_SUBMIT: dict[str, Callable[[dict[str, Any], str, Store], Submitted]] = {
+ON_SUBMIT: dict[str, Callable[[dict[str, Any], str, InteractionStore], Submitted]] = {
     checklist.REASON_FORM: checklist.reason_submitted,
     feedback.STEP_WRONG_FORM: feedback.step_wrong_submitted,
 }
@@ -74,7 +87,7 @@ def _user_id(payload: dict[str, Any]) -> str:
     return user_id
 
 
-def _draft_of(action: dict[str, Any], channel: Any, store: Store, i: int) -> int | None:
+def _draft_of(action: dict[str, Any], channel: Any, store: InteractionStore, i: int) -> int | None:
     """The alert message a draft's *Post in thread* belongs to.
 
     The draft was shown to one user alone (an ephemeral message, which the store does
@@ -91,7 +104,12 @@ def _draft_of(action: dict[str, Any], channel: Any, store: Store, i: int) -> int
 
 
 def _silence_of(
-    action: dict[str, Any], channel: Any, message_ts: Any, thread_ts: Any, store: Store, i: int
+    action: dict[str, Any],
+    channel: Any,
+    message_ts: Any,
+    thread_ts: Any,
+    store: InteractionStore,
+    i: int,
 ) -> tuple[MessageView, SilenceView] | None:
     """The message and silence an Extend or Expire names (``<message id>:<silences.id>``).
 
@@ -111,7 +129,7 @@ def _silence_of(
     return (view, silence) if silence is not None else None
 
 
-def submission(payload: Any, store: Store, silences: SilenceDesk | None) -> Submitted:
+def submission(payload: Any, store: InteractionStore, silences: SilenceDesk | None) -> Submitted:
     """A form's ``view_submission``, done by its ``callback_id``; one not ours changes
     nothing."""
     if not isinstance(payload, dict) or payload.get("type") != "view_submission":
@@ -130,7 +148,7 @@ def submission(payload: Any, store: Store, silences: SilenceDesk | None) -> Subm
 
 def handle(
     payload: Any,
-    store: Store,
+    store: InteractionStore,
     ruleset: Ruleset,
     response_url_prefix: str,
     silences: SilenceDesk | None = None,

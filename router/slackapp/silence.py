@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, PlainTextObject
 
@@ -34,7 +34,7 @@ from router.notifiers.mrkdwn import safe
 from router.notifiers.muted import matcher_lines
 from router.records import ExpireSilence, SilenceNotice
 from router.slackapp import silence_modal as modal
-from router.store import MessageView, NewSilence, SilenceFacts, SilenceView, Store
+from router.store import MessageView, NewSilence, SilenceFacts, SilenceView
 
 log = logging.getLogger("router.slack")
 
@@ -46,6 +46,23 @@ ALLOW_TEXT = (
 )
 
 
+class SilenceStore(Protocol):
+    """What the silence form, Expire and their notices read and write (the store
+    implements it)."""
+
+    def load_message(self, message_id: int, *, with_members: bool = True) -> MessageView | None: ...
+
+    def silence(self, row_id: int) -> SilenceView | None: ...
+
+    def claim_submission(self, nonce: str) -> bool: ...
+
+    def release_submission(self, nonce: str) -> None: ...
+
+    def record_silence(self, new: NewSilence) -> int: ...
+
+    def record_expired(self, row_id: int, message_id: int, user_id: str) -> bool: ...
+
+
 def _mention(user_id: str) -> str:
     return f"<@{user_id}>" if user_id else "someone"
 
@@ -53,7 +70,7 @@ def _mention(user_id: str) -> str:
 class SilenceDesk:
     def __init__(
         self,
-        store: Store,
+        store: SilenceStore,
         notifier: Notifier,
         alertmanagers: Callable[[], Alertmanagers],
         ruleset: Callable[[], Ruleset],

@@ -7,29 +7,74 @@ from __future__ import annotations
 import json
 import urllib.parse
 from collections.abc import Iterable
+from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
+from router.clock import Clock
 from router.config import LEVEL_NAMES
+from router.decide import Ruleset
 from router.errors import ParameterError
-from router.http.deps import RuntimeDep
+from router.http.deps import runtime
 from router.incident.postmortem import postmortem
 from router.incident.timeline import timeline, who_text
-from router.notifiers.directory import NOTHING, Known
-from router.records import AlertDetail, AlertFilter, AlertRow, Delivery, TimelineEntry
-from router.runtime import Runtime
-from router.store import MessageView
+from router.notifiers.directory import NOTHING, Known, SlackDirectory
+from router.notifiers.message import MessageRenderer
+from router.records import (
+    AlertDetail,
+    AlertFilter,
+    AlertRow,
+    AlertSummary,
+    Delivery,
+    TimelineEntry,
+)
+from router.store import MessageEvent, MessageView
 from router.web import alert_list
 from router.web.blockkit import blocks_html
 from router.web.pages import not_found, page, wants_json
 
+
+class AlertReads(Protocol):
+    """What the alert pages read from the store (which implements it)."""
+
+    def recent_alerts(self, where: AlertFilter | None = None) -> list[AlertSummary]: ...
+
+    def alert_detail(self, alert_id: int) -> AlertDetail | None: ...
+
+    def load_message(self, message_id: int, *, with_members: bool = True) -> MessageView | None: ...
+
+    def message_events(self, message_id: int) -> list[MessageEvent]: ...
+
+
+class AlertService(Protocol):
+    """What of the running service the alert pages use (the runtime has it)."""
+
+    @property
+    def store(self) -> AlertReads: ...
+
+    @property
+    def ruleset(self) -> Ruleset: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def directory(self) -> SlackDirectory | None: ...
+
+    def renderer(self, *, wait: float | None = 0.0) -> MessageRenderer: ...
+
+
+AlertDep = Annotated[AlertService, Depends(runtime)]
+
 router = APIRouter()
 
 
-def _known(rt: Runtime, who: Iterable[str | None], deliveries: Iterable[Delivery] = ()) -> Known:
+def _known(
+    rt: AlertService, who: Iterable[str | None], deliveries: Iterable[Delivery] = ()
+) -> Known:
     """Slack's names for the stored actors and, when a message was posted, the
     workspace's address: as far as Slack answers in time."""
     if rt.directory is None:
@@ -37,12 +82,12 @@ def _known(rt: Runtime, who: Iterable[str | None], deliveries: Iterable[Delivery
     return rt.directory.known(who, workspace=any(d.slack_ts for d in deliveries))
 
 
-def _postmortem_levels(rt: Runtime) -> set[str]:
+def _postmortem_levels(rt: AlertService) -> set[str]:
     """Levels whose resolution brings a postmortem draft (``postmortem: true``)."""
     return {k for k, v in rt.ruleset.config.data.severity.levels.items() if v.postmortem}
 
 
-def _alert_rows(rt: Runtime, where: AlertFilter) -> list[AlertRow]:
+def _alert_rows(rt: AlertService, where: AlertFilter) -> list[AlertRow]:
     listed = rt.store.recent_alerts(where)
     deliveries = [d for a in listed for d in a.deliveries]
     rows = alert_list.rows(
@@ -56,7 +101,7 @@ def _alert_rows(rt: Runtime, where: AlertFilter) -> list[AlertRow]:
 
 def _alerts_page(
     request: Request,
-    rt: Runtime,
+    rt: AlertService,
     where: AlertFilter,
     rows: list[AlertRow],
     error: str | None = None,
@@ -89,7 +134,7 @@ def _alerts_page(
 
 
 @router.get("/alerts", response_class=HTMLResponse)
-async def alerts(request: Request, rt: RuntimeDep) -> Response:
+async def alerts(request: Request, rt: AlertDep) -> Response:
     """Firing now unless ``state`` says otherwise; the filters are in web/alert_list.py."""
     try:
         where = alert_list.parse_filter(request.query_params)
@@ -109,7 +154,7 @@ async def alerts(request: Request, rt: RuntimeDep) -> Response:
 
 
 @router.get("/alerts/{alert_id}/postmortem.md")
-async def postmortem_draft(request: Request, rt: RuntimeDep, alert_id: int) -> Response:
+async def postmortem_draft(request: Request, rt: AlertDep, alert_id: int) -> Response:
     """The postmortem draft of the alert's (first) message, as markdown to edit."""
     if not 0 < alert_id < 2**63:
         return not_found(request, f"alert {str(alert_id)[:30]}")
@@ -119,7 +164,7 @@ async def postmortem_draft(request: Request, rt: RuntimeDep, alert_id: int) -> R
     return PlainTextResponse(draft, media_type="text/markdown; charset=utf-8")
 
 
-def _message(rt: Runtime, alert_id: int) -> tuple[AlertDetail | None, MessageView | None]:
+def _message(rt: AlertService, alert_id: int) -> tuple[AlertDetail | None, MessageView | None]:
     """The stored alert, and its (first) Slack message."""
     detail = rt.store.alert_detail(alert_id)
     if detail is None or not detail.deliveries:
@@ -127,7 +172,7 @@ def _message(rt: Runtime, alert_id: int) -> tuple[AlertDetail | None, MessageVie
     return detail, rt.store.load_message(detail.deliveries[0].message)
 
 
-def _detail(rt: Runtime, alert_id: int) -> tuple[AlertDetail | None, MessageView | None]:
+def _detail(rt: AlertService, alert_id: int) -> tuple[AlertDetail | None, MessageView | None]:
     """The stored alert with the timeline of its (first) message, people by name, and
     the links to its messages in Slack; and that message."""
     detail, view = _message(rt, alert_id)
@@ -149,13 +194,13 @@ def _detail(rt: Runtime, alert_id: int) -> tuple[AlertDetail | None, MessageView
     return detail.model_copy(update={"timeline": steps, "deliveries": deliveries}), view
 
 
-def _drawn(rt: Runtime, view: MessageView) -> Markup:
+def _drawn(rt: AlertService, view: MessageView) -> Markup:
     """The message as Slack shows it now (also when no Slack token was set)."""
     names = _known(rt, [m.ack_by for m in view.members]).names
     return blocks_html(rt.renderer().render(view, rt.clock.now()).blocks, names)
 
 
-def _postmortem(rt: Runtime, alert_id: int) -> str | None:
+def _postmortem(rt: AlertService, alert_id: int) -> str | None:
     _, view = _message(rt, alert_id)
     if view is None:
         return None
@@ -166,7 +211,7 @@ def _postmortem(rt: Runtime, alert_id: int) -> str | None:
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
-async def alert(request: Request, rt: RuntimeDep, alert_id: int) -> Response:
+async def alert(request: Request, rt: AlertDep, alert_id: int) -> Response:
     if not 0 < alert_id < 2**63:  # beyond any id; and beyond what the database takes
         return not_found(request, f"alert {str(alert_id)[:30]}")
     row, view = await run_in_threadpool(_detail, rt, alert_id)

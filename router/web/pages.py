@@ -18,9 +18,9 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import (
     HTMLResponse,
     JSONResponse,
@@ -35,7 +35,8 @@ from markdown_it.utils import EnvType, OptionsDict
 from starlette.concurrency import run_in_threadpool
 
 from router.access import SESSION_COOKIE, SESSION_SECONDS, safe_next, sign_session
-from router.http.deps import RuntimeDep
+from router.decide import Ruleset
+from router.http.deps import runtime
 from router.notifiers.blocks import duration
 from router.records import (
     AlertDetail,
@@ -48,9 +49,31 @@ from router.runbooks import Runbook
 from router.runbooks.filled import filled_step
 from router.runbooks.model import CATEGORIES
 from router.runbooks.placeholders import fill
-from router.runtime import Runtime
+from router.settings import Settings
 from router.web import runbook_use
 from router.web.runbook_links import runbook_links
+
+
+class PageReads(runbook_use.UseReads, Protocol):
+    """What the runbook pages read from the store (which implements it)."""
+
+    def alert_detail(self, alert_id: int) -> AlertDetail | None: ...
+
+
+class PageService(runbook_use.UseService, Protocol):
+    """What of the running service the runbook pages use (the runtime has it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def ruleset(self) -> Ruleset: ...
+
+    @property
+    def store(self) -> PageReads: ...
+
+
+PageDep = Annotated[PageService, Depends(runtime)]
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -134,11 +157,11 @@ TEMPLATES.env.globals.update(when=when, iso=iso, duration=duration)
 router = APIRouter()
 
 
-def today(rt: Runtime) -> Any:
+def today(rt: PageService) -> Any:
     return datetime.fromtimestamp(rt.clock.now(), UTC).date()
 
 
-def summary(rt: Runtime, rb: Runbook) -> RunbookSummary:
+def summary(rt: PageService, rb: Runbook) -> RunbookSummary:
     stale_after = rt.ruleset.config.data.defaults.stale_after_days
     return RunbookSummary(
         id=rb.id,
@@ -194,7 +217,7 @@ def alert_id(value: str) -> int | None:
     return number
 
 
-def problems(rt: Runtime) -> list[LoadProblem]:
+def problems(rt: PageService) -> list[LoadProblem]:
     """Entries left out (and routes naming them), for the page and its JSON."""
     return [
         LoadProblem(file=p.file, line=p.line, key=p.key, message=p.message, text=str(p))
@@ -203,12 +226,12 @@ def problems(rt: Runtime) -> list[LoadProblem]:
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request, rt: RuntimeDep, next: str = "/runbooks") -> Response:
+async def login_form(request: Request, rt: PageDep, next: str = "/runbooks") -> Response:
     return page(request, "login.html", {"next": safe_next(next), "failed": False})
 
 
 @router.post("/login", response_class=HTMLResponse)
-async def login(request: Request, rt: RuntimeDep) -> Response:
+async def login(request: Request, rt: PageDep) -> Response:
     body = (await request.body())[:4096]
     form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
     target = safe_next(form.get("next", "/runbooks"))
@@ -231,9 +254,7 @@ async def login(request: Request, rt: RuntimeDep) -> Response:
 
 
 @router.get("/runbooks", response_class=HTMLResponse)
-async def runbooks(
-    request: Request, rt: RuntimeDep, q: str = "", sort: str = "category"
-) -> Response:
+async def runbooks(request: Request, rt: PageDep, q: str = "", sort: str = "category") -> Response:
     query = " ".join(q.split())[:200]
     if sort not in runbook_use.SORTS:
         return bad_request(request, "sort", f"{sort[:30]!r}: one of {', '.join(runbook_use.SORTS)}")
@@ -275,7 +296,7 @@ async def runbooks(
 
 @router.get("/runbooks/{runbook_id}", response_class=HTMLResponse)
 async def runbook(
-    request: Request, rt: RuntimeDep, runbook_id: str, alert: str | None = None
+    request: Request, rt: PageDep, runbook_id: str, alert: str | None = None
 ) -> Response:
     """The entry; with ``alert``, filled from that stored alert's labels."""
     rb = rt.ruleset.catalog.get(runbook_id)

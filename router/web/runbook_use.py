@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Protocol
 
+from router.clock import Clock
 from router.errors import StoreUnavailable
 from router.incident.timeline import who_text
+from router.notifiers.directory import SlackDirectory
 from router.records import RunbookSummary
 from router.review.use import DAY, WINDOWS, Use, use_of
-from router.runtime import Runtime
+from router.store import UseFacts
 
 log = logging.getLogger("router")
 
@@ -21,7 +24,28 @@ SORTS = ("category", "last_used", "negative")
 """``/runbooks?sort=``: by category (the default), last used first, most negative first."""
 
 
-def runbook_use(rt: Runtime, runbook_id: str) -> Use | None:
+class UseReads(Protocol):
+    """What the runbook pages read of the runbooks' use (the store implements it)."""
+
+    def use_facts(self, since: float, runbook_id: str | None = None) -> UseFacts: ...
+
+    def last_used(self, runbook_ids: Sequence[str] | None = None) -> dict[str, float]: ...
+
+
+class UseService(Protocol):
+    """What of the running service the use reads (the runtime has it)."""
+
+    @property
+    def store(self) -> UseReads: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def directory(self) -> SlackDirectory | None: ...
+
+
+def runbook_use(rt: UseService, runbook_id: str) -> Use | None:
     """The runbook's use in the page's windows (30 and 90 days); None if the store is down."""
     now = rt.clock.now()
     try:
@@ -33,7 +57,7 @@ def runbook_use(rt: Runtime, runbook_id: str) -> Use | None:
     return use_of(runbook_id, facts.messages, facts.said, now, last_used=last)
 
 
-def all_use(rt: Runtime, runbook_ids: Sequence[str]) -> dict[str, Use] | None:
+def all_use(rt: UseService, runbook_ids: Sequence[str]) -> dict[str, Use] | None:
     now = rt.clock.now()
     try:
         facts = rt.store.use_facts(now - max(WINDOWS) * DAY)
@@ -59,7 +83,7 @@ def sorted_by(
     )
 
 
-def people(rt: Runtime, use: Use) -> dict[str, str]:
+def people(rt: UseService, use: Use) -> dict[str, str]:
     """Who said what, by the names Slack gives them (as far as it answers in time)."""
     who = [n.who for n in [*use.failed_steps, *use.steps_wrong] if n.who]
     names = rt.directory.known(who).names if rt.directory is not None and who else {}
