@@ -4,7 +4,8 @@ and the store (``…Store``, ``…Reads``) or the running service (``…Service`
 mypy checks the implementations statically (``_store_ports``, ``_service_ports`` below);
 the tests check the same at run time, for every such port any router module declares,
 so a port that names a method the store lacks (or spells its parameters otherwise)
-fails here too, and a new port is checked without being listed.
+fails here too, and a new port is checked without being listed. A port declares no
+more than its module uses.
 """
 
 from __future__ import annotations
@@ -171,3 +172,16 @@ def test_a_consumer_takes_its_port_not_the_store() -> None:
                 if any(re.search(r"\bStore\b", str(a)) for a in annotations.values()):
                     taking.append(f"{name}.{fn.__qualname__}")
     assert taking == []
+
+
+@pytest.mark.parametrize(
+    "port", STORE_PORTS + SERVICE_PORTS, ids=lambda p: f"{p.__module__}.{p.__name__}"
+)
+def test_a_port_declares_only_what_its_module_uses(port: type[Any]) -> None:
+    """Each member a port adds (not those it inherits) is used in the module declaring it."""
+    source = inspect.getsource(importlib.import_module(port.__module__))
+    body = source.replace(inspect.getsource(port), "")
+    own = [k for k in vars(port) if not k.startswith("_")]
+    own += [k for k in getattr(port, "__annotations__", {}) if not k.startswith("_")]
+    unused = [name for name in own if not re.search(rf"\.{name}\b", body)]
+    assert unused == [], f"{port.__name__} declares what its module never uses"
