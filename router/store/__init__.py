@@ -16,6 +16,11 @@ messages and the outbox entries are written together before the 2xx. The parts:
     use.py        what the runbooks were used for: the runbook pages and ``review``
     queries.py    reads for the pages
     migrate.py    Alembic revisions, run at start and by ``runbook-router migrate``
+
+No consumer takes ``Store`` whole but the composition (app, runtime, cli): each
+declares beside itself a ``Protocol`` of the methods it uses (``TickStore`` in
+slackapp/checklist.py, ``AlertReads`` in web/alert_pages.py ...), which the store
+implements by shape; tests/test_ports.py checks every one.
 """
 
 from __future__ import annotations
