@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -22,10 +23,12 @@ from starlette.concurrency import run_in_threadpool
 
 from router import __version__, heap
 from router.access import AccessControl, TrailingSlash
+from router.alertmanagers import build as build_alertmanagers
 from router.chores import every, store_chores
 from router.clock import Clock, SystemClock
 from router.decide import Ruleset
 from router.deliveries import register_all
+from router.deliveries.current import Current
 from router.deliveries.heartbeat import HeartbeatChecker
 from router.deliveries.reconcile import Reconciler
 from router.dispatcher import Dispatcher
@@ -35,7 +38,6 @@ from router.limits import HeaderLimit
 from router.metrics import Metrics
 from router.notifiers import Notifier
 from router.notifiers.directory import SlackDirectory
-from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
 from router.oncall.lookup import OnCall
 from router.runtime import (
@@ -50,7 +52,8 @@ from router.settings import Settings
 from router.slackapp.actions import ActionRunner
 from router.slackapp.silence import SilenceDesk
 from router.slackapp.socket_mode import ConnectionsOpen, SocketMode
-from router.store import HEARTBEAT, RECONCILE, Store
+from router.store import Store
+from router.store.kinds import OutboxKind
 from router.store.migrate import SchemaTooNew
 from router.web import alert_pages, apidocs, pages
 
@@ -67,19 +70,23 @@ def build_runtime(
     ruleset: Ruleset | None = None,
     pagerduty: PagerDuty | None = None,
     alertmanager_transport: httpx.BaseTransport | None = None,
-) -> tuple[Runtime, HeartbeatChecker]:
-    """Wire storage, delivery and the current ruleset together."""
+) -> tuple[Runtime, HeartbeatChecker | None]:
+    """Wire storage, delivery and the current ruleset together.
+
+    What the handlers read of the ruleset in force they read from ``current``, which a
+    reload swaps: after start-up, no delivery comes back here or to router/runtime.py.
+    """
     clock = clock or SystemClock()
     ruleset = ruleset or load_ruleset_for(settings)
     pagerduty = make_pagerduty(settings) if pagerduty is None else pagerduty
     store = Store.from_url(settings.database_url, clock)
     metrics = Metrics()
     notifier = notifier or make_notifier(settings)
-    rt: Runtime
-
-    def renderer() -> MessageRenderer:
-        return rt.renderer(wait=None)  # delivery: a short wait for who is on call
-
+    current = Current(
+        ruleset,
+        functools.partial(build_alertmanagers, settings, transport=alertmanager_transport),
+        pagerduty_ack=pagerduty is not None and pagerduty.rest is not None,
+    )
     directory = SlackDirectory(notifier, clock)
     # The modal's metadata is signed with a key from a secret of the app's own: the
     # signing secret, or under Socket Mode alone (no signing secret) the app token.
@@ -87,51 +94,45 @@ def build_runtime(
     silences = SilenceDesk(
         store,
         notifier,
-        lambda: rt.alertmanagers,
-        lambda: rt.ruleset,
+        current.alertmanagers,
+        current.ruleset,
         metrics,
         clock,
         secret.get_secret_value() if secret else None,
         directory,
     )
-    actions = ActionRunner(store, notifier, lambda: rt.ruleset, pagerduty, clock, silences)
+    actions = ActionRunner(store, notifier, current.ruleset, pagerduty, clock, silences)
     dispatcher = Dispatcher(store, metrics, clock=clock)
-    oncall = OnCall(lambda: rt.ruleset.config.data.oncall, pagerduty, notifier, clock)
-    register_all(
-        dispatcher,
-        store,
-        notifier,
-        renderer,
-        metrics,
-        pagerduty=pagerduty,
-        actions=actions,
-        ruleset=lambda: rt.ruleset,
-        oncall=oncall,
-    )
+    oncall = OnCall(current.oncall_entries, pagerduty, notifier, clock)
+    current.oncall = oncall
     for chore in store_chores(store, clock):
         dispatcher.add_chore(chore)
     dispatcher.add_chore(every(ONCALL_PREFETCH, clock, oncall.prefetch))  # found when asked
-    reconciler = Reconciler(
+    registered = register_all(  # and the timers' chores: at start, after a reload
+        dispatcher,
         store,
-        lambda: rt.alertmanagers,
-        lambda: rt.ruleset,
+        notifier,
+        current.renderer,  # delivery: a short wait for who is on call
         metrics,
-        clock,
-        settings.reconcile_interval,
-        settings.reconcile_warmup,
+        pagerduty=pagerduty,
+        actions=actions,
+        ruleset=current.ruleset,
+        oncall=oncall,
+        alertmanagers=current.alertmanagers,
+        reconcile_interval=settings.reconcile_interval,
+        reconcile_warmup=settings.reconcile_warmup,
     )
     rt = Runtime(
         settings,
-        ruleset,
+        current,
         store,
         metrics,
         dispatcher,
         clock,
         pagerduty,
         directory,
-        alertmanager_transport=alertmanager_transport,
         silences=silences,
-        reconciler=reconciler,
+        reconciler=registered.handler(OutboxKind.RECONCILE, Reconciler),
     )
     _ = rt.alertmanagers  # a bad ALERTMANAGER_URL stops the start (ConfigError)
     rt.oncall = oncall
@@ -139,17 +140,12 @@ def build_runtime(
         app_token = settings.slack_app_token.get_secret_value()
         opener = ConnectionsOpen(app_token, settings.slack_api_url)
         rt.socket = SocketMode(opener, lambda r: slack.socket_envelope(rt, r), metrics=metrics)
-    heartbeats = HeartbeatChecker(store, lambda: rt.ruleset, clock)
-    dispatcher.register(HEARTBEAT, heartbeats.check)
-    dispatcher.add_chore(heartbeats.sync)  # at start, after a reload, once the database is up
-    dispatcher.register(RECONCILE, reconciler)
-    dispatcher.add_chore(reconciler.sync)
     metrics.reload_ok.set(1)
     metrics.reload_time.set(clock.now())
-    return rt, heartbeats
+    return rt, registered.handler(OutboxKind.HEARTBEAT, HeartbeatChecker)
 
 
-async def _start(rt: Runtime, heartbeats: HeartbeatChecker) -> None:
+async def _start(rt: Runtime, heartbeats: HeartbeatChecker | None) -> None:
     """Schema, search index and gauges before the first request; logs what is open."""
     try:
         await run_in_threadpool(rt.store.ensure_schema)
@@ -159,8 +155,9 @@ async def _start(rt: Runtime, heartbeats: HeartbeatChecker) -> None:
     except StoreUnavailable as exc:  # start anyway: not ready, webhooks 503 until it is back
         log.error("database unavailable at start: %s", exc)
     await run_in_threadpool(lambda: rt.ruleset.index)  # /runbook search, before any request
-    with contextlib.suppress(StoreUnavailable):  # else the dispatcher's chores do it
-        await run_in_threadpool(heartbeats.sync)
+    if heartbeats is not None:
+        with contextlib.suppress(StoreUnavailable):  # else the dispatcher's chores do it
+            await run_in_threadpool(heartbeats.sync)
     await run_in_threadpool(rt.measure_runbooks)
     log_problems(rt.ruleset)
     log_surfaces(rt.settings, rt.ruleset)
@@ -168,7 +165,7 @@ async def _start(rt: Runtime, heartbeats: HeartbeatChecker) -> None:
 
 
 def _lifespan(
-    rt: Runtime, heartbeats: HeartbeatChecker, run_dispatcher: bool
+    rt: Runtime, heartbeats: HeartbeatChecker | None, run_dispatcher: bool
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -24,6 +24,7 @@ from router.config import load_routes
 from router.config_values import parse_duration
 from router.coverage import Coverage, evaluate, load_monitor_names, load_rules
 from router.decide import Ruleset, load_ruleset
+from router.deliveries.current import renderer_for
 from router.demo import run
 from router.errors import ConfigError, PayloadError, Problem, StoreUnavailable
 from router.http.webhooks import explain_alerts, instant
@@ -31,7 +32,7 @@ from router.notifiers.log import as_text
 from router.review.report import markdown, review
 from router.runbooks.catalog import write_entry
 from router.runbooks.lint import lint_folder
-from router.runtime import renderer_for, start_line
+from router.runtime import start_line
 from router.server import Bounds, listen, serve
 from router.settings import DEFAULT_HOST, DEFAULT_PORT, Settings, address
 from router.sources import SOURCES

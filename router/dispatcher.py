@@ -9,6 +9,10 @@ Entries are delivered by WORKERS threads, and claiming goes on while they work:
 an entry that takes long (a Slack call that hangs, a PagerDuty timeout) holds
 one worker, and past DEADLINE not even that: the dispatcher stops waiting for it
 (it finishes on its own thread, its lease still held) and claims on.
+
+The contract between the dispatcher and what it delivers with is declared here,
+by the caller (``Handler``, ``Deferred``), as is the part of the store it uses
+(``DispatchStore``); router/deliveries implements them, never the reverse.
 """
 
 from __future__ import annotations
@@ -21,14 +25,15 @@ import os
 import random
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Protocol
 
 from router.clock import Clock, SystemClock
-from router.deliveries.base import Deferred, Handler
 from router.errors import DeliveryError, Reason, StoreUnavailable
 from router.metrics import Metrics
-from router.store import OutboxItem, Store
+from router.store.kinds import OutboxKind, OutboxState
+from router.store.outbox import Claim, OutboxItem
 
 log = logging.getLogger("router.dispatcher")
 
@@ -50,6 +55,54 @@ SPARE_WORKERS = 4
 """Threads beyond WORKERS, for handlers past their deadline to finish on."""
 BUSY_POLL = 0.2
 """While entries are being delivered, seconds between looks for more that came due."""
+
+
+class Handler(Protocol):
+    """Delivers the outbox entries of one kind (one module each in router/deliveries).
+
+    It returns the version it delivered (the entry is done for it); it raises
+    DeliveryError (retryable or not) when it cannot, or Deferred to be called
+    again later. Slack's pace is kept before a handler sees an entry (the claim).
+    """
+
+    def __call__(self, item: OutboxItem) -> int:
+        """Deliver the entry; return the version delivered."""
+        ...
+
+
+class Deferred(Exception):
+    """Not now: try this entry again at ``until`` (no attempt counted, no error)."""
+
+    def __init__(self, until: float) -> None:
+        super().__init__(until)
+        self.until = until
+
+
+class DispatchStore(Protocol):
+    """The outbox as the dispatcher uses it (router/store/outbox.py)."""
+
+    @property
+    def single_process(self) -> bool: ...
+
+    def ensure_schema(self) -> None: ...
+
+    def release_leases(self) -> None: ...
+
+    def claim(
+        self, owner: str, lease_seconds: float, limit: int = 20, pace: float = 0.0
+    ) -> Claim: ...
+
+    def next_due(self) -> float | None: ...
+
+    def complete(self, item: OutboxItem, delivered_version: int) -> None: ...
+
+    def retry_later(self, item: OutboxItem, due_at: float, reason: str, error: str) -> None: ...
+
+    def defer(self, items: Sequence[tuple[OutboxItem, float]]) -> None: ...
+
+    def dead(self, item: OutboxItem, reason: str, error: str) -> None: ...
+
+    def outbox_counts(self) -> dict[str, int]: ...
 
 
 def backoff(attempts: int, rng: random.Random) -> float:
@@ -78,7 +131,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        store: Store,
+        store: DispatchStore,
         metrics: Metrics,
         *,
         clock: Clock | None = None,
@@ -103,15 +156,23 @@ class Dispatcher:
         self._housekept_at = float("-inf")
         self._chores: list[Callable[[], None]] = []
         self._handlers: dict[str, Handler] = {}
+        """By kind (an ``OutboxKind``; an entry's kind may be one this router does not know)."""
         self.workers = workers
         self.deadline = deadline
         self._pool = ThreadPoolExecutor(workers + SPARE_WORKERS, thread_name_prefix="delivery")
         self._overdue: set[Future[float | None]] = set()
         """Handlers past their deadline, still running: each holds a thread of the pool."""
 
-    def register(self, kind: str, handler: Handler) -> None:
-        """Deliver outbox entries of ``kind`` with ``handler`` (it returns the version done)."""
+    def register(self, kind: OutboxKind, handler: Handler) -> None:
+        """Deliver outbox entries of ``kind`` with ``handler`` (it returns the version done).
+
+        Every kind is registered in one place, router/deliveries/registry.py."""
         self._handlers[kind] = handler
+
+    @property
+    def kinds(self) -> frozenset[OutboxKind]:
+        """The kinds registered."""
+        return frozenset(OutboxKind(kind) for kind in self._handlers)
 
     def add_chore(self, chore: Callable[[], None]) -> None:
         """Run ``chore`` with the housekeeping, about once a second."""
@@ -251,7 +312,7 @@ class Dispatcher:
 
     def _update_gauges(self) -> None:
         counts = self.store.outbox_counts()
-        for state in ("pending", "done", "dead"):
+        for state in OutboxState:
             self.metrics.outbox.labels(state).set(counts.get(state, 0))
 
     # -- the background loop -------------------------------------------------------

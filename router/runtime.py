@@ -1,26 +1,23 @@
 """What the HTTP handlers and background tasks share, and how it is built from Settings.
 
-``Runtime.ruleset`` is swapped whole on reload; everything that depends on one
-load (search index, storm policy) hangs off the ruleset, so a request sees one
-consistent load from start to end.
+The ruleset is swapped whole on reload (in ``Runtime.current``, which the delivery
+handlers were given at start-up); everything that depends on one load (search
+index, storm policy) hangs off the ruleset, so a request sees one consistent load
+from start to end.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import httpx
-
 from router import heap
 from router.alertmanagers import Alertmanagers
-from router.alertmanagers import build as build_alertmanagers
 from router.clock import Clock
-from router.config import Level, LevelName
 from router.decide import Ruleset, check_paging, load_ruleset
+from router.deliveries.current import Current
 from router.deliveries.reconcile import Reconciler
 from router.dispatcher import Dispatcher
 from router.errors import ConfigError, Problem
@@ -33,7 +30,6 @@ from router.notifiers.log import LogNotifier
 from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
 from router.notifiers.slack import SlackNotifier
-from router.oncall import in_words, references
 from router.oncall.lookup import OnCall
 from router.reload import Reloader
 from router.runbooks.lint import lint_scan
@@ -52,7 +48,8 @@ class Runtime:
     """The running service: settings, the current ruleset, storage, metrics, delivery."""
 
     settings: Settings
-    ruleset: Ruleset
+    current: Current
+    """The ruleset in force, swapped by ``reload``; the delivery handlers read it there."""
     store: Store
     metrics: Metrics
     dispatcher: Dispatcher
@@ -60,8 +57,6 @@ class Runtime:
     pagerduty: PagerDuty | None = None
     directory: SlackDirectory | None = None
     """Slack's names for people and the workspace's address, for pages."""
-    alertmanager_transport: httpx.BaseTransport | None = None
-    """Tests pass a mock; None: the network."""
     silences: SilenceDesk | None = None
     reconciler: Reconciler | None = None
     socket: SocketMode | None = None
@@ -76,40 +71,31 @@ class Runtime:
     """Refused webhooks in the log, a line per source and reason every few seconds."""
     unverified: UnverifiedBodies = field(init=False)
     """The bytes bodies not yet verified may hold at once (ROUTER_MAX_UNVERIFIED_BYTES)."""
-    _alertmanagers: tuple[object, Alertmanagers] | None = field(default=None, init=False)
+
+    ruleset: Ruleset = field(init=False)
+    """The ruleset in force, as ``current`` holds it (``reload`` swaps both at once); an
+    attribute, so a request reads it without a call into this module."""
+    pagerduty_rest: bool = field(init=False)
+    """PagerDuty's REST API is configured: incidents can be acknowledged and noted."""
 
     def __post_init__(self) -> None:
+        self.ruleset = self.current.ruleset()
+        self.pagerduty_rest = self.pagerduty is not None and self.pagerduty.rest is not None
         self.reloader = Reloader(self.reload_logged, self.settings.config, self.settings.runbooks)
         self.writer = GroupWriter(self.store, on_group=self.metrics.ingest_group.observe)
         self.refusals = RefusalLog(self.clock)
         self.unverified = UnverifiedBodies(self.settings.max_unverified_bytes)
 
     @property
-    def pagerduty_rest(self) -> bool:
-        """PagerDuty's REST API is configured: incidents can be acknowledged and noted."""
-        return self.pagerduty is not None and self.pagerduty.rest is not None
-
-    @property
     def alertmanagers(self) -> Alertmanagers:
         """The Alertmanager APIs (``ALERTMANAGER_URL`` and ``alertmanagers:``), built again
         after a reload that changes ``alertmanagers:``."""
-        data = self.ruleset.config.data
-        cached = self._alertmanagers
-        if cached is None or cached[0] != data.alertmanagers:  # kept over reloads that keep it
-            built = build_alertmanagers(self.settings, data, transport=self.alertmanager_transport)
-            self._alertmanagers = cached = (data.alertmanagers, built)
-        return cached[1]
+        return self.current.alertmanagers()
 
     def renderer(self, *, wait: float | None = 0.0) -> MessageRenderer:
         """Messages as the current load draws them. Who is on call as cached (a page must
-        not wait for PagerDuty); delivery passes ``wait=None``, the lookups' own wait."""
-        return renderer_for(
-            self.ruleset,
-            pagerduty_ack=self.pagerduty_rest,
-            alertmanagers=self.alertmanagers,
-            oncall=self.oncall,
-            wait=wait,
-        )
+        not wait for PagerDuty); delivery draws with the lookups' own wait (``Current``)."""
+        return self.current.renderer(wait=wait)
 
     def command(self) -> RunbookCommand:
         """/runbook over the current runbooks."""
@@ -124,6 +110,7 @@ class Runtime:
             ruleset = load_ruleset_for(self.settings)
             log_problems(ruleset)
             _ = ruleset.index  # build the search index now, not on someone's first /runbook
+            self.current.swap(ruleset)
             self.ruleset = ruleset
             self.measure_runbooks()
             self.metrics.reload_time.set(self.clock.now())
@@ -149,48 +136,6 @@ class Runtime:
         self.metrics.runbook_load_errors.set(len(self.ruleset.problems))
         self.metrics.runbooks_stale.set(sum(1 for f in report.findings if f.rule == "RB004"))
         self.metrics.runbook_lint_errors.set(report.errors)
-
-
-def renderer_for(
-    ruleset: Ruleset,
-    *,
-    pagerduty_ack: bool = False,
-    alertmanagers: Alertmanagers | None = None,
-    oncall: OnCall | None = None,
-    wait: float | None = None,
-) -> MessageRenderer:
-    """Slack messages drawn with one load's runbooks and levels (the service, ``preview``).
-
-    A level's ``mention`` of ``oncall:NAME`` is the person on call as the message is
-    drawn (in words where nobody can be looked up, as in ``preview``).
-    """
-    data = ruleset.config.data
-    return MessageRenderer(
-        ruleset.catalog,
-        levels_now(data.severity.levels, oncall, wait),
-        data.defaults.stale_after_days,
-        pagerduty_ack=pagerduty_ack,
-        identity_labels=data.defaults.identity_labels,
-        pages_url=ruleset.pages_url,
-        alertmanagers=alertmanagers,
-    )
-
-
-def levels_now(
-    levels: Mapping[LevelName, Level], oncall: OnCall | None, wait: float | None = None
-) -> dict[LevelName, Level]:
-    """The levels, each ``oncall:NAME`` in a ``mention`` the person on call now."""
-    named = {name: level for name, level in levels.items() if references(level.mention)}
-    if not named:
-        return dict(levels)
-    texts = [level.mention for level in named.values()]
-    words = [in_words(t) for t in texts]
-    shown = oncall.resolve(texts, wait=wait) if oncall is not None else words
-    now = {
-        n: lv.model_copy(update={"mention": m})
-        for (n, lv), m in zip(named.items(), shown, strict=True)
-    }
-    return {**levels, **now}
 
 
 def load_ruleset_for(settings: Settings) -> Ruleset:

@@ -37,10 +37,9 @@ the ingest steps, the outbox and the renderers are reshaped, down to TARGET."""
 
 COMPOSITION = {"router/app.py", "router/runtime.py"}
 """Built at start; an alert's path never goes back to them."""
-STILL_CALLED_BACK = {"router/app.py", "router/runtime.py"}
-"""Known: each Slack delivery asks app.py's closure for a renderer, which runtime.py
-builds afresh (``Runtime.renderer``, ``renderer_for``, ``levels_now``). The deliveries
-helper removes it this session; the coordinator empties this after merging."""
+STILL_CALLED_BACK: set[str] = set()
+"""None left: a Slack delivery draws its renderer from what it was given at start-up
+(router/deliveries/current.py), and a request reads the Runtime's attributes only."""
 
 
 class Trace:

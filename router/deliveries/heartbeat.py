@@ -13,6 +13,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from router.alert import Alert, SourceName
 from router.clock import Clock
@@ -20,7 +21,7 @@ from router.config import LevelName
 from router.decide import Decision, Ruleset
 from router.notifiers.blocks import duration
 from router.severity import Severity
-from router.store import OutboxItem, Store
+from router.store import OutboxItem
 from router.store.heartbeats import GROUP_PREFIX as HEARTBEAT_GROUP
 from router.store.heartbeats import Heartbeat
 
@@ -52,10 +53,22 @@ def silent_alert(beat: Heartbeat, source: SourceName, now: float) -> Alert:
     )
 
 
-class HeartbeatChecker:
-    """The outbox handler for heartbeat timers."""
+class HeartbeatStore(Protocol):
+    """The heartbeats' timers, and the alarm raised as an alert."""
 
-    def __init__(self, store: Store, ruleset: Callable[[], Ruleset], clock: Clock) -> None:
+    def sync_heartbeats(self, wanted: dict[str, float]) -> None: ...
+
+    def heartbeat(self, heartbeat_id: int) -> Heartbeat | None: ...
+
+    def raise_heartbeat_alarm(
+        self, heartbeat_id: int, alert: Alert, decisions: list[Decision]
+    ) -> bool: ...
+
+
+class HeartbeatChecker:
+    """The outbox handler for heartbeat timers, and the chore that arms them."""
+
+    def __init__(self, store: HeartbeatStore, ruleset: Callable[[], Ruleset], clock: Clock) -> None:
         self.store = store
         self.ruleset = ruleset
         self.clock = clock
@@ -69,6 +82,9 @@ class HeartbeatChecker:
             return
         self.store.sync_heartbeats(ruleset.table.heartbeats())
         self._synced = weakref.ref(ruleset)
+
+    def __call__(self, item: OutboxItem) -> int:
+        return self.check(item)
 
     def check(self, item: OutboxItem) -> int:
         """Raise the alarm if the heartbeat is overdue; the timer is done either way.

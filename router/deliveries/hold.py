@@ -10,16 +10,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
+from router.alert import Alert
 from router.clock import Clock
-from router.decide import Ruleset
-from router.store import OutboxItem, Store
+from router.decide import Decision, Ruleset
+from router.store import OutboxItem
 
 log = logging.getLogger("router.dispatcher")
 
 
+class HoldStore(Protocol):
+    """The held alerts, released into their messages (or held anew)."""
+
+    def release_hold(
+        self,
+        hold_id: int,
+        decide: Callable[[Alert], list[Decision]],
+        timed_levels: frozenset[str] = frozenset(),
+    ) -> int: ...
+
+
 class HoldRelease:
-    def __init__(self, store: Store, ruleset: Callable[[], Ruleset], clock: Clock) -> None:
+    def __init__(self, store: HoldStore, ruleset: Callable[[], Ruleset], clock: Clock) -> None:
         self.store = store
         self.ruleset = ruleset
         self.clock = clock

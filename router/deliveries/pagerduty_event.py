@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from router.deliveries.base import configured
 from router.errors import DeliveryError, Reason
 from router.metrics import Metrics
 from router.notifiers.pagerduty import PagerDuty, dedup_key, trigger_properties
-from router.store import OutboxItem, Store
+from router.records import StoredAlert
+from router.store import OutboxItem
+
+
+class AlertStore(Protocol):
+    """An alert as stored, with its decisions: what PagerDuty is told comes from it."""
+
+    def load_alert(self, alert_id: int) -> StoredAlert | None: ...
 
 
 class PagerDutyEvent:
-    def __init__(self, store: Store, pagerduty: PagerDuty | None, metrics: Metrics) -> None:
+    def __init__(self, store: AlertStore, pagerduty: PagerDuty | None, metrics: Metrics) -> None:
         self.store = store
         self.pagerduty = pagerduty
         self.metrics = metrics

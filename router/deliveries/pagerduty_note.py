@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from router.deliveries.base import configured
+from router.deliveries.pagerduty_event import AlertStore
 from router.errors import DeliveryError, Reason
 from router.metrics import Metrics
 from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty, note_text
-from router.store import OutboxItem, Store
+from router.store import OutboxItem
 
 
 class PagerDutyNote:
     def __init__(
         self,
-        store: Store,
+        store: AlertStore,
         pagerduty: PagerDuty | None,
         renderer: Callable[[], MessageRenderer],
         metrics: Metrics,

@@ -26,16 +26,17 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
 
 from router.alertmanagers import EXTERNAL, Alertmanagers
 from router.clock import Clock
 from router.decide import Ruleset
-from router.deliveries.base import Deferred
+from router.dispatcher import Deferred
 from router.errors import DeliveryError
 from router.metrics import Metrics
 from router.notifiers.alertmanager import AlertmanagerAPI, ApiSilence, Listing
-from router.store import Candidate, Mirror, OutboxItem, SilenceFacts, Store
+from router.store import Candidate, Mirror, MirrorOutcome, OutboxItem, SilenceFacts
 
 log = logging.getLogger("router.reconcile")
 
@@ -90,12 +91,22 @@ def plan(
     return Mirror(alertmanager, read_at, seen, resolved, facts, remind_before)
 
 
+class ReconcileStore(Protocol):
+    """The open messages' alerts, and what a read of Alertmanager makes of them."""
+
+    def arm_reconciler(self) -> None: ...
+
+    def mirror_candidates(self, sources: Iterable[str]) -> list[Candidate]: ...
+
+    def apply_mirror(self, mirror: Mirror) -> MirrorOutcome: ...
+
+
 class Reconciler:
     """The outbox handler of the reconcile timer, and the chore that arms it."""
 
     def __init__(
         self,
-        store: Store,
+        store: ReconcileStore,
         alertmanagers: Callable[[], Alertmanagers],
         ruleset: Callable[[], Ruleset],
         metrics: Metrics,

@@ -18,11 +18,12 @@ here, once each.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from router.clock import Clock
 from router.config import Level
 from router.decide import Ruleset
-from router.deliveries.base import Deferred
+from router.dispatcher import Deferred
 from router.incident import drafts
 from router.metrics import Metrics
 from router.notifiers import Notifier, Rendered
@@ -32,7 +33,7 @@ from router.notifiers.pagerduty import PagerDuty
 from router.oncall import in_words
 from router.oncall.lookup import OnCall
 from router.runbooks import Runbook
-from router.store import MessageView, OutboxItem, Store
+from router.store import MessageView, OutboxItem
 from router.store.events import (
     ACK_PAGE,
     ACK_PAGE_RESOLVED,
@@ -43,6 +44,22 @@ from router.store.events import (
     UPDATE_REMINDER,
     MessageEvent,
 )
+from router.store.kinds import EventKind
+
+
+class ResponseClockStore(Protocol):
+    """A message, its timeline, and a turn of its channel for the replies."""
+
+    def load_message(self, message_id: int, *, with_members: bool = True) -> MessageView | None: ...
+
+    def message_events(self, message_id: int) -> list[MessageEvent]: ...
+
+    def record_event(
+        self, message_id: int, kind: EventKind, at: float, who: str | None = None, detail: str = ""
+    ) -> None: ...
+
+    def take_turn(self, item: OutboxItem, channel: str, pace: float) -> float: ...
+
 
 NOT_POSTED_YET = 30.0
 """Seconds to wait for a reminder whose message Slack has not taken yet."""
@@ -55,7 +72,7 @@ def _ack_dedup(view: MessageView) -> str:
 class ResponseClock:
     def __init__(
         self,
-        store: Store,
+        store: ResponseClockStore,
         notifier: Notifier,
         ruleset: Callable[[], Ruleset],
         metrics: Metrics,
@@ -142,12 +159,12 @@ class ResponseClock:
 
     def _due(
         self, view: MessageView, level: Level, events: list[MessageEvent], now: float
-    ) -> tuple[list[tuple[str, Rendered]], float | None]:
+    ) -> tuple[list[tuple[EventKind, Rendered]], float | None]:
         """What to send now, and when to look next (None: nothing more to hold it to)."""
         kinds = {e.kind for e in events}
         acked = view.tally.unacked < view.tally.firing
         target = self._target(view)
-        due: list[tuple[str, Rendered]] = []
+        due: list[tuple[EventKind, Rendered]] = []
         times: list[float] = []
         if level.ack_within and not acked and ACK_REMINDER not in kinds:
             at = view.created_at + level.ack_within
@@ -178,7 +195,7 @@ class ResponseClock:
         return due, min(times) if times else None
 
     def _send(
-        self, item: OutboxItem, view: MessageView, due: list[tuple[str, Rendered]], now: float
+        self, item: OutboxItem, view: MessageView, due: list[tuple[EventKind, Rendered]], now: float
     ) -> None:
         if view.slack_channel is None or view.slack_ts is None:
             raise Deferred(now + NOT_POSTED_YET)  # the message itself first

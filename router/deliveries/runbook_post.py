@@ -4,18 +4,38 @@ people answer; the question is posted here, the checklist by its Show all steps.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from router.decide import Ruleset
 from router.errors import DeliveryError, Reason
 from router.metrics import Metrics
 from router.notifiers import Notifier
 from router.slackapp import checklist, feedback
-from router.store import CHECKLIST_POST, OutboxItem, Store
+from router.store import CHECKLIST_POST, MessageEvent, MessageView, OutboxItem
+from router.store import RunbookPost as Post
+
+
+class RunbookPostStore(Protocol):
+    """The checklist or question, its message, and where it was posted."""
+
+    def load_post(self, post_id: int) -> Post | None: ...
+
+    def load_message(self, message_id: int, *, with_members: bool = True) -> MessageView | None: ...
+
+    def message_events(self, message_id: int) -> list[MessageEvent]: ...
+
+    def first_alert_id(self, message_id: int) -> int | None: ...
+
+    def post_delivered(self, post_id: int, ts: str) -> None: ...
 
 
 class RunbookPost:
     def __init__(
-        self, store: Store, notifier: Notifier, ruleset: Callable[[], Ruleset], metrics: Metrics
+        self,
+        store: RunbookPostStore,
+        notifier: Notifier,
+        ruleset: Callable[[], Ruleset],
+        metrics: Metrics,
     ) -> None:
         self.store = store
         self.notifier = notifier

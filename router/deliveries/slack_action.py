@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from router.errors import DeliveryError, Reason
 from router.metrics import Metrics
+from router.records import Action
 from router.slackapp.actions import ActionRunner
-from router.store import OutboxItem, Store
+from router.store import OutboxItem
+
+
+class ActionStore(Protocol):
+    """A button's work, as queued when the click arrived."""
+
+    def load_action(self, action_id: int) -> Action | None: ...
 
 
 class SlackAction:
-    def __init__(self, store: Store, actions: ActionRunner | None, metrics: Metrics) -> None:
+    def __init__(self, store: ActionStore, actions: ActionRunner | None, metrics: Metrics) -> None:
         self.store = store
         self.actions = actions
         self.metrics = metrics

@@ -4,21 +4,42 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
+from router.clock import Clock
 from router.errors import DeliveryError, Reason
 from router.metrics import Metrics
 from router.notifiers import Notifier
 from router.notifiers.message import MessageRenderer
 from router.slackapp.checklist import posted_steps
-from router.store import FeedbackQuestion, MessageView, OutboxItem, Store
+from router.store import FeedbackQuestion, MessageEvent, MessageView, OutboxItem
 
 log = logging.getLogger("router.dispatcher")
+
+
+class SlackMessageStore(Protocol):
+    """What posting a message needs of the store."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def load_message(self, message_id: int, *, with_members: bool = True) -> MessageView | None: ...
+
+    def record_posted(self, message_id: int, channel_id: str, ts: str) -> None: ...
+
+    def message_events(self, message_id: int) -> list[MessageEvent]: ...
+
+    def first_alert_id(self, message_id: int) -> int | None: ...
+
+    def record_resolve_notified(
+        self, message_id: int, ask: FeedbackQuestion | None = None
+    ) -> None: ...
 
 
 class SlackMessage:
     def __init__(
         self,
-        store: Store,
+        store: SlackMessageStore,
         notifier: Notifier,
         renderer: Callable[[], MessageRenderer],
         metrics: Metrics,
