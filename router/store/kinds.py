@@ -23,6 +23,13 @@ class OutboxKind(StrEnum):
     HOLD = "hold"  # holds.id: due when the held alerts' route opens
 
 
+TIMERS = frozenset(
+    {OutboxKind.HEARTBEAT, OutboxKind.RESPONSE_CLOCK, OutboxKind.RECONCILE, OutboxKind.HOLD}
+)
+"""The kinds that are timers: pending until they come due, not deliveries waiting (the
+outbox's counts leave them out). A new kind that is one is named here, beside its member."""
+
+
 class OutboxState(StrEnum):
     PENDING = "pending"
     """Due at ``due_at`` (or leased, while ``lease_until`` is ahead)."""

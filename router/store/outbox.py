@@ -17,20 +17,9 @@ from sqlalchemy.engine import Engine
 from router import storable
 from router.clock import Clock
 from router.store.database import Database
-from router.store.schema import (
-    HEARTBEAT,
-    HOLD,
-    RECONCILE,
-    RESPONSE_CLOCK,
-    SLACK_MESSAGE,
-    deliveries,
-    messages,
-    outbox,
-)
+from router.store.kinds import TIMERS, OutboxState
+from router.store.schema import SLACK_MESSAGE, deliveries, messages, outbox
 from router.store.turns import ChannelTurns
-
-TIMERS = (HEARTBEAT, RESPONSE_CLOCK, RECONCILE, HOLD)
-"""Outbox kinds that are timers, pending until they come due."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +49,11 @@ _DUE = (
     sa.select(outbox, messages.c.channel)
     # Posts and edits keep the channel's pace; a clock that may only look does not.
     .outerjoin(messages, sa.and_(outbox.c.kind == SLACK_MESSAGE, messages.c.id == outbox.c.ref))
-    .where(outbox.c.state == "pending", outbox.c.due_at <= sa.bindparam("now"), _LEASE_FREE)
+    .where(
+        outbox.c.state == OutboxState.PENDING,
+        outbox.c.due_at <= sa.bindparam("now"),
+        _LEASE_FREE,
+    )
     .order_by(outbox.c.due_at, outbox.c.id)
     .limit(sa.bindparam("scan"))
     # Replicas skip each other's rows instead of queueing on them (PostgreSQL); the
@@ -150,7 +143,7 @@ class OutboxQueue(Database):
     def next_due(self) -> float | None:
         with self._read() as conn:
             value = conn.execute(
-                sa.select(sa.func.min(outbox.c.due_at)).where(outbox.c.state == "pending")
+                sa.select(sa.func.min(outbox.c.due_at)).where(outbox.c.state == OutboxState.PENDING)
             ).scalar()
         return float(value) if value is not None else None
 
@@ -164,7 +157,7 @@ class OutboxQueue(Database):
                 .where(outbox.c.id == item.id)
                 .values(
                     done_version=delivered_version,
-                    state=sa.case((newer, "pending"), else_="done"),
+                    state=sa.case((newer, OutboxState.PENDING), else_=OutboxState.DONE),
                     enqueued_at=sa.case((newer, now), else_=outbox.c.enqueued_at),
                     attempts=0,
                     reason=None,
@@ -176,7 +169,7 @@ class OutboxQueue(Database):
             )
 
     def retry_later(self, item: OutboxItem, due_at: float, reason: str, error: str) -> None:
-        self._fail(item, "pending", due_at, reason, error)
+        self._fail(item, OutboxState.PENDING, due_at, reason, error)
 
     def defer(self, items: Sequence[tuple[OutboxItem, float]]) -> None:
         """Not now (a handler's Deferred): each back to pending, due at its time; no
@@ -201,9 +194,11 @@ class OutboxQueue(Database):
             )
 
     def dead(self, item: OutboxItem, reason: str, error: str) -> None:
-        self._fail(item, "dead", self.clock.now(), reason, error)
+        self._fail(item, OutboxState.DEAD, self.clock.now(), reason, error)
 
-    def _fail(self, item: OutboxItem, state: str, due_at: float, reason: str, error: str) -> None:
+    def _fail(
+        self, item: OutboxItem, state: OutboxState, due_at: float, reason: str, error: str
+    ) -> None:
         with self._tx() as conn:
             conn.execute(
                 outbox.update()
@@ -225,7 +220,7 @@ class OutboxQueue(Database):
         with self._read() as conn:
             rows = conn.execute(
                 sa.select(outbox.c.state, sa.func.count())
-                .where(outbox.c.kind.not_in(TIMERS))
+                .where(outbox.c.kind.not_in(sorted(TIMERS)))
                 .group_by(outbox.c.state)
             ).all()
         return {state: int(n) for state, n in rows}
