@@ -7,7 +7,7 @@ from typing import Protocol
 from router.deliveries.base import configured
 from router.errors import DeliveryError, Reason
 from router.metrics import Metrics
-from router.notifiers.pagerduty import PagerDuty, dedup_key, trigger_properties
+from router.notifiers.pagerduty import PagerDuty, alert_trigger, dedup_key
 from router.records import StoredAlert
 from router.store import OutboxItem
 
@@ -29,10 +29,14 @@ class PagerDutyEvent:
         if alert is None:
             raise DeliveryError(Reason.NOT_FOUND, f"alert {item.ref} is gone", retryable=False)
         key = dedup_key(alert.source, alert.fingerprint)
-        action = "trigger" if alert.status == "firing" else "resolve"
+        firing = alert.status == "firing"
         pages = {d.page: d for d in alert.decisions if d.page}
         for name, decision in pages.items():
-            extra = trigger_properties(alert, decision) if action == "trigger" else {}
-            configured(self.pagerduty).send_event(name, action, key, **extra)
-            self.metrics.delivered.labels(f"pagerduty_{action}").inc()
+            if firing:
+                configured(self.pagerduty).trigger(name, key, alert_trigger(alert, decision))
+            else:
+                configured(self.pagerduty).resolve(name, key)
+            self.metrics.delivered.labels(
+                "pagerduty_trigger" if firing else "pagerduty_resolve"
+            ).inc()
         return item.version

@@ -29,7 +29,7 @@ from router.metrics import Metrics
 from router.notifiers import Notifier, Rendered
 from router.notifiers import clock as replies
 from router.notifiers.message import acknowledged_by
-from router.notifiers.pagerduty import PagerDuty
+from router.notifiers.pagerduty import PagerDuty, unacknowledged_trigger
 from router.oncall import in_words
 from router.oncall.lookup import OnCall
 from router.runbooks import Runbook
@@ -118,7 +118,7 @@ class ResponseClock:
         route = self.ruleset().table.find(view.route) if view.route else None
         if ACK_PAGE in kinds and view.closed and ACK_PAGE_RESOLVED not in kinds:
             if self.pagerduty is not None and route is not None and route.page:
-                self.pagerduty.send_event(route.page, "resolve", _ack_dedup(view))
+                self.pagerduty.resolve(route.page, _ack_dedup(view))
             self.store.record_event(view.id, ACK_PAGE_RESOLVED, now)
             return
         if (
@@ -131,18 +131,7 @@ class ResponseClock:
             or view.tally.unacked < view.tally.firing
         ):
             return
-        first = view.members[0] if view.members else None
-        title = (first.summary or first.name) if first else view.group_key
-        payload = {
-            "summary": f"[{view.level}] Not acknowledged in Slack: {title}"[:1024],
-            "source": "runbook-router",
-            "severity": "critical" if view.level in ("SEV0", "SEV1") else "error",
-            "custom_details": {"channel": view.channel, "route": view.route},
-        }
-        links = [{"href": view.runbook_url, "text": "Runbook"}] if view.runbook_url else []
-        self.pagerduty.send_event(
-            route.page, "trigger", _ack_dedup(view), payload=payload, links=links
-        )
+        self.pagerduty.trigger(route.page, _ack_dedup(view), unacknowledged_trigger(view))
         self.store.record_event(view.id, ACK_PAGE, now, detail=route.page)
 
     def _observe(self, view: MessageView, events: list[MessageEvent]) -> None:

@@ -3,14 +3,18 @@
 The package retries 429s without limit and network errors three times, sleeping
 inside the call; here it tries once (one immediate retry on 429) and failures
 come back as DeliveryError, so the outbox does the waiting, durably.
+
+Every Events API trigger the router sends is a ``Trigger``, built here (an alert's
+page, ``alert_trigger``; a message nobody acknowledged, ``unacknowledged_trigger``),
+with its severity from the one map, ``EVENT_SEVERITY``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx2
 import pagerduty
@@ -18,18 +22,75 @@ import pagerduty
 from router.errors import DeliveryError, Reason
 from router.records import StoredAlert, StoredDecision
 from router.runbooks import Runbook
+from router.store import MessageView
 
 T = TypeVar("T")
 
 NOTE_LIMIT = 25_000  # PagerDuty notes take 25,000 characters
 SUMMARY_LIMIT = 1024
-_LEVEL_TO_EVENT_SEVERITY = {
+ROUTER = "runbook-router"
+EventSeverity = Literal["critical", "error", "warning", "info"]
+EVENT_SEVERITY: Mapping[str, EventSeverity] = {
     "SEV0": "critical",
     "SEV1": "critical",
     "SEV2": "error",
     "SEV3": "warning",
     "SEV4": "info",
 }
+"""A level (``LevelName``) as an Events API v2 severity: the one map, for every event."""
+
+
+def event_severity(level: str) -> EventSeverity:
+    """The Events API severity of a level; ``warning`` for a level not on the scale."""
+    return EVENT_SEVERITY.get(level, "warning")
+
+
+@dataclass(frozen=True)
+class EventLink:
+    href: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """One Events API v2 trigger, typed until it is sent (``properties``)."""
+
+    summary: str
+    source: str
+    level: str
+    """The router's level; the event's severity is drawn from it (``EVENT_SEVERITY``)."""
+    custom_details: Mapping[str, Any]
+    event_class: str | None = None
+    component: str | None = None
+    group: str | None = None
+    links: Sequence[EventLink] | None = None
+    """None: the event has no ``links``."""
+    client: str | None = None
+
+    @property
+    def severity(self) -> EventSeverity:
+        return event_severity(self.level)
+
+    def properties(self) -> dict[str, Any]:
+        """The event's ``payload``, ``client`` and ``links``, as ``send_event`` takes them."""
+        payload: dict[str, Any] = {
+            "summary": self.summary[:SUMMARY_LIMIT],
+            "source": self.source,
+            "severity": self.severity,
+        }
+        if self.event_class is not None:
+            payload["class"] = self.event_class[:255]
+        payload["custom_details"] = dict(self.custom_details)
+        if self.component:
+            payload["component"] = self.component
+        if self.group:
+            payload["group"] = self.group
+        properties: dict[str, Any] = {"payload": payload}
+        if self.client is not None:
+            properties["client"] = self.client
+        if self.links is not None:
+            properties["links"] = [{"href": link.href, "text": link.text} for link in self.links]
+        return properties
 
 
 def _retry_after(response: Any) -> float | None:
@@ -231,6 +292,13 @@ class PagerDuty:
             )
         self._call(lambda: client.send_event(action, dedup_key=dedup_key, **properties))
 
+    def trigger(self, key_name: str, dedup_key: str, event: Trigger) -> None:
+        """Trigger (or update) the PagerDuty alert of ``dedup_key`` through ``key_name``."""
+        self.send_event(key_name, "trigger", dedup_key, **event.properties())
+
+    def resolve(self, key_name: str, dedup_key: str) -> None:
+        self.send_event(key_name, "resolve", dedup_key)
+
 
 def note_text(decision: StoredDecision, runbook: Runbook | None) -> str:
     """The note added to a PagerDuty incident routed to a runbook."""
@@ -257,34 +325,43 @@ def dedup_key(source: str, fingerprint: str) -> str:
     return f"runbook-router:{source}:{fingerprint}"[:255]
 
 
-def trigger_properties(alert: StoredAlert, decision: StoredDecision) -> dict[str, Any]:
-    """The Events API v2 ``payload``, ``links`` and ``client`` of a trigger."""
+def alert_trigger(alert: StoredAlert, decision: StoredDecision) -> Trigger:
+    """The trigger of an alert routed to a ``page:`` key."""
     labels = alert.labels
     summary = f"[{decision.level}] {alert.name}"
     if alert.summary and alert.summary != alert.name:
         summary += f": {alert.summary}"
-    payload: dict[str, Any] = {
-        "summary": summary[:SUMMARY_LIMIT],
-        "source": labels.get("instance")
-        or labels.get("hostname")
-        or labels.get("service")
-        or alert.source,
-        "severity": _LEVEL_TO_EVENT_SEVERITY.get(decision.level, "warning"),
-        "class": alert.name[:255],
-        "custom_details": {
+    links = None
+    if decision.runbook_url:
+        text = f"Runbook {decision.runbook}" if decision.runbook else "Runbook"
+        links = [EventLink(decision.runbook_url, text)]
+    return Trigger(
+        summary,
+        labels.get("instance") or labels.get("hostname") or labels.get("service") or alert.source,
+        decision.level,
+        {
             "labels": labels,
             "level": decision.level,
             "reason": decision.reason,
             "route": decision.route,
             "runbook": decision.runbook,
         },
-    }
-    if component := labels.get("service"):
-        payload["component"] = component
-    if group := labels.get("env") or labels.get("cluster"):
-        payload["group"] = group
-    properties: dict[str, Any] = {"payload": payload, "client": "runbook-router"}
-    if decision.runbook_url:
-        text = f"Runbook {decision.runbook}" if decision.runbook else "Runbook"
-        properties["links"] = [{"href": decision.runbook_url, "text": text}]
-    return properties
+        event_class=alert.name,
+        component=labels.get("service"),
+        group=labels.get("env") or labels.get("cluster"),
+        links=links,
+        client=ROUTER,
+    )
+
+
+def unacknowledged_trigger(view: MessageView) -> Trigger:
+    """The page of a message nobody acknowledged in Slack in time (its route's ``page:``)."""
+    first = view.members[0] if view.members else None
+    title = (first.summary or first.name) if first else view.group_key
+    return Trigger(
+        f"[{view.level}] Not acknowledged in Slack: {title}",
+        ROUTER,
+        view.level,
+        {"channel": view.channel, "route": view.route},
+        links=[EventLink(view.runbook_url, "Runbook")] if view.runbook_url else [],
+    )

@@ -17,7 +17,16 @@ from router.dispatcher import Dispatcher
 from router.errors import DeliveryError, Reason
 from router.metrics import Metrics
 from router.notifiers.message import MessageRenderer
-from router.notifiers.pagerduty import PagerDuty, dedup_key, note_text, responders
+from router.notifiers.pagerduty import (
+    PagerDuty,
+    Trigger,
+    alert_trigger,
+    dedup_key,
+    event_severity,
+    note_text,
+    responders,
+    unacknowledged_trigger,
+)
 from router.records import StoredDecision
 from router.sources import pagerduty as pd_source
 from router.store import Store
@@ -289,3 +298,52 @@ def test_pagerduty_incidents_are_never_paged_back(setup: Setup, tmp_path: Path) 
     setup.send(TRIGGERED, rules.decide)
     setup.run_for(3)
     assert setup.fake.bodies("/v2/enqueue") == []
+
+
+# -- the one event builder --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("level", "severity"),
+    [("SEV0", "critical"), ("SEV1", "critical"), ("SEV2", "error"), ("SEV3", "warning"),
+     ("SEV4", "info")],
+)  # fmt: skip
+def test_an_alerts_page_and_an_unacknowledged_page_share_one_severity_map(
+    setup: Setup, tmp_path: Path, level: str, severity: str
+) -> None:
+    from router.decide import load_ruleset
+
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        "routes:\n"
+        "  - {name: db, matchers: ['alertname=\"DatabaseConnectionPoolHigh\"'], runbook: RUN-001,\n"
+        f"     channel: '#db', page: database, severity: {level}}}\n",
+        encoding="utf-8",
+    )
+    rules = load_ruleset(routes, RUNBOOKS)
+    firing = make_alert(env="prod", instance="db-1")
+    setup.store.ingest([(firing, rules.decide(firing))])
+    alert, view = setup.store.load_alert(1), setup.store.load_message(1)
+    assert alert is not None
+    assert view is not None
+    assert alert_trigger(alert, alert.decisions[0]).severity == severity
+    unacknowledged = unacknowledged_trigger(view)
+    assert unacknowledged.severity == severity
+    assert unacknowledged.properties() == {
+        "payload": {
+            "summary": f"[{level}] Not acknowledged in Slack: DatabaseConnectionPoolHigh",
+            "source": "runbook-router",
+            "severity": severity,
+            "custom_details": {"channel": "#db", "route": "db"},
+        },
+        "links": [{"href": "http://127.0.0.1:8080/runbooks/RUN-001", "text": "Runbook"}],
+    }
+
+
+def test_a_level_off_the_scale_is_a_warning_and_a_trigger_without_links_has_none() -> None:
+    assert event_severity("SEV9") == "warning"
+    event = Trigger("x" * 2000, "db-1", "SEV9", {}, event_class="y" * 300)
+    properties = event.properties()
+    assert set(properties) == {"payload"}
+    assert len(properties["payload"]["summary"]) == 1024
+    assert len(properties["payload"]["class"]) == 255
