@@ -5,9 +5,12 @@ import contextlib
 import itertools
 import random
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -443,3 +446,22 @@ def test_entries_are_delivered_several_at_once(h: Harness, ruleset: Ruleset) -> 
     assert h.dispatcher.dispatch_due() == 2 * WORKERS
     assert h.metric("router_deliveries_overdue_total") == 0
     assert h.store.next_due() is None
+
+
+def test_importing_the_dispatcher_loads_no_handler_nor_what_handlers_use() -> None:
+    """The contract is the dispatcher's (Handler, Deferred, DispatchStore): router/deliveries
+    imports it, never the reverse."""
+    code = (
+        "import sys, router.dispatcher; "
+        "print(' '.join(m for m in sys.modules if m.startswith('router.')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    ).stdout.split()
+    assert "router.dispatcher" in loaded
+    above = ("router.deliveries", "router.slackapp", "router.incident", "router.notifiers")
+    assert [m for m in loaded if m.startswith(above)] == []
