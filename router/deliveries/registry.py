@@ -1,9 +1,11 @@
 """Every delivery kind and the handler that delivers it: the one place they are listed.
 
 A new kind is an ``OutboxKind`` member (router/store/kinds.py), a handler module
-here in router/deliveries/, and one line in ``KINDS``. Handlers are built once, at
-start-up, from the ``Parts`` they share; each reads the ruleset in force through
-what it was given (router/deliveries/current.py), never through the composition root.
+here in router/deliveries/ (with the store Protocol it needs beside it), and its
+line in ``KINDS`` (and the import). Handlers are built once, at start-up, from the
+``Parts`` they share: each gets the store as its own Protocol (mypy checks the Store
+against each at its line here), and reads the ruleset in force through what it was
+given (router/deliveries/current.py), never through the composition root.
 """
 
 from __future__ import annotations
@@ -15,15 +17,15 @@ from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 from router.alertmanagers import Alertmanagers
 from router.clock import Clock
 from router.decide import Ruleset
-from router.deliveries.heartbeat import HeartbeatChecker, HeartbeatStore
-from router.deliveries.hold import HoldRelease, HoldStore
-from router.deliveries.pagerduty_event import AlertStore, PagerDutyEvent
+from router.deliveries.heartbeat import HeartbeatChecker
+from router.deliveries.hold import HoldRelease
+from router.deliveries.pagerduty_event import PagerDutyEvent
 from router.deliveries.pagerduty_note import PagerDutyNote
-from router.deliveries.reconcile import Reconciler, ReconcileStore
-from router.deliveries.response_clock import ResponseClock, ResponseClockStore
-from router.deliveries.runbook_post import RunbookPost, RunbookPostStore
-from router.deliveries.slack_action import ActionStore, SlackAction
-from router.deliveries.slack_message import SlackMessage, SlackMessageStore
+from router.deliveries.reconcile import Reconciler
+from router.deliveries.response_clock import ResponseClock
+from router.deliveries.runbook_post import RunbookPost
+from router.deliveries.slack_action import SlackAction
+from router.deliveries.slack_message import SlackMessage
 from router.dispatcher import Handler
 from router.metrics import Metrics
 from router.notifiers import Notifier
@@ -31,6 +33,7 @@ from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
 from router.oncall.lookup import OnCall
 from router.slackapp.actions import ActionRunner
+from router.store import Store
 from router.store.kinds import OutboxKind
 
 if TYPE_CHECKING:
@@ -39,25 +42,12 @@ if TYPE_CHECKING:
 H = TypeVar("H")
 
 
-class DeliveryStore(
-    SlackMessageStore,
-    AlertStore,
-    ActionStore,
-    RunbookPostStore,
-    ResponseClockStore,
-    HoldStore,
-    HeartbeatStore,
-    ReconcileStore,
-    Protocol,
-):
-    """What the handlers need of the store, together (each declares its own part)."""
-
-
 @dataclass(frozen=True)
 class Parts:
     """What the handlers are built from, once at start-up."""
 
-    store: DeliveryStore
+    store: Store
+    """Handed to each handler as the Protocol it declares (never used whole here)."""
     notifier: Notifier
     renderer: Callable[[], MessageRenderer]
     """A Slack message renderer of the ruleset in force (``Current.renderer``)."""
@@ -133,7 +123,7 @@ class Registered:
 
 def register_all(
     dispatcher: Dispatcher,
-    store: DeliveryStore,
+    store: Store,
     notifier: Notifier,
     renderer: Callable[[], MessageRenderer],
     metrics: Metrics,
