@@ -1,8 +1,8 @@
-"""The one registry of delivery kinds, and the narrow part of the store each handler declares."""
+"""The one registry of delivery kinds, and the narrow part of the store each handler takes
+(tests/test_ports.py checks the Store against every such port)."""
 
 from __future__ import annotations
 
-import inspect
 import random
 import typing
 from pathlib import Path
@@ -41,14 +41,6 @@ PORTS: dict[type, type] = {
     Reconciler: ReconcileStore,
 }
 """Each consumer of the store, and the Protocol it declares beside itself."""
-
-
-def _members(port: type) -> list[str]:
-    names: list[str] = []
-    for cls in port.__mro__:
-        if getattr(cls, "_is_protocol", False) and cls is not typing.Protocol:
-            names += [n for n in vars(cls) if not n.startswith("_") and n not in names]
-    return names
 
 
 def _store(tmp_path: Path) -> Store:
@@ -110,21 +102,3 @@ def test_each_consumer_takes_its_own_port_not_the_store(consumer: type) -> None:
     hints = typing.get_type_hints(vars(consumer)["__init__"])
     assert hints["store"] is PORTS[consumer]
     assert hints["store"] is not Store
-
-
-@pytest.mark.parametrize("port", list(dict.fromkeys(PORTS.values())), ids=lambda p: p.__name__)
-def test_the_store_has_every_method_of_each_port_with_its_parameters(
-    port: type, tmp_path: Path
-) -> None:
-    store = _store(tmp_path)
-    members = _members(port)
-    assert members, f"{port.__name__} declares nothing"
-    for name in members:
-        declared = getattr(port, name)
-        assert hasattr(store, name), f"Store has no {name} ({port.__name__})"
-        if isinstance(declared, property):
-            continue
-        have = inspect.signature(getattr(store, name)).parameters
-        for param in list(inspect.signature(declared).parameters)[1:]:  # less self
-            assert param in have, f"Store.{name} has no parameter {param} ({port.__name__})"
-    store.engine.dispose()
