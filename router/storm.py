@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from router.config import LEVEL_NAMES, LevelName, Storm
+from router.severity import Severity
 
-if TYPE_CHECKING:
-    from router.decide import Decision
+
+class Decision(Protocol):
+    """What the policy reads of one of an alert's decisions (router.decide.Decision)."""
+
+    @property
+    def notify(self) -> bool: ...
+
+    @property
+    def severity(self) -> Severity: ...
 
 
 @dataclass(frozen=True)

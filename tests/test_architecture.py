@@ -102,8 +102,6 @@ entry here is no longer true, so the list only shrinks)."""
 
 KNOWN_CYCLES: frozenset[tuple[str, ...]] = frozenset(
     {
-        # Storm policy reads decisions and decide builds storm policy: sources removes it.
-        ("router.decide", "router.storm"),
         # router/http/deps.py and the runtime (above, KNOWN_UPWARD): sources.
         ("router.http", "router.runtime"),
         # A message draws its timeline (incident) and the timeline uses the message's
