@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -169,12 +169,17 @@ class Settings(BaseSettings):
         return keys
 
     def secrets_for(self, env_name: str) -> list[str]:
-        """The configured values of a credential variable; commas separate rotations."""
-        value = {
-            "ALERTMANAGER_TOKEN": self.alertmanager_token,
-            "GRAFANA_TOKEN": self.grafana_token,
-            "PAGERDUTY_WEBHOOK_SECRETS": self.pagerduty_webhook_secrets,
-            "DATADOG_WEBHOOK_SECRET": self.datadog_webhook_secret,
-            "SENTRY_CLIENT_SECRET": self.sentry_client_secret,
-        }[env_name]
+        """The configured values of a credential variable (a source's ``secret_env``);
+        commas separate rotations."""
+        value: SecretStr | None = getattr(self, SECRET_FIELDS[env_name])
         return self.tokens(value)
+
+
+SECRET_FIELDS: dict[str, str] = {
+    alias: name
+    for name, spec in Settings.model_fields.items()
+    if isinstance(spec.validation_alias, AliasChoices) and SecretStr in get_args(spec.annotation)
+    for alias in spec.validation_alias.choices
+    if isinstance(alias, str)
+}
+"""The field of each credential variable (``SecretStr``), by the variable's name."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -37,7 +37,7 @@ from router.http.bodies import TooMany, parse_json, read_body
 from router.http.deps import RuntimeDep
 from router.records import ExplainedAlert
 from router.runtime import Runtime
-from router.sources import SOURCES, Source
+from router.sources import SOURCES, Parsed, Source
 from router.store import IngestRequest
 
 log = logging.getLogger("router")
@@ -113,22 +113,23 @@ def decode_and_decide(
     ruleset: Ruleset,
     source: Source,
     body: bytes,
-    content_type: str | None,
+    headers: Mapping[str, str],
     now: float,
     max_alerts: int,
-) -> tuple[Any, Batch | None]:
-    """The body decoded, and its alerts decided; None instead of them for a request of
-    more than CHUNK_ALERTS (``decided_in_chunks`` does those as they are written)."""
+) -> tuple[Parsed, Batch | None]:
+    """The body decoded and read, and its alerts decided; None instead of them for a
+    request of more than CHUNK_ALERTS (``decided_in_chunks`` does those as they are
+    written)."""
     try:
-        data = parse_json(body, content_type, listing=("alerts", max_alerts))
+        data = parse_json(body, headers.get("content-type"), listing=("alerts", max_alerts))
     except TooMany:
         raise PayloadTooLarge(
             f"alerts: more than {max_alerts} in one request (ROUTER_MAX_ALERTS)"
         ) from None
-    listed = data.get("alerts") if isinstance(data, dict) else None
-    if isinstance(listed, list) and len(listed) > CHUNK_ALERTS:
-        return data, None
-    return data, [(alert, ruleset.decide(alert, now)) for alert in source.parse(data)]
+    parsed = source.read(data, headers, chunk=CHUNK_ALERTS)
+    if parsed.later is not None:
+        return parsed, None
+    return parsed, [(alert, ruleset.decide(alert, now)) for alert in parsed.alerts]
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,14 +176,15 @@ def noted(batch: Batch) -> list[Noted]:
 
 
 def decided_in_chunks(
-    ruleset: Ruleset, source: Source, data: Any, now: float, notes: list[Noted]
+    ruleset: Ruleset, later: Callable[[], Iterator[list[Alert]]], now: float, notes: list[Noted]
 ) -> Callable[[], Iterator[Batch]]:
-    """The request's alerts, CHUNK_ALERTS at a time, decided when the writer asks for
-    them; what is noted of each goes to ``notes`` (afresh if the writer starts over)."""
+    """The request's alerts, a slice at a time (``Parsed.later``), decided when the writer
+    asks for them; what is noted of each goes to ``notes`` (afresh if the writer starts
+    over)."""
 
     def chunks() -> Iterator[Batch]:
         notes.clear()
-        for alerts in source.chunks(data, CHUNK_ALERTS):
+        for alerts in later():
             batch = [(alert, ruleset.decide(alert, now)) for alert in alerts]
             notes.extend(noted(batch))
             yield batch
@@ -190,9 +192,9 @@ def decided_in_chunks(
     return chunks
 
 
-def not_a_replay(rt: Runtime, source: Source, data: Any) -> None:
+def not_a_replay(rt: Runtime, parsed: Parsed) -> None:
     """A signed event older than ROUTER_REPLAY_WINDOW is refused (a captured request)."""
-    when = source.occurred_at(data)
+    when = parsed.occurred_at
     if when is None:
         return
     age = rt.clock.now() - when.timestamp()
@@ -254,22 +256,23 @@ def log_stored(stored: Sequence[Noted]) -> None:
 async def ingest(rt: Runtime, source: Source, request: Request) -> Response:
     """Verify, parse, decide, store; 202 only once the alerts are durably stored."""
     body = await receive(rt, request, source, check=True)
-    ruleset, content_type, now = rt.ruleset, request.headers.get("content-type"), rt.clock.now()
+    ruleset, headers, now = rt.ruleset, request.headers, rt.clock.now()
     most = rt.settings.max_alerts
-    data, batch = await cpu(
-        body, lambda: decode_and_decide(ruleset, source, body, content_type, now, most)
+    parsed, batch = await cpu(
+        body, lambda: decode_and_decide(ruleset, source, body, headers, now, most)
     )
-    not_a_replay(rt, source, data)
-    delivery_id = source.delivery_id(request.headers, data)
+    not_a_replay(rt, parsed)
+    delivery_id = parsed.delivery_id
     notes: list[Noted] = []
+    later = parsed.later
     stored = IngestRequest(
         batch or [],
         delivery=(source.name, delivery_id) if delivery_id else None,
         pagerduty_notes=rt.pagerduty_rest,
         storm=ruleset.storm_policy,
         timed_levels=ruleset.timed_levels,
-        chunks=decided_in_chunks(ruleset, source, data, now, notes) if batch is None else None,
-        size=len(data["alerts"]) if batch is None else 0,
+        chunks=decided_in_chunks(ruleset, later, now, notes) if later is not None else None,
+        size=parsed.size,
     )
     # Answered once the group this request joined is committed (router/store/group.py).
     result = await asyncio.wrap_future(rt.writer.submit(stored))

@@ -11,6 +11,7 @@ from router.notifiers.blocks import open_runbook
 from router.notifiers.buttons import Button
 from router.notifiers.mrkdwn import button_url
 from router.runbooks import Catalog
+from router.sources import page_button
 from router.store import MessageView
 
 INCIDENT_LEVELS = ("SEV0", "SEV1", "SEV2")
@@ -88,21 +89,9 @@ def _link_buttons(view: MessageView, *, shows_alertmanager: bool = False) -> lis
     front page only when *Show in Alertmanager* is not there)."""
     first = view.members[0]
     found: list[tuple[str, str, str]] = []
-    if first.url and not (shows_alertmanager and first.url == external_url(view)):
-        source_label = {
-            "pagerduty": ("Open in PagerDuty", Button.OPEN_PAGERDUTY),
-            "sentry": ("Open in Sentry", Button.OPEN_SOURCE),
-            "grafana": ("Alert rule", Button.OPEN_SOURCE),
-            "datadog": ("", ""),  # the monitor link below is the same page
-        }.get(
-            view.source,
-            (
-                "Prometheus graph" if "/graph" in first.url else "Alert source",
-                Button.OPEN_SOURCE,
-            ),
-        )
-        if source_label[0]:
-            found.append((source_label[0], source_label[1], first.url))
+    shown_already = shows_alertmanager and first.url == external_url(view)
+    if first.url and not shown_already and (button := page_button(view.source, first.url)):
+        found.append((*button, first.url))
     for kind, label in _LINK_BUTTONS.items():
         if url := first.links.get(kind):
             found.append((label, f"open_{kind}", url))

@@ -14,6 +14,7 @@ import shlex
 from collections import defaultdict
 from datetime import UTC, datetime
 
+from router import sources
 from router.alert import Alert, SourceName
 from router.clock import Clock, SystemClock
 from router.config_values import RUNBOOK_ID
@@ -31,7 +32,7 @@ USAGE = """*`/runbook`* finds the procedure for what is on fire.
 level and channel such an alert gets (`source=datadog` for another source)
 • `/runbook status` drafts a status update for the newest alert firing in the channel
 • `/runbook oncall` or `/runbook oncall db-primary` says who is on call and until when"""
-SOURCES: tuple[SourceName, ...] = ("alertmanager", "pagerduty", "datadog")
+SOURCES: tuple[SourceName, ...] = tuple(s.name for s in sources.SOURCES.values())
 
 
 def _answer(text: str) -> Reply:

@@ -1,89 +1,132 @@
 """Alert sources. One module each, registered here by hand (no discovery by name).
 
-Each source supplies a pure ``parse`` (JSON value in, ``list[Alert]`` out, raising
-``PayloadError`` that names the bad path), a ``verify`` for its authentication
-and, where the sender has one, the id that marks a redelivery.
-Adding a source is one new module and one line in ``SOURCES``.
+Each source supplies a pure ``read`` (JSON value and headers in, a ``Parsed`` out: its
+alerts and, where the sender has them, the id that marks a redelivery and when the
+event happened; raising ``PayloadError`` that names the bad path) and a ``verify`` for
+its authentication. ``SOURCES`` is the one list of them, with the setting that holds
+each one's credential and the label of the button to an alert's page at its source:
+the router's other lists of sources (settings, ``/runbook why``, message buttons) are
+read from it. Adding a source is one new module, one entry here, its name in
+``SourceName`` and its secret in ``Settings``.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from router.alert import Alert, SourceName
 from router.sources import alertmanager, datadog, grafana, pagerduty, sentry
+from router.sources._payload import NO_HEADERS, Parsed, Reader
 
+__all__ = ["SOURCES", "Parsed", "Source", "page_button"]
 
-def _no_delivery_id(headers: Mapping[str, str], data: Any) -> str | None:
-    return None
-
-
-def _no_time(data: Any) -> datetime | None:
-    return None
+OPEN_SOURCE = "open_source"
+"""The action id of the button to an alert's page (router.notifiers.buttons.Button)."""
 
 
 @dataclass(frozen=True)
 class Source:
     name: SourceName
-    parse: Callable[[Any], list[Alert]]
+    reader: Reader
+    """The module's ``read``: what one request's body (and headers) says, in one pass."""
     verify: Callable[[Mapping[str, str], bytes, list[str]], None]
     secret_env: str
-    """The environment variable holding the credential ``verify`` checks."""
-    delivery_id: Callable[[Mapping[str, str], Any], str | None] = _no_delivery_id
-    """The sender's id for one delivery, the same on its retries: stored, never twice."""
+    """The environment variable holding the credential ``verify`` checks (a Settings field)."""
+    page_button: str | Callable[[str], str] | None = "Alert source"
+    """The label of the button to the alert's own page (``Alert.url``), or what makes it
+    from that address; None: no such button (another one opens the same page)."""
+    page_action: str = OPEN_SOURCE
+    """That button's action id (a router.notifiers.buttons.Button)."""
     signature_header: str | None = None
     """Set when the body is signed: the header must be there before the body is read.
     Otherwise ``verify`` needs only the headers and runs before the body is read."""
     signed_body_limit: int = 0
     """With ``signature_header``: the most a body may be before its signature is checked
     (router/http/bodies.py), well above what the sender sends."""
-    occurred_at: Callable[[Any], datetime | None] = _no_time
-    """When the sender says the event happened (signed): too old is a replay."""
     chunked: Callable[[Any, int], Iterator[list[Alert]]] | None = None
-    """For senders of many alerts in one request: ``parse`` a slice at a time."""
+    """For senders of many alerts in one request (and no delivery id): the alerts a
+    slice at a time."""
 
-    def chunks(self, data: Any, size: int) -> Iterator[list[Alert]]:
-        """``parse``'s alerts, ``size`` at a time where the source can (else all at once)."""
-        if self.chunked is None:
-            yield self.parse(data)
-        else:
-            yield from self.chunked(data, size)
+    def read(
+        self, data: Any, headers: Mapping[str, str] = NO_HEADERS, *, chunk: int | None = None
+    ) -> Parsed:
+        """What the request says. With ``chunk``: a body of more alerts than that, from a
+        source that reads them in slices, is read later, ``chunk`` at a time, as it is
+        written (``Parsed.later``), so its memory is that of a slice."""
+        if chunk is not None and self.chunked is not None:
+            listed = data.get("alerts") if isinstance(data, dict) else None
+            if isinstance(listed, list) and len(listed) > chunk:
+                later = functools.partial(self.chunked, data, chunk)
+                return Parsed([], later=later, size=len(listed))
+        return self.reader(data, headers)
+
+    def parse(self, data: Any) -> list[Alert]:
+        """The body's alerts (``read``'s, without headers)."""
+        return self.reader(data, NO_HEADERS).alerts
 
 
-SOURCES: dict[str, Source] = {
-    "alertmanager": Source(
+def _registry(*sources: Source) -> dict[str, Source]:
+    named: dict[str, Source] = {s.name: s for s in sources}
+    if len(named) != len(sources):
+        raise AssertionError("a source registered twice")
+    return named
+
+
+SOURCES: dict[str, Source] = _registry(
+    Source(
         "alertmanager",
-        alertmanager.parse,
+        alertmanager.read,
         alertmanager.verify,
         "ALERTMANAGER_TOKEN",
+        alertmanager.page_button,
         chunked=alertmanager.chunks,
     ),
-    "grafana": Source(
-        "grafana", grafana.parse, grafana.verify, "GRAFANA_TOKEN", chunked=grafana.chunks
+    Source(
+        "grafana",
+        grafana.read,
+        grafana.verify,
+        "GRAFANA_TOKEN",
+        "Alert rule",
+        chunked=grafana.chunks,
     ),
-    "pagerduty": Source(
+    Source(
         "pagerduty",
-        pagerduty.parse,
+        pagerduty.read,
         pagerduty.verify,
         "PAGERDUTY_WEBHOOK_SECRETS",
-        pagerduty.delivery_id,
+        "Open in PagerDuty",
+        "open_pagerduty",
         signature_header="x-pagerduty-signature",
         signed_body_limit=pagerduty.MAX_BODY,
-        occurred_at=pagerduty.occurred_at,
     ),
-    "datadog": Source(
-        "datadog", datadog.parse, datadog.verify, "DATADOG_WEBHOOK_SECRET", datadog.delivery_id
+    Source(
+        "datadog",
+        datadog.read,
+        datadog.verify,
+        "DATADOG_WEBHOOK_SECRET",
+        None,  # the monitor link (Alert.links) is the same page
     ),
-    "sentry": Source(
+    Source(
         "sentry",
-        sentry.parse,
+        sentry.read,
         sentry.verify,
         "SENTRY_CLIENT_SECRET",
-        sentry.delivery_id,
+        "Open in Sentry",
         signature_header="sentry-hook-signature",
         signed_body_limit=sentry.MAX_BODY,
     ),
-}
+)
+"""Every source, by name: the only list of them."""
+
+
+def page_button(source: str, url: str) -> tuple[str, str] | None:
+    """The label and action id of the button to an alert's page at ``url``, from its
+    source's entry (one not listed as Alertmanager's); None: no such button."""
+    entry = SOURCES.get(source) or SOURCES["alertmanager"]
+    label = entry.page_button
+    if label is None:
+        return None
+    return (label if isinstance(label, str) else label(url)), entry.page_action

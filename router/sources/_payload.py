@@ -1,19 +1,53 @@
-"""Helpers shared by the source parsers: validation errors that name the path."""
+"""Helpers shared by the source parsers: what a parser returns, validation errors that
+name the path."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from router import storable
+from router.alert import Alert
 from router.errors import PayloadError, dotted
 
 M = TypeVar("M", bound=BaseModel)
+NO_HEADERS: Mapping[str, str] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """What one request says, read from its body (and headers) in one pass."""
+
+    alerts: list[Alert]
+    delivery_id: str | None = None
+    """The sender's id for this delivery, the same on its retries: stored, never twice."""
+    occurred_at: datetime | None = None
+    """When the sender says the event happened (signed): too old is a replay."""
+    later: Callable[[], Iterator[list[Alert]]] | None = None
+    """Instead of ``alerts``, for a request of very many: its alerts a slice at a time,
+    parsed as they are written (router.sources.Source.read)."""
+    size: int = 0
+    """How many alerts ``later`` holds."""
+
+
+Reader = Callable[[Any, Mapping[str, str]], Parsed]
+"""A source's ``read``: the body's JSON and the request's headers in, what they say out."""
+
+
+def alerts_only(parse: Callable[[Any], list[Alert]]) -> Reader:
+    """The ``read`` of a source whose body says nothing but its alerts."""
+
+    def read(data: Any, headers: Mapping[str, str] = NO_HEADERS) -> Parsed:
+        del headers
+        return Parsed(parse(data))
+
+    return read
 
 
 def _unstorable_key(exc: ValidationError) -> bool:

@@ -16,7 +16,7 @@ from router.alert import Alert
 from router.errors import PayloadError
 from router.sources import grafana
 from router.sources._bearer import bearer
-from router.sources._payload import validate
+from router.sources._payload import alerts_only, validate
 from router.sources._webhook import Item, Webhook, in_chunks
 
 
@@ -36,4 +36,11 @@ def chunks(data: Any, size: int) -> Iterator[list[Alert]]:
     yield from in_chunks(Webhook, Item, data, "alertmanager", size)
 
 
+def page_button(url: str) -> str:
+    """The label of the button to ``generatorURL``: Prometheus's graph of the rule, mostly."""
+    return "Prometheus graph" if "/graph" in url else "Alert source"
+
+
+read = alerts_only(parse)
+"""No delivery id: Alertmanager's next notification of a group is news, never a retry."""
 verify = bearer("ALERTMANAGER_TOKEN")

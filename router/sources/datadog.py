@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from router.alert import Alert
 from router.errors import PayloadError, Unauthorized
-from router.sources._payload import check_size, validate
+from router.sources._payload import NO_HEADERS, Parsed, check_size, validate
 
 SCHEMA = "runbook-router/datadog/v1"
 
@@ -165,6 +165,11 @@ def _summary(hook: _Webhook, name: str) -> str:
     lines = (line.strip() for line in text.splitlines())
     first = next((line for line in lines if line and not line.startswith(("[", "!["))), "")
     return _plain(first)[:500] or name
+
+
+def read(data: Any, headers: Mapping[str, str] = NO_HEADERS) -> Parsed:
+    """A monitor notification -> its Alert and Datadog's id for the notification."""
+    return Parsed(parse(data), delivery_id(headers, data))
 
 
 def parse(data: Any) -> list[Alert]:

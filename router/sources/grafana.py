@@ -15,6 +15,7 @@ from typing import Any
 
 from router.alert import Alert
 from router.sources._bearer import bearer
+from router.sources._payload import alerts_only
 from router.sources._webhook import Item, Webhook, in_chunks
 
 _LINKS = {"dashboard": "dashboardURL", "panel": "panelURL", "silence": "silenceURL"}
@@ -75,4 +76,6 @@ def chunks(data: Any, size: int) -> Iterator[list[Alert]]:
     yield from in_chunks(_Webhook, _Item, data, "grafana", size, _extra)
 
 
+read = alerts_only(parse)
+"""No delivery id: Grafana's next notification of a group is news, never a retry."""
 verify = bearer("GRAFANA_TOKEN")

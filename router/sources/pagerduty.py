@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from router.alert import Alert
 from router.errors import Unauthorized
-from router.sources._payload import utc, validate
+from router.sources._payload import NO_HEADERS, Parsed, utc, validate
 
 _FIRING = {
     "incident.triggered",
@@ -77,9 +77,19 @@ class _Webhook(BaseModel):
     event: _Event
 
 
+def read(data: Any, headers: Mapping[str, str] = NO_HEADERS) -> Parsed:
+    """Webhook v3 body -> its Alerts, the delivery's id and when the event happened
+    (``event.occurred_at``, signed with the body: a replay's age gives it away)."""
+    event = validate(_Webhook, data).event
+    return Parsed(_alerts(data, event), delivery_id(headers, data), event.occurred_at)
+
+
 def parse(data: Any) -> list[Alert]:
     """Webhook v3 body -> one Alert for incident lifecycle events, else none."""
-    event = validate(_Webhook, data).event
+    return read(data).alerts
+
+
+def _alerts(data: Any, event: _Event) -> list[Alert]:
     event_type = event.event_type
     if event_type not in _FIRING | _RESOLVED:
         return []
@@ -157,8 +167,3 @@ def delivery_id(headers: Mapping[str, str], data: Any) -> str | None:
         return f"event:{event_id.strip()}"[:200]
     value = headers.get("x-webhook-id", "").strip()
     return value[:200] or None
-
-
-def occurred_at(data: Any) -> datetime | None:
-    """``event.occurred_at``, signed with the body: a replay's age gives it away."""
-    return validate(_Webhook, data).event.occurred_at

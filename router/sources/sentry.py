@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from router.alert import Alert
 from router.errors import PayloadError, Unauthorized
-from router.sources._payload import check_size, utc, validate
+from router.sources._payload import NO_HEADERS, Parsed, check_size, utc, validate
 
 _TAG_NAME = re.compile(r"[^A-Za-z0-9_]")
 _PROJECT_IN_URL = re.compile(r"/projects/(?P<org>[^/]+)/(?P<project>[^/]+)/events/")
@@ -207,6 +207,11 @@ def _metric_alert(hook: _Webhook, data: dict[str, Any]) -> Alert:
         raw=data,
         refires=False,  # a new breach is a new incident (a new identifier)
     )
+
+
+def read(data: Any, headers: Mapping[str, str] = NO_HEADERS) -> Parsed:
+    """An alert webhook -> its Alert, and the digest of its signed body as the delivery id."""
+    return Parsed(parse(data), delivery_id(headers, data))
 
 
 def parse(data: Any) -> list[Alert]:

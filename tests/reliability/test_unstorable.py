@@ -90,8 +90,7 @@ def parsed(source: str, body: str) -> PayloadError | int:
     src = SOURCES[source]
     try:
         data = parse_json(body.encode("utf-8", "surrogatepass"), "application/json")
-        src.occurred_at(data)
-        return len(src.parse(data))
+        return len(src.read(data).alerts)
     except PayloadError as exc:
         return exc
 

@@ -121,7 +121,10 @@ def test_why_other_source_and_unmatched(command: RunbookCommand) -> None:
         ("why", "Usage: `/runbook why"),
         ("why env=prod", "Usage: `/runbook why"),
         ("why X nolabel", "`nolabel` is not label=value."),
-        ("why X source=nagios", "source must be one of alertmanager, pagerduty, datadog."),
+        (
+            "why X source=nagios",
+            "source must be one of alertmanager, grafana, pagerduty, datadog, sentry.",
+        ),
         ('why "unterminated', "Could not read that"),
     ],
 )
