@@ -17,6 +17,7 @@ import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 from fastapi import Request
 from starlette.requests import ClientDisconnect
 
@@ -25,6 +26,8 @@ from router.errors import Overloaded, PayloadError, PayloadTooLarge
 
 _JSON_TYPES = ("application/json", "text/json")
 _SPACE = re.compile(r"[ \t\n\r]*")
+_LONG_INTEGER = re.compile(rb"\d{20}|-\d{19}")
+"""Digits of an integer orjson may read as a float (past 64 bits): read by ``json``."""
 RETRY_UNVERIFIED = 5
 """Seconds a sender refused for the budget is told to wait (Retry-After)."""
 
@@ -163,12 +166,27 @@ def parse_json(
     """The body as JSON (values made storable), or a PayloadError naming what is wrong.
 
     ``listing`` (a key and a limit): the top-level list at that key may hold at most
-    that many entries, refused (TooMany) before the rest of it is decoded."""
+    that many entries, refused (TooMany) before the rest of it is decoded.
+
+    orjson reads it first (a few times faster than ``json``) when it reads it as
+    ``storable.loads`` does: it refuses NaN, Infinity, 1e999, lone surrogates and any
+    malformed text, and an integer past 64 bits is never handed to it (it would make
+    it a float); those, and a body too long to be within ``listing`` for sure, go to
+    the standard decoder, whose errors name the place."""
     media = (content_type or "").split(";")[0].strip().lower()
     if media and media not in _JSON_TYPES and not media.endswith("+json"):
         raise PayloadError(
             "Content-Type", f"expected application/json, got {media}", status_code=415
         )
+    if (listing is None or len(body) <= 2 * listing[1]) and not _LONG_INTEGER.search(body):
+        # A list of more than ``limit`` entries needs more than 2 * limit bytes.
+        with contextlib.suppress(orjson.JSONDecodeError):  # the decoder below says where
+            return orjson.loads(body)
+    return decode_json(body, listing)
+
+
+def decode_json(body: bytes, listing: tuple[str, int] | None = None) -> Any:
+    """``parse_json``'s reading with the standard decoder, whatever the body."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -3,6 +3,7 @@ after), and decoding that stops at a list's limit."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -13,8 +14,14 @@ from hypothesis import strategies as st
 from starlette.requests import Request
 
 from router import storable
-from router.errors import Overloaded, PayloadTooLarge
-from router.http.bodies import TooMany, UnverifiedBodies, loads_listing_at_most
+from router.errors import Overloaded, PayloadError, PayloadTooLarge
+from router.http.bodies import (
+    TooMany,
+    UnverifiedBodies,
+    decode_json,
+    loads_listing_at_most,
+    parse_json,
+)
 
 
 def request(length: int | None) -> Request:
@@ -88,3 +95,52 @@ def test_text_that_is_not_json_fails_as_the_decoder_fails_it(text: str) -> None:
             return "refused", str(exc)
 
     assert outcome(lambda t: loads_listing_at_most(t, "alerts", 100)) == outcome(storable.loads)
+
+
+NUMBERS = st.sampled_from(
+    ["0", "-0", "1.5", "-2.5e-3", "1e999", "-1E400", "NaN", "Infinity", "-Infinity",
+     "12345678901234567890", "-9223372036854775809", "18446744073709551615",
+     "9" * 4001, "0.1000000000000000055511151231257827", "4e-320"]
+)  # fmt: skip
+STRINGS = st.sampled_from(
+    ['"a"', '"\\u0000"', '"\\ud800"', '"\\udc00x"', '"\\ud83d\\ude00"', '"é"', '"\\t"', '"\x01"']
+)
+
+
+def outcome(decode: Callable[[], Any]) -> tuple[str, Any]:
+    try:
+        return "decoded", decode()
+    except PayloadError as exc:
+        return "refused", (exc.status_code, str(exc))
+    except TooMany:
+        return "too many", None
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    values=st.lists(NUMBERS | STRINGS | JSON.map(json.dumps), max_size=6),
+    key=st.sampled_from(["alerts", "x"]),
+    limit=st.integers(0, 8),
+    spoil=st.sampled_from(
+        [
+            lambda b: b,
+            lambda b: b + b"}",
+            lambda b: b + b" \n",
+            lambda b: b + b",",
+            lambda b: b"\xef\xbb\xbf" + b,  # a BOM
+            lambda b: b + b"\xff",  # not UTF-8
+            lambda b: b"[" * 1100 + b,  # deeper than orjson goes
+            lambda b: b" " * 4,
+        ]
+    ),
+)
+def test_the_fast_decoder_reads_what_the_standard_one_reads(
+    values: list[str], key: str, limit: int, spoil: Callable[[bytes], bytes]
+) -> None:
+    """orjson or not, the same value (NaN, 1e999, huge integers kept as text, lone
+    surrogates) or the same refusal, naming the same place."""
+    body = spoil(f'{{"{key}": [{", ".join(values)}]}}'.encode())
+    for listing in (None, ("alerts", limit), ("alerts", 20_000)):
+        fast = outcome(functools.partial(parse_json, body, "application/json", listing))
+        standard = outcome(functools.partial(decode_json, body, listing))
+        assert repr(fast) == repr(standard)
