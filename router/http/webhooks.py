@@ -35,6 +35,7 @@ from router.errors import (
 )
 from router.http.bodies import TooMany, parse_json, read_body
 from router.http.deps import RuntimeDep
+from router.http.lean import LeanRoute
 from router.records import ExplainedAlert
 from router.runtime import Runtime
 from router.sources import SOURCES, Parsed, Source
@@ -289,8 +290,8 @@ async def ingest(rt: Runtime, source: Source, request: Request) -> Response:
     return JSONResponse(answer, status_code=202)
 
 
-@router.post("/webhooks/{source_name}", status_code=202)
-async def webhook(source_name: str, request: Request, rt: RuntimeDep) -> Response:
+async def webhook(source_name: str, request: Request) -> Response:
+    rt: Runtime = request.app.state.runtime  # a lean route: no dependencies solved
     source = SOURCES.get(source_name)
     if source is None:
         known = ", ".join(sorted(SOURCES))
@@ -309,6 +310,15 @@ async def webhook(source_name: str, request: Request, rt: RuntimeDep) -> Respons
         raise
     finally:
         rt.metrics.requests.labels(source.name, str(code)).inc()
+
+
+router.add_api_route(
+    "/webhooks/{source_name}",
+    webhook,
+    methods=["POST"],
+    status_code=202,
+    route_class_override=LeanRoute,
+)
 
 
 def explain_alerts(
