@@ -26,8 +26,17 @@ from router.errors import Overloaded, PayloadError, PayloadTooLarge
 
 _JSON_TYPES = ("application/json", "text/json")
 _SPACE = re.compile(r"[ \t\n\r]*")
-_LONG_INTEGER = re.compile(rb"\d{20}|-\d{19}")
-"""Digits of an integer orjson may read as a float (past 64 bits): read by ``json``."""
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_INTEGERS = (b"0" * 20, b"-" + b"0" * 19)
+"""Digits of an integer orjson may read as a float (past 64 bits), digits made 0."""
+
+
+def _long_integer(body: bytes) -> bool:
+    """Digits that may be an integer past 64 bits (a regex takes ten times as long)."""
+    zeros = body.translate(_DIGITS_AS_ZERO)
+    return any(run in zeros for run in _LONG_INTEGERS)
+
+
 RETRY_UNVERIFIED = 5
 """Seconds a sender refused for the budget is told to wait (Retry-After)."""
 
@@ -178,7 +187,7 @@ def parse_json(
         raise PayloadError(
             "Content-Type", f"expected application/json, got {media}", status_code=415
         )
-    if (listing is None or len(body) <= 2 * listing[1]) and not _LONG_INTEGER.search(body):
+    if (listing is None or len(body) <= 2 * listing[1]) and not _long_integer(body):
         # A list of more than ``limit`` entries needs more than 2 * limit bytes.
         with contextlib.suppress(orjson.JSONDecodeError):  # the decoder below says where
             return orjson.loads(body)
