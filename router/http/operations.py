@@ -3,18 +3,53 @@
 from __future__ import annotations
 
 import logging
+from typing import Annotated, Protocol
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
+from router.decide import Ruleset
+from router.deliveries.reconcile import Reconciler
 from router.errors import ConfigError, StoreUnavailable
-from router.http.deps import RuntimeDep
+from router.http.deps import runtime
+from router.metrics import Metrics
+from router.slackapp.socket_mode import SocketMode
 
 log = logging.getLogger("router")
 
 router = APIRouter()
+
+
+class Pingable(Protocol):
+    def ping(self) -> None: ...
+
+
+class Reloads(Protocol):
+    async def reload(self, why: str) -> Ruleset: ...
+
+
+class OperatedService(Protocol):
+    """What of the running service the operator's endpoints use (the runtime has it)."""
+
+    @property
+    def store(self) -> Pingable: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    @property
+    def socket(self) -> SocketMode | None: ...
+
+    @property
+    def reconciler(self) -> Reconciler | None: ...
+
+    @property
+    def reloader(self) -> Reloads: ...
+
+
+OperatedDep = Annotated[OperatedService, Depends(runtime)]
 
 
 @router.get("/healthz")
@@ -23,7 +58,7 @@ async def healthz() -> Response:
 
 
 @router.get("/readyz")
-async def readyz(rt: RuntimeDep) -> Response:
+async def readyz(rt: OperatedDep) -> Response:
     """Ready or not; why goes to the log, never to whoever asks (it names hosts).
 
     With Socket Mode, the connection's state is shown beside it. It does not decide
@@ -41,12 +76,12 @@ async def readyz(rt: RuntimeDep) -> Response:
 
 
 @router.get("/metrics")
-async def metrics(rt: RuntimeDep) -> Response:
+async def metrics(rt: OperatedDep) -> Response:
     return PlainTextResponse(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.post("/-/reload")
-async def reload(rt: RuntimeDep) -> Response:
+async def reload(rt: OperatedDep) -> Response:
     """Load routes and runbooks again (admin token); an invalid config keeps the running one."""
     try:
         ruleset = await rt.reloader.reload("POST /-/reload")

@@ -16,15 +16,17 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from router.alert import Alert
+from router.clock import Clock
 from router.decide import Decision, Ruleset
 from router.errors import (
     PayloadError,
@@ -33,13 +35,15 @@ from router.errors import (
     StoreUnavailable,
     Unauthorized,
 )
-from router.http.bodies import TooMany, parse_json, read_body
-from router.http.deps import RuntimeDep
+from router.http.bodies import TooMany, UnverifiedBodies, parse_json, read_body
+from router.http.deps import runtime
 from router.http.lean import LeanRoute
+from router.http.refusals import RefusalLog
+from router.metrics import Metrics
 from router.records import ExplainedAlert
-from router.runtime import Runtime
+from router.settings import Settings
 from router.sources import SOURCES, Parsed, Source
-from router.store import IngestRequest
+from router.store import IngestRequest, IngestResult
 
 log = logging.getLogger("router")
 
@@ -57,12 +61,54 @@ CHUNK_ALERTS = 1000
 router = APIRouter()
 
 
-def open_source(rt: Runtime, source: Source) -> bool:
+class Writer(Protocol):
+    def submit(self, request: IngestRequest) -> Future[IngestResult]: ...
+
+
+class Waker(Protocol):
+    def wake(self) -> None: ...
+
+
+class WebhookService(Protocol):
+    """What of the running service the webhook handlers use (the runtime has it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def ruleset(self) -> Ruleset: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    @property
+    def unverified(self) -> UnverifiedBodies: ...
+
+    @property
+    def refusals(self) -> RefusalLog: ...
+
+    @property
+    def writer(self) -> Writer: ...
+
+    @property
+    def dispatcher(self) -> Waker: ...
+
+    @property
+    def pagerduty_rest(self) -> bool: ...
+
+
+WebhookDep = Annotated[WebhookService, Depends(runtime)]
+
+
+def open_source(rt: WebhookService, source: Source) -> bool:
     """routes.yaml says ``auth: {source: none}``: its requests are taken unverified."""
     return rt.ruleset.config.data.auth.get(source.name, "required") == "none"
 
 
-def verify(rt: Runtime, source: Source, request: Request, body: bytes) -> None:
+def verify(rt: WebhookService, source: Source, request: Request, body: bytes) -> None:
     """The source's credentials, unless routes.yaml says ``auth: {source: none}``."""
     if open_source(rt, source):
         return
@@ -77,7 +123,7 @@ def verify(rt: Runtime, source: Source, request: Request, body: bytes) -> None:
 
 
 async def receive(
-    rt: Runtime, request: Request, source: Source, *, check: bool, limit: int | None = None
+    rt: WebhookService, request: Request, source: Source, *, check: bool, limit: int | None = None
 ) -> bytes:
     """Credentials first: what needs no body is checked before a byte of it is read.
 
@@ -193,7 +239,7 @@ def decided_in_chunks(
     return chunks
 
 
-def not_a_replay(rt: Runtime, parsed: Parsed) -> None:
+def not_a_replay(rt: WebhookService, parsed: Parsed) -> None:
     """A signed event older than ROUTER_REPLAY_WINDOW is refused (a captured request)."""
     when = parsed.occurred_at
     if when is None:
@@ -208,7 +254,7 @@ def not_a_replay(rt: Runtime, parsed: Parsed) -> None:
         )
 
 
-def count(rt: Runtime, stored: Sequence[Noted]) -> None:
+def count(rt: WebhookService, stored: Sequence[Noted]) -> None:
     """Metrics for alerts that were stored."""
     metrics = rt.metrics
     for alert in stored:
@@ -222,7 +268,7 @@ def count(rt: Runtime, stored: Sequence[Noted]) -> None:
                 metrics.severity_unmapped.labels(alert.source).inc()
 
 
-def report(rt: Runtime, stored: Sequence[Noted]) -> None:
+def report(rt: WebhookService, stored: Sequence[Noted]) -> None:
     count(rt, stored)
     log_stored(stored)
 
@@ -254,7 +300,7 @@ def log_stored(stored: Sequence[Noted]) -> None:
             )
 
 
-async def ingest(rt: Runtime, source: Source, request: Request) -> Response:
+async def ingest(rt: WebhookService, source: Source, request: Request) -> Response:
     """Verify, parse, decide, store; 202 only once the alerts are durably stored."""
     body = await receive(rt, request, source, check=True)
     ruleset, headers, now = rt.ruleset, request.headers, rt.clock.now()
@@ -291,7 +337,7 @@ async def ingest(rt: Runtime, source: Source, request: Request) -> Response:
 
 
 async def webhook(source_name: str, request: Request) -> Response:
-    rt: Runtime = request.app.state.runtime  # a lean route: no dependencies solved
+    rt: WebhookService = request.app.state.runtime  # a lean route: no dependencies solved
     source = SOURCES.get(source_name)
     if source is None:
         known = ", ".join(sorted(SOURCES))
@@ -373,7 +419,7 @@ def instant(text: str | None, default: float) -> float:
 
 @router.post("/api/route")
 async def explain_route(
-    request: Request, rt: RuntimeDep, source: str = "alertmanager", at: str | None = None
+    request: Request, rt: WebhookDep, source: str = "alertmanager", at: str | None = None
 ) -> Response:
     """A source payload in, the decision out (held or not, now or ``at``); nothing stored
     or sent (admin token)."""
