@@ -2,22 +2,29 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from router.app import create_app
-from tests.conftest import ROUTES, wait_for
 from tests.fakes.slack import FakeSlack
-from tests.helpers import ADMIN, AUTH, BODY, TOKEN, settings, stored
+from tests.helpers import (
+    ADMIN,
+    AUTH,
+    BODY,
+    ROUTES,
+    TOKEN,
+    AppClients,
+    settings,
+    stored,
+    wait_for,
+)
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(settings(tmp_path), run_dispatcher=False)) as c:
-        yield c
+def client(app_client: AppClients) -> TestClient:
+    return app_client(run_dispatcher=False)
 
 
 def test_accepts_and_stores(client: TestClient) -> None:

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from router.app import create_app
-from tests.conftest import GOLDEN, routes_without_storm, wait_for
 from tests.fakes.slack import FakeSlack
-from tests.helpers import AUTH, settings
+from tests.helpers import AUTH, GOLDEN, AppClients, routes_without_storm, wait_for
 
 BODY = (GOLDEN / "sources/alertmanager/firing-group.json").read_text()
 
@@ -28,17 +25,12 @@ def group(i: int) -> bytes:
 
 
 @pytest.fixture
-def client(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[TestClient]:
-    app = create_app(
-        settings(
-            tmp_path,
-            config=routes_without_storm(tmp_path),  # five groups at once: not a storm here
-            slack_bot_token="xoxb-test",
-            slack_api_url=fake_slack.base_url,
-        )
+def client(tmp_path: Path, fake_slack: FakeSlack, app_client: AppClients) -> TestClient:
+    return app_client(
+        config=routes_without_storm(tmp_path),  # five groups at once: not a storm here
+        slack_bot_token="xoxb-test",
+        slack_api_url=fake_slack.base_url,
     )
-    with TestClient(app) as c:
-        yield c
 
 
 def drained(client: TestClient) -> None:

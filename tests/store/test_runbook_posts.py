@@ -22,8 +22,9 @@ from router.slackapp import interactions
 from router.slackapp.checklist import posted_steps
 from router.store import CHECKLIST_POST, FeedbackQuestion, Store
 from router.store.events import STEP_DONE, STEP_FAILED, STEP_SKIPPED, TICKS
-from tests.conftest import FakeClock, make_alert
+from tests.fakes.clock import FakeClock
 from tests.fakes.notifier import RecordingNotifier
+from tests.helpers import make_alert
 
 JANE, BOB = "U0JANE0001", "U0BOB00001"
 CHANNEL, ALERT_TS, CHECKLIST_TS = "C0DBONCALL", "1700000000.000100", "1700000000.000200"
