@@ -32,6 +32,7 @@ from router.notifiers import Notifier
 from router.notifiers.pagerduty import PagerDuty
 from router.runtime import Runtime
 from router.settings import Settings
+from tests.fakes.clock import FakeClock
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -288,14 +289,40 @@ def make_alert(
     )
 
 
-def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll until ``check`` holds; never a fixed sleep."""
+def wait_for(
+    check: Callable[[], bool],
+    timeout: float,
+    what: str,
+    *,
+    meanwhile: Callable[[], None] | None = None,
+) -> None:
+    """Poll until ``check`` holds; never a fixed sleep. ``meanwhile`` runs between looks
+    (``time_passes``: the app's fake clock moves on)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
+        if meanwhile is not None:
+            meanwhile()
         time.sleep(0.02)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def time_passes(
+    client: TestClient, clock: FakeClock, step: float = 1.0, until: float | None = None
+) -> Callable[[], None]:
+    """For ``wait_for(..., meanwhile=)``: each look moves the app's fake clock ``step``
+    seconds on (never past ``until``) and wakes its dispatcher, so a backoff of seconds (or
+    Slack's pace of a message a second per channel) passes in milliseconds, in order."""
+    dispatcher = runtime(client).dispatcher
+
+    def tick() -> None:
+        clock.advance(step if until is None else max(0.0, min(step, until - clock.now())))
+        portal = client.portal
+        assert portal is not None, "the client is not started"
+        portal.call(dispatcher.wake)  # in the app's loop, as a webhook wakes it
+
+    return tick
 
 
 def sharded_routes(folder: Path, shards: int, channel: str = "#shard") -> str:
