@@ -47,10 +47,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.search import pct, publish  # noqa: E402
-from tests.conftest import sharded_routes  # noqa: E402
-from tests.e2e.conftest import Alertmanager  # noqa: E402
+from tests.e2e.processes import Alertmanager  # noqa: E402
 from tests.fakes import postgres  # noqa: E402
 from tests.fakes.slack import FakeSlack  # noqa: E402
+from tests.helpers import sharded_routes  # noqa: E402
 
 TOKEN = "bench-token"
 CONNECTIONS = 16

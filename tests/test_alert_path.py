@@ -21,9 +21,8 @@ from fastapi.testclient import TestClient
 
 import router
 from router.app import create_app
-from tests.conftest import wait_for
 from tests.fakes.slack import FakeSlack
-from tests.helpers import AUTH, BODY, settings
+from tests.helpers import AUTH, BODY, settings, wait_for
 
 ROUTER = Path(router.__file__).resolve().parent
 CONTRIBUTING = ROUTER.parent / "CONTRIBUTING.md"

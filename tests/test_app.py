@@ -2,22 +2,31 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from router.app import create_app
-from tests.conftest import ROUTES, wait_for
+from tests.fakes.clock import FakeClock
 from tests.fakes.slack import FakeSlack
-from tests.helpers import ADMIN, AUTH, BODY, TOKEN, settings, stored
+from tests.helpers import (
+    ADMIN,
+    AUTH,
+    BODY,
+    ROUTES,
+    TOKEN,
+    AppClients,
+    settings,
+    stored,
+    time_passes,
+    wait_for,
+)
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(settings(tmp_path), run_dispatcher=False)) as c:
-        yield c
+def client(app_client: AppClients) -> TestClient:
+    return app_client(run_dispatcher=False)
 
 
 def test_accepts_and_stores(client: TestClient) -> None:
@@ -224,7 +233,7 @@ def test_delivers_to_slack_in_the_background(tmp_path: Path, fake_slack: FakeSla
 
 
 def test_no_secret_in_any_log_line(
-    tmp_path: Path, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, fake_slack: FakeSlack, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     secrets = {"slack": "xoxb-test", "signing": "signing-secret-42", "pd": "pd-token-42"}
     app = create_app(
@@ -234,7 +243,8 @@ def test_no_secret_in_any_log_line(
             slack_api_url=fake_slack.base_url,
             slack_signing_secret=secrets["signing"],
             pagerduty_api_token=secrets["pd"],
-        )
+        ),
+        clock=clock,
     )
     fake_slack.fail_next = [(429, {"Retry-After": "0"}), (500, {})]
     with caplog.at_level(logging.DEBUG), TestClient(app) as c:
@@ -244,8 +254,12 @@ def test_no_secret_in_any_log_line(
             content=BODY,
             headers={"Authorization": "Bearer wrong-token-xyz"},
         )
-        wait_for(lambda: bool(fake_slack.posts()), 10, "the message")
+        # the 500's backoff (2 s) passes on the app's clock, not in real time
+        wait_for(
+            lambda: bool(fake_slack.posts()), 10, "the message", meanwhile=time_passes(c, clock)
+        )
     assert fake_slack.posts()
+    assert fake_slack.fail_next == []  # the 429 and the 500 were answered, and logged
     assert "Sending a request" in caplog.text, "slack_sdk's debug lines must be in what is checked"
     logged = caplog.text + "".join(str(r.__dict__) for r in caplog.records)
     for secret in [TOKEN, "wrong-token-xyz", *secrets.values()]:

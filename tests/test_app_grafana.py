@@ -8,9 +8,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from router.app import create_app
-from tests.conftest import GOLDEN, wait_for
 from tests.fakes.slack import FakeSlack
-from tests.helpers import AUTH, settings, stored
+from tests.helpers import AUTH, GOLDEN, settings, stored, wait_for
 
 GRAFANA_TOKEN = "glsa-0123456789"
 FOLDER = GOLDEN / "sources" / "grafana"

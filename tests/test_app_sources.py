@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,8 @@ from fastapi.testclient import TestClient
 
 from router.app import create_app
 from router.errors import ConfigError
-from tests.conftest import GOLDEN, wait_for
 from tests.fakes.slack import FakeSlack
-from tests.helpers import ADMIN, settings, stored
+from tests.helpers import ADMIN, GOLDEN, AppClients, settings, stored, wait_for
 
 PD_SECRET = "whsec_pd_0123456789"
 DD_SECRET = "dd-secret-0123456789"
@@ -35,14 +33,12 @@ def pd_headers(body: bytes, secret: str = PD_SECRET, webhook_id: str = "wh-1") -
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    s = settings(
-        tmp_path,
+def client(app_client: AppClients) -> TestClient:
+    return app_client(
+        run_dispatcher=False,
         pagerduty_webhook_secrets=f"old-secret,{PD_SECRET}",
         datadog_webhook_secret=DD_SECRET,
     )
-    with TestClient(create_app(s, run_dispatcher=False)) as c:
-        yield c
 
 
 def test_signed_pagerduty_webhook_is_stored(client: TestClient) -> None:

@@ -11,7 +11,7 @@ import yaml
 
 from router.cli import main
 from router.store import Store
-from tests.conftest import GOLDEN, ROOT, ROUTES, RUNBOOKS
+from tests.helpers import GOLDEN, ROOT, ROUTES, RUNBOOKS
 
 ARGS = ["--config", str(ROUTES), "--runbooks", str(RUNBOOKS)]
 

@@ -11,7 +11,7 @@ from router.config_values import parse_duration
 from router.decide import load_ruleset
 from router.errors import ConfigError
 from router.routing import RouteTable
-from tests.conftest import GOLDEN, ROOT, ROUTES, RUNBOOKS, make_alert
+from tests.helpers import GOLDEN, ROOT, ROUTES, RUNBOOKS, make_alert
 
 BAD = sorted((GOLDEN / "config").glob("*.yaml"))
 

@@ -7,7 +7,7 @@ import pytest
 
 from router.decide import Ruleset, load_ruleset
 from router.errors import ConfigError
-from tests.conftest import RUNBOOKS, make_alert
+from tests.helpers import RUNBOOKS, make_alert
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import yaml
 from router import __version__
 from router.access import Surface, surface
 from router.cli import main
-from tests.conftest import ROOT, require_binary
+from tests.helpers import ROOT, require_binary
 
 VENV_BIN = Path(sys.executable).parent
 

@@ -33,8 +33,9 @@ from router.metrics import Metrics
 from router.notifiers import Posted, Rendered
 from router.notifiers.message import MessageRenderer
 from router.store import RESPONSE_CLOCK, OutboxItem, Store
-from tests.conftest import FakeClock, make_alert, wait_for
+from tests.fakes.clock import FakeClock
 from tests.fakes.notifier import RecordingNotifier
+from tests.helpers import make_alert, wait_for
 
 
 class Harness:

@@ -21,7 +21,7 @@ from router.decide import Decision, Ruleset, load_ruleset
 from router.demo import SAMPLES
 from router.matchers import parse_matchers
 from router.runbooks import Runbook, placeholders
-from tests.conftest import ROOT, make_alert
+from tests.helpers import ROOT, make_alert
 
 EXAMPLES = ["--config", str(ROOT / "routes.yaml"), "--runbooks", str(ROOT / "runbooks")]
 

@@ -9,7 +9,7 @@ import yaml
 
 from router.app import create_app
 from router.settings import Settings
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 MANIFEST: dict[str, Any] = yaml.safe_load((ROOT / "deploy/slack-app-manifest.yaml").read_text())
 

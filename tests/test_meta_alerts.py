@@ -8,8 +8,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from router.app import create_app
-from tests.conftest import GOLDEN
-from tests.helpers import AUTH, settings, stored
+from tests.helpers import AUTH, GOLDEN, settings, stored
 
 ALERTMANAGER = json.loads((GOLDEN / "sources/alertmanager/firing-single.json").read_text("utf-8"))
 

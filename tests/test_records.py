@@ -20,7 +20,8 @@ from router.records import (
 )
 from router.store import Store
 from router.store.schema import actions
-from tests.conftest import ROOT, FakeClock, make_alert
+from tests.fakes.clock import FakeClock
+from tests.helpers import ROOT, make_alert
 
 RELEASE_0_1_0 = ROOT / "tests/fixtures/databases/router-0.1.0.sqlite.sql"
 

@@ -11,8 +11,7 @@ from fastapi.testclient import TestClient
 from router.app import create_app
 from router.reload import files_state
 from router.runbooks import load_catalog
-from tests.conftest import ROOT, ROUTES, RUNBOOKS, wait_for
-from tests.helpers import ADMIN, BODY, metric, settings
+from tests.helpers import ADMIN, BODY, ROOT, ROUTES, RUNBOOKS, metric, settings, wait_for
 
 JSON = {"Content-Type": "application/json"}
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from router.app import create_app
-from tests.conftest import GOLDEN, FakeClock
-from tests.helpers import settings, stored
-from tests.slackapp.conftest import SIGNING_SECRET, interaction_body, signed
+from tests.fakes.clock import FakeClock
+from tests.helpers import GOLDEN, AppClients, settings, stored
+from tests.slack import SIGNING_SECRET, interaction_body, signed
 
 PD_SECRET = "replay-pd-secret"
 TRIGGERED = (GOLDEN / "sources/pagerduty/incident-triggered.json").read_bytes()
@@ -34,20 +33,14 @@ def pd_headers(body: bytes, webhook_id: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    clock = FakeClock(OCCURRED + 60)  # a minute after the resolve happened
-    app = create_app(
-        settings(
-            tmp_path,
-            pagerduty_webhook_secrets=PD_SECRET,
-            slack_signing_secret=SIGNING_SECRET,
-            replay_window=48 * 3600.0,
-        ),
-        clock=clock,
+def client(app_client: AppClients) -> TestClient:
+    return app_client(
+        clock=FakeClock(OCCURRED + 60),  # a minute after the resolve happened
         run_dispatcher=False,
+        pagerduty_webhook_secrets=PD_SECRET,
+        slack_signing_secret=SIGNING_SECRET,
+        replay_window=48 * 3600.0,
     )
-    with TestClient(app) as c:
-        yield c
 
 
 def test_a_captured_pagerduty_body_with_a_new_webhook_id_reopens_nothing(

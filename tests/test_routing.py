@@ -14,8 +14,7 @@ from router.config import parse_routes
 from router.decide import load_ruleset
 from router.errors import ConfigError
 from router.routing import Route, RouteTable
-from tests.conftest import ROOT, RUNBOOKS
-from tests.helpers import paste_route, receiver_names, routes_from_alertmanager
+from tests.helpers import ROOT, RUNBOOKS, paste_route, receiver_names, routes_from_alertmanager
 
 TABLE = """
 routes:

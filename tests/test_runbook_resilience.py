@@ -11,9 +11,8 @@ from fastapi.testclient import TestClient
 
 from router.app import create_app
 from router.cli import main
-from tests.conftest import ROUTES, RUNBOOKS, wait_for
 from tests.fakes.slack import FakeSlack
-from tests.helpers import ADMIN, AUTH, BODY, metric, settings
+from tests.helpers import ADMIN, AUTH, BODY, ROUTES, RUNBOOKS, metric, settings, wait_for
 
 JSON = {"Accept": "application/json"}
 

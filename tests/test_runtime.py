@@ -9,8 +9,7 @@ import pytest
 
 from router.app import build_runtime
 from router.runtime import log_surfaces, start_line
-from tests.conftest import ROUTES
-from tests.helpers import settings
+from tests.helpers import ROUTES, settings
 
 CREDENTIALS = {
     "alertmanager": "ALERTMANAGER_TOKEN",

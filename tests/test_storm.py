@@ -10,8 +10,15 @@ from router.decide import Ruleset
 from router.notifiers.message import MessageRenderer
 from router.store import MessageView, Store
 from router.storm import StormPolicy
-from tests.conftest import GOLDEN, FakeClock, check_golden, make_alert
-from tests.helpers import PHONE_BLOCKS, PHONE_CHARACTERS, visible_text
+from tests.fakes.clock import FakeClock
+from tests.helpers import (
+    GOLDEN,
+    PHONE_BLOCKS,
+    PHONE_CHARACTERS,
+    check_golden,
+    make_alert,
+    visible_text,
+)
 
 POLICY = StormPolicy(alerts=5, within=300.0, level="SEV1", channel="#incidents")
 

@@ -10,7 +10,7 @@ import pytest
 
 from router.cli import main
 from router.coverage import load_rules
-from tests.conftest import GOLDEN, ROOT, ROUTES, RUNBOOKS
+from tests.helpers import GOLDEN, ROOT, ROUTES, RUNBOOKS
 
 FOLDER = GOLDEN / "coverage"
 ARGS = ["--config", str(ROUTES), "--runbooks", str(RUNBOOKS)]

@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 
 from router.app import create_app
 from router.runtime import Runtime
-from tests.conftest import GOLDEN, FakeClock
+from tests.fakes.clock import FakeClock
 from tests.fakes.slack import FakeSlack
-from tests.helpers import AUTH, settings
+from tests.helpers import AUTH, GOLDEN, settings
 
 SECRET = "heartbeat-source-secret"
 ROUTES = """

@@ -25,9 +25,17 @@ from router.notifiers.message import MessageRenderer
 from router.slackapp.command import RunbookCommand
 from router.store import HOLD, Store
 from router.store.schema import outbox
-from tests.conftest import RUNBOOKS, FakeClock, make_alert
+from tests.fakes.clock import FakeClock
 from tests.fakes.notifier import RecordingNotifier
-from tests.helpers import ADMIN, AUTH, routes_from_alertmanager, settings, visible_text
+from tests.helpers import (
+    ADMIN,
+    AUTH,
+    RUNBOOKS,
+    make_alert,
+    routes_from_alertmanager,
+    settings,
+    visible_text,
+)
 
 ROUTES = """
 defaults: {channel: "#alerts"}

@@ -23,8 +23,8 @@ from router.deliveries.reconcile import plan
 from router.notifiers.alertmanager import ApiAlert, Listing
 from router.runtime import Runtime
 from router.store import Candidate, NewSilence, SilenceFacts
-from tests.conftest import FakeClock
 from tests.fakes.alertmanager import FakeAlertmanager
+from tests.fakes.clock import FakeClock
 from tests.fakes.postgres import PostgresServer
 from tests.fakes.slack import FakeSlack, SlackMessage
 from tests.helpers import AUTH, settings

@@ -29,9 +29,10 @@ from router.notifiers.pagerduty import PagerDuty
 from router.store import Store
 from router.store.events import INCIDENT_ANNOUNCED
 from tests import helpers
-from tests.conftest import GOLDEN, ROUTES, RUNBOOKS, FakeClock, check_golden, make_alert
+from tests.fakes.clock import FakeClock
 from tests.fakes.notifier import RecordingNotifier
 from tests.fakes.pagerduty import FakePagerDuty
+from tests.helpers import GOLDEN, ROUTES, RUNBOOKS, check_golden, make_alert
 
 MINUTE = 60.0
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import wait_for
-from tests.e2e.conftest import Alertmanager, RouterProcess
+from tests.e2e.processes import Alertmanager, RouterProcess
 from tests.fakes.slack import FakeSlack
+from tests.helpers import wait_for
 
 TOKEN = "e2e-am-token"
 

@@ -25,8 +25,7 @@ import pytest
 from router.config import parse_routes
 from router.matchers import Op
 from router.routing import Route, RouteTable
-from tests.conftest import ROOT, UPDATE_GOLDEN, make_alert, require_binary
-from tests.helpers import routes_from_alertmanager
+from tests.helpers import ROOT, UPDATE_GOLDEN, make_alert, require_binary, routes_from_alertmanager
 
 pytestmark = pytest.mark.e2e
 

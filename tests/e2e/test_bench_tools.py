@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from bench.ingest import alertmanager_config
-from tests.conftest import ROOT, require_binary
-from tests.e2e.conftest import Alertmanager, RouterProcess, http
+from tests.e2e.processes import Alertmanager, RouterProcess, http
+from tests.helpers import ROOT, require_binary
 
 TOKEN = "bench-token"
 

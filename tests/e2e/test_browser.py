@@ -16,10 +16,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import GOLDEN, ROOT, require_binary, wait_for
-from tests.e2e.conftest import RouterProcess, http
+from tests.e2e.processes import RouterProcess, http
 from tests.fakes.slack import FakeSlack
-from tests.helpers import postmortem_routes
+from tests.helpers import GOLDEN, ROOT, postmortem_routes, require_binary, wait_for
 
 CHROMIUM_ARGS = [
     "--headless",

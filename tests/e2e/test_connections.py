@@ -14,7 +14,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 
-from tests.e2e.conftest import RouterProcess, healthz_seconds
+from tests.e2e.processes import RouterProcess, healthz_seconds
 
 
 @contextlib.contextmanager

@@ -7,9 +7,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import routes_without_storm, sharded_routes, wait_for
-from tests.e2e.conftest import RouterProcess, http
+from tests.e2e.processes import RouterProcess, http
 from tests.fakes.slack import FakeSlack
+from tests.helpers import routes_without_storm, sharded_routes, wait_for
 
 TOKEN = "crash-token"
 GROUPS = 12  # one channel, paced at one message a second

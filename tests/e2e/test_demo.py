@@ -7,9 +7,9 @@ import subprocess
 import sys
 from collections.abc import Callable
 
-from tests.conftest import ROOT, wait_for
-from tests.e2e.conftest import RouterProcess, http
+from tests.e2e.processes import RouterProcess, http
 from tests.fakes.slack import FakeSlack
+from tests.helpers import ROOT, wait_for
 
 TOKEN = "demo-token"
 

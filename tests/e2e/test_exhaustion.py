@@ -29,9 +29,9 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import ROUTES, wait_for
-from tests.e2e.conftest import RouterProcess, healthz_seconds, http
+from tests.e2e.processes import RouterProcess, healthz_seconds, http
 from tests.fakes.slack import FakeSlack, SlackMessage
+from tests.helpers import ROUTES, wait_for
 
 MIB = 1024 * 1024
 SECRET = "exhaustion-secret"

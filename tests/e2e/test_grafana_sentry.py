@@ -8,9 +8,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from tests.conftest import GOLDEN, wait_for
-from tests.e2e.conftest import RouterProcess, http
+from tests.e2e.processes import RouterProcess, http
 from tests.fakes.slack import FakeSlack
+from tests.helpers import GOLDEN, wait_for
 
 GRAFANA_TOKEN = "e2e-grafana-token"
 SENTRY_SECRET = "e2e-sentry-secret"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.e2e.conftest import RouterProcess, http
+from tests.e2e.processes import RouterProcess, http
 
 TEN_MB = 10 * 1024 * 1024
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GOLDEN, ROOT, require_binary, wait_for
-from tests.e2e.conftest import RUNNING, http
+from tests.e2e.processes import RUNNING, http
+from tests.helpers import GOLDEN, ROOT, require_binary, wait_for
 
 BASE_IMAGE = "localhost/runbook-router-test-base:bookworm"
 CACHE = Path(os.environ.get("ROUTER_IMAGE_CACHE", "/var/cache/runbook-router-test"))

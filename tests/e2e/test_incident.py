@@ -8,11 +8,10 @@ import threading
 import urllib.request
 from collections.abc import Callable
 
-from tests.conftest import wait_for
-from tests.e2e.conftest import RouterProcess, http
+from tests.e2e.processes import RouterProcess, http
 from tests.fakes.slack import FakeSlack
-from tests.helpers import BODY
-from tests.slackapp.conftest import SIGNING_SECRET, interaction_body, signed
+from tests.helpers import BODY, wait_for
+from tests.slack import SIGNING_SECRET, interaction_body, signed
 
 TOKEN = "incident-token"
 

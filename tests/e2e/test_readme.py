@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 
 from router.decide import load_ruleset
-from tests.conftest import ROOT, require_binary, wait_for
-from tests.e2e.conftest import RUNNING, http
+from tests.e2e.processes import RUNNING, http
+from tests.helpers import ROOT, require_binary, wait_for
 
 
 def loaded() -> tuple[int, int]:

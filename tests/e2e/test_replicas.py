@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import routes_without_storm, wait_for
-from tests.e2e.conftest import RouterProcess, http
+from tests.e2e.processes import RouterProcess, http
 from tests.fakes.postgres import PostgresServer
 from tests.fakes.slack import FakeSlack
+from tests.helpers import routes_without_storm, wait_for
 
 TOKEN = "replica-token"
 GROUPS = 12

@@ -12,11 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import GOLDEN, ROOT, ROUTES, wait_for
-from tests.e2e.conftest import RouterProcess, http
+from tests.e2e.processes import RouterProcess, http
 from tests.fakes.slack import FakeSlack, SlackMessage, click_payload, view_submission
-from tests.helpers import BODY
-from tests.slackapp.conftest import SIGNING_SECRET, interaction_body, signed
+from tests.helpers import BODY, GOLDEN, ROOT, ROUTES, wait_for
+from tests.slack import SIGNING_SECRET, interaction_body, signed
 
 TOKEN = "learn-token"
 JANE, BOB = "U0JANE0001", "U0BOB00001"

@@ -8,8 +8,8 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import GOLDEN, ROUTES, wait_for
-from tests.e2e.conftest import RouterProcess, http
+from tests.e2e.processes import RouterProcess, http
+from tests.helpers import GOLDEN, ROUTES, wait_for
 
 
 def test_sighup_applies_a_good_config_and_keeps_the_old_one_for_a_bad(

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import require_binary, wait_for
-from tests.e2e.conftest import Alertmanager, RouterProcess, http
+from tests.e2e.processes import Alertmanager, RouterProcess, http
 from tests.fakes.postgres import PostgresServer
 from tests.fakes.slack import FakeSlack, SlackMessage, click_payload, signed_form, view_submission
+from tests.helpers import require_binary, wait_for
 
 TOKEN = "e2e-am-token"
 SECRET = "e2e-signing-secret-0123456789"

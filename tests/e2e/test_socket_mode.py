@@ -14,12 +14,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import wait_for
-from tests.e2e.conftest import RouterProcess, http
+from tests.e2e.processes import RouterProcess, http
 from tests.fakes.postgres import PostgresServer
 from tests.fakes.slack import FakeSlack, SlackMessage
 from tests.fakes.slack_socket import FakeSocketMode
-from tests.helpers import BODY
+from tests.helpers import BODY, wait_for
 
 TOKEN = "socket-token"
 APP_TOKEN = "xapp-1-A0FAKE-1-e2e"

@@ -19,9 +19,9 @@ import yaml
 
 from router.config_values import parse_duration
 from router.deliveries.heartbeat import ALERTNAME
-from tests.conftest import ROOT, wait_for
-from tests.e2e.conftest import Alertmanager, RouterProcess, http
+from tests.e2e.processes import Alertmanager, RouterProcess, http
 from tests.fakes.slack import FakeSlack
+from tests.helpers import ROOT, wait_for
 
 TOKEN = "e2e-watchdog-token"
 SCALE = 120

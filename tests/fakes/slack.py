@@ -46,7 +46,8 @@ class FakeSlack:
         self.token = token
         self.messages: list[SlackMessage] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.call_times: list[float] = []  # time.monotonic() of each call, as calls
+        self.call_times: list[float] = []  # self.clock() at each call, as calls
+        self.clock: Callable[[], float] = time.monotonic  # a test's fake clock's now, if set
         self.lock = threading.Lock()
         self.refuse_status: int | None = None  # every call answers this status
         self.fail_next: list[tuple[int, dict[str, str]]] = []  # (status, headers) queue
@@ -127,7 +128,7 @@ class FakeSlack:
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self.lock:
             self.calls.append((method, body))
-            self.call_times.append(time.monotonic())
+            self.call_times.append(self.clock())
             if self.fail_next:
                 status, headers = self.fail_next.pop(0)
                 error = "ratelimited" if status == 429 else "internal_error"

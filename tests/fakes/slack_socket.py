@@ -15,23 +15,14 @@ import asyncio
 import itertools
 import json
 import threading
-import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-
-def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
-    """tests.conftest's, which imports the fakes (so they cannot import it)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+from tests.helpers import wait_for
 
 
 @dataclass

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from router.app import create_app
 from router.errors import PayloadError, PayloadTooLarge, Unauthorized
 from router.http.refusals import RefusalLog, reason
-from tests.conftest import FakeClock
+from tests.fakes.clock import FakeClock
 from tests.helpers import BODY, TOKEN, settings
 
 WRONG = "wrong-token-that-must-stay-secret"

@@ -4,16 +4,13 @@ and stored whole or not at all, as one request."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from router.app import create_app
 from router.http import webhooks
-from tests.helpers import AUTH, settings, stored
+from tests.helpers import AUTH, AppClients, stored
 
 
 def group(count: int, **extra: Any) -> bytes:
@@ -22,11 +19,9 @@ def group(count: int, **extra: Any) -> bytes:
 
 
 @pytest.fixture
-def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+def client(app_client: AppClients, monkeypatch: pytest.MonkeyPatch) -> TestClient:
     monkeypatch.setattr(webhooks, "CHUNK_ALERTS", 10)  # slices of 10: a request of 35 is 4
-    app = create_app(settings(tmp_path, max_alerts=40), run_dispatcher=False)
-    with TestClient(app) as c:
-        yield c
+    return app_client(run_dispatcher=False, max_alerts=40)
 
 
 def test_more_alerts_than_the_limit_are_refused_naming_it(client: TestClient) -> None:

@@ -9,8 +9,9 @@ import pytest
 from router.notifiers.directory import SlackDirectory, permalink, slack_user
 from router.notifiers.log import LogNotifier
 from router.notifiers.slack import SlackNotifier, person_name
-from tests.conftest import FakeClock, wait_for
+from tests.fakes.clock import FakeClock
 from tests.fakes.slack import FakeSlack
+from tests.helpers import wait_for
 
 JANE, BOB = "U01JANE", "U02BOB"
 

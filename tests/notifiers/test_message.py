@@ -24,8 +24,7 @@ from router.notifiers.mrkdwn import (
 )
 from router.store import Member, MessageView
 from router.store.heartbeats import Heartbeat
-from tests.conftest import GOLDEN, check_golden
-from tests.helpers import PHONE_BLOCKS, PHONE_CHARACTERS, visible_text
+from tests.helpers import GOLDEN, PHONE_BLOCKS, PHONE_CHARACTERS, check_golden, visible_text
 
 NOW = 1_795_320_000.0  # 2026-11-22 01:20 UTC
 STARTED = NOW - 754

@@ -16,7 +16,8 @@ from router.decide import Ruleset
 from router.notifiers.message import MessageRenderer
 from router.sources import SOURCES
 from router.store import Store
-from tests.conftest import GOLDEN, FakeClock, check_golden
+from tests.fakes.clock import FakeClock
+from tests.helpers import GOLDEN, check_golden
 
 PAYLOADS = {
     "alertmanager": "alertmanager/firing-single.json",

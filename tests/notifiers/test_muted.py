@@ -18,7 +18,7 @@ from router.notifiers.message import MessageRenderer
 from router.notifiers.muted import alertmanager_url, matcher_lines, muted_line, silence_buttons
 from router.slackapp import silence_modal
 from router.store import Member, MessageView, SilenceView
-from tests.conftest import GOLDEN, check_golden
+from tests.helpers import GOLDEN, check_golden
 
 NOW = 1_795_320_000.0
 EXTERNAL = "https://alertmanager.example.com"

@@ -30,9 +30,10 @@ from router.notifiers.pagerduty import (
 from router.records import StoredDecision
 from router.sources import pagerduty as pd_source
 from router.store import Store
-from tests.conftest import GOLDEN, RUNBOOKS, FakeClock, make_alert
+from tests.fakes.clock import FakeClock
 from tests.fakes.notifier import RecordingNotifier
 from tests.fakes.pagerduty import FakePagerDuty
+from tests.helpers import GOLDEN, RUNBOOKS, make_alert
 
 TRIGGERED = json.loads((GOLDEN / "sources/pagerduty/incident-triggered.json").read_text())
 

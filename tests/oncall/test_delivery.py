@@ -17,13 +17,12 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from router.app import create_app
 from router.notifiers.pagerduty import PagerDuty
 from router.runtime import Runtime
-from tests.conftest import ROUTES, FakeClock
+from tests.fakes.clock import FakeClock
 from tests.fakes.notifier import RecordingNotifier
 from tests.fakes.pagerduty import FakePagerDuty
-from tests.helpers import AUTH, BODY, settings
+from tests.helpers import AUTH, BODY, ROUTES, AppClients, runtime
 
 JANE = "U0JANE0001"
 MINUTE = 60.0
@@ -71,23 +70,22 @@ class World:
 
 
 @pytest.fixture
-def w(tmp_path: Path) -> Iterator[World]:
+def w(tmp_path: Path, app_client: AppClients) -> Iterator[World]:
     pd = FakePagerDuty()
     slack = RecordingNotifier()
     slack.emails = {JANE: "jane@example.com"}
     clock = FakeClock(datetime(2026, 11, 22, 3, 5, tzinfo=UTC).timestamp())
     pagerduty = PagerDuty("pd-token", "router@example.com", {}, transport=pd.transport)
-    app = create_app(
-        settings(tmp_path, config=str(oncall_routes(tmp_path))),
+    client = app_client(
         notifier=slack,
         clock=clock,
         pagerduty=pagerduty,
         run_dispatcher=False,
+        config=str(oncall_routes(tmp_path)),
     )
-    with TestClient(app) as client:
-        world = World(client, app.state.runtime, pd, slack, clock)
-        world.rt.dispatcher.channel_interval = 0.0
-        yield world
+    world = World(client, runtime(client), pd, slack, clock)
+    world.rt.dispatcher.channel_interval = 0.0
+    yield world
     pd.hang.clear()
 
 

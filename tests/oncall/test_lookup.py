@@ -13,9 +13,10 @@ import pytest
 from router.config import parse_routes
 from router.notifiers.pagerduty import PagerDuty
 from router.oncall.lookup import OnCall
-from tests.conftest import FakeClock, wait_for
+from tests.fakes.clock import FakeClock
 from tests.fakes.notifier import RecordingNotifier
 from tests.fakes.pagerduty import FakePagerDuty
+from tests.helpers import wait_for
 
 ROUTES = """
 oncall:

@@ -14,6 +14,7 @@ import re
 import time
 import urllib.parse
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from router.app import create_app
-from tests.conftest import GOLDEN, routes_without_storm, wait_for
 from tests.fakes.slack import FakeSlack
-from tests.helpers import ADMIN_TOKEN, settings
+from tests.helpers import ADMIN_TOKEN, GOLDEN, AppClients, routes_without_storm, settings, wait_for
 
 AM_TOKEN = "am-corpus-token"
 PD_SECRET = "pd-corpus-secret"
@@ -422,7 +422,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         slack_signing_secret=SLACK_SECRET,
         max_body_bytes=LIMIT,
     )
-    with TestClient(create_app(s, run_dispatcher=False), raise_server_exceptions=False) as c:
+    with ExitStack() as stack:
+        c = AppClients(tmp, stack)(s, run_dispatcher=False, raise_server_exceptions=False)
         yield c
         listed = c.get("/alerts?state=all", headers={"Accept": "application/json"}).json()["alerts"]
         assert listed == [], "a refused request stored an alert"

@@ -14,10 +14,9 @@ from router.app import create_app
 from router.cli import main
 from router.decide import Ruleset
 from router.store import Store, migrate
-from tests.conftest import make_alert
 from tests.fakes.postgres import PostgresServer
 from tests.fakes.postgres import available as postgres_available
-from tests.helpers import AUTH, settings
+from tests.helpers import AUTH, make_alert, settings
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,12 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from router.app import create_app
 from router.config import LEVEL_NAMES
 from router.decide import Ruleset
 from router.notifiers.message import MessageRenderer
 from router.notifiers.mrkdwn import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from router.store import Member, MessageView
-from tests.helpers import ADMIN
+from tests.helpers import ADMIN, AppClients
 from tests.helpers import settings as app_settings
 
 TOKEN = "fuzz-token"
@@ -52,14 +52,15 @@ def am_shaped() -> st.SearchStrategy[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    tmp = tmp_path_factory.mktemp("fuzz")
     s = app_settings(
-        tmp_path_factory.mktemp("fuzz"),
+        tmp,
         alertmanager_token=TOKEN,
         pagerduty_webhook_secrets="s",
         datadog_webhook_secret=TOKEN,
     )
-    with TestClient(create_app(s, run_dispatcher=False), raise_server_exceptions=False) as c:
-        yield c
+    with ExitStack() as stack:
+        yield AppClients(tmp, stack)(s, run_dispatcher=False, raise_server_exceptions=False)
 
 
 FUZZ = settings(

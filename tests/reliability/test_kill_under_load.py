@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import sharded_routes, wait_for
-from tests.e2e.conftest import RouterProcess, http
+from tests.e2e.processes import RouterProcess, http
 from tests.fakes.slack import FakeSlack, SlackMessage
+from tests.helpers import sharded_routes, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -10,16 +10,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from router.app import create_app
-from tests.conftest import GOLDEN
-from tests.helpers import AUTH, settings
+from tests.helpers import AUTH, GOLDEN, AppClients
 
 AM = json.loads((GOLDEN / "sources/alertmanager/firing-group.json").read_text("utf-8"))
 PD = (GOLDEN / "sources/pagerduty/incident-triggered.json").read_text("utf-8")
@@ -55,13 +52,13 @@ STORABLE["-Infinity"] = BASE.replace('"MARK"', "-Infinity")
 
 
 @pytest.fixture
-def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(
-        settings(tmp_path, database_url=database_url, pagerduty_webhook_secrets=PD_SECRET),
+def client(database_url: str, app_client: AppClients) -> TestClient:
+    return app_client(
         run_dispatcher=False,
+        raise_server_exceptions=False,
+        database_url=database_url,
+        pagerduty_webhook_secrets=PD_SECRET,
     )
-    with TestClient(app, raise_server_exceptions=False) as c:
-        yield c
 
 
 @pytest.mark.parametrize("body", list(STORABLE.values()), ids=list(STORABLE))

@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,14 +25,12 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from router.app import create_app
 from router.errors import PayloadError
 from router.http.bodies import parse_json
 from router.runtime import Runtime
 from router.sources import SOURCES
 from router.store.schema import outbox
-from tests.helpers import payloads
-from tests.helpers import settings as app_settings
+from tests.helpers import AppClients, payloads, runtime
 
 SECRET = "unstorable-secret"
 TEXT_POISONS = ["\x00", "\ud800", "\udfff", "\x00\udc80", "a\x00\x00b"]
@@ -107,8 +104,8 @@ def headers(source: str, raw: bytes) -> dict[str, str]:
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Runtime]]:
-    secrets = dict.fromkeys(
+def app(database_url: str, app_client: AppClients) -> tuple[TestClient, Runtime]:
+    secrets: dict[str, Any] = dict.fromkeys(
         (
             "alertmanager_token",
             "grafana_token",
@@ -118,11 +115,10 @@ def app(database_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Runtime
         ),
         SECRET,
     )
-    application = create_app(
-        app_settings(tmp_path, database_url=database_url, **secrets), run_dispatcher=False
+    client = app_client(
+        run_dispatcher=False, raise_server_exceptions=False, database_url=database_url, **secrets
     )
-    with TestClient(application, raise_server_exceptions=False) as client:
-        yield client, application.state.runtime
+    return client, runtime(client)
 
 
 GOLDEN: dict[str, list[Any]] = {

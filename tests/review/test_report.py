@@ -16,7 +16,8 @@ from router.review.report import markdown, next_review, review
 from router.slackapp.checklist import posted_steps
 from router.store import FeedbackQuestion, Store
 from router.store.events import DID_NOT_HELP, HELPED, STEP_DONE, STEP_FAILED, STEP_SKIPPED
-from tests.conftest import GOLDEN, ROUTES, RUNBOOKS, FakeClock, check_golden, make_alert
+from tests.fakes.clock import FakeClock
+from tests.helpers import GOLDEN, ROUTES, RUNBOOKS, check_golden, make_alert
 
 ARGS = ["--config", str(ROUTES), "--runbooks", str(RUNBOOKS)]
 JANE, BOB = "slack:U0JANE0001", "slack:U0BOB00001"

@@ -9,7 +9,7 @@ import pytest
 from router.cli import main
 from router.runbooks import load_catalog
 from router.runbooks.lint import RULES, lint_folder
-from tests.conftest import GOLDEN, RUNBOOKS
+from tests.helpers import GOLDEN, RUNBOOKS
 
 BAD = GOLDEN / "lint/bad"
 TODAY = ["--today", "2026-11-22", "--stale-after-days", "90"]

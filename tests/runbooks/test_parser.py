@@ -10,7 +10,7 @@ from router.errors import ConfigError
 from router.runbooks import load_catalog, parse_runbook
 from router.runbooks.model import CATEGORIES
 from router.runbooks.parser import parse_entries, referenced_runbooks
-from tests.conftest import GOLDEN, ROOT, RUNBOOKS, check_golden
+from tests.helpers import GOLDEN, ROOT, RUNBOOKS, check_golden
 
 SHIPPED = sorted((RUNBOOKS).glob("*.md"))
 SEED_LAYOUT = ROOT / "tests" / "fixtures" / "seed-layout"

@@ -12,8 +12,9 @@ from router.decide import Ruleset, load_ruleset
 from router.records import ThreadSteps
 from router.slackapp.actions import ActionRunner
 from router.store import Store
-from tests.conftest import FakeClock, make_alert
+from tests.fakes.clock import FakeClock
 from tests.fakes.notifier import RecordingNotifier
+from tests.helpers import make_alert
 
 RUNBOOK = """\
 # RUN-020: Node not ready

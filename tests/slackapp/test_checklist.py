@@ -6,7 +6,6 @@ postmortem draft, ``review``); and the clicks that must not count."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from router.app import create_app
 from router.cli import main
 from router.decide import Ruleset
 from router.notifiers.buttons import Button
@@ -24,10 +22,9 @@ from router.runbooks.model import Step
 from router.slackapp import checklist
 from router.store import MessageEvent, PostedStep, RunbookPost, Store
 from router.store.events import CHECKLIST, DID_NOT_HELP, STEP_DONE, STEP_FAILED, STEP_WRONG
-from tests.conftest import GOLDEN, check_golden, wait_for
 from tests.fakes.slack import FakeSlack, SlackMessage, click_payload, view_submission
-from tests.helpers import AUTH, BODY
-from tests.slackapp.conftest import interaction_body, posted, signed, slack_settings
+from tests.helpers import AUTH, BODY, GOLDEN, AppClients, check_golden, runtime, wait_for
+from tests.slack import interaction_body, posted, signed, slack_settings
 
 JANE = "U0JANE0001"
 BOB = "U0BOB00001"
@@ -88,7 +85,7 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[World]:
+def world(tmp_path: Path, fake_slack: FakeSlack, app_client: AppClients) -> World:
     routes = tmp_path / "routes.yaml"
     text = (Path(slack_settings(tmp_path, fake_slack).config)).read_text()
     routes.write_text(
@@ -99,9 +96,8 @@ def world(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[World]:
             1,
         )
     )
-    app = create_app(slack_settings(tmp_path, fake_slack, config=str(routes)))
-    with TestClient(app) as client:
-        yield World(client, fake_slack, app.state.runtime.store, tmp_path)
+    client = app_client(slack_settings(tmp_path, fake_slack, config=str(routes)))
+    return World(client, fake_slack, runtime(client).store, tmp_path)
 
 
 def blocks_of(message: SlackMessage) -> str:

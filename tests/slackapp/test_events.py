@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,12 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
-from router.app import create_app
 from router.store import Store
-from tests.conftest import wait_for
 from tests.fakes.slack import FakeSlack, SlackMessage
-from tests.helpers import AUTH, BODY
-from tests.slackapp.conftest import posted, signed, slack_settings
+from tests.helpers import AUTH, BODY, AppClients, runtime, wait_for
+from tests.slack import posted, signed, slack_settings
 
 JANE = "U0JANE0001"
 
@@ -43,10 +40,9 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[World]:
-    app = create_app(slack_settings(tmp_path, fake_slack))
-    with TestClient(app) as client:
-        yield World(client, fake_slack, app.state.runtime.store)
+def world(tmp_path: Path, fake_slack: FakeSlack, app_client: AppClients) -> World:
+    client = app_client(slack_settings(tmp_path, fake_slack))
+    return World(client, fake_slack, runtime(client).store)
 
 
 def drained(world: World) -> None:

@@ -10,7 +10,7 @@ from router.decide import Ruleset
 from router.slackapp import checklist, feedback
 from router.store import MessageEvent, PostedStep, RunbookPost
 from router.store.events import DID_NOT_HELP, HELPED, STEP_WRONG
-from tests.conftest import GOLDEN, check_golden
+from tests.helpers import GOLDEN, check_golden
 
 T0 = 1_795_320_000.0
 EDIT = "https://git.example/runbooks/blob/main/RUN-001-database-connection-pool-exhaustion.md#L1"

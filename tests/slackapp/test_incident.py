@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,6 @@ from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
-from router.app import create_app
 from router.decide import load_ruleset
 from router.errors import PayloadError
 from router.incident import drafts
@@ -25,18 +23,21 @@ from router.notifiers.buttons import Button
 from router.slackapp import interactions
 from router.slackapp.incident import channel_name
 from router.store import Member, MessageView, Store
-from tests.conftest import (
+from tests.fakes.clock import FakeClock
+from tests.fakes.slack import FakeSlack, SlackMessage
+from tests.helpers import (
+    AUTH,
+    BODY,
     GOLDEN,
     ROUTES,
     RUNBOOKS,
-    FakeClock,
+    AppClients,
     check_golden,
     make_alert,
+    runtime,
     wait_for,
 )
-from tests.fakes.slack import FakeSlack, SlackMessage
-from tests.helpers import AUTH, BODY
-from tests.slackapp.conftest import command_body, interaction_body, posted, signed, slack_settings
+from tests.slack import command_body, interaction_body, posted, signed, slack_settings
 
 JANE = "U0JANE0001"
 CLICKS = (f"1795320000.{n:06d}" for n in itertools.count(1))
@@ -85,10 +86,9 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[World]:
-    app = create_app(slack_settings(tmp_path, fake_slack))
-    with TestClient(app) as client:
-        yield World(client, fake_slack, app.state.runtime.store)
+def world(tmp_path: Path, fake_slack: FakeSlack, app_client: AppClients) -> World:
+    client = app_client(slack_settings(tmp_path, fake_slack))
+    return World(client, fake_slack, runtime(client).store)
 
 
 def _buttons(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,14 +12,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from router.app import create_app
 from router.notifiers.pagerduty import PagerDuty
 from router.store import Store
-from tests.conftest import GOLDEN, wait_for
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack, SlackMessage
-from tests.helpers import AUTH
-from tests.slackapp.conftest import command_body, interaction_body, posted, signed, slack_settings
+from tests.helpers import AUTH, GOLDEN, AppClients, runtime, wait_for
+from tests.slack import command_body, interaction_body, posted, signed, slack_settings
 
 PD_SECRET = "pd-secret"
 JANE = "U0JANE0001"
@@ -82,14 +79,13 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[World]:
+def world(tmp_path: Path, fake_slack: FakeSlack, app_client: AppClients) -> World:
     pd = FakePagerDuty()
-    app = create_app(
+    client = app_client(
         slack_settings(tmp_path, fake_slack, pagerduty_webhook_secrets=PD_SECRET),
         pagerduty=PagerDuty("pd-token", "router@example.com", {}, transport=pd.transport),
     )
-    with TestClient(app) as client:
-        yield World(client, fake_slack, pd, app.state.runtime.store)
+    return World(client, fake_slack, pd, runtime(client).store)
 
 
 def buttons(message: SlackMessage) -> dict[str, dict[str, Any]]:

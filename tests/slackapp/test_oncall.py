@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 
 from router.app import create_app
 from router.notifiers.pagerduty import PagerDuty
-from tests.conftest import ROUTES, FakeClock
+from tests.fakes.clock import FakeClock
 from tests.fakes.notifier import RecordingNotifier
 from tests.fakes.pagerduty import FakePagerDuty
-from tests.helpers import settings
-from tests.slackapp.conftest import SIGNING_SECRET, command_body, signed
+from tests.helpers import ROUTES, settings
+from tests.slack import SIGNING_SECRET, command_body, signed
 
 JANE = "U0JANE0001"
 ONCALL = {

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,9 +9,9 @@ from fastapi.testclient import TestClient
 from router.app import create_app
 from router.errors import Unauthorized
 from router.slackapp.signature import verify
-from tests.conftest import FakeClock
-from tests.helpers import settings
-from tests.slackapp.conftest import SIGNING_SECRET, command_body, signed
+from tests.fakes.clock import FakeClock
+from tests.helpers import AppClients, settings
+from tests.slack import SIGNING_SECRET, command_body, signed
 
 
 def test_slack_documented_example_known_answer() -> None:
@@ -33,10 +32,8 @@ def test_slack_documented_example_known_answer() -> None:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    s = settings(tmp_path, slack_signing_secret=SIGNING_SECRET)
-    with TestClient(create_app(s, run_dispatcher=False)) as c:
-        yield c
+def client(app_client: AppClients) -> TestClient:
+    return app_client(run_dispatcher=False, slack_signing_secret=SIGNING_SECRET)
 
 
 def test_signed_command_is_answered(client: TestClient) -> None:

@@ -20,11 +20,10 @@ from fastapi.testclient import TestClient
 from router.app import create_app
 from router.slackapp import silence_modal
 from router.store import Store
-from tests.conftest import ROUTES, wait_for
 from tests.fakes.alertmanager import FakeAlertmanager
 from tests.fakes.slack import FakeSlack, SlackMessage, click_payload, view_submission
-from tests.helpers import AUTH
-from tests.slackapp.conftest import SIGNING_SECRET, interaction_body, posted, signed, slack_settings
+from tests.helpers import AUTH, ROUTES, wait_for
+from tests.slack import SIGNING_SECRET, interaction_body, posted, signed, slack_settings
 
 JANE = "U0JANE0001"
 BOB = "U0BOB00001"

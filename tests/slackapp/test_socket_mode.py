@@ -19,9 +19,9 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from router.errors import PayloadError, StoreUnavailable
 from router.metrics import Metrics
 from router.slackapp.socket_mode import Ack, Backoff, ConnectionsOpen, NotOpened, SocketMode
-from tests.conftest import wait_for
 from tests.fakes.slack import FakeSlack
 from tests.fakes.slack_socket import FakeSocketMode
+from tests.helpers import wait_for
 
 APP_TOKEN = "xapp-1-A0FAKE-1-secret"
 

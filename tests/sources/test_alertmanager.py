@@ -8,7 +8,7 @@ import pytest
 
 from router.errors import PayloadError, Unauthorized
 from router.sources import alertmanager
-from tests.conftest import GOLDEN
+from tests.helpers import GOLDEN
 
 FIRING = json.loads((GOLDEN / "sources/alertmanager/firing-single.json").read_text())
 

@@ -9,8 +9,7 @@ import pytest
 
 from router.alert import Alert
 from router.sources import SOURCES
-from tests.conftest import check_golden
-from tests.helpers import payloads
+from tests.helpers import check_golden, payloads
 
 MIN_GOLDENS = 5
 

@@ -9,7 +9,7 @@ import pytest
 from router.decide import load_ruleset
 from router.errors import PayloadError, Unauthorized
 from router.sources import datadog
-from tests.conftest import GOLDEN, ROOT, ROUTES, RUNBOOKS
+from tests.helpers import GOLDEN, ROOT, ROUTES, RUNBOOKS
 
 FOLDER = GOLDEN / "sources/datadog"
 TRIGGERED = json.loads((FOLDER / "triggered.json").read_text())

@@ -11,8 +11,7 @@ import pytest
 
 from router.errors import PayloadError, Unauthorized
 from router.sources import SOURCES, alertmanager, grafana
-from tests.conftest import GOLDEN
-from tests.helpers import payloads
+from tests.helpers import GOLDEN, payloads
 
 FOLDER = GOLDEN / "sources" / "grafana"
 FIRING = json.loads((FOLDER / "firing-single.json").read_text(encoding="utf-8"))

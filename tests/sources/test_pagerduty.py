@@ -10,7 +10,7 @@ import pytest
 
 from router.errors import PayloadError, Unauthorized
 from router.sources import pagerduty
-from tests.conftest import GOLDEN
+from tests.helpers import GOLDEN
 
 FOLDER = GOLDEN / "sources/pagerduty"
 TRIGGERED = json.loads((FOLDER / "incident-triggered.json").read_text())

@@ -26,9 +26,9 @@ from router.errors import PayloadError, StoreUnavailable
 from router.store import GroupWriter, IngestRequest, IngestResult, Store
 from router.store import ingest as ingest_module
 from router.store.schema import alerts, members, messages, outbox
-from tests.conftest import FakeClock, make_alert, wait_for
+from tests.fakes.clock import FakeClock
 from tests.fakes.postgres import PostgresServer
-from tests.helpers import AUTH, BODY, settings, stored
+from tests.helpers import AUTH, BODY, make_alert, settings, stored, wait_for
 
 
 def request(ruleset: Ruleset, *items: Alert, delivery: str | None = None) -> IngestRequest:

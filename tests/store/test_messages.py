@@ -13,7 +13,8 @@ from router.decide import Ruleset
 from router.store import MessageView, Store, Tally
 from router.store import messages as message_store
 from router.storm import StormPolicy
-from tests.conftest import FakeClock, make_alert
+from tests.fakes.clock import FakeClock
+from tests.helpers import make_alert
 
 BIG = message_store.LISTED_MEMBERS + 50
 STORM = StormPolicy(alerts=5, within=300.0, level="SEV1", channel="#incidents")

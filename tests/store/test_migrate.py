@@ -17,8 +17,8 @@ from router.app import create_app
 from router.cli import main
 from router.store import Store, migrate
 from router.store.schema import metadata
-from tests.conftest import ROOT, FakeClock
-from tests.helpers import settings
+from tests.fakes.clock import FakeClock
+from tests.helpers import ROOT, settings
 
 RELEASE_0_1_0 = ROOT / "tests/fixtures/databases/router-0.1.0.sqlite.sql"
 

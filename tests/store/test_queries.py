@@ -9,7 +9,7 @@ import pytest
 from router.decide import Ruleset
 from router.records import AlertFilter
 from router.store import Store
-from tests.conftest import make_alert
+from tests.helpers import make_alert
 
 
 @pytest.fixture

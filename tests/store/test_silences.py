@@ -8,7 +8,8 @@ from router.decide import Ruleset
 from router.records import SilenceNotice
 from router.store import Mirror, NewSilence, SilenceFacts, Store
 from router.store.events import NO_LONGER_ACTIVE, SILENCE_EXPIRED, SILENCED
-from tests.conftest import FakeClock, make_alert
+from tests.fakes.clock import FakeClock
+from tests.helpers import make_alert
 
 
 def two_alerts(store: Store, ruleset: Ruleset) -> int:

@@ -13,7 +13,8 @@ from router.decide import Ruleset
 from router.sources import SOURCES
 from router.store import SLACK_MESSAGE, STALE_REDELIVERY_WINDOW, Store, views_of, writes
 from router.store.schema import alerts, deliveries
-from tests.conftest import GOLDEN, RUNBOOKS, FakeClock, make_alert
+from tests.fakes.clock import FakeClock
+from tests.helpers import GOLDEN, RUNBOOKS, make_alert
 
 
 def ingest(store: Store, ruleset: Ruleset, *alerts: Alert) -> tuple[int, int]:

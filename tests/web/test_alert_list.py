@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from router.app import create_app
-from router.runtime import Runtime
-from tests.conftest import FakeClock
+from tests.fakes.clock import FakeClock
 from tests.fakes.slack import FakeSlack
-from tests.helpers import AUTH, postmortem_routes, settings
+from tests.helpers import AUTH, AppClients, postmortem_routes, runtime
 
 JSON = {"Accept": "application/json"}
 JANE, BOB = "U01JANE", "U02BOB"
@@ -55,11 +52,6 @@ def send(client: TestClient, *alerts: dict[str, Any]) -> None:
         assert response.status_code == 202, response.text
 
 
-def runtime(client: TestClient) -> Runtime:
-    rt: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    return rt
-
-
 def deliver(client: TestClient) -> None:
     """Post everything queued, at once (no channel pacing in a test)."""
     rt = runtime(client)
@@ -80,28 +72,27 @@ def names(client: TestClient, **params: str) -> list[str]:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
+def client(app_client: AppClients) -> TestClient:
     """No Slack token: messages go to the log."""
-    app = create_app(settings(tmp_path), run_dispatcher=False, clock=FakeClock())
-    with TestClient(app) as c:
-        send(c, *ALERTS)
-        yield c
+    c = app_client(run_dispatcher=False, clock=FakeClock())
+    send(c, *ALERTS)
+    return c
 
 
 @pytest.fixture
-def slack_client(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[TestClient]:
+def slack_client(tmp_path: Path, fake_slack: FakeSlack, app_client: AppClients) -> TestClient:
     """Slack (the fake) posts every message; SEV1 asks for postmortems."""
     fake_slack.names = {JANE: "Jane Doe"}
-    s = settings(
-        tmp_path,
+    c = app_client(
+        run_dispatcher=False,
+        clock=FakeClock(),
         config=postmortem_routes(tmp_path),
         slack_bot_token="xoxb-test",
         slack_api_url=fake_slack.base_url,
     )
-    with TestClient(create_app(s, run_dispatcher=False, clock=FakeClock())) as c:
-        send(c, *ALERTS)
-        deliver(c)
-        yield c
+    send(c, *ALERTS)
+    deliver(c)
+    return c
 
 
 def test_firing_now_by_default(client: TestClient) -> None:

@@ -5,20 +5,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from router.app import create_app
-from tests.helpers import settings
+from tests.helpers import AppClients, settings
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(settings(tmp_path), run_dispatcher=False)) as c:
-        yield c
+def client(app_client: AppClients) -> TestClient:
+    return app_client(run_dispatcher=False)
 
 
 def assets(html: str) -> list[str]:

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 from router.notifiers.mrkdwn import code_block, link, safe
 from router.web.blockkit import blocks_html, mrkdwn_html
-from tests.conftest import GOLDEN
+from tests.helpers import GOLDEN
 
 
 class _Tags(HTMLParser):

@@ -2,24 +2,22 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from router.app import create_app
-from tests.conftest import RUNBOOKS, FakeClock
-from tests.helpers import AUTH, BODY, settings
+from tests.fakes.clock import FakeClock
+from tests.helpers import AUTH, BODY, RUNBOOKS, AppClients, settings
 
 JSON = {"Accept": "application/json"}
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
+def client(app_client: AppClients) -> TestClient:
     clock = FakeClock()  # 2026-11-22: RUN-010 (tested 2026-05-12) is stale
-    with TestClient(create_app(settings(tmp_path), run_dispatcher=False, clock=clock)) as c:
-        yield c
+    return app_client(run_dispatcher=False, clock=clock)
 
 
 def test_index_by_category(client: TestClient) -> None:
@@ -171,14 +169,12 @@ kubectl -n {{ $labels.namespace }} get pods
 
 
 @pytest.fixture
-def nodes(tmp_path: Path) -> Iterator[TestClient]:
+def nodes(tmp_path: Path, app_client: AppClients) -> TestClient:
     """The fixture runbooks with RUN-099, which names an alert's labels."""
     runbooks = tmp_path / "runbooks"
     shutil.copytree(RUNBOOKS, runbooks)
     (runbooks / "RUN-099-node-not-ready.md").write_text(NODE_RUNBOOK, encoding="utf-8")
-    app = create_app(settings(tmp_path, runbooks=str(runbooks)), run_dispatcher=False)
-    with TestClient(app) as c:
-        yield c
+    return app_client(run_dispatcher=False, runbooks=str(runbooks))
 
 
 def node_alert(client: TestClient, node: str) -> int:

@@ -3,19 +3,17 @@ through the store, an injected clock)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from router.app import create_app
 from router.slackapp.checklist import posted_steps
 from router.store import FeedbackQuestion, Store
 from router.store.events import DID_NOT_HELP, STEP_FAILED
-from tests.conftest import ROUTES, FakeClock, make_alert
-from tests.helpers import settings
+from tests.fakes.clock import FakeClock
+from tests.helpers import ROUTES, AppClients, make_alert
 
 JSON = {"Accept": "application/json"}
 DAY = 86400.0
@@ -27,7 +25,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def client(tmp_path: Path, clock: FakeClock) -> Iterator[TestClient]:
+def client(tmp_path: Path, clock: FakeClock, app_client: AppClients) -> TestClient:
     routes = tmp_path / "routes.yaml"
     routes.write_text(
         ROUTES.read_text().replace(
@@ -36,9 +34,7 @@ def client(tmp_path: Path, clock: FakeClock) -> Iterator[TestClient]:
             1,
         )
     )
-    app = create_app(settings(tmp_path, config=str(routes)), run_dispatcher=False, clock=clock)
-    with TestClient(app) as c:
-        yield c
+    return app_client(run_dispatcher=False, clock=clock, config=str(routes))
 
 
 def _store(client: TestClient) -> Store:

@@ -1,5 +1,10 @@
+"""Slack's side of the router's Slack app in tests: requests signed as Slack signs them,
+command and interaction bodies, settings that point the router at the fake Slack
+(tests/fakes/slack.py), and the message a test's alert posted there."""
+
 from __future__ import annotations
 
+import json
 import time
 import urllib.parse
 from pathlib import Path
@@ -9,9 +14,8 @@ from slack_sdk.signature import SignatureVerifier
 
 from router.settings import Settings
 from router.store import Store
-from tests.conftest import wait_for
 from tests.fakes.slack import FakeSlack, SlackMessage
-from tests.helpers import settings
+from tests.helpers import settings, wait_for
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -44,8 +48,6 @@ def command_body(text: str, **extra: str) -> bytes:
 
 
 def interaction_body(payload: dict[str, Any]) -> bytes:
-    import json
-
     return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
 
 
