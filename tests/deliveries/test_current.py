@@ -9,8 +9,7 @@ from router.app import build_runtime
 from router.config import RoutesFile
 from router.decide import Ruleset, load_ruleset
 from router.deliveries.current import Current
-from tests.conftest import ROUTES, RUNBOOKS
-from tests.helpers import settings
+from tests.helpers import ROUTES, RUNBOOKS, settings
 
 
 def test_a_reload_swaps_the_ruleset_the_handlers_read(tmp_path: Path) -> None:

@@ -11,9 +11,8 @@ import router.app
 import router.runtime
 from router.app import build_runtime
 from router.runtime import Runtime
-from tests.conftest import make_alert
 from tests.fakes.notifier import RecordingNotifier
-from tests.helpers import settings
+from tests.helpers import make_alert, settings
 
 CLIMBS = {Path(router.app.__file__).resolve(), Path(router.runtime.__file__).resolve()}
 """The composition root: built from at start-up, never gone back to by a delivery."""
