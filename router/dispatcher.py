@@ -339,6 +339,9 @@ class Dispatcher:
                 handled, next_due = 0, None
             if handled:
                 continue
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands
+            # as the wake does, and shutdown would then wait for this loop forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), idle_wait(next_due, self.clock.now()))
+                async with asyncio.timeout(idle_wait(next_due, self.clock.now())):
+                    await self._wake.wait()
             self._wake.clear()

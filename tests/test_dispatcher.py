@@ -466,3 +466,22 @@ def test_importing_the_dispatcher_loads_no_handler_nor_what_handlers_use() -> No
     assert "router.dispatcher" in loaded
     above = ("router.deliveries", "router.slackapp", "router.incident", "router.notifiers")
     assert [m for m in loaded if m.startswith(above)] == []
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
+def test_a_cancel_as_the_loop_wakes_stops_it(h: Harness, turns: int) -> None:
+    """Shutdown cancels the loop; a wake just before must not swallow the cancel."""
+
+    async def scenario() -> None:
+        task = asyncio.create_task(h.dispatcher.run())
+        await _until(lambda: h.dispatcher._wake is not None, "the loop started")
+        await asyncio.sleep(0.05)  # idle: waiting to be woken
+        h.dispatcher.wake()
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)
+        assert done, "the loop went on after its cancel"
+        assert task.cancelled()
+
+    asyncio.run(scenario())
