@@ -11,7 +11,7 @@ from router.records import ACTION, Action
 from router.store import queue
 from router.store.database import Database
 from router.store.ingest import first_delivery
-from router.store.schema import SLACK_ACTION, actions, alerts, members, messages, pk
+from router.store.schema import OPEN, SLACK_ACTION, actions, alerts, members, messages, pk
 
 SLACK_EVENT = "slack-event"
 """The deliveries' source for Slack's Events API event ids."""
@@ -74,7 +74,7 @@ class Acknowledgements(Database):
                     sa.select(messages.c.id).where(
                         messages.c.slack_channel == slack_channel,
                         messages.c.slack_ts == slack_ts,
-                        messages.c.closed.is_(False),
+                        OPEN,
                     )
                 ).scalar()
                 return message_id is not None and self._ack(conn, int(message_id), user_id)

@@ -18,7 +18,7 @@ from router.store.database import Database
 from router.store.heartbeats import GROUP_PREFIX as HEARTBEAT_GROUP
 from router.store.plan import message_key, message_row
 from router.store.runbook_posts import FEEDBACK_POST, PostedStep, open_post
-from router.store.schema import RUNBOOK_POST, alerts, members, messages, runbook_posts, ts
+from router.store.schema import OPEN, RUNBOOK_POST, alerts, members, messages, runbook_posts, ts
 from router.store.silences import SilenceView, silence_views
 
 LISTED_MEMBERS = 100
@@ -482,7 +482,7 @@ class MessageStore(Database):
         with self._read() as conn:
             message_id = conn.execute(
                 sa.select(messages.c.id)
-                .where(messages.c.slack_channel == slack_channel, messages.c.closed.is_(False))
+                .where(messages.c.slack_channel == slack_channel, OPEN)
                 .order_by(messages.c.created_at.desc(), messages.c.id.desc())
                 .limit(1)
             ).scalar()

@@ -18,10 +18,10 @@ from sqlalchemy.engine import Connection
 from router.alert import Alert
 from router.decide import Decision
 from router.store import queue
-from router.store.schema import chunks, members, messages, pk, ts
+from router.store.schema import OPEN, chunks, members, messages, pk, ts
 
 _OPEN_MESSAGES = sa.select(messages.c.id, messages.c.key).where(
-    messages.c.key.in_(sa.bindparam("keys", expanding=True)), messages.c.closed.is_(False)
+    messages.c.key.in_(sa.bindparam("keys", expanding=True)), OPEN
 )
 _MEMBERSHIP = sa.select(
     members.c.message_id,
@@ -198,7 +198,7 @@ class Plan:
                 .where(
                     members.c.alert_id.in_(chunk),
                     members.c.status == "firing",
-                    messages.c.closed.is_(False),
+                    OPEN,
                 )
             ):
                 ends_at = resolved[alert_id] or self.now

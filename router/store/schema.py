@@ -52,7 +52,8 @@ alerts = sa.Table(
 )
 sa.Index("ix_alerts_updated", alerts.c.updated_at)
 sa.Index("ix_alerts_status_updated", alerts.c.status, alerts.c.updated_at)  # /alerts: firing now
-sa.Index("ix_alerts_fired", alerts.c.source, alerts.c.fired_at)
+# A source's arrivals in the storm window, counted from the index alone (status included).
+sa.Index("ix_alerts_fired", alerts.c.source, alerts.c.fired_at, alerts.c.status)
 
 messages = sa.Table(
     "messages",
@@ -93,6 +94,19 @@ sa.Index(
 )
 
 sa.Index("ix_messages_runbook", messages.c.runbook_id, messages.c.created_at)  # its use
+STORM = messages.c.kind == sa.literal_column("'storm'")
+"""A storm message, written as ``ix_messages_storm``'s predicate is (a bound parameter
+would not let SQLite's planner use a partial index)."""
+sa.Index(
+    "ix_messages_storm",
+    messages.c.source,
+    sqlite_where=sa.text("kind = 'storm'"),
+    postgresql_where=sa.text("kind = 'storm'"),
+)
+
+OPEN = messages.c.closed == sa.false()
+"""A message still open, written as ``uq_messages_open_key``'s predicate is (``closed = 0``)
+so that SQLite's planner uses that index; ``closed IS 0`` would scan every message."""
 
 members = sa.Table(
     "message_alerts",

@@ -27,6 +27,7 @@ from router.store.database import Database
 from router.store.events import NO_LONGER_ACTIVE, SILENCE_ENDING, SILENCE_EXPIRED, SILENCED
 from router.store.plan import Plan
 from router.store.schema import (
+    OPEN,
     RECONCILE,
     alerts,
     chunks,
@@ -284,7 +285,7 @@ class Silences(Database):
             .join(alerts, alerts.c.id == members.c.alert_id)
             .join(messages, messages.c.id == members.c.message_id)
             .where(
-                messages.c.closed.is_(False),
+                OPEN,
                 messages.c.kind == "group",
                 messages.c.source.in_(sorted(set(sources))),
                 members.c.status == "firing",
@@ -414,7 +415,7 @@ def _messages_of(conn: Connection, alert_ids: Iterable[int]) -> set[int]:
                 .where(
                     members.c.alert_id.in_(chunk),
                     members.c.status == "firing",
-                    messages.c.closed.is_(False),
+                    OPEN,
                 )
             ).scalars()
         )

@@ -18,7 +18,7 @@ from router.decide import Decision
 from router.severity import Severity
 from router.store import queue
 from router.store.plan import Membership, OpenMessage, Plan
-from router.store.schema import alerts, chunks, members, messages
+from router.store.schema import OPEN, STORM, alerts, chunks, members, messages
 from router.storm import StormPolicy
 
 
@@ -27,7 +27,7 @@ def end_storms(conn: Connection, now: float) -> int:
     ended = list(
         conn.execute(
             sa.select(messages.c.id).where(
-                messages.c.kind == "storm",
+                STORM,
                 messages.c.storm_ended_at.is_(None),
                 messages.c.storm_last_arrival + messages.c.storm_within < now,
             )
@@ -119,9 +119,7 @@ class StormPlan(Plan):
         key = json.dumps(["pointer", storm.id, decision.channel])
         if (message := self.open_messages.get(key)) is not None:
             return message
-        row = self.conn.execute(
-            sa.select(messages.c.id).where(messages.c.key == key, messages.c.closed.is_(False))
-        ).first()
+        row = self.conn.execute(sa.select(messages.c.id).where(messages.c.key == key, OPEN)).first()
         if row is not None:
             self.open_messages[key] = OpenMessage(row.id, key)
             self.load_membership()
@@ -141,9 +139,9 @@ class StormPlan(Plan):
     def _storm_message(self, source: str, policy: StormPolicy) -> tuple[OpenMessage, bool]:
         row = self.conn.execute(
             sa.select(messages.c.id, messages.c.key).where(
-                messages.c.kind == "storm",
+                STORM,
                 messages.c.source == source,
-                messages.c.closed.is_(False),
+                OPEN,
                 messages.c.storm_ended_at.is_(None),
             )
         ).first()
@@ -180,8 +178,8 @@ class StormPlan(Plan):
                     .where(
                         members.c.alert_id.in_(chunk),
                         members.c.status == "firing",
-                        messages.c.kind == "storm",
-                        messages.c.closed.is_(False),
+                        STORM,
+                        OPEN,
                     )
                 ).scalars()
             )
