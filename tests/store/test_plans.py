@@ -31,6 +31,7 @@ BOUNDED = ("USING INDEX ix_messages_storm",)
 
 
 def group(n: int, status: str = "firing") -> list[Alert]:
+    ends: dict[str, Any] = {"ends_at": "2026-11-22T01:10:00Z"} if status == "resolved" else {}
     return [
         make_alert(
             "KubePodCrashLooping",
@@ -38,7 +39,7 @@ def group(n: int, status: str = "firing") -> list[Alert]:
             status=status,
             severity="warning",
             pod=f"pod-{n}-{k}",
-            **({"ends_at": "2026-11-22T01:10:00Z"} if status == "resolved" else {}),
+            **ends,
         )
         for k in range(4)
     ]
