@@ -100,6 +100,13 @@ class Plan:
         """This request's alerts that were stored before (the others are in no message)."""
         self.touched: dict[int, set[int]] = {}
         """Alert id -> the messages it changed (to tell each request what it did)."""
+        self.raised: dict[int, str] = {}
+        """Message id -> the most severe level this plan set firing in it, where no change
+        could have made it less severe: its level is found without counting its members."""
+        self.recount: set[int] = set()
+        """Messages a change may have made less severe (a resolve, a level lowered)."""
+        self.created: set[int] = set()
+        """Messages this plan inserted: every member they have is one of its changes."""
         self._inserts: list[dict[str, Any]] = []
         self._updates: list[dict[str, Any]] = []
 
@@ -142,6 +149,7 @@ class Plan:
         for chunk in chunks(list(rows)):
             for row in self.conn.execute(_OPEN_MESSAGES, {"keys": list(chunk)}):
                 self.open_messages[row.key] = OpenMessage(row.id, row.key)
+                self.created.add(row.id)
 
     def insert_message(self, key: str, **values: Any) -> OpenMessage:
         """A new open message (version 0: the first change makes it 1)."""
@@ -151,6 +159,7 @@ class Plan:
         )
         message = OpenMessage(pk(result), key)
         self.open_messages[key] = message
+        self.created.add(message.id)
         return message
 
     def join(
@@ -180,9 +189,18 @@ class Plan:
             if current.status != "firing":
                 row |= {"starts_at": ts(alert.starts_at), "ends_at": None}
             self._updates.append(row | {"b_message": message.id, "b_alert": alert_id})
+        if current is None or current.status != "firing" or wanted.level <= current.level:
+            self.fired(message.id, wanted.level)
+        else:  # a firing member less severe than it was: the message may be, too
+            self.recount.add(message.id)
         self.membership[(message.id, alert_id)] = wanted
         self.changed.add(message.id)
         self.touched.setdefault(alert_id, set()).add(message.id)
+
+    def fired(self, message_id: int, level: str) -> None:
+        """A member of the message fires at ``level`` now (it did not, or less severely)."""
+        known = self.raised.get(message_id)
+        self.raised[message_id] = level if known is None else min(known, level)
 
     def add_member(self, message_id: int, alert_id: int, row: dict[str, Any]) -> None:
         """A new member row (status, level, reason, ack_by, starts_at), written at flush()."""
@@ -211,6 +229,7 @@ class Plan:
                     }
                 )
                 self.changed.add(message_id)
+                self.recount.add(message_id)
                 self.touched.setdefault(alert_id, set()).add(message_id)
 
     def write_members(self) -> None:
@@ -227,4 +246,7 @@ class Plan:
     def flush(self) -> None:
         """Write what is planned, and move every changed message on."""
         self.write_members()
-        queue.move_messages(self.conn, self.now, self.changed, self.timed_levels)
+        raised = {i: level for i, level in self.raised.items() if i not in self.recount}
+        queue.move_messages(
+            self.conn, self.now, self.changed, self.timed_levels, raised, self.created
+        )

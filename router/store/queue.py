@@ -7,7 +7,7 @@ version it delivered, so changes made while Slack is away collapse into one edit
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,8 +33,17 @@ _MEMBER_LEVELS = (
     .where(members.c.message_id.in_(sa.bindparam("ids", expanding=True)))
     .group_by(members.c.message_id)
 )
-_MESSAGE_VERSIONS = sa.select(messages.c.id, messages.c.version).where(
+_MESSAGE_VERSIONS = sa.select(messages.c.id, messages.c.version, messages.c.level).where(
     messages.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+_NEXT = messages.update().where(messages.c.id == sa.bindparam("b_id"))
+_RAISED: sa.BindParameter[str] = sa.bindparam("raised", type_=sa.String)
+_FIRING_NEW = _NEXT.values(version=messages.c.version + 1, closed=False, resolved_at=None)
+"""A message created in this transaction: all its members fired in it."""
+_FIRING = _FIRING_NEW.values(
+    # The more severe of the level it had (an open message's: its firing members') and
+    # the one its changes fired at.
+    level=sa.case((messages.c.level < _RAISED, messages.c.level), else_=_RAISED),
 )
 _QUEUED = sa.select(outbox.c.ref, outbox.c.state, outbox.c.version).where(
     outbox.c.kind == sa.bindparam("kind"), outbox.c.ref.in_(sa.bindparam("refs", expanding=True))
@@ -47,8 +56,16 @@ def move_messages(
     now: float,
     message_ids: Iterable[int],
     timed_levels: frozenset[str] = frozenset(),
+    raised: Mapping[int, str] | None = None,
+    created: Container[int] = (),
 ) -> None:
     """These messages changed: next version, level and state, and their entries armed.
+
+    A message's level is that of its most severe alert still firing, or of all when none
+    is (then it is closed). ``raised``: open messages whose changes only set members
+    firing, each with the most severe level they fired at; theirs is found from the level
+    they had (or that alone, for a message ``created`` in this transaction) without
+    counting their members (a storm lists thousands). The others are counted.
 
     A message firing at one of ``timed_levels`` (levels with response times) gets its
     response-time clock; a clock already there looks again when its message closes.
@@ -56,31 +73,43 @@ def move_messages(
     ids = sorted(set(message_ids))
     if not ids:
         return
-    firing: dict[int, str | None] = dict.fromkeys(ids)
+    raised = raised or {}
+    counted = [i for i in ids if i not in raised]
+    firing: dict[int, str | None] = dict.fromkeys(counted)
     every: dict[int, str] = {}
-    for chunk in chunks(ids):
+    for chunk in chunks(counted):
         for row in conn.execute(_MEMBER_LEVELS, {"ids": list(chunk)}):
             firing[row.message_id] = row.firing
             every[row.message_id] = row.every
-    conn.execute(
-        messages.update()
-        .where(messages.c.id == sa.bindparam("b_id"))
-        .values(version=messages.c.version + 1),
-        [
-            {
-                "b_id": i,
-                "updated_at": now,
-                # The level is that of the most severe alert still firing.
-                "level": firing[i] or every[i],
-                "closed": not firing[i],
-                "resolved_at": None if firing[i] else now,
-            }
-            for i in ids
-        ],
-    )
+    if counted:
+        conn.execute(
+            _NEXT.values(version=messages.c.version + 1),
+            [
+                {
+                    "b_id": i,
+                    "updated_at": now,
+                    "level": firing[i] or every[i],
+                    "closed": not firing[i],
+                    "resolved_at": None if firing[i] else now,
+                }
+                for i in counted
+            ],
+        )
+    kept = [{"b_id": i, "updated_at": now, "raised": raised[i]} for i in ids if i in raised]
+    new = [row for row in kept if row["b_id"] in created]
+    if new:
+        conn.execute(
+            _FIRING_NEW, [{"b_id": r["b_id"], "updated_at": now, "level": r["raised"]} for r in new]
+        )
+    old = [row for row in kept if row["b_id"] not in created]
+    if old:
+        conn.execute(_FIRING, old)
     versions: dict[int, int] = {}
     for chunk in chunks(ids):
-        versions.update(conn.execute(_MESSAGE_VERSIONS, {"ids": list(chunk)}).all())
+        for row in conn.execute(_MESSAGE_VERSIONS, {"ids": list(chunk)}):
+            versions[row.id] = row.version
+            if row.id in raised:
+                firing[row.id] = row.level
     arm(conn, now, SLACK_MESSAGE, versions)
     timed = [i for i in ids if firing[i] in timed_levels]
     if timed:

@@ -112,6 +112,7 @@ class StormPlan(Plan):
             self.membership[(message.id, row.id)] = Membership(
                 "firing", severity.level, severity.reason, None
             )
+            self.fired(message.id, severity.level)
             self.changed.add(message.id)
 
     def pointer(self, storm: OpenMessage, alert: Alert, decision: Decision) -> OpenMessage:
