@@ -14,6 +14,7 @@ from dataclasses import replace
 import pytest
 import sqlalchemy as sa
 
+from router.config import LevelName
 from router.decide import Decision, Ruleset
 from router.store import Store
 from router.store.schema import members, messages
@@ -22,11 +23,11 @@ from tests.fakes.clock import FakeClock
 from tests.helpers import make_alert
 
 SEVERITIES = ("critical", "error", "warning", "info")
-LEVELS = ("SEV0", "SEV1", "SEV2", "SEV3", "SEV4")
+LEVELS: tuple[LevelName, ...] = ("SEV0", "SEV1", "SEV2", "SEV3", "SEV4")
 STORM = StormPolicy(alerts=6, within=300.0, level="SEV1", channel="#incidents")
 
 
-def at(decisions: list[Decision], level: str) -> list[Decision]:
+def at(decisions: list[Decision], level: LevelName) -> list[Decision]:
     return [replace(d, severity=replace(d.severity, level=level)) for d in decisions]
 
 
@@ -65,7 +66,7 @@ def test_every_message_is_as_its_members_say(
                 severity=rng.choice(SEVERITIES),
                 pod=f"pod-{group}-{pod}",
                 fingerprint=f"fp-{group}-{pod}",
-                **({"ends_at": "2026-11-22T01:10:00Z"} if status == "resolved" else {}),
+                ends_at="2026-11-22T01:10:00Z" if status == "resolved" else None,
             )
             decisions = ruleset.decide(alert)
             if rng.random() < 0.5:  # a level of its own in the same messages
