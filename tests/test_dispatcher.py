@@ -32,7 +32,7 @@ from router.errors import DeliveryError, Reason, StoreUnavailable
 from router.metrics import Metrics
 from router.notifiers import Posted, Rendered
 from router.notifiers.message import MessageRenderer
-from router.store import RESPONSE_CLOCK, OutboxItem, Store
+from router.store import RESPONSE_CLOCK, IngestPolicy, OutboxItem, Store
 from tests.fakes.clock import FakeClock
 from tests.fakes.notifier import RecordingNotifier
 from tests.helpers import make_alert, wait_for
@@ -401,7 +401,9 @@ def test_the_idle_loop_waits_for_the_next_entry_and_never_spins() -> None:
 
 def sev1(store: Store, ruleset: Ruleset, *alerts: Alert) -> None:
     """Store alerts with SEV1's response clock armed, as the app stores them."""
-    store.ingest([(a, ruleset.decide(a)) for a in alerts], timed_levels=frozenset({"SEV1"}))
+    store.ingest(
+        [(a, ruleset.decide(a)) for a in alerts], policy=IngestPolicy(first_look={"SEV1": 0.0})
+    )
 
 
 def test_a_handler_that_hangs_holds_back_no_other_entry(h: Harness, ruleset: Ruleset) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from router.alert import Alert
 from router.decide import Ruleset
 from router.notifiers.message import MessageRenderer
-from router.store import MessageView, Store
+from router.store import IngestPolicy, MessageView, Store
 from router.storm import StormPolicy
 from tests.fakes.clock import FakeClock
 from tests.helpers import (
@@ -30,7 +30,7 @@ def alert(i: int, name: str = "KubePodCrashLooping", **kw: Any) -> Alert:
 
 
 def send(store: Store, ruleset: Ruleset, *alerts: Alert) -> None:
-    store.ingest([(a, ruleset.decide(a)) for a in alerts], storm=POLICY)
+    store.ingest([(a, ruleset.decide(a)) for a in alerts], policy=IngestPolicy(storm=POLICY))
 
 
 def messages(store: Store) -> list[MessageView]:

@@ -15,7 +15,7 @@ from typing import Protocol
 from router.alert import Alert
 from router.clock import Clock
 from router.decide import Decision, Ruleset
-from router.store import OutboxItem
+from router.store import IngestPolicy, OutboxItem
 
 log = logging.getLogger("router.dispatcher")
 
@@ -27,7 +27,7 @@ class HoldStore(Protocol):
         self,
         hold_id: int,
         decide: Callable[[Alert], list[Decision]],
-        timed_levels: frozenset[str] = frozenset(),
+        policy: IngestPolicy = ...,
     ) -> int: ...
 
 
@@ -41,7 +41,7 @@ class HoldRelease:
         ruleset = self.ruleset()
         now = self.clock.now()
         released = self.store.release_hold(
-            item.ref, lambda alert: ruleset.decide(alert, now), ruleset.timed_levels
+            item.ref, lambda alert: ruleset.decide(alert, now), IngestPolicy.of(ruleset)
         )
         if released:
             log.info("hold %s released: %d alert(s) still firing", item.ref, released)

@@ -43,7 +43,7 @@ from router.metrics import Metrics
 from router.records import ExplainedAlert
 from router.settings import Settings
 from router.sources import SOURCES, Parsed, Source
-from router.store import IngestRequest, IngestResult
+from router.store import IngestPolicy, IngestRequest, IngestResult
 
 log = logging.getLogger("router")
 
@@ -315,9 +315,7 @@ async def ingest(rt: WebhookService, source: Source, request: Request) -> Respon
     stored = IngestRequest(
         batch or [],
         delivery=(source.name, delivery_id) if delivery_id else None,
-        pagerduty_notes=rt.pagerduty_rest,
-        storm=ruleset.storm_policy,
-        timed_levels=ruleset.timed_levels,
+        policy=IngestPolicy.of(ruleset, rt.pagerduty_rest),
         chunks=decided_in_chunks(ruleset, later, now, notes) if later is not None else None,
         size=parsed.size,
     )

@@ -39,6 +39,7 @@ from router.store.messages import (
 )
 from router.store.outbox import Claim, OutboxItem, OutboxQueue
 from router.store.plan import message_key
+from router.store.policy import IngestPolicy
 from router.store.queries import Queries
 from router.store.runbook_posts import (
     CHECKLIST_POST,
@@ -88,6 +89,7 @@ __all__ = [
     "Claim",
     "FeedbackQuestion",
     "GroupWriter",
+    "IngestPolicy",
     "IngestRequest",
     "IngestResult",
     "Member",

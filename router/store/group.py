@@ -34,7 +34,7 @@ from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, Operationa
 from router.errors import PayloadError, RequestError, StoreUnavailable
 from router.store.database import Database
 from router.store.ingest import Batch, Ingest, IngestResult, first_delivery
-from router.storm import StormPolicy
+from router.store.policy import PLAIN, IngestPolicy
 
 log = logging.getLogger("router.store")
 
@@ -49,10 +49,8 @@ RACE_ATTEMPTS = 8
 class IngestRequest:
     batch: Batch
     delivery: tuple[str, str] | None = None
-    pagerduty_notes: bool = False
-    storm: StormPolicy | None = None
-    timed_levels: frozenset[str] = frozenset()
-    """Levels with response times (routes.yaml): their messages get a response clock."""
+    policy: IngestPolicy = PLAIN
+    """What the ruleset in force asks of the ingest (storms, response clocks, notes)."""
     chunks: Callable[[], Iterator[Batch]] | None = None
     """Instead of ``batch``, for a request of very many alerts: its alerts a slice at a
     time, parsed and decided as they are written (called again if the run is retried)."""
@@ -81,11 +79,7 @@ def runs(group: list[IngestRequest]) -> Iterator[list[IngestRequest]]:
             current, seen = [], set()
             continue
         keys = request.keys
-        alike = not current or (
-            current[0].storm is request.storm
-            and current[0].pagerduty_notes == request.pagerduty_notes
-            and current[0].timed_levels == request.timed_levels
-        )
+        alike = not current or current[0].policy == request.policy
         if current and (keys & seen or not alike):
             yield current
             current, seen = [], set()
@@ -129,9 +123,7 @@ class GroupWrites(Database):
         batch: Batch,
         *,
         delivery: tuple[str, str] | None = None,
-        pagerduty_notes: bool = False,
-        storm: StormPolicy | None = None,
-        timed_levels: frozenset[str] = frozenset(),
+        policy: IngestPolicy = PLAIN,
     ) -> IngestResult:
         """Store one request's alerts, messages and outbox entries in one transaction.
 
@@ -139,7 +131,7 @@ class GroupWrites(Database):
         already stored changes nothing. ``pagerduty_notes`` queues a runbook note
         for each PagerDuty incident routed to a runbook.
         """
-        request = IngestRequest(batch, delivery, pagerduty_notes, storm, timed_levels)
+        request = IngestRequest(batch, delivery, policy)
         self.write_group([request])
         return request.answer.result()
 
@@ -186,13 +178,7 @@ class GroupWrites(Database):
 def _ingest(conn: Connection, now: float, run: list[IngestRequest]) -> dict[int, IngestResult]:
     """One Ingest for the run's requests; deliveries seen before are duplicates."""
     first = run[0]
-    ingest = Ingest(
-        conn,
-        now,
-        pagerduty_notes=first.pagerduty_notes,
-        storm=first.storm,
-        timed_levels=first.timed_levels,
-    )
+    ingest = Ingest(conn, now, first.policy)
     answers: dict[int, IngestResult] = {}
     fresh: list[IngestRequest] = []
     for request in run:
@@ -221,13 +207,7 @@ def _ingest_chunks(
     alerts = ignored = 0
     changed: set[int] = set()
     for batch in chunks():
-        ingest = Ingest(
-            conn,
-            now,
-            pagerduty_notes=request.pagerduty_notes,
-            storm=request.storm,
-            timed_levels=request.timed_levels,
-        )
+        ingest = Ingest(conn, now, request.policy)
         result = ingest.run(batch)
         alerts += result.alerts
         ignored += result.ignored

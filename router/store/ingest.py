@@ -19,6 +19,7 @@ from router.alert import Alert
 from router.decide import Decision
 from router.store import heartbeats, holds, queue
 from router.store.plan import OpenMessage, message_key
+from router.store.policy import PLAIN, IngestPolicy
 from router.store.schema import (
     PAGERDUTY_EVENT,
     PAGERDUTY_NOTE,
@@ -28,7 +29,6 @@ from router.store.schema import (
     ts,
 )
 from router.store.storms import StormPlan
-from router.storm import StormPolicy
 
 STALE_REDELIVERY_WINDOW = 30.0
 """Seconds after a resolve in which a firing copy with the same startsAt is stale.
@@ -130,13 +130,10 @@ class Ingest(StormPlan):
         self,
         conn: Connection,
         now: float,
-        *,
-        pagerduty_notes: bool = False,
-        storm: StormPolicy | None = None,
-        timed_levels: frozenset[str] = frozenset(),
+        policy: IngestPolicy = PLAIN,
     ) -> None:
-        super().__init__(conn, now, storm, timed_levels)
-        self.pagerduty_notes = pagerduty_notes
+        super().__init__(conn, now, policy)
+        self.pagerduty_notes = policy.pagerduty_notes
         self.ids: dict[tuple[str, str], int] = {}
         """(source, fingerprint) -> the stored alert's id, for the alerts written."""
         self.ignored: set[tuple[str, str]] = set()

@@ -8,7 +8,7 @@ the changes, and writes them with one statement per kind (executemany).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,12 +86,13 @@ class Plan:
     """The messages one transaction touches, and the member rows it will write."""
 
     def __init__(
-        self, conn: Connection, now: float, timed_levels: frozenset[str] = frozenset()
+        self, conn: Connection, now: float, first_look: Mapping[str, float] | None = None
     ) -> None:
         self.conn = conn
         self.now = now
-        self.timed_levels = timed_levels
-        """Levels with response times: their messages get a response-time clock."""
+        self.first_look = first_look or {}
+        """Levels with response times: their messages get a response-time clock, first
+        due this many seconds after a new message fires (``IngestPolicy.first_look``)."""
         self.changed: set[int] = set()
         """Messages that changed: flush() moves them to their next version."""
         self.open_messages: dict[str, OpenMessage] = {}
@@ -248,5 +249,5 @@ class Plan:
         self.write_members()
         raised = {i: level for i, level in self.raised.items() if i not in self.recount}
         queue.move_messages(
-            self.conn, self.now, self.changed, self.timed_levels, raised, self.created
+            self.conn, self.now, self.changed, self.first_look, raised, self.created
         )

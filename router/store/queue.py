@@ -55,7 +55,7 @@ def move_messages(
     conn: Connection,
     now: float,
     message_ids: Iterable[int],
-    timed_levels: frozenset[str] = frozenset(),
+    first_look: Mapping[str, float] | None = None,
     raised: Mapping[int, str] | None = None,
     created: Container[int] = (),
 ) -> None:
@@ -67,8 +67,10 @@ def move_messages(
     they had (or that alone, for a message ``created`` in this transaction) without
     counting their members (a storm lists thousands). The others are counted.
 
-    A message firing at one of ``timed_levels`` (levels with response times) gets its
-    response-time clock; a clock already there looks again when its message closes.
+    A message firing at a level of ``first_look`` (levels with response times) gets its
+    response-time clock, due when it first has something to do (for a message created
+    here; now for one that rose to such a level); a clock already there looks again when
+    its message closes.
     """
     ids = sorted(set(message_ids))
     if not ids:
@@ -111,9 +113,14 @@ def move_messages(
             if row.id in raised:
                 firing[row.id] = row.level
     arm(conn, now, SLACK_MESSAGE, versions)
-    timed = [i for i in ids if firing[i] in timed_levels]
-    if timed:
-        arm(conn, now, RESPONSE_CLOCK, dict.fromkeys(timed), only_new=True)
+    looks = first_look or {}
+    due: dict[int, float] = {}
+    for i in ids:
+        level = firing[i]
+        if level is not None and level in looks:
+            due[i] = now + looks[level] if i in created else now
+    if due:
+        arm(conn, now, RESPONSE_CLOCK, dict.fromkeys(due), only_new=True, due=due)
     closed = [i for i in ids if not firing[i]]
     if closed:
         wake_clock(conn, now, closed)
@@ -137,6 +144,7 @@ def arm(
     versions: Mapping[int, int | None],
     *,
     only_new: bool = False,
+    due: Mapping[int, float] | None = None,
 ) -> None:
     """Create or re-arm the outbox entries of ``kind`` for these refs, due now.
 
@@ -145,13 +153,19 @@ def arm(
     not_in_channel is often fixed while an incident goes on, and if it is not,
     the entry is dead again after one call). A pending entry keeps its
     backoff and takes the new version. ``only_new``: refs with an entry keep it.
+    ``due``: when the new entries of these refs come due, if not now.
     """
     refs = sorted(versions)
     queued: dict[int, tuple[str, int]] = {}
     for chunk in chunks(refs):
         for row in conn.execute(_QUEUED, {"kind": kind, "refs": list(chunk)}):
             queued[row.ref] = (row.state, row.version)
-    inserts = [_entry(kind, ref, versions[ref] or 1, now) for ref in refs if ref not in queued]
+    due = due or {}
+    inserts = [
+        _entry(kind, ref, versions[ref] or 1, now) | {"due_at": due.get(ref, now)}
+        for ref in refs
+        if ref not in queued
+    ]
     if inserts:
         conn.execute(outbox.insert(), inserts)
     if only_new:

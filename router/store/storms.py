@@ -18,6 +18,7 @@ from router.decide import Decision
 from router.severity import Severity
 from router.store import queue
 from router.store.plan import Membership, OpenMessage, Plan
+from router.store.policy import PLAIN, IngestPolicy
 from router.store.schema import OPEN, STORM, alerts, chunks, members, messages
 from router.storm import StormPolicy
 
@@ -46,11 +47,10 @@ class StormPlan(Plan):
         self,
         conn: Connection,
         now: float,
-        storm: StormPolicy | None = None,
-        timed_levels: frozenset[str] = frozenset(),
+        policy: IngestPolicy = PLAIN,
     ) -> None:
-        super().__init__(conn, now, timed_levels)
-        self.storm = storm
+        super().__init__(conn, now, policy.first_look)
+        self.storm = policy.storm
 
     def _recent(self, source: str, policy: StormPolicy) -> sa.Select[tuple[int, float | None]]:
         """Alerts from ``source`` that began firing within the storm window (and still fire)."""

@@ -12,6 +12,7 @@ from router.decide import Decision
 from router.store import heartbeats, holds, storms
 from router.store.database import Database
 from router.store.ingest import Ingest, first_delivery
+from router.store.policy import PLAIN, IngestPolicy
 from router.store.schema import alerts
 
 
@@ -66,7 +67,7 @@ class AlertWrites(Database):
         self,
         hold_id: int,
         decide: Callable[[Alert], list[Decision]],
-        timed_levels: frozenset[str] = frozenset(),
+        policy: IngestPolicy = PLAIN,
     ) -> int:
         """A hold's time has come: its alerts still firing are decided again (``decide``,
         at the time now) and join their messages, or are held anew; the hold is gone.
@@ -76,5 +77,5 @@ class AlertWrites(Database):
             if taken is None:
                 return 0
             batch = [(alert_id, alert, decide(alert)) for alert_id, alert in taken]
-            Ingest(conn, self.clock.now(), timed_levels=timed_levels).release(batch)
+            Ingest(conn, self.clock.now(), policy).release(batch)
             return len(batch)

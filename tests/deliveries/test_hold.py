@@ -23,7 +23,7 @@ from router.dispatcher import Dispatcher
 from router.metrics import Metrics
 from router.notifiers.message import MessageRenderer
 from router.slackapp.command import RunbookCommand
-from router.store import HOLD, Store
+from router.store import HOLD, IngestPolicy, Store
 from router.store.schema import outbox
 from tests.fakes.clock import FakeClock
 from tests.fakes.notifier import RecordingNotifier
@@ -109,7 +109,7 @@ class Replica:
     def send(self, *alerts: Alert) -> None:
         now = self.clock.now()
         batch = [(a, self.ruleset.decide(a, now)) for a in alerts]
-        self.store.ingest(batch, timed_levels=self.ruleset.timed_levels)
+        self.store.ingest(batch, policy=IngestPolicy.of(self.ruleset))
         self.dispatcher.dispatch_due()
 
     def posts(self) -> list[tuple[str, str]]:

@@ -26,7 +26,7 @@ from router.incident.postmortem import postmortem
 from router.metrics import Metrics
 from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
-from router.store import Store
+from router.store import IngestPolicy, Store
 from router.store.events import INCIDENT_ANNOUNCED
 from tests import helpers
 from tests.fakes.clock import FakeClock
@@ -109,7 +109,7 @@ class World:
 
     def send(self, *alerts: Alert) -> None:
         batch = [(a, self.ruleset.decide(a)) for a in alerts]
-        self.router.store.ingest(batch, timed_levels=self.ruleset.timed_levels)
+        self.router.store.ingest(batch, policy=IngestPolicy.of(self.ruleset))
 
     def after(self, seconds: float, replica: Replica | None = None) -> list[str]:
         """Let time pass, delivering what comes due on the way; the replies so far."""
@@ -364,7 +364,7 @@ def test_not_acknowledged_on_a_page_route_pages_and_the_resolve_ends_the_page(
     ruleset = load_ruleset(timed_routes(tmp_path, page="database"), RUNBOOKS)
     replica = Replica(database_url, ruleset, clock, "router-1", pagerduty)
     firing = make_alert(env="prod")
-    replica.store.ingest([(firing, ruleset.decide(firing))], timed_levels=ruleset.timed_levels)
+    replica.store.ingest([(firing, ruleset.decide(firing))], policy=IngestPolicy.of(ruleset))
     for _ in range(12):
         clock.advance(30)
         replica.dispatcher.dispatch_due()
@@ -374,7 +374,7 @@ def test_not_acknowledged_on_a_page_route_pages_and_the_resolve_ends_the_page(
     assert [e["event_action"] for e in escalations] == ["trigger"]
     assert escalations[0]["payload"]["summary"].startswith("[SEV1] Not acknowledged in Slack")
     resolved = make_alert(env="prod", status="resolved", ends_at="2026-11-22T04:10:00Z")
-    replica.store.ingest([(resolved, ruleset.decide(resolved))], timed_levels=ruleset.timed_levels)
+    replica.store.ingest([(resolved, ruleset.decide(resolved))], policy=IngestPolicy.of(ruleset))
     replica.dispatcher.dispatch_due()
     escalations = [
         e for e in fake.bodies("/v2/enqueue") if e["dedup_key"].startswith("runbook-router:unack")

@@ -29,7 +29,7 @@ from router.notifiers.pagerduty import (
 )
 from router.records import StoredDecision
 from router.sources import pagerduty as pd_source
-from router.store import Store
+from router.store import IngestPolicy, Store
 from tests.fakes.clock import FakeClock
 from tests.fakes.notifier import RecordingNotifier
 from tests.fakes.pagerduty import FakePagerDuty
@@ -208,7 +208,8 @@ class Setup:
     def send(self, body: dict[str, Any], decide: Callable[..., Any] | None = None) -> None:
         alerts = pd_source.parse(body)
         self.store.ingest(
-            [(a, (decide or self.ruleset.decide)(a)) for a in alerts], pagerduty_notes=True
+            [(a, (decide or self.ruleset.decide)(a)) for a in alerts],
+            policy=IngestPolicy(pagerduty_notes=True),
         )
 
     def run_for(self, seconds: float) -> None:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from router.config import LevelName
 from router.decide import Decision, Ruleset
-from router.store import Store
+from router.store import IngestPolicy, Store
 from router.store.schema import members, messages
 from router.storm import StormPolicy
 from tests.fakes.clock import FakeClock
@@ -72,7 +72,7 @@ def test_every_message_is_as_its_members_say(
             if rng.random() < 0.5:  # a level of its own in the same messages
                 decisions = at(decisions, rng.choice(LEVELS))
             batch.append((alert, decisions))
-        store.ingest(batch, storm=storm, timed_levels=frozenset({"SEV0", "SEV1"}))
+        store.ingest(batch, policy=IngestPolicy(storm, {"SEV0": 60.0, "SEV1": 60.0}))
         clock.advance(rng.choice((1.0, 30.0, 400.0)))
     found = as_members_say(store)
     assert len(found) >= 3

@@ -10,7 +10,7 @@ import pytest
 
 from router.alert import Alert
 from router.decide import Ruleset
-from router.store import MessageView, Store, Tally
+from router.store import IngestPolicy, MessageView, Store, Tally
 from router.store import messages as message_store
 from router.storm import StormPolicy
 from tests.fakes.clock import FakeClock
@@ -85,7 +85,7 @@ def test_a_big_storm_counts_its_alerts_by_runbook_in_the_database(
         )
         for i in range(BIG)
     ]
-    store.ingest([(a, ruleset.decide(a)) for a in alerts], storm=STORM)
+    store.ingest([(a, ruleset.decide(a)) for a in alerts], policy=IngestPolicy(storm=STORM))
     items = store.claim("test", 60, limit=500).items
     views = [store.load_message(i.ref) for i in items if i.kind == "slack_message"]
     (storm,) = [v for v in views if v is not None and v.kind == "storm"]

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from router.alert import Alert
 from router.decide import Ruleset
-from router.store import Store
+from router.store import IngestPolicy, Store
 from router.storm import StormPolicy
 from tests.fakes.clock import FakeClock
 from tests.helpers import make_alert
@@ -100,10 +100,17 @@ def test_arrivals_a_storm_and_resolves_find_their_rows_by_index(
 ) -> None:
     def arrive_fold_resolve() -> None:
         for n in range(1000, 1004):  # 16 arrivals within the window: a storm
-            history.ingest([(a, ruleset.decide(a)) for a in group(n)], storm=STORM)
-        history.ingest([(a, ruleset.decide(a)) for a in group(1000)], storm=STORM)  # repeat
+            history.ingest(
+                [(a, ruleset.decide(a)) for a in group(n)], policy=IngestPolicy(storm=STORM)
+            )
+        history.ingest(
+            [(a, ruleset.decide(a)) for a in group(1000)], policy=IngestPolicy(storm=STORM)
+        )  # repeat
         clock.advance(60)
-        history.ingest([(a, ruleset.decide(a)) for a in group(1001, "resolved")], storm=STORM)
+        history.ingest(
+            [(a, ruleset.decide(a)) for a in group(1001, "resolved")],
+            policy=IngestPolicy(storm=STORM),
+        )
 
     statements = recorded(history, arrive_fold_resolve)
     assert len(statements) > 10  # the ingest's statements were seen
