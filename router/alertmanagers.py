@@ -19,6 +19,7 @@ from router.config import RoutesFile
 from router.config_alertmanagers import api_bases, same_url
 from router.errors import ConfigError, Problem
 from router.notifiers.alertmanager import AlertmanagerAPI
+from router.render.muted import external_url
 from router.settings import Settings
 from router.sources._webhook import EXTERNAL_LINK
 from router.store import MessageView
@@ -27,11 +28,6 @@ DEFAULT_NAME = "alertmanager"
 """The entry ``ALERTMANAGER_URL`` makes (its metrics label)."""
 EXTERNAL = EXTERNAL_LINK
 """The ``links`` kind of the webhook's ``externalURL``."""
-
-
-def external_url(view: MessageView) -> str | None:
-    """The ``externalURL`` of the webhook that brought the message's alerts."""
-    return next((m.links[EXTERNAL] for m in view.members if m.links.get(EXTERNAL)), None)
 
 
 @dataclass

@@ -27,11 +27,11 @@ from router.metrics import Metrics
 from router.notifiers import Notifier
 from router.notifiers.directory import SlackDirectory
 from router.notifiers.log import LogNotifier
-from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
 from router.notifiers.slack import SlackNotifier
 from router.oncall.lookup import OnCall
 from router.reload import Reloader
+from router.render.message import MessageRenderer
 from router.runbooks.lint import lint_scan
 from router.settings import Settings
 from router.slackapp.command import RunbookCommand

@@ -2,7 +2,7 @@
 
 The policy (``severity.storm`` in routes.yaml) is pure and lives here; the
 store counts arrivals and keeps the storm message (router/store/storms.py); the
-renderer draws it (router/notifiers/message.py).
+renderer draws it (router/render/message.py).
 """
 
 from __future__ import annotations

@@ -22,9 +22,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # The flow, bottom first: a module may import its own layer and those above it in
     # this list, never one below. Sources turn payloads into alerts; the ruleset decides
     # (routes, level, runbook); the store keeps alerts, messages and the outbox; the
-    # renderers draw messages and the transports send them; the Slack app's work and
-    # the outbox's deliveries use both; the HTTP surfaces take requests in; the
-    # composition root builds it all and serves.
+    # renderers draw messages and the transports, above them, send them; the Slack
+    # app's work and the outbox's deliveries use both; the HTTP surfaces take requests
+    # in; the composition root builds it all and serves.
     (
         "vocabulary",  # the normalized alert, records, config, settings, clock, errors
         (
@@ -44,7 +44,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "router.config_alertmanagers",
             "router.config",
             "router.settings",
-            "router.oncall",  # names and rotations (pure); the lookups are rendering's
+            "router.oncall",  # names and rotations (pure); the lookups are the transports'
         ),
     ),
     ("sources", ("router.sources",)),
@@ -62,14 +62,12 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("store", ("router.store",)),
     (
-        "render",  # Block Kit, texts and drafts, and the transports they go out by
-        (
-            "router.notifiers",
-            "router.incident",
-            "router.review",
-            "router.alertmanagers",
-            "router.oncall.lookup",
-        ),
+        "render",  # Block Kit, texts and drafts: pure, nothing sent
+        ("router.render", "router.review"),
+    ),
+    (
+        "transports",  # what sends them, and the services the router calls
+        ("router.notifiers", "router.alertmanagers", "router.oncall.lookup"),
     ),
     ("slackapp", ("router.slackapp",)),
     ("outbox", ("router.dispatcher", "router.deliveries", "router.chores")),
@@ -93,14 +91,7 @@ KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset()
 named; the coordinator empties this after merging theirs (the test fails while an
 entry here is no longer true, so the list only shrinks)."""
 
-KNOWN_CYCLES: frozenset[tuple[str, ...]] = frozenset(
-    {
-        # A message draws its timeline (incident) and the timeline uses the message's
-        # text pieces (notifiers); alert links come from alertmanagers, which builds
-        # them with notifiers/alertmanager.py: render removes both.
-        ("router.alertmanagers", "router.incident", "router.notifiers"),
-    }
-)
+KNOWN_CYCLES: frozenset[tuple[str, ...]] = frozenset()
 """Cycles (their members, sorted) left this session, each removed by the helper named;
 emptied by the coordinator after merging (as KNOWN_UPWARD)."""
 
@@ -177,7 +168,7 @@ def _layer_of(name: str) -> int:
 
 
 def _unit_of(name: str) -> str:
-    """The unit LAYERS names: ``router.notifiers.message`` -> ``router.notifiers``."""
+    """The unit LAYERS names: ``router.render.message`` -> ``router.render``."""
     return _placed(name)[1]
 
 

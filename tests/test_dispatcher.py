@@ -30,8 +30,9 @@ from router.dispatcher import (
 )
 from router.errors import DeliveryError, Reason, StoreUnavailable
 from router.metrics import Metrics
-from router.notifiers import Posted, Rendered
-from router.notifiers.message import MessageRenderer
+from router.notifiers import Posted
+from router.render import Rendered
+from router.render.message import MessageRenderer
 from router.store import RESPONSE_CLOCK, IngestPolicy, OutboxItem, Store
 from tests.fakes.clock import FakeClock
 from tests.fakes.notifier import RecordingNotifier
@@ -466,7 +467,7 @@ def test_importing_the_dispatcher_loads_no_handler_nor_what_handlers_use() -> No
         cwd=Path(__file__).resolve().parents[1],
     ).stdout.split()
     assert "router.dispatcher" in loaded
-    above = ("router.deliveries", "router.slackapp", "router.incident", "router.notifiers")
+    above = ("router.deliveries", "router.slackapp", "router.render", "router.notifiers")
     assert [m for m in loaded if m.startswith(above)] == []
 
 

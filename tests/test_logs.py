@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from router import logs
 from router.app import create_app
-from router.notifiers import Reply
 from router.notifiers.slack import SlackNotifier
+from router.render import Reply
 from tests.fakes.slack import FakeSlack
 from tests.helpers import AUTH, BODY, TOKEN, settings
 

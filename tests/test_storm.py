@@ -7,7 +7,7 @@ from typing import Any
 
 from router.alert import Alert
 from router.decide import Ruleset
-from router.notifiers.message import MessageRenderer
+from router.render.message import MessageRenderer
 from router.store import IngestPolicy, MessageView, Store
 from router.storm import StormPolicy
 from tests.fakes.clock import FakeClock

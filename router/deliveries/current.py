@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping
 from router.alertmanagers import Alertmanagers
 from router.config import Level, LevelName, OnCallEntry, RoutesFile
 from router.decide import Ruleset
-from router.notifiers.message import MessageRenderer
 from router.oncall import in_words, references
 from router.oncall.lookup import OnCall
+from router.render.message import MessageRenderer
 
 
 class Current:

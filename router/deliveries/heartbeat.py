@@ -19,7 +19,7 @@ from router.alert import Alert, SourceName
 from router.clock import Clock
 from router.config import LevelName
 from router.decide import Decision, Ruleset
-from router.notifiers.blocks import duration
+from router.render.blocks import duration
 from router.severity import Severity
 from router.store import OutboxItem
 from router.store.heartbeats import GROUP_PREFIX as HEARTBEAT_GROUP

@@ -8,8 +8,8 @@ from router.deliveries.base import configured
 from router.deliveries.pagerduty_event import AlertStore
 from router.errors import DeliveryError, Reason
 from router.metrics import Metrics
-from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty, note_text
+from router.render.message import MessageRenderer
 from router.store import OutboxItem
 
 

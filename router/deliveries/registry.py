@@ -29,9 +29,9 @@ from router.deliveries.slack_message import SlackMessage
 from router.dispatcher import Handler
 from router.metrics import Metrics
 from router.notifiers import Notifier
-from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
 from router.oncall.lookup import OnCall
+from router.render.message import MessageRenderer
 from router.slackapp.actions import ActionRunner
 from router.store import Store
 from router.store.kinds import OutboxKind

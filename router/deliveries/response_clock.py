@@ -24,14 +24,15 @@ from router.clock import Clock
 from router.config import Level
 from router.decide import Ruleset
 from router.dispatcher import Deferred
-from router.incident import drafts
 from router.metrics import Metrics
-from router.notifiers import Notifier, Rendered
-from router.notifiers import clock as replies
-from router.notifiers.message import acknowledged_by
+from router.notifiers import Notifier
 from router.notifiers.pagerduty import PagerDuty, unacknowledged_trigger
 from router.oncall import in_words
 from router.oncall.lookup import OnCall
+from router.render import Rendered
+from router.render import clock as replies
+from router.render.incident import drafts
+from router.render.message import acknowledged_by
 from router.runbooks import Runbook
 from router.store import MessageView, OutboxItem
 from router.store.events import (

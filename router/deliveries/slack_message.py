@@ -10,7 +10,7 @@ from router.clock import Clock
 from router.errors import DeliveryError, Reason
 from router.metrics import Metrics
 from router.notifiers import Notifier
-from router.notifiers.message import MessageRenderer
+from router.render.message import MessageRenderer
 from router.slackapp.checklist import posted_steps
 from router.store import FeedbackQuestion, MessageEvent, MessageView, OutboxItem
 

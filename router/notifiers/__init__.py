@@ -1,38 +1,20 @@
-"""Where messages go: Slack's Web API, or the log when no token is set."""
+"""Where messages go, and the other services the router calls: the transports.
+
+    slack.py         Slack's Web API through slack_sdk: post, edit, reply, answer clicks
+    log.py           no Slack token: each message written to the log as text
+    directory.py     Slack's names for people and the workspace's address, cached
+    pagerduty.py     PagerDuty's REST and Events APIs
+    alertmanager.py  Alertmanager's API v2: silences and alerts
+
+What they send is drawn in router/render/.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-
-@dataclass(frozen=True)
-class Rendered:
-    """A message ready to send: notification text plus Block Kit blocks."""
-
-    text: str
-    blocks: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Reply:
-    """An answer to a slash command or a click (its response_url): only the asker sees
-    it, unless ``in_channel``."""
-
-    text: str
-    blocks: list[dict[str, Any]] | None = None
-    in_channel: bool = False
-
-    def payload(self) -> dict[str, Any]:
-        """Slack's JSON for it; never replaces the message that was clicked."""
-        body: dict[str, Any] = {
-            "response_type": "in_channel" if self.in_channel else "ephemeral",
-            "replace_original": False,
-            "text": self.text,
-        }
-        if self.blocks is not None:
-            body["blocks"] = self.blocks
-        return body
+from router.render import Rendered, Reply
 
 
 @dataclass(frozen=True)

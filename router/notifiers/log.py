@@ -8,8 +8,9 @@ import re
 import time
 from typing import Any
 
-from router.notifiers import Posted, Rendered, Reply
-from router.notifiers.mrkdwn import unescape
+from router.notifiers import Posted
+from router.render import Rendered, Reply
+from router.render.mrkdwn import unescape
 
 log = logging.getLogger("router.slack")
 

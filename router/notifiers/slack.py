@@ -17,7 +17,8 @@ from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
 from router.errors import DeliveryError, Reason
-from router.notifiers import Posted, Rendered, Reply
+from router.notifiers import Posted
+from router.render import Rendered, Reply
 
 # Slack error codes -> (reason, retryable). Anything unlisted is OTHER, permanent.
 _ERRORS: dict[str, tuple[Reason, bool]] = {

@@ -26,11 +26,11 @@ from router.clock import Clock
 from router.config import OnCallEntry, OnCallRotation
 from router.errors import DeliveryError
 from router.notifiers import Notifier
-from router.notifiers.blocks import duration, slack_date
-from router.notifiers.mrkdwn import escape
 from router.notifiers.pagerduty import PagerDuty
 from router.oncall import REFERENCE
 from router.oncall.rotation import shift_at
+from router.render.blocks import duration, slack_date
+from router.render.mrkdwn import escape
 
 log = logging.getLogger("router.oncall")
 

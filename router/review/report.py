@@ -18,9 +18,9 @@ from datetime import UTC, date, datetime
 
 from pydantic import Field
 
-from router.incident.timeline import utc
-from router.notifiers.blocks import duration
 from router.records import Record
+from router.render.blocks import duration
+from router.render.incident.timeline import utc
 from router.review.use import DAY, Use, use_of
 from router.runbooks import Catalog, Runbook
 from router.runbooks.lint import check as lint_check

@@ -13,11 +13,9 @@ from typing import Any, Protocol
 from router.clock import Clock, SystemClock
 from router.decide import Ruleset
 from router.errors import DeliveryError, Reason
-from router.notifiers import Notifier, Reply
+from router.notifiers import Notifier
 from router.notifiers.directory import permalink
-from router.notifiers.mrkdwn import MAX_BLOCKS, escape, link
 from router.notifiers.pagerduty import PagerDuty
-from router.notifiers.runbook_entry import runbook_blocks
 from router.records import (
     AcknowledgeMessage,
     Action,
@@ -30,6 +28,9 @@ from router.records import (
     StepWrongForm,
     ThreadSteps,
 )
+from router.render import Reply
+from router.render.mrkdwn import MAX_BLOCKS, escape, link
+from router.render.runbook_entry import runbook_blocks
 from router.slackapp import checklist, feedback
 from router.slackapp.incident import IncidentDesk, IncidentStore
 from router.slackapp.silence import SilenceDesk

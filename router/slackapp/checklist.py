@@ -23,12 +23,13 @@ from typing import Any, Protocol
 
 from router.decide import Ruleset
 from router.errors import PayloadError
-from router.incident.steps import MARKS, StepState, checklist_start, states
-from router.incident.timeline import who_text
-from router.notifiers import Rendered
-from router.notifiers.blocks import duration, slack_date
-from router.notifiers.buttons import Button
-from router.notifiers.mrkdwn import (
+from router.records import Action, StepReasonForm
+from router.render import Rendered
+from router.render.blocks import duration, slack_date
+from router.render.buttons import Button
+from router.render.incident.steps import MARKS, StepState, checklist_start, states
+from router.render.incident.timeline import who_text
+from router.render.mrkdwn import (
     MAX_BLOCKS,
     MAX_SECTION_TEXT,
     escape,
@@ -36,8 +37,7 @@ from router.notifiers.mrkdwn import (
     safe,
     truncate,
 )
-from router.notifiers.runbook_entry import step_text
-from router.records import Action, StepReasonForm
+from router.render.runbook_entry import step_text
 from router.runbooks import Runbook
 from router.runbooks.filled import filled_step
 from router.runbooks.placeholders import fill_for

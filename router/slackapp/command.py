@@ -19,9 +19,9 @@ from router.alert import Alert, SourceName
 from router.clock import Clock, SystemClock
 from router.config_values import RUNBOOK_ID
 from router.decide import Ruleset
-from router.notifiers import Reply
-from router.notifiers.mrkdwn import MAX_SECTION_TEXT, escape, link, truncate
-from router.notifiers.runbook_entry import runbook_blocks
+from router.render import Reply
+from router.render.mrkdwn import MAX_SECTION_TEXT, escape, link, truncate
+from router.render.runbook_entry import runbook_blocks
 from router.runbooks.model import CATEGORIES
 
 USAGE = """*`/runbook`* finds the procedure for what is on fire.

@@ -15,11 +15,11 @@ from typing import Any, Protocol
 
 from router.decide import Ruleset
 from router.errors import PayloadError
-from router.incident.timeline import who_text
-from router.notifiers import Rendered
-from router.notifiers.buttons import Button
-from router.notifiers.mrkdwn import MAX_SECTION_TEXT, escape, link, safe, truncate
 from router.records import Action, StepWrongForm
+from router.render import Rendered
+from router.render.buttons import Button
+from router.render.incident.timeline import who_text
+from router.render.mrkdwn import MAX_SECTION_TEXT, escape, link, safe, truncate
 from router.slackapp import forms
 from router.store import FEEDBACK_POST, MessageEvent, RunbookPost
 from router.store.events import DID_NOT_HELP, HELPED, STEP_WRONG

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from router.errors import PayloadError
-from router.notifiers.mrkdwn import truncate
+from router.render.mrkdwn import truncate
 
 MAX_TITLE = 24
 """Slack's limit for a modal's title."""

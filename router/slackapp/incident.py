@@ -18,12 +18,13 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, PlainTex
 from router.clock import Clock
 from router.decide import Ruleset
 from router.errors import DeliveryError, Reason
-from router.incident import drafts
-from router.notifiers import Notifier, Rendered, Reply
-from router.notifiers.blocks import section
-from router.notifiers.buttons import Button
-from router.notifiers.mrkdwn import MAX_SECTION_TEXT, code_block, escape, safe, truncate
+from router.notifiers import Notifier
 from router.records import DeclareIncident, StatusDraft
+from router.render import Rendered, Reply
+from router.render.blocks import section
+from router.render.buttons import Button
+from router.render.incident import drafts
+from router.render.mrkdwn import MAX_SECTION_TEXT, code_block, escape, safe, truncate
 from router.store import MessageEvent, MessageView
 from router.store.events import INCIDENT_ANNOUNCED, STATUS_DRAFT
 

@@ -13,7 +13,6 @@ from typing import Any, Protocol
 
 from router.decide import Ruleset
 from router.errors import PayloadError
-from router.notifiers.buttons import Button
 from router.records import (
     AcknowledgeMessage,
     Action,
@@ -23,6 +22,7 @@ from router.records import (
     StatusDraft,
     ThreadSteps,
 )
+from router.render.buttons import Button
 from router.slackapp import checklist, feedback
 from router.slackapp.actions import SLACK_USER_ID
 from router.slackapp.forms import Submitted

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import difflib
 
-from router.notifiers import Reply
-from router.notifiers.blocks import section, slack_date
-from router.notifiers.mrkdwn import MAX_SECTION_TEXT, escape, truncate
 from router.oncall.lookup import OnCall, OnCallNow
+from router.render import Reply
+from router.render.blocks import section, slack_date
+from router.render.mrkdwn import MAX_SECTION_TEXT, escape, truncate
 
 MAX_SHOWN = 20
 

@@ -26,13 +26,14 @@ from router.clock import Clock
 from router.decide import Ruleset
 from router.errors import DeliveryError
 from router.metrics import Metrics
-from router.notifiers import Notifier, Rendered, Reply
-from router.notifiers.blocks import section, slack_date
-from router.notifiers.buttons import Button
+from router.notifiers import Notifier
 from router.notifiers.directory import SlackDirectory
-from router.notifiers.mrkdwn import safe
-from router.notifiers.muted import matcher_lines
 from router.records import ExpireSilence, SilenceNotice
+from router.render import Rendered, Reply
+from router.render.blocks import section, slack_date
+from router.render.buttons import Button
+from router.render.mrkdwn import safe
+from router.render.muted import matcher_lines
 from router.slackapp import silence_modal as modal
 from router.store import MessageView, NewSilence, SilenceFacts, SilenceView
 

@@ -31,8 +31,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from router.matchers import Matcher, MatcherError, parse_matcher
-from router.notifiers.blocks import slack_date
-from router.notifiers.mrkdwn import safe
+from router.render.blocks import slack_date
+from router.render.mrkdwn import safe
 from router.store import SilenceView
 
 CALLBACK_ID = "silence"

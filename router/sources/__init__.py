@@ -24,7 +24,7 @@ from router.sources._payload import NO_HEADERS, Parsed, Reader
 __all__ = ["SOURCES", "Parsed", "Source", "page_button"]
 
 OPEN_SOURCE = "open_source"
-"""The action id of the button to an alert's page (router.notifiers.buttons.Button)."""
+"""The action id of the button to an alert's page (router.render.buttons.Button)."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Source:
     """The label of the button to the alert's own page (``Alert.url``), or what makes it
     from that address; None: no such button (another one opens the same page)."""
     page_action: str = OPEN_SOURCE
-    """That button's action id (a router.notifiers.buttons.Button)."""
+    """That button's action id (a router.render.buttons.Button)."""
     signature_header: str | None = None
     """Set when the body is signed: the header must be there before the body is read.
     Otherwise ``verify`` needs only the headers and runs before the body is read."""

@@ -162,7 +162,7 @@ def silence_views(
 
 
 def event_detail(silence_id: str, ends_at: float, by: str = "") -> str:
-    """A silence event's detail (router/incident/timeline.py reads it back)."""
+    """A silence event's detail (router/render/incident/timeline.py reads it back)."""
     return json.dumps({"silence": silence_id, "until": ends_at, "by": by})
 
 

@@ -19,10 +19,7 @@ from router.config import LEVEL_NAMES
 from router.decide import Ruleset
 from router.errors import ParameterError
 from router.http.deps import runtime
-from router.incident.postmortem import postmortem
-from router.incident.timeline import timeline, who_text
 from router.notifiers.directory import NOTHING, Known, SlackDirectory
-from router.notifiers.message import MessageRenderer
 from router.records import (
     AlertDetail,
     AlertFilter,
@@ -31,6 +28,9 @@ from router.records import (
     Delivery,
     TimelineEntry,
 )
+from router.render.incident.postmortem import postmortem
+from router.render.incident.timeline import timeline, who_text
+from router.render.message import MessageRenderer
 from router.store import MessageEvent, MessageView
 from router.web import alert_list
 from router.web.blockkit import blocks_html

@@ -4,7 +4,7 @@ Without a Slack token the router keeps its messages in /alerts only; with one, t
 page still shows what was posted. Only the pieces the router's own messages use
 are drawn: header, section (text and fields), context, divider and actions.
 
-Safety rests on how the mrkdwn was made (router/notifiers/mrkdwn.py): alert text
+Safety rests on how the mrkdwn was made (router/render/mrkdwn.py): alert text
 is escaped there, so ``&``, ``<`` and ``>`` in it are already entities and every
 ``<...>`` left is one of the router's own links, dates or mentions. Those are
 turned into elements here, with their URLs checked again and attribute-escaped;
@@ -20,7 +20,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from router.notifiers.mrkdwn import unescape
+from router.render.mrkdwn import unescape
 
 _TOKEN = re.compile(r"<([^<>]*)>")
 _FENCE = re.compile(r"```\n?(.*?)\n?```", re.S)

@@ -37,7 +37,6 @@ from starlette.concurrency import run_in_threadpool
 from router.access import SESSION_COOKIE, SESSION_SECONDS, safe_next, sign_session
 from router.decide import Ruleset
 from router.http.deps import runtime
-from router.notifiers.blocks import duration
 from router.records import (
     AlertDetail,
     FilledFor,
@@ -45,6 +44,7 @@ from router.records import (
     RunbookHit,
     RunbookSummary,
 )
+from router.render.blocks import duration
 from router.runbooks import Runbook
 from router.runbooks.filled import filled_step
 from router.runbooks.model import CATEGORIES

@@ -12,9 +12,9 @@ from typing import Protocol
 
 from router.clock import Clock
 from router.errors import StoreUnavailable
-from router.incident.timeline import who_text
 from router.notifiers.directory import SlackDirectory
 from router.records import RunbookSummary
+from router.render.incident.timeline import who_text
 from router.review.use import DAY, WINDOWS, Use, use_of
 from router.store import UseFacts
 

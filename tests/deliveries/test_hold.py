@@ -21,7 +21,7 @@ from router.decide import Ruleset, load_ruleset
 from router.deliveries import register_all
 from router.dispatcher import Dispatcher
 from router.metrics import Metrics
-from router.notifiers.message import MessageRenderer
+from router.render.message import MessageRenderer
 from router.slackapp.command import RunbookCommand
 from router.store import HOLD, IngestPolicy, Store
 from router.store.schema import outbox

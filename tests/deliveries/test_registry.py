@@ -23,7 +23,7 @@ from router.deliveries.slack_action import ActionStore, SlackAction
 from router.deliveries.slack_message import SlackMessage, SlackMessageStore
 from router.dispatcher import Dispatcher, DispatchStore
 from router.metrics import Metrics
-from router.notifiers.message import MessageRenderer
+from router.render.message import MessageRenderer
 from router.store import Store
 from router.store.kinds import OutboxKind
 from tests.fakes.notifier import RecordingNotifier

@@ -22,10 +22,10 @@ from router.app import create_app
 from router.decide import Ruleset, load_ruleset
 from router.deliveries import register_all
 from router.dispatcher import Dispatcher
-from router.incident.postmortem import postmortem
 from router.metrics import Metrics
-from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import PagerDuty
+from router.render.incident.postmortem import postmortem
+from router.render.message import MessageRenderer
 from router.store import IngestPolicy, Store
 from router.store.events import INCIDENT_ANNOUNCED
 from tests import helpers

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from router.errors import DeliveryError
-from router.notifiers import Posted, Rendered, Reply
+from router.notifiers import Posted
+from router.render import Rendered, Reply
 
 
 class RecordingNotifier:

@@ -16,7 +16,6 @@ from router.deliveries import register_all
 from router.dispatcher import Dispatcher
 from router.errors import DeliveryError, Reason
 from router.metrics import Metrics
-from router.notifiers.message import MessageRenderer
 from router.notifiers.pagerduty import (
     PagerDuty,
     Trigger,
@@ -28,6 +27,7 @@ from router.notifiers.pagerduty import (
     unacknowledged_trigger,
 )
 from router.records import StoredDecision
+from router.render.message import MessageRenderer
 from router.sources import pagerduty as pd_source
 from router.store import IngestPolicy, Store
 from tests.fakes.clock import FakeClock

@@ -5,8 +5,8 @@ import socket
 import pytest
 
 from router.errors import DeliveryError, Reason
-from router.notifiers import Rendered
 from router.notifiers.slack import SlackNotifier
+from router.render import Rendered
 from tests.fakes.slack import FakeSlack
 
 MESSAGE = Rendered("hello", [{"type": "section", "text": {"type": "mrkdwn", "text": "hello"}}])

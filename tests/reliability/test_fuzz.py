@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from router.config import LEVEL_NAMES
 from router.decide import Ruleset
-from router.notifiers.message import MessageRenderer
-from router.notifiers.mrkdwn import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
+from router.render.message import MessageRenderer
+from router.render.mrkdwn import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from router.store import Member, MessageView
 from tests.helpers import ADMIN, AppClients
 from tests.helpers import settings as app_settings

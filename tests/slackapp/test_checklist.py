@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from router.cli import main
 from router.decide import Ruleset
-from router.notifiers.buttons import Button
-from router.notifiers.mrkdwn import MAX_BLOCKS
+from router.render.buttons import Button
+from router.render.mrkdwn import MAX_BLOCKS
 from router.runbooks import Runbook
 from router.runbooks.model import Step
 from router.slackapp import checklist

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from router.decide import load_ruleset
 from router.errors import PayloadError
-from router.incident import drafts
-from router.notifiers.buttons import Button
+from router.render.buttons import Button
+from router.render.incident import drafts
 from router.slackapp import interactions
 from router.slackapp.incident import channel_name
 from router.store import Member, MessageView, Store

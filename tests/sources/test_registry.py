@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from router.alert import SourceName
-from router.notifiers.buttons import Button
+from router.render.buttons import Button
 from router.settings import SECRET_FIELDS, Settings
 from router.slackapp import command
 from router.sources import SOURCES, Source, _registry, page_button

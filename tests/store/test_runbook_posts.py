@@ -16,8 +16,8 @@ from router.decide import Ruleset
 from router.deliveries import register_all
 from router.dispatcher import Dispatcher
 from router.metrics import Metrics
-from router.notifiers.buttons import Button
-from router.notifiers.message import MessageRenderer
+from router.render.buttons import Button
+from router.render.message import MessageRenderer
 from router.slackapp import interactions
 from router.slackapp.checklist import posted_steps
 from router.store import CHECKLIST_POST, FeedbackQuestion, Store

@@ -6,7 +6,7 @@ import json
 import re
 from html.parser import HTMLParser
 
-from router.notifiers.mrkdwn import code_block, link, safe
+from router.render.mrkdwn import code_block, link, safe
 from router.web.blockkit import blocks_html, mrkdwn_html
 from tests.helpers import GOLDEN
 

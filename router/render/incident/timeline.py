@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from router.incident.steps import learned_text, ticks
-from router.notifiers.blocks import duration
-from router.notifiers.mrkdwn import safe
+from router.render.blocks import duration
+from router.render.incident.steps import learned_text, ticks
+from router.render.mrkdwn import safe
 from router.store import MessageEvent, MessageView
 from router.store.events import (
     ACK_REMINDER,

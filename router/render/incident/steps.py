@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from router.notifiers.blocks import duration
+from router.render.blocks import duration
 from router.store import MessageEvent
 from router.store.events import (
     CHECKLIST,

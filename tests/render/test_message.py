@@ -9,10 +9,10 @@ import pytest
 
 from router.decide import Ruleset
 from router.deliveries.heartbeat import silent_alert
-from router.notifiers import Rendered
-from router.notifiers.blocks import duration
-from router.notifiers.message import MessageRenderer
-from router.notifiers.mrkdwn import (
+from router.render import Rendered
+from router.render.blocks import duration
+from router.render.message import MessageRenderer
+from router.render.mrkdwn import (
     MAX_BLOCKS,
     MAX_FIELD_TEXT,
     MAX_HEADER_TEXT,

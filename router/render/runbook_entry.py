@@ -16,9 +16,9 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
 )
 
-from router.notifiers.blocks import do_not, escalation, open_runbook, section
-from router.notifiers.buttons import Button
-from router.notifiers.mrkdwn import (
+from router.render.blocks import do_not, escalation, open_runbook, section
+from router.render.buttons import Button
+from router.render.mrkdwn import (
     MAX_BLOCKS,
     MAX_HEADER_TEXT,
     MAX_SECTION_TEXT,

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, PlainTextObject
 
-from router.alertmanagers import external_url
-from router.notifiers import muted
-from router.notifiers.blocks import open_runbook
-from router.notifiers.buttons import Button
-from router.notifiers.mrkdwn import button_url
+from router.render import muted
+from router.render.blocks import open_runbook
+from router.render.buttons import Button
+from router.render.mrkdwn import button_url
 from router.runbooks import Catalog
 from router.sources import page_button
 from router.store import MessageView
@@ -89,7 +88,7 @@ def _link_buttons(view: MessageView, *, shows_alertmanager: bool = False) -> lis
     front page only when *Show in Alertmanager* is not there)."""
     first = view.members[0]
     found: list[tuple[str, str, str]] = []
-    shown_already = shows_alertmanager and first.url == external_url(view)
+    shown_already = shows_alertmanager and first.url == muted.external_url(view)
     if first.url and not shown_already and (button := page_button(view.source, first.url)):
         found.append((*button, first.url))
     for kind, label in _LINK_BUTTONS.items():

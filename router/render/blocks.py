@@ -13,8 +13,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from router.notifiers.buttons import Button
-from router.notifiers.mrkdwn import MAX_BLOCKS, MAX_SECTION_TEXT, button_url, escape, truncate
+from router.render.buttons import Button
+from router.render.mrkdwn import MAX_BLOCKS, MAX_SECTION_TEXT, button_url, escape, truncate
 from router.runbooks import Runbook
 from router.store import MessageView
 

@@ -10,8 +10,8 @@ A person edits and reposts them; the router never sends them anywhere public.
 from __future__ import annotations
 
 from router.config import Level
-from router.incident.timeline import utc
-from router.notifiers.blocks import duration
+from router.render.blocks import duration
+from router.render.incident.timeline import utc
 from router.runbooks import Runbook
 from router.store import MessageView
 

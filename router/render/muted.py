@@ -14,15 +14,21 @@ from urllib.parse import quote
 
 from slack_sdk.models.blocks import ButtonElement, PlainTextObject
 
-from router.alertmanagers import external_url
 from router.matchers import Matcher, Op
-from router.notifiers.blocks import slack_date
-from router.notifiers.buttons import Button
-from router.notifiers.mrkdwn import MAX_URL, button_url, safe
+from router.render.blocks import slack_date
+from router.render.buttons import Button
+from router.render.mrkdwn import MAX_URL, button_url, safe
+from router.sources._webhook import EXTERNAL_LINK
 from router.store import MessageView, SilenceView
 
 MAX_SILENCES_SHOWN = 3
 MAX_FILTER_LABELS = 12
+
+
+def external_url(view: MessageView) -> str | None:
+    """The ``externalURL`` of the webhook that brought the message's alerts (which
+    Alertmanager they came from: router/alertmanagers.py)."""
+    return next((m.links[EXTERNAL_LINK] for m in view.members if m.links.get(EXTERNAL_LINK)), None)
 
 
 def shared_labels(label_sets: Sequence[Mapping[str, str]]) -> dict[str, str]:

@@ -19,19 +19,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 from urllib.parse import urlencode
 
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, PlainTextObject
 
-from router.alertmanagers import Alertmanagers
 from router.config import IDENTITY_LABELS, Level, LevelName
-from router.incident.timeline import timeline, who_text
-from router.notifiers import Rendered, muted
-from router.notifiers import labels as shown_labels
-from router.notifiers import message_runbook as steps
-from router.notifiers.blocks import duration, fit, lasted, mrkdwn, section, slack_date
-from router.notifiers.message_buttons import message_actions
-from router.notifiers.mrkdwn import (
+from router.render import Rendered, muted
+from router.render import labels as shown_labels
+from router.render import message_runbook as steps
+from router.render.blocks import duration, fit, lasted, mrkdwn, section, slack_date
+from router.render.incident.timeline import timeline, who_text
+from router.render.message_buttons import message_actions
+from router.render.mrkdwn import (
     MAX_FALLBACK_TEXT,
     MAX_HEADER_TEXT,
     MAX_SECTION_TEXT,
@@ -41,7 +41,7 @@ from router.notifiers.mrkdwn import (
     safe,
     truncate,
 )
-from router.notifiers.storm_message import render_pointer, render_storm
+from router.render.storm_message import render_pointer, render_storm
 from router.runbooks import Catalog, Runbook
 from router.store import Member, MessageEvent, MessageView
 from router.store.events import INCIDENT_ANNOUNCED, NO_LONGER_ACTIVE
@@ -131,6 +131,14 @@ def _own_text(member: Member, summary: str) -> str:
     return ""
 
 
+class SilenceApis(Protocol):
+    """The Alertmanagers the router can silence in (router/alertmanagers.py)."""
+
+    def for_message(self, view: MessageView) -> object | None:
+        """The one the message's alerts came from; None if none is configured."""
+        ...
+
+
 class MessageRenderer:
     """Renders a stored message with the current runbooks and severity levels."""
 
@@ -143,7 +151,7 @@ class MessageRenderer:
         pagerduty_ack: bool = False,
         identity_labels: Sequence[str] = IDENTITY_LABELS,
         pages_url: str | None = None,
-        alertmanagers: Alertmanagers | None = None,
+        alertmanagers: SilenceApis | None = None,
     ) -> None:
         self.runbooks = runbooks
         self.alertmanagers = alertmanagers

@@ -1,4 +1,4 @@
-"""router/notifiers/muted.py: silences, inhibitions and Show in Alertmanager on a message,
+"""router/render/muted.py: silences, inhibitions and Show in Alertmanager on a message,
 and the silence modal; each shape has its Block Kit golden."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from router.alertmanagers import Alertmanagers
 from router.decide import Ruleset
 from router.matchers import parse_matcher
 from router.notifiers.alertmanager import AlertmanagerAPI
-from router.notifiers.message import MessageRenderer
-from router.notifiers.muted import alertmanager_url, matcher_lines, muted_line, silence_buttons
+from router.render.message import MessageRenderer
+from router.render.muted import alertmanager_url, matcher_lines, muted_line, silence_buttons
 from router.slackapp import silence_modal
 from router.store import Member, MessageView, SilenceView
 from tests.helpers import GOLDEN, check_golden

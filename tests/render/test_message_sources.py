@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from router.decide import Ruleset
-from router.notifiers.message import MessageRenderer
+from router.render.message import MessageRenderer
 from router.sources import SOURCES
 from router.store import Store
 from tests.fakes.clock import FakeClock

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from router.incident.steps import checklist_start, states
-from router.incident.timeline import ended, started, timeline, utc, who_text
-from router.notifiers.blocks import duration
+from router.render.blocks import duration
+from router.render.incident.steps import checklist_start, states
+from router.render.incident.timeline import ended, started, timeline, utc, who_text
 from router.runbooks import Runbook
 from router.store import MessageEvent, MessageView
 from router.store.events import DID_NOT_HELP, HELPED, STEP_WRONG, TICKS

@@ -5,9 +5,9 @@ from __future__ import annotations
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, PlainTextObject
 
 from router.config import Level
-from router.notifiers import Rendered
-from router.notifiers.blocks import fit, mrkdwn, section, slack_date
-from router.notifiers.mrkdwn import (
+from router.render import Rendered
+from router.render.blocks import fit, mrkdwn, section, slack_date
+from router.render.mrkdwn import (
     MAX_FALLBACK_TEXT,
     MAX_HEADER_TEXT,
     MAX_SECTION_TEXT,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from router.notifiers.runbook_entry import runbook_blocks, step_text
+from router.render.runbook_entry import runbook_blocks, step_text
 from router.runbooks import Runbook, parse_runbook
 from router.runbooks.filled import filled_step
 

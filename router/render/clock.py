@@ -7,9 +7,9 @@ the runbook's Escalation "Who" (text, escaped).
 
 from __future__ import annotations
 
-from router.notifiers import Rendered
-from router.notifiers.blocks import duration, section
-from router.notifiers.mrkdwn import MAX_SECTION_TEXT, code_block, escape
+from router.render import Rendered
+from router.render.blocks import duration, section
+from router.render.mrkdwn import MAX_SECTION_TEXT, code_block, escape
 from router.store import MessageView
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from router.notifiers.mrkdwn import code_block, escape, link, truncate
+from router.render.mrkdwn import code_block, escape, link, truncate
 from router.runbooks import Runbook, Step
 from router.runbooks.filled import MAX_FILLINGS, filled_step
 

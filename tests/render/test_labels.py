@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from router.config import IDENTITY_LABELS
-from router.notifiers.labels import common, exporter_labels, shown, telling_apart
+from router.render.labels import common, exporter_labels, shown, telling_apart
 
 # KubeDeploymentRolloutStuck from kube-state-metrics: the exporter's own target labels
 # (container, pod, service, job) ride along with the deployment the alert is about.
