@@ -79,7 +79,7 @@ class Deferred(Exception):
 
 
 class DispatchStore(Protocol):
-    """The outbox as the dispatcher uses it (router/store/outbox.py)."""
+    """The outbox as the dispatcher uses it (router/store/outbox/claims.py)."""
 
     @property
     def single_process(self) -> bool: ...

@@ -1,6 +1,6 @@
 """``response_clock``: hold a message to its level's response times.
 
-Armed when a message is created, acknowledged or closed (router/store/queue.py),
+Armed when a message is created, acknowledged or closed (router/store/outbox/entries.py),
 the entry looks at the message and says in its thread what is overdue:
 
 - ``ack_within``: not acknowledged this long after it fired -> escalate (once);

@@ -5,8 +5,9 @@ messages and the outbox entries are written together before the 2xx. The parts:
 
     database.py   engine, write transactions, reads that never wait for the writer
     group.py      webhooks in, a group per transaction (ingest.py plans; plan.py, storms.py,
-                  queue.py); writes.py: delivery ids, heartbeats, storms that end
-    outbox.py     the dispatcher's side: claim, lease, complete, retry, dead-letter
+                  policy.py); writes.py: delivery ids, heartbeats, storms that end
+    outbox/       every outbox write: entries.py armed in the storing transaction,
+                  claims.py the dispatcher's side (claim, lease, complete, retry, dead)
     messages.py   a Slack message as the renderer sees it
     acks.py       acknowledgements and button work
     events.py     the incident timeline: acknowledged, reminders, escalations, resolved

@@ -8,9 +8,9 @@ from sqlalchemy.exc import IntegrityError
 
 from router import storable
 from router.records import ACTION, Action
-from router.store import queue
 from router.store.database import Database
 from router.store.ingest import first_delivery
+from router.store.outbox import entries
 from router.store.schema import OPEN, SLACK_ACTION, actions, alerts, members, messages, pk
 
 SLACK_EVENT = "slack-event"
@@ -23,7 +23,7 @@ def queue_action(conn: Connection, now: float, action: Action) -> int:
     action_id = pk(
         conn.execute(actions.insert().values(kind=action.kind, data=data, created_at=now))
     )
-    queue.arm(conn, now, SLACK_ACTION, {action_id: None})
+    entries.arm(conn, now, SLACK_ACTION, {action_id: None})
     return action_id
 
 
@@ -51,8 +51,8 @@ class Acknowledgements(Database):
                 )
                 .values(ack_by=storable.text(by))
             )
-            queue.move_messages(conn, self.clock.now(), [message_id])
-            queue.wake_clock(conn, self.clock.now(), [message_id])
+            entries.move_messages(conn, self.clock.now(), [message_id])
+            entries.wake_clock(conn, self.clock.now(), [message_id])
 
     def acknowledge_in_slack(
         self, slack_channel: str, slack_ts: str, user_id: str, event_id: str | None = None
@@ -98,6 +98,6 @@ class Acknowledgements(Database):
             .values(ack_by=f"slack:{user_id}", ack_at=now)
         ).rowcount
         if changed:
-            queue.move_messages(conn, now, [message_id])
-            queue.wake_clock(conn, now, [message_id])
+            entries.move_messages(conn, now, [message_id])
+            entries.wake_clock(conn, now, [message_id])
         return bool(changed)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from router.store import queue
+from router.store.outbox import entries
 from router.store.schema import HEARTBEAT, heartbeats
 
 GROUP_PREFIX = "heartbeat:"
@@ -46,7 +46,7 @@ def load(conn: Connection, heartbeat_id: int) -> Heartbeat | None:
 
 def set_timer(conn: Connection, heartbeat_id: int, due_at: float, now: float) -> None:
     """The route's timer, pending and due at ``due_at`` (a newer version each time)."""
-    queue.schedule(conn, now, HEARTBEAT, heartbeat_id, due_at)
+    entries.schedule(conn, now, HEARTBEAT, heartbeat_id, due_at)
 
 
 def _insert(

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from router.alert import Alert
-from router.store import queue
+from router.store.outbox import entries
 from router.store.schema import HOLD, alerts, chunks, held_alerts, holds
 
 
@@ -61,7 +61,7 @@ def hold(conn: Connection, now: float, wanted: Iterable[Held]) -> None:
         )
         ids = _hold_ids(conn, slots)
         for slot in new:
-            queue.schedule(conn, now, HOLD, ids[slot], slot[1])
+            entries.schedule(conn, now, HOLD, ids[slot], slot[1])
     pairs = {(ids[(h.key, h.until)], h.alert_id) for h in wanted}
     rows = conn.execute(
         sa.select(held_alerts.c.hold_id, held_alerts.c.alert_id).where(

@@ -17,7 +17,8 @@ from sqlalchemy.engine import Connection
 from router import storable
 from router.alert import Alert
 from router.decide import Decision
-from router.store import heartbeats, holds, queue
+from router.store import heartbeats, holds
+from router.store.outbox import entries
 from router.store.plan import OpenMessage, message_key
 from router.store.policy import PLAIN, IngestPolicy
 from router.store.schema import (
@@ -251,7 +252,7 @@ class Ingest(StormPlan):
         self.flush()
         paged = [k.id for k in kept if any(d.page for d in k.live)]
         if paged:
-            queue.arm(self.conn, self.now, PAGERDUTY_EVENT, dict.fromkeys(paged))
+            entries.arm(self.conn, self.now, PAGERDUTY_EVENT, dict.fromkeys(paged))
 
     def _stale(self, alert: Alert, previous: _Seen) -> bool:
         if alert.status != "firing" or previous.status != "resolved":
@@ -395,6 +396,6 @@ class Ingest(StormPlan):
                 events.append(k.id)
         if notes:
             # Once per incident: a reopened incident already has its note.
-            queue.arm(self.conn, self.now, PAGERDUTY_NOTE, dict.fromkeys(notes, 1), only_new=True)
+            entries.arm(self.conn, self.now, PAGERDUTY_NOTE, dict.fromkeys(notes, 1), only_new=True)
         if events:
-            queue.arm(self.conn, self.now, PAGERDUTY_EVENT, dict.fromkeys(events))
+            entries.arm(self.conn, self.now, PAGERDUTY_EVENT, dict.fromkeys(events))

@@ -13,9 +13,9 @@ from sqlalchemy.engine import Connection
 from router.alert import Alert
 from router.decide import Decision
 from router.records import StoredDecision
-from router.store import queue
 from router.store.database import Database
 from router.store.heartbeats import GROUP_PREFIX as HEARTBEAT_GROUP
+from router.store.outbox import entries
 from router.store.plan import message_key, message_row
 from router.store.runbook_posts import FEEDBACK_POST, PostedStep, open_post
 from router.store.schema import OPEN, RUNBOOK_POST, alerts, members, messages, runbook_posts, ts
@@ -252,7 +252,7 @@ def views_of(batch: Sequence[tuple[Alert, list[Decision]]], now: float) -> list[
     For ``preview``: grouped as ``Plan`` groups them (``message_key``: source, group,
     channel, runbook), each alert in the message of every decision that notifies,
     the last copy of an alert winning; the level that of the most severe alert
-    still firing, as ``queue.move_messages`` sets it. A resolved alert is shown
+    still firing, as ``entries.move_messages`` sets it. A resolved alert is shown
     resolved in its message, as the edit after its resolve would show it. Storms
     are not folded: whether one is on depends on the alerts that came before.
     """
@@ -518,7 +518,7 @@ class MessageStore(Database):
                 .where(messages.c.id == message_id)
                 .values(slack_channel=channel_id, slack_ts=ts)
             )
-            queue.wake_clock(conn, self.clock.now(), [message_id])
+            entries.wake_clock(conn, self.clock.now(), [message_id])
 
     def record_resolve_notified(self, message_id: int, ask: FeedbackQuestion | None = None) -> None:
         """The resolution was told in the thread; with ``ask``, "Did RUN-001 help?" is to
@@ -537,4 +537,4 @@ class MessageStore(Database):
                         runbook_posts.c.kind == FEEDBACK_POST,
                     )
                 ).scalar_one()
-                queue.arm(conn, now, RUNBOOK_POST, {post_id: 1})
+                entries.arm(conn, now, RUNBOOK_POST, {post_id: 1})

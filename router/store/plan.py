@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from router.alert import Alert
 from router.decide import Decision
-from router.store import queue
+from router.store.outbox import entries
 from router.store.schema import OPEN, chunks, members, messages, pk, ts
 
 _OPEN_MESSAGES = sa.select(messages.c.id, messages.c.key).where(
@@ -248,6 +248,6 @@ class Plan:
         """Write what is planned, and move every changed message on."""
         self.write_members()
         raised = {i: level for i, level in self.raised.items() if i not in self.recount}
-        queue.move_messages(
+        entries.move_messages(
             self.conn, self.now, self.changed, self.first_look, raised, self.created
         )

@@ -21,7 +21,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from router.records import Action
-from router.store import queue
 from router.store.acks import queue_action
 from router.store.database import Database
 from router.store.events import (
@@ -33,6 +32,7 @@ from router.store.events import (
     MessageEvent,
     event_of,
 )
+from router.store.outbox import entries
 from router.store.schema import RUNBOOK_POST, message_events, messages, pk, runbook_posts
 
 CHECKLIST_POST = "checklist"
@@ -118,7 +118,7 @@ def _moved_on(conn: Connection, now: float, post: RunbookPost) -> None:
         .where(runbook_posts.c.id == post.id)
         .values(version=runbook_posts.c.version + 1)
     )
-    queue.arm(conn, now, RUNBOOK_POST, {post.id: post.version + 1})
+    entries.arm(conn, now, RUNBOOK_POST, {post.id: post.version + 1})
 
 
 def _latest(conn: Connection, message_id: int, kinds: Sequence[str], **where: Any) -> Any:

@@ -21,10 +21,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from router.records import SilenceEvent, SilenceNotice
-from router.store import queue
 from router.store.acks import queue_action
 from router.store.database import Database
 from router.store.events import NO_LONGER_ACTIVE, SILENCE_ENDING, SILENCE_EXPIRED, SILENCED
+from router.store.outbox import entries
 from router.store.plan import Plan
 from router.store.schema import (
     OPEN,
@@ -35,7 +35,6 @@ from router.store.schema import (
     members,
     message_events,
     messages,
-    outbox,
 )
 from router.store.schema import silences as table
 
@@ -215,7 +214,7 @@ class Silences(Database):
             what: SilenceEvent = "extended" if new.replaces is not None else "created"
             detail = event_detail(facts.silence_id, facts.ends_at)
             _event(conn, new.message_id, SILENCED, now, f"slack:{new.slack_user}", detail)
-            queue.move_messages(conn, now, [new.message_id])
+            entries.move_messages(conn, now, [new.message_id])
             notice = SilenceNotice(
                 user_id=new.slack_user, message_id=new.message_id, silence=row_id, what=what
             )
@@ -235,7 +234,7 @@ class Silences(Database):
                 changed.add(row.message_id)
             detail = event_detail(row.silence_id, now)
             _event(conn, message_id, SILENCE_EXPIRED, now, f"slack:{user_id}", detail)
-            queue.move_messages(conn, now, changed)
+            entries.move_messages(conn, now, changed)
             notice = SilenceNotice(
                 user_id=user_id, message_id=message_id, silence=row_id, what="expired"
             )
@@ -249,23 +248,7 @@ class Silences(Database):
         self.ensure_schema()
         with self._tx() as conn:
             now = self.clock.now()
-            row = conn.execute(
-                sa.select(outbox.c.state).where(outbox.c.kind == RECONCILE, outbox.c.ref == 0)
-            ).first()
-            if row is None:
-                queue.arm(conn, now, RECONCILE, {0: 1})
-            elif row.state != "pending":
-                conn.execute(
-                    outbox.update()
-                    .where(outbox.c.kind == RECONCILE, outbox.c.ref == 0)
-                    .values(
-                        state="pending",
-                        due_at=now,
-                        version=outbox.c.version + 1,
-                        attempts=0,
-                        updated_at=now,
-                    )
-                )
+            entries.pending(conn, now, RECONCILE, 0)
 
     def mirror_candidates(self, sources: Iterable[str]) -> list[Candidate]:
         """Every firing alert of an open group message of these sources."""
@@ -328,7 +311,7 @@ class Silences(Database):
             for message_id, count in _counts(plan.touched).items():
                 _event(conn, message_id, NO_LONGER_ACTIVE, now, None, str(count))
             changed |= plan.changed
-            queue.move_messages(conn, now, changed)
+            entries.move_messages(conn, now, changed)
             reminders = _remind(conn, mirror, now) if mirror.remind_before > 0 else 0
         return MirrorOutcome(len(resolved), len(changed), reminders)
 

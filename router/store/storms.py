@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from router.alert import Alert
 from router.decide import Decision
 from router.severity import Severity
-from router.store import queue
+from router.store.outbox import entries
 from router.store.plan import Membership, OpenMessage, Plan
 from router.store.policy import PLAIN, IngestPolicy
 from router.store.schema import OPEN, STORM, alerts, chunks, members, messages
@@ -36,7 +36,7 @@ def end_storms(conn: Connection, now: float) -> int:
     )
     if ended:
         conn.execute(messages.update().where(messages.c.id.in_(ended)).values(storm_ended_at=now))
-        queue.move_messages(conn, now, ended)
+        entries.move_messages(conn, now, ended)
     return len(ended)
 
 

@@ -1,7 +1,7 @@
 """A message's level and state after any run of changes, as its members say.
 
 The ingest finds the level of a message whose changes only set members firing from the
-level it had (router/store/queue.py ``move_messages``, ``raised``) and counts the members
+level it had (router/store/outbox/entries.py ``move_messages``, ``raised``) and counts the members
 of the others; either way, every message must end as its members say: the most severe
 level still firing, or of all when none fires (then closed).
 """

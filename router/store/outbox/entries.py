@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from router.store.kinds import OutboxState
 from router.store.schema import (
     RESPONSE_CLOCK,
     SLACK_MESSAGE,
@@ -131,7 +132,11 @@ def wake_clock(conn: Connection, now: float, message_ids: Iterable[int]) -> None
     refs = sorted(set(message_ids))
     conn.execute(
         outbox.update()
-        .where(outbox.c.kind == RESPONSE_CLOCK, outbox.c.ref.in_(refs), outbox.c.state == "pending")
+        .where(
+            outbox.c.kind == RESPONSE_CLOCK,
+            outbox.c.ref.in_(refs),
+            outbox.c.state == OutboxState.PENDING,
+        )
         # A turn kept for the clock is given up: it takes the channel's next one.
         .values(due_at=now, slot=None, version=outbox.c.version + 1, updated_at=now)
     )
@@ -174,12 +179,12 @@ def arm(
     bump: list[dict[str, Any]] = []
     for ref, (state, version) in queued.items():
         entry = {"b_kind": kind, "b_ref": ref, "version": versions[ref] or version + 1}
-        (bump if state == "pending" else rearm).append(entry)
+        (bump if state == OutboxState.PENDING else rearm).append(entry)
     if rearm:
         conn.execute(
             outbox.update()
             .where(_TARGET)
-            .values(state="pending", due_at=now, enqueued_at=now, updated_at=now),
+            .values(state=OutboxState.PENDING, due_at=now, enqueued_at=now, updated_at=now),
             rearm,
         )
     if bump:
@@ -193,7 +198,7 @@ def schedule(conn: Connection, now: float, kind: str, ref: int, due_at: float) -
         outbox.update()
         .where(outbox.c.kind == kind, outbox.c.ref == ref)
         .values(
-            state="pending",
+            state=OutboxState.PENDING,
             due_at=due_at,
             version=outbox.c.version + 1,
             attempts=0,
@@ -206,13 +211,30 @@ def schedule(conn: Connection, now: float, kind: str, ref: int, due_at: float) -
         conn.execute(outbox.insert().values(_entry(kind, ref, 1, now) | {"due_at": due_at}))
 
 
+def pending(conn: Connection, now: float, kind: str, ref: int) -> None:
+    """A timer that is pending: due now if it was not (a pending one keeps its time)."""
+    updated = conn.execute(
+        outbox.update()
+        .where(outbox.c.kind == kind, outbox.c.ref == ref, outbox.c.state != OutboxState.PENDING)
+        .values(
+            state=OutboxState.PENDING,
+            due_at=now,
+            version=outbox.c.version + 1,
+            attempts=0,
+            updated_at=now,
+        )
+    ).rowcount
+    if not updated:
+        arm(conn, now, kind, {ref: 1}, only_new=True)
+
+
 def _entry(kind: str, ref: int, version: int, now: float) -> dict[str, Any]:
     return {
         "kind": kind,
         "ref": ref,
         "version": version,
         "done_version": 0,
-        "state": "pending",
+        "state": OutboxState.PENDING,
         "due_at": now,
         "enqueued_at": now,
         "attempts": 0,
