@@ -30,7 +30,7 @@ SECTION = "## The path of one alert"
 
 TARGET = 20
 """Files one alert may cross (#22)."""
-MEASURED = 51
+MEASURED = 52
 """Files it crosses today. The coordinator lowers this to the count the test reports as
 the ingest steps, the outbox and the renderers are reshaped, down to TARGET."""
 

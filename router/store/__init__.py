@@ -29,7 +29,7 @@ from __future__ import annotations
 from router.store.acks import Acknowledgements
 from router.store.events import MessageEvent, MessageEvents
 from router.store.group import GroupWriter, GroupWrites, IngestRequest
-from router.store.ingest import STALE_REDELIVERY_WINDOW, IngestResult
+from router.store.ingest import IngestResult
 from router.store.messages import (
     FeedbackQuestion,
     Member,
@@ -39,6 +39,7 @@ from router.store.messages import (
     views_of,
 )
 from router.store.outbox import Claim, OutboxItem, OutboxQueue
+from router.store.placement import STALE_REDELIVERY_WINDOW
 from router.store.plan import message_key
 from router.store.policy import IngestPolicy
 from router.store.queries import Queries

@@ -2,7 +2,23 @@
 
 Reads what exists in a few queries, plans the changes in memory, then writes
 with statements built once and run with many parameter sets (executemany), so
-a batch of a thousand alerts costs a handful of round trips.
+a batch of a thousand alerts costs a handful of round trips. ``Ingest.run``'s steps,
+in order:
+
+1. delivery id: a sender's retry of a delivery already stored changes nothing
+2. read: the alerts stored before, the open messages they may join, their memberships
+3. stale check: late firing copies of alerts resolved since are counted, not written
+   (``placement.is_stale``)
+4. write alerts
+5. place and join: storms counted, then each alert into its own messages, a storm's and
+   its pointers, or held (the rules are ``placement.place``, pure; plan.py, storms.py
+   and holds.py write what they say)
+6. heartbeats: an arrival on a ``heartbeat:`` route re-arms its timer, resolves its alarm
+7. resolve members, and move every changed message on (outbox/entries.py)
+8. paging: PagerDuty notes and Events API entries
+
+What the ruleset asks of them (storm policy, response clocks, notes) is one
+``IngestPolicy`` (policy.py).
 """
 
 from __future__ import annotations
@@ -19,6 +35,7 @@ from router.alert import Alert
 from router.decide import Decision
 from router.store import heartbeats, holds
 from router.store.outbox import entries
+from router.store.placement import Kept, Seen, is_stale, place
 from router.store.plan import OpenMessage, message_key
 from router.store.policy import PLAIN, IngestPolicy
 from router.store.schema import (
@@ -30,16 +47,6 @@ from router.store.schema import (
     ts,
 )
 from router.store.storms import StormPlan
-
-STALE_REDELIVERY_WINDOW = 30.0
-"""Seconds after a resolve in which a firing copy with the same startsAt is stale.
-
-Alertmanager HA peers can deliver a group's firing notification late, after
-another peer's resolve. Later than this, a firing alert with the same startsAt
-is taken as firing again (Prometheus keeps activeAt across its own restarts, so a
-re-fire after an outage looks just like that): better a message too many than a
-firing alert dropped.
-"""
 
 Batch = Sequence[tuple[Alert, list[Decision]]]
 MAX_DELIVERY_ID = 200  # the deliveries.delivery_id column
@@ -92,38 +99,6 @@ def first_delivery(conn: Connection, now: float, source: str, delivery_id: str) 
     return True
 
 
-@dataclass(frozen=True)
-class _Seen:
-    """What is stored of an alert before this request."""
-
-    id: int
-    status: str
-    starts_at: float | None
-    resolved_seen_at: float | None = None
-    fired_at: float | None = None
-
-
-@dataclass(frozen=True)
-class _Kept:
-    """An alert of this request that will be written, with its stored id."""
-
-    alert: Alert
-    decisions: list[Decision]
-    previous: _Seen | None
-    id: int = 0
-
-    @property
-    def arrives(self) -> bool:
-        """Begins firing now (new, or firing again)."""
-        previous = self.previous
-        return self.alert.status == "firing" and (previous is None or previous.status != "firing")
-
-    @property
-    def live(self) -> list[Decision]:
-        """The decisions not held by their route's time intervals (router/store/holds.py)."""
-        return [d for d in self.decisions if d.held_until is None]
-
-
 class Ingest(StormPlan):
     """One request's writes: read what exists, plan, then write in bulk."""
 
@@ -140,10 +115,10 @@ class Ingest(StormPlan):
         self.ignored: set[tuple[str, str]] = set()
 
     def run(self, batch: Batch, delivery: tuple[str, str] | None = None) -> IngestResult:
+        """The steps in the module's docstring, in its order."""
         if delivery is not None and not first_delivery(self.conn, self.now, *delivery):
             return IngestResult(len(batch), 0, 0, duplicate=True)
-        # The last copy of an alert in one request wins.
-        latest = {(a.source, a.fingerprint): (a, ds) for a, ds in batch}
+        latest = {(a.source, a.fingerprint): (a, ds) for a, ds in batch}  # the last copy wins
         existing = self._existing_alerts([a for a, _ in latest.values()])
         self.known_alerts = sorted(seen.id for seen in existing.values())
         self.load_open_messages({message_key(a, d) for a, ds in latest.values() for d in ds})
@@ -169,52 +144,41 @@ class Ingest(StormPlan):
         return IngestResult(len(batch), len(changed), len(keys & self.ignored))
 
     def _drop_stale(
-        self, latest: Iterable[tuple[Alert, list[Decision]]], existing: dict[tuple[str, str], _Seen]
-    ) -> tuple[list[_Kept], int]:
+        self, latest: Iterable[tuple[Alert, list[Decision]]], existing: dict[tuple[str, str], Seen]
+    ) -> tuple[list[Kept], int]:
         """Set aside stale redeliveries (counted as repeats); the rest is written."""
         ignored: list[int] = []
-        kept: list[_Kept] = []
+        kept: list[Kept] = []
         for alert, decisions in latest:
             previous = existing.get((alert.source, alert.fingerprint))
-            if previous is not None and self._stale(alert, previous):
+            if previous is not None and is_stale(alert, previous, self.now):
                 ignored.append(previous.id)
                 self.ignored.add((alert.source, alert.fingerprint))
             else:
-                kept.append(_Kept(alert, decisions, previous))
+                kept.append(Kept(alert, decisions, previous))
         if ignored:
             self.conn.execute(_UPDATE_ALERTS, [{"b_id": i, "b_inc": 1} for i in ignored])
         return kept, len(ignored)
 
-    def _join_all(self, kept: list[_Kept], resolved: dict[int, float | None]) -> None:
-        """Each alert into its messages: its own, or a storm's and its channels' pointers."""
-        arrivals = {k.id for k in kept if k.arrives}
-        storms = self.storms({k.alert.source for k in kept if k.arrives}, arrivals)
-        in_storm = self.storm_members([k.id for k in kept])
+    def _join_all(self, kept: list[Kept], resolved: dict[int, float | None]) -> None:
+        """Each alert into its messages: its own, or a storm's and its channels' pointers
+        (the rules are ``place``'s; here, what they read and what they say, executed)."""
+        arriving = [k for k in kept if k.arrives]
+        storms = self.storms({k.alert.source for k in arriving}, {k.id for k in arriving})
+        placed = place(kept, storms, self.storm_members([k.id for k in kept]), self.storm)
+        resolved |= placed.resolved
         joins: list[tuple[Alert, int, Decision, OpenMessage | None]] = []  # None: its own
-        held: list[tuple[_Kept, Decision]] = []
-        for k in kept:
-            alert, decisions = k.alert, k.live
-            if alert.status == "resolved":
-                resolved[k.id] = ts(alert.ends_at)
-                continue
-            held += [(k, d) for d in k.decisions if d.notify and d.held_until is not None]
-            storm = storms.get(alert.source) if k.id in arrivals else None
-            if storm and self.storm and self.storm.folds(decisions):
-                message, decision = storm
-                joins.append((alert, k.id, decision, message))
-                for own in decisions:
-                    if own.notify and own.channel != decision.channel:
-                        joins.append((alert, k.id, own, self.pointer(message, alert, own)))
-                continue
-            if k.id in in_storm:
-                continue  # a repeat of an alert the storm message already lists
-            joins += [(alert, k.id, d, None) for d in decisions if d.notify]
+        for j in placed.joins:
+            target = j.storm
+            if target is not None and j.pointer:
+                target = self.pointer(target, j.kept.alert, j.decision)
+            joins.append((j.kept.alert, j.kept.id, j.decision, target))
         self.create_messages((alert, d) for alert, _, d, target in joins if target is None)
         for alert, alert_id, decision, target in joins:
             self.join(alert, alert_id, decision, target)
-        self._hold(held)
+        self._hold(placed.held)
 
-    def _hold(self, held: list[tuple[_Kept, Decision]]) -> None:
+    def _hold(self, held: list[tuple[Kept, Decision]]) -> None:
         """Held decisions join no message yet, unless the alert is posted there already."""
         wanted = []
         for k, decision in held:
@@ -232,7 +196,7 @@ class Ingest(StormPlan):
         self.known_alerts = sorted(alert_id for alert_id, _, _ in batch)
         self.load_open_messages({message_key(a, d) for _, a, ds in batch for d in ds})
         kept = [
-            _Kept(alert, decisions, _Seen(alert_id, "firing", ts(alert.starts_at)), alert_id)
+            Kept(alert, decisions, Seen(alert_id, "firing", ts(alert.starts_at)), alert_id)
             for alert_id, alert, decisions in batch
         ]
         if kept:
@@ -254,33 +218,22 @@ class Ingest(StormPlan):
         if paged:
             entries.arm(self.conn, self.now, PAGERDUTY_EVENT, dict.fromkeys(paged))
 
-    def _stale(self, alert: Alert, previous: _Seen) -> bool:
-        if alert.status != "firing" or previous.status != "resolved":
-            return False
-        if not alert.refires:  # resolved for good: a firing copy is a replay
-            return True
-        return (
-            previous.starts_at == ts(alert.starts_at)
-            and previous.resolved_seen_at is not None
-            and self.now - previous.resolved_seen_at < STALE_REDELIVERY_WINDOW
-        )
-
-    def _existing_alerts(self, batch: Iterable[Alert]) -> dict[tuple[str, str], _Seen]:
+    def _existing_alerts(self, batch: Iterable[Alert]) -> dict[tuple[str, str], Seen]:
         by_source: dict[str, list[str]] = {}
         for a in batch:
             by_source.setdefault(a.source, []).append(a.fingerprint)
-        found: dict[tuple[str, str], _Seen] = {}
+        found: dict[tuple[str, str], Seen] = {}
         for source, fingerprints in by_source.items():
             for chunk in chunks(fingerprints):
                 for row in self.conn.execute(
                     _EXISTING_ALERTS, {"source": source, "fingerprints": list(chunk)}
                 ):
-                    found[(source, row.fingerprint)] = _Seen(
+                    found[(source, row.fingerprint)] = Seen(
                         row.id, row.status, row.starts_at, row.resolved_seen_at, row.fired_at
                     )
         return found
 
-    def _row(self, k: _Kept) -> dict[str, Any]:
+    def _row(self, k: Kept) -> dict[str, Any]:
         """The alert's columns as this request leaves them."""
         alert, previous = k.alert, k.previous
         row = {
@@ -314,7 +267,7 @@ class Ingest(StormPlan):
             row["fired_at"] = self.now if counted else None  # a storm counts it
         return row
 
-    def _write_alerts(self, kept: list[_Kept]) -> list[_Kept]:
+    def _write_alerts(self, kept: list[Kept]) -> list[Kept]:
         """Insert the new alerts and update the known ones; each with its id."""
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
@@ -328,7 +281,7 @@ class Ingest(StormPlan):
                 row["starts_at"] = previous.starts_at
             repeat = previous.status == k.alert.status and previous.starts_at == row["starts_at"]
             updates.append(row | {"b_id": previous.id, "b_inc": int(repeat)})
-        stored: dict[tuple[str, str], _Seen] = {}
+        stored: dict[tuple[str, str], Seen] = {}
         if inserts:  # not RETURNING: SQLite would run it a row at a time to keep the order
             self.conn.execute(alerts.insert(), inserts)
             stored = self._existing_alerts([k.alert for k in kept if k.previous is None])
@@ -340,7 +293,7 @@ class Ingest(StormPlan):
         for same in by_columns.values():
             self.conn.execute(_UPDATE_ALERTS, same)
         return [
-            _Kept(
+            Kept(
                 k.alert,
                 k.decisions,
                 k.previous,
@@ -349,7 +302,7 @@ class Ingest(StormPlan):
             for k in kept
         ]
 
-    def _heartbeats(self, kept: list[_Kept]) -> dict[int, float | None]:
+    def _heartbeats(self, kept: list[Kept]) -> dict[int, float | None]:
         """Arrivals on ``heartbeat:`` routes re-arm their timers and end open alarms.
 
         Returns the alarms' alert ids, to resolve like any other alert.
@@ -378,7 +331,7 @@ class Ingest(StormPlan):
             )
         return ended
 
-    def _enqueue_pagerduty(self, kept: list[_Kept]) -> None:
+    def _enqueue_pagerduty(self, kept: list[Kept]) -> None:
         """A runbook note for each newly routed PagerDuty incident; Events for ``page:``."""
         notes: list[int] = []
         events: list[int] = []
