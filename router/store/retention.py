@@ -39,6 +39,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from router.store.database import Database
 from router.store.kinds import MessageKind, OutboxKind, OutboxState
 from router.store.schema import (
+    OPEN,
     actions,
     alerts,
     heartbeats,
@@ -107,7 +108,7 @@ def finished_entries(before: float, batch: int) -> sa.Select[int, str, int]:
     ``ix_outbox_due`` (state, due_at) serves it: an entry is done or dead after it came
     due, so ``due_at`` bounds the walk and ``updated_at`` (when it finished) decides.
     """
-    open_message = sa.exists().where(messages.c.id == outbox.c.ref, messages.c.closed.is_(False))
+    open_message = sa.exists().where(messages.c.id == outbox.c.ref, OPEN)
     firing_alert = sa.exists().where(alerts.c.id == outbox.c.ref, alerts.c.status != "resolved")
     return (
         sa.select(outbox.c.id, outbox.c.kind, outbox.c.ref)
@@ -116,6 +117,7 @@ def finished_entries(before: float, batch: int) -> sa.Select[int, str, int]:
             outbox.c.due_at < before,
             outbox.c.updated_at < before,
             outbox.c.kind.in_(sorted(_REFERENTS)),
+            outbox.c.id < _newest(outbox),
             ~sa.and_(outbox.c.kind == OutboxKind.RESPONSE_CLOCK, open_message),
             ~sa.and_(outbox.c.kind == OutboxKind.PAGERDUTY_NOTE, firing_alert),
             ~sa.and_(outbox.c.kind == OutboxKind.SLACK_ACTION, outbox.c.ref >= _newest(actions)),
@@ -157,7 +159,7 @@ def old_messages(before: float, batch: int) -> sa.Select[int]:
     query = (
         sa.select(messages.c.id)
         .where(
-            messages.c.closed.is_(True),
+            messages.c.closed == sa.true(),
             messages.c.resolved_at < before,
             messages.c.id < _newest(messages),
             sa.or_(messages.c.kind != MessageKind.STORM, messages.c.storm_ended_at.is_not(None)),
@@ -292,7 +294,13 @@ def prune_silences(conn: Connection, before: float, batch: int, pruned: Pruned) 
 
 
 def _entries_of(kinds: Sequence[str], refs: Iterable[int]) -> sa.Delete:
-    return outbox.delete().where(outbox.c.kind.in_(kinds), outbox.c.ref.in_(sorted(refs)))
+    """The referents' entries, but the outbox's newest row: that one is left, finished,
+    for a later pass (``finished_entries``) once a newer entry is there."""
+    return outbox.delete().where(
+        outbox.c.kind.in_(kinds),
+        outbox.c.ref.in_(sorted(refs)),
+        outbox.c.id < _newest(outbox),
+    )
 
 
 Step = Callable[[Connection, float, int, Pruned], int]
