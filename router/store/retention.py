@@ -220,17 +220,8 @@ def prune_entries(conn: Connection, before: float, batch: int, pruned: Pruned) -
     """One batch of finished outbox entries, with the button work of those that were one;
     returns the entries walked."""
     found = conn.execute(finished_entries(before, batch)).all()
-    refs: dict[str, set[int]] = {}
-    for row in found:
-        refs.setdefault(_REFERENTS[row.kind].name, set()).add(row.ref)
-    busy: dict[str, set[int]] = {}
-    for name, named in refs.items():
-        table = _REFERENTS_BY_NAME[name]
-        there = sa.select(table.c.id).where(table.c.id.in_(sorted(named)))
-        # A referent another transaction holds may be re-arming its entry right now.
-        held = set(conn.execute(there).scalars()) - set(conn.execute(_lock(there, table)).scalars())
-        busy[name] = held
-    ids = [row.id for row in found if row.ref not in busy[_REFERENTS[row.kind].name]]
+    busy = _held_referents(conn, found) if conn.dialect.name == "postgresql" else {}
+    ids = [row.id for row in found if row.ref not in busy.get(_REFERENTS[row.kind].name, ())]
     if not ids:
         return len(found)
     gone = conn.execute(
@@ -246,6 +237,24 @@ def prune_entries(conn: Connection, before: float, batch: int, pruned: Pruned) -
 
 
 _REFERENTS_BY_NAME = {table.name: table for table in _REFERENTS.values()}
+
+
+def _held_referents(
+    conn: Connection, found: Sequence[sa.Row[int, str, int]]
+) -> dict[str, set[int]]:
+    """PostgreSQL: the entries' referents another transaction holds, by table (it may be
+    re-arming their entries right now); the others are locked for this one. SQLite has
+    one writer, the pass itself: none is held there."""
+    refs: dict[str, set[int]] = {}
+    for row in found:
+        refs.setdefault(_REFERENTS[row.kind].name, set()).add(row.ref)
+    busy: dict[str, set[int]] = {}
+    for name, named in refs.items():
+        table = _REFERENTS_BY_NAME[name]
+        there = sa.select(table.c.id).where(table.c.id.in_(sorted(named)))
+        locked = set(conn.execute(_lock(there, table)).scalars())
+        busy[name] = set(conn.execute(there).scalars()) - locked
+    return busy
 
 
 def prune_messages(conn: Connection, before: float, batch: int, pruned: Pruned) -> int:
