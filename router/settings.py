@@ -107,10 +107,12 @@ class Settings(BaseSettings):
     reconcile_warmup: float = Field(180.0, ge=0, validation_alias=_env("ROUTER_RECONCILE_WARMUP"))
     """An Alertmanager up for less than this has not heard from Prometheus yet: nothing
     it does not list is resolved (it keeps alerts in memory only)."""
-    retention: float = Field(180 * 86400.0, ge=0, validation_alias=_env("ROUTER_RETENTION"))
+    retention: float = Field(
+        180 * 86400.0, ge=0, allow_inf_nan=False, validation_alias=_env("ROUTER_RETENTION")
+    )
     """How long resolved alerts and closed messages are kept (``180d``); 0 or ``off``: always."""
     outbox_retention: float = Field(
-        7 * 86400.0, ge=0, validation_alias=_env("ROUTER_OUTBOX_RETENTION")
+        7 * 86400.0, ge=0, allow_inf_nan=False, validation_alias=_env("ROUTER_OUTBOX_RETENTION")
     )
     """How long delivered and dead outbox entries are kept (``7d``); 0 or ``off``: always."""
 
@@ -129,7 +131,13 @@ class Settings(BaseSettings):
         try:
             return float(text)
         except ValueError:
+            pass
+        try:
             return parse_duration(text)
+        except ValueError:
+            raise ValueError(
+                f"expected a duration such as 180d, 12h or 3600 (seconds), or off; got {value!r}"
+            ) from None
 
     grafana_token: SecretStr | None = Field(None, validation_alias=_env("GRAFANA_TOKEN"))
     datadog_webhook_secret: SecretStr | None = Field(
