@@ -22,9 +22,11 @@ transaction over at most ``batch`` rows of the table it walks, through an index,
 ingest waits a few ms for it at most. On PostgreSQL the rows walked are taken FOR UPDATE
 SKIP LOCKED, and an outbox entry goes only with its referent locked too (every re-arm
 writes the referent first): two replicas pruning at once take different rows, and a row
-a write holds now is left for the next pass. SQLite gives a new row the largest id plus
-one, so the newest row of a table is never deleted: an id that old Slack buttons or
-entries still name never comes back meaning another row.
+a write holds now is left for the next pass; an ingest that found an alert a pass then
+deleted fails on it and its retry stores the alert anew. SQLite gives a new row the
+largest id plus one, so the newest row of a table is never deleted: an id that old Slack
+buttons, entries or a late ``complete`` still name never comes back meaning another row
+(the outbox's newest entry is left, finished, for a later pass).
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ clock, pruned in bounded batches; nothing a live thing needs goes."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from router.alert import Alert
 from router.decide import Ruleset
 from router.records import SilenceNotice
 from router.store import NewSilence, PostedStep, Pruned, SilenceFacts, Store
+from router.store import ingest as ingest_module
 from router.store.kinds import EventKind, MessageKind, OutboxKind, OutboxState
 from router.store.schema import (
     READ_ONLY,
@@ -30,6 +32,7 @@ from router.store.schema import (
 )
 from router.storm import StormPolicy
 from tests.fakes.clock import FakeClock
+from tests.fakes.postgres import PostgresServer
 from tests.helpers import make_alert
 
 DAY = 86400.0
@@ -513,13 +516,20 @@ def test_off_keeps_everything(store: Store, ruleset: Ruleset, clock: FakeClock) 
     assert {t.name: count(store, t) for t in (alerts, messages, members, outbox)} == before
 
 
+@pytest.fixture
+def pg_store(postgres: PostgresServer, clock: FakeClock) -> Iterator[Store]:
+    """PostgreSQL alone: the races below need two writers (SQLite has one at a time)."""
+    store = Store.from_url(postgres.new_database(), clock)
+    store.create_schema()
+    yield store
+    store.engine.dispose()
+
+
 def test_a_row_another_transaction_holds_is_left_for_the_next_pass(
-    store: Store, ruleset: Ruleset, clock: FakeClock
+    pg_store: Store, ruleset: Ruleset, clock: FakeClock
 ) -> None:
-    """PostgreSQL: a message a write holds is skipped at once (SKIP LOCKED), not waited
-    for; SQLite has one writer, so the case cannot arise there."""
-    if store.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite: one writer at a time")
+    """A message a write holds is skipped at once (SKIP LOCKED), not waited for."""
+    store = pg_store
     old_group(store, ruleset, "held", "db-1")
     old_group(store, ruleset, "free", "db-2")
     clock.advance(KEEP + DAY)
@@ -545,3 +555,37 @@ def test_a_row_another_transaction_holds_is_left_for_the_next_pass(
         holder.join()
     prune_all(store, clock)
     assert held not in ids(store, messages)
+
+
+def test_an_alert_firing_again_as_retention_deletes_it_is_stored_anew(
+    pg_store: Store, ruleset: Ruleset, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ingest found the old row, then a replica's pass deleted it before the ingest
+    wrote: the write fails on the gone row and the ingest's retry stores the alert anew."""
+    store = pg_store
+    alert = old_group(store, ruleset, "race", "db-1")[0]
+    old_id = alert_id(store, alert)
+    clock.advance(KEEP + DAY)
+    fresh(store, ruleset, clock)
+    real = ingest_module.Ingest._existing_alerts
+    passes: list[Pruned] = []
+
+    def meanwhile_pruned(self: Any, batch: Any) -> Any:
+        found = real(self, batch)
+        if not passes:  # another replica's pass, committed while this one goes on
+            pruner = threading.Thread(target=lambda: passes.append(prune(store, clock)))
+            pruner.start()
+            pruner.join(30)
+        return found
+
+    monkeypatch.setattr(ingest_module.Ingest, "_existing_alerts", meanwhile_pruned)
+    later = again(alert, "2027-06-01T00:00:00Z")
+    result = store.ingest([(later, ruleset.decide(later))])
+
+    assert passes[0].deleted["alerts"] == 1  # the old row went under the ingest
+    assert result.changed_messages == 1
+    assert old_id not in ids(store, alerts)
+    assert _group_keys(store) == {"race": 1, "fresh": 1}
+    view = store.load_message(message_of(store, "race"))
+    assert view is not None
+    assert [m.alert_id for m in view.members] == [alert_id(store, later)]
