@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from router import __version__, heap
 from router.access import AccessControl, TrailingSlash
 from router.alertmanagers import build as build_alertmanagers
-from router.chores import every, store_chores
+from router.chores import every, retention, store_chores
 from router.clock import Clock, SystemClock
 from router.decide import Ruleset
 from router.deliveries import register_all
@@ -107,6 +107,9 @@ def build_runtime(
     current.oncall = oncall
     for chore in store_chores(store, clock):
         dispatcher.add_chore(chore)
+    keep = retention(store, clock, metrics, settings.retention, settings.outbox_retention)
+    if keep is not None:
+        dispatcher.add_chore(keep)
     dispatcher.add_chore(every(ONCALL_PREFETCH, clock, oncall.prefetch))  # found when asked
     registered = register_all(  # and the timers' chores: at start, after a reload
         dispatcher,

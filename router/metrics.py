@@ -115,6 +115,13 @@ class Metrics:
             ["state"],
             registry=r,
         )
+        self.retention_deleted = Counter(
+            "router_retention_deleted",
+            "Rows deleted as past their time (ROUTER_RETENTION, ROUTER_OUTBOX_RETENTION), "
+            "by table.",
+            ["table"],
+            registry=r,
+        )
 
     def _response(self, r: CollectorRegistry) -> None:
         """The response-time clock: how fast people answered, and what it had to send."""

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
-from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from router.config_values import parse_duration
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -98,6 +107,38 @@ class Settings(BaseSettings):
     reconcile_warmup: float = Field(180.0, ge=0, validation_alias=_env("ROUTER_RECONCILE_WARMUP"))
     """An Alertmanager up for less than this has not heard from Prometheus yet: nothing
     it does not list is resolved (it keeps alerts in memory only)."""
+    retention: float = Field(
+        180 * 86400.0, ge=0, allow_inf_nan=False, validation_alias=_env("ROUTER_RETENTION")
+    )
+    """How long resolved alerts and closed messages are kept (``180d``); 0 or ``off``: always."""
+    outbox_retention: float = Field(
+        7 * 86400.0, ge=0, allow_inf_nan=False, validation_alias=_env("ROUTER_OUTBOX_RETENTION")
+    )
+    """How long delivered and dead outbox entries are kept (``7d``); 0 or ``off``: always."""
+
+    @field_validator("retention", "outbox_retention", mode="before")
+    @classmethod
+    def _period(cls, value: Any, info: ValidationInfo) -> Any:
+        """A duration as routes.yaml writes one (``180d``, ``12h``; a bare number is
+        seconds); ``0`` or ``off`` keeps everything, and empty is the default."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip().lower()
+        if not text:
+            return cls.model_fields[str(info.field_name)].default
+        if text == "off":
+            return 0.0
+        try:
+            return float(text)
+        except ValueError:
+            pass
+        try:
+            return parse_duration(text)
+        except ValueError:
+            raise ValueError(
+                f"expected a duration such as 180d, 12h or 3600 (seconds), or off; got {value!r}"
+            ) from None
+
     grafana_token: SecretStr | None = Field(None, validation_alias=_env("GRAFANA_TOKEN"))
     datadog_webhook_secret: SecretStr | None = Field(
         None, validation_alias=_env("DATADOG_WEBHOOK_SECRET")

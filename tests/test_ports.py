@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 import router
-from router.chores import ChoreStore
+from router.chores import ChoreStore, RetentionStore
 from router.cli import ReviewReads
 from router.http.slack import SlackService, SlackStore
 from router.runtime import Runtime
@@ -50,9 +50,10 @@ def _store_ports(store: Store) -> list[object]:
     page: PageReads = store
     alert: AlertReads = store
     chore: ChoreStore = store
+    retention: RetentionStore = store
     review: ReviewReads = store
     first: list[object] = [tick, vote, status, incident, action, interaction, silence]
-    return [*first, slack, use, page, alert, chore, review]
+    return [*first, slack, use, page, alert, chore, retention, review]
 
 
 def _service_ports(rt: Runtime) -> list[object]:

@@ -15,6 +15,7 @@ messages and the outbox entries are written together before the 2xx. The parts:
     silences.py   silences from Slack, and alerts as Alertmanager lists them (reconciling)
     runbook_posts.py  the checklist and "Did RUN-001 help?" in the thread, and their answers
     use.py        what the runbooks were used for: the runbook pages and ``review``
+    retention.py  history past its time deleted, a bounded batch per transaction
     queries.py    reads for the pages
     migrate.py    Alembic revisions, run at start and by ``runbook-router migrate``
 
@@ -43,6 +44,7 @@ from router.store.placement import STALE_REDELIVERY_WINDOW
 from router.store.plan import message_key
 from router.store.policy import IngestPolicy
 from router.store.queries import Queries
+from router.store.retention import Pruned, Retention
 from router.store.runbook_posts import (
     CHECKLIST_POST,
     FEEDBACK_POST,
@@ -102,6 +104,7 @@ __all__ = [
     "NewSilence",
     "OutboxItem",
     "PostedStep",
+    "Pruned",
     "RunbookPost",
     "Said",
     "SilenceFacts",
@@ -128,5 +131,6 @@ class Store(
     RunbookPosts,
     RunbookUse,
     Queries,
+    Retention,
 ):
     """The database, one part per job (each a module here), over one engine and clock."""

@@ -108,6 +108,14 @@ OPEN = messages.c.closed == sa.false()
 """A message still open, written as ``uq_messages_open_key``'s predicate is (``closed = 0``)
 so that SQLite's planner uses that index; ``closed IS 0`` would scan every message."""
 
+sa.Index("ix_messages_resolved", messages.c.resolved_at)  # retention: closed longest ago first
+sa.Index(  # a storm's pointers (retention keeps a storm while one is left)
+    "ix_messages_parent",
+    messages.c.parent_id,
+    sqlite_where=sa.text("parent_id IS NOT NULL"),
+    postgresql_where=sa.text("parent_id IS NOT NULL"),
+)
+
 members = sa.Table(
     "message_alerts",
     metadata,
@@ -269,6 +277,7 @@ held_alerts = sa.Table(
     sa.Column("hold_id", sa.ForeignKey("holds.id"), primary_key=True),
     sa.Column("alert_id", sa.ForeignKey("alerts.id"), primary_key=True),
     sa.Column("added_at", sa.Float, nullable=False),
+    sa.Index("ix_held_alerts_alert", "alert_id"),  # retention: is this alert held?
 )
 
 # Outbox kinds (router/store/kinds.py), by their short names.
