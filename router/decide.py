@@ -32,7 +32,7 @@ from router.alert import Alert
 from router.config import Level, LoadedConfig, load_routes, walk_routes
 from router.config_values import RUNBOOK_ID
 from router.errors import ConfigError, Problem
-from router.records import StoredDecision
+from router.records import RunbookRef, StoredDecision
 from router.routing import Route, RouteTable
 from router.runbooks import Catalog, Runbook, load_catalog
 from router.runbooks.catalog import runbook_number
@@ -63,6 +63,11 @@ class RunbookLink:
     @property
     def key(self) -> str:
         return self.runbook_id or self.url
+
+    @property
+    def ref(self) -> RunbookRef:
+        """As a message and its members keep it."""
+        return RunbookRef(self.runbook_id, self.url, self.title, self.reason)
 
 
 @dataclass(frozen=True)

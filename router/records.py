@@ -7,6 +7,7 @@ change still load (tests/test_records.py keeps one of each).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -14,6 +15,23 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 class Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+@dataclass(frozen=True, slots=True)
+class RunbookRef:
+    """A runbook as a message, an alert's decision or a member names it: the one shape,
+    stored as the message's ``runbook_*`` columns and the decision's ``runbook*`` keys."""
+
+    id: str | None = None
+    """The RUN- id, when the runbook is one of ours (also when its entry is missing)."""
+    url: str | None = None
+    """None: no runbook."""
+    title: str | None = None
+    reason: str | None = None
+    """Why this runbook (the route's, the alert's annotation, a claim), or why none."""
+
+
+NO_RUNBOOK = RunbookRef()
 
 
 class StoredDecision(Record):

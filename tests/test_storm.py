@@ -59,7 +59,7 @@ def test_a_storm_becomes_one_incident_message(store: Store, ruleset: Ruleset) ->
         storm.members[0].reason
         == "storm: 5 alerts from alertmanager within 300s (at least 5) -> SEV1"
     )
-    assert {m.runbook_id for m in storm.members} == {"RUN-006"}  # each alert keeps its runbook
+    assert {m.runbook.id for m in storm.members} == {"RUN-006"}  # each alert keeps its runbook
 
 
 def test_repeats_of_storm_alerts_stay_in_the_storm(store: Store, ruleset: Ruleset) -> None:

@@ -203,12 +203,12 @@ class ResponseClock:
             self.metrics.delivered.labels("reply").inc()
 
     def _runbook(self, view: MessageView) -> Runbook | None:
-        return self.ruleset().catalog.get(view.runbook_id) if view.runbook_id else None
+        return self.ruleset().catalog.get(view.runbook.id) if view.runbook.id else None
 
     def _target(self, view: MessageView) -> str:
         ruleset = self.ruleset()
         route = ruleset.table.find(view.route) if view.route else None
-        runbook = ruleset.catalog.get(view.runbook_id) if view.runbook_id else None
+        runbook = ruleset.catalog.get(view.runbook.id) if view.runbook.id else None
         who = runbook.escalation.who if runbook else None
         escalate_to = route.escalate_to if route else None
         if self.oncall is not None:

@@ -93,7 +93,7 @@ class SlackMessage:
 def _feedback_question(view: MessageView, renderer: MessageRenderer) -> FeedbackQuestion | None:
     """ "Did RUN-001 help?" follows the resolve of a message someone acknowledged, when its
     runbook is one of ours."""
-    runbook = renderer.runbooks.get(view.runbook_id) if view.runbook_id else None
+    runbook = renderer.runbooks.get(view.runbook.id) if view.runbook.id else None
     if runbook is None or view.kind != "group" or view.heartbeat:
         return None
     if view.tally.first_ack is None and all(m.ack_by is None for m in view.members):

@@ -363,5 +363,5 @@ def unacknowledged_trigger(view: MessageView) -> Trigger:
         ROUTER,
         view.level,
         {"channel": view.channel, "route": view.route},
-        links=[EventLink(view.runbook_url, "Runbook")] if view.runbook_url else [],
+        links=[EventLink(view.runbook.url, "Runbook")] if view.runbook.url else [],
     )

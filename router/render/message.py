@@ -169,7 +169,7 @@ class MessageRenderer:
             return render_storm(view, self.levels[view.level])
         if view.kind == "pointer":
             return render_pointer(view)
-        runbook = self.runbooks.get(view.runbook_id) if view.runbook_id else None
+        runbook = self.runbooks.get(view.runbook.id) if view.runbook.id else None
         level = self.levels[view.level]
         resolved = not view.tally.firing
         blocks: list[Block] = [self._header(view, resolved)]
@@ -322,7 +322,7 @@ class MessageRenderer:
     def _runbook(
         self, view: MessageView, runbook: Runbook | None, resolved: bool, now: float
     ) -> list[Block]:
-        if view.runbook_url is None:
+        if view.runbook.url is None:
             if view.heartbeat:
                 return [section(HEARTBEAT_CHECKS)]
             return [
@@ -332,20 +332,20 @@ class MessageRenderer:
                     "annotation to the alert rule."
                 )
             ]
-        if runbook is None and view.runbook_id:
-            why = self.runbooks.unreadable(view.runbook_id) or (
-                f"{view.runbook_id} is not in the runbooks folder"
+        if runbook is None and view.runbook.id:
+            why = self.runbooks.unreadable(view.runbook.id) or (
+                f"{view.runbook.id} is not in the runbooks folder"
             )
             return [
                 section(
-                    f"*Runbook:* {link(view.runbook_url, view.runbook_id, 1000)}\n"
+                    f"*Runbook:* {link(view.runbook.url, view.runbook.id, 1000)}\n"
                     f"⚠️ The steps could not be read: {escape(truncate(why, 1500))}"
                 )
             ]
         if runbook is None:
-            label = view.runbook_title or "Runbook"
-            return [section(f"*Runbook:* {link(view.runbook_url, label, 1000)}")]
-        head = steps.head(runbook, view.runbook_url, now, self.stale_after_days)
+            label = view.runbook.title or "Runbook"
+            return [section(f"*Runbook:* {link(view.runbook.url, label, 1000)}")]
+        head = steps.head(runbook, view.runbook.url, now, self.stale_after_days)
         if resolved or not runbook.steps:
             return [section(head)]
         label_sets = [m.labels for m in view.firing]
@@ -362,8 +362,8 @@ class MessageRenderer:
         text = f"[{state}] {view.level} {safe(title(view), 500)}"
         if summary := _common_summary(view):
             text += f": {safe(summary, 1000)}"
-        if view.runbook_id and view.runbook_title:
-            text += f" · runbook {view.runbook_id}: {safe(view.runbook_title, 200)}"
+        if view.runbook.id and view.runbook.title:
+            text += f" · runbook {view.runbook.id}: {safe(view.runbook.title, 200)}"
         if not resolved and (ack := acknowledged_by(view)) is not None:
             text += f" (acknowledged by {ack})" if ack else " (acknowledged)"
         if level.mention and not resolved:

@@ -39,14 +39,14 @@ def message_actions(
     ``can_silence``: the message's Alertmanager API is configured (Silence, Extend, Expire).
     """
     buttons = []
-    if (button := open_runbook(view.runbook_url)) is not None:
+    if (button := open_runbook(view.runbook.url)) is not None:
         buttons.append(button)
-    if view.runbook_id and runbooks.get(view.runbook_id):
+    if view.runbook.id and runbooks.get(view.runbook.id):
         buttons.append(
             ButtonElement(
                 text=PlainTextObject(text="Show all steps"),
                 action_id=Button.SHOW_STEPS,
-                value=view.runbook_id,
+                value=view.runbook.id,
             )
         )
     unacked = view.tally.unacked

@@ -131,7 +131,7 @@ class ActionRunner:
         if view is None or view.slack_channel is None or view.slack_ts is None:
             raise DeliveryError(Reason.NOT_FOUND, "message not posted", retryable=False)
         ruleset = self.ruleset()
-        runbook = ruleset.catalog.get(view.runbook_id or "")
+        runbook = ruleset.catalog.get(view.runbook.id or "")
         if runbook is None:
             self._tell(
                 action, "This alert's runbook is not a RUN- entry here; open its link instead."

@@ -74,7 +74,7 @@ def status_answer(store: StatusStore, ruleset: Ruleset, channel_id: str, now: fl
     view = store.latest_open_message(channel_id)
     if view is None:
         return Reply("No alert is firing in this channel, so there is no status to draft.")
-    runbook = ruleset.catalog.get(view.runbook_id) if view.runbook_id else None
+    runbook = ruleset.catalog.get(view.runbook.id) if view.runbook.id else None
     level = ruleset.level(view.level)
     texts = [drafts.status_update(view, runbook, level, now)]
     if view.level == "SEV0":
@@ -114,7 +114,7 @@ class IncidentDesk:
         if view is None:
             return
         ruleset, now = self.ruleset(), self.clock.now()
-        runbook = ruleset.catalog.get(view.runbook_id) if view.runbook_id else None
+        runbook = ruleset.catalog.get(view.runbook.id) if view.runbook.id else None
         level = ruleset.level(view.level)
         texts = [("Status update", drafts.status_update(view, runbook, level, now))]
         if view.level == "SEV0":
@@ -191,8 +191,8 @@ class IncidentDesk:
         self.notifier.invite(channel, action.user_id)
         if INCIDENT_ANNOUNCED in {e.kind for e in self.store.message_events(view.id)}:
             return
-        runbook = ruleset.catalog.get(view.runbook_id) if view.runbook_id else None
-        url = ruleset.runbook_url(runbook) if runbook else view.runbook_url
+        runbook = ruleset.catalog.get(view.runbook.id) if view.runbook.id else None
+        url = ruleset.runbook_url(runbook) if runbook else view.runbook.url
         # The draft is text from alerts and runbooks, escaped; the commander is our mention.
         first = drafts.initial_communication(view, runbook, _COMMANDER, url, now)
         text = truncate(escape(first), MAX_SECTION_TEXT).replace(_COMMANDER, commander)

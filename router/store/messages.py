@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from router.alert import Alert
 from router.decide import Decision
-from router.records import StoredDecision
+from router.records import NO_RUNBOOK, RunbookRef, StoredDecision
 from router.store.database import Database
 from router.store.heartbeats import GROUP_PREFIX as HEARTBEAT_GROUP
 from router.store.outbox import entries
@@ -72,9 +72,7 @@ class Member:
     """None: not acknowledged; "": acknowledged by someone unknown."""
     ack_at: float | None = None
     pagerduty_incident: str | None = None
-    runbook_id: str | None = None
-    runbook_url: str | None = None
-    runbook_title: str | None = None
+    runbook: RunbookRef = NO_RUNBOOK
     """The alert's own runbook (its first routing decision): storms count by it."""
     alert_id: int = field(default=0, compare=False)
     """``alerts.id`` (0 in a preview, where nothing is stored)."""
@@ -147,7 +145,7 @@ class Tally:
         names = Counter(m.name for m in members)
         still = Counter(m.name for m in firing)
         runbooks = Counter(
-            (m.runbook_id or "", m.runbook_url or "", m.runbook_title or "") for m in members
+            (m.runbook.id or "", m.runbook.url or "", m.runbook.title or "") for m in members
         )
         return cls(
             members=len(members),
@@ -178,10 +176,7 @@ class MessageView:
     group_key: str
     channel: str
     route: str | None
-    runbook_id: str | None
-    runbook_url: str | None
-    runbook_title: str | None
-    runbook_reason: str | None
+    runbook: RunbookRef
     level: str
     version: int
     closed: bool
@@ -237,13 +232,25 @@ def _member(m: Any) -> Member:
         ack_by=m.ack_by,
         ack_at=m.ack_at,
         pagerduty_incident=m.pagerduty_incident,
-        runbook_id=own.runbook if own else None,
-        runbook_url=own.runbook_url if own else None,
-        runbook_title=own.runbook_title if own else None,
+        runbook=_own(own),
         alert_id=m.alert_id,
         silenced_by=tuple(m.silenced_by or ()),
         inhibited_by=tuple(m.inhibited_by or ()),
     )
+
+
+def _runbook(row: Mapping[str, Any]) -> RunbookRef:
+    """A message's runbook, from its columns (or the row ``message_row`` makes)."""
+    return RunbookRef(
+        row["runbook_id"], row["runbook_url"], row["runbook_title"], row["runbook_reason"]
+    )
+
+
+def _own(decision: StoredDecision | None) -> RunbookRef:
+    """A member's own runbook: its alert's first decision's, without the why."""
+    if decision is None:
+        return NO_RUNBOOK
+    return RunbookRef(decision.runbook, decision.runbook_url, decision.runbook_title)
 
 
 def views_of(batch: Sequence[tuple[Alert, list[Decision]]], now: float) -> list[MessageView]:
@@ -278,10 +285,7 @@ def views_of(batch: Sequence[tuple[Alert, list[Decision]]], now: float) -> list[
                 group_key=row["group_key"],
                 channel=row["channel"],
                 route=row["route"],
-                runbook_id=row["runbook_id"],
-                runbook_url=row["runbook_url"],
-                runbook_title=row["runbook_title"],
-                runbook_reason=row["runbook_reason"],
+                runbook=_runbook(row),
                 level=min(firing or [m.level for m in listed]),
                 version=1,
                 closed=not firing,
@@ -320,9 +324,7 @@ def _alert_member(
         ends_at=(ts(alert.ends_at) or now) if resolved else None,
         ack_by=ack_by,
         pagerduty_incident=alert.pagerduty_incident,
-        runbook_id=own.runbook if own else None,
-        runbook_url=own.runbook_url if own else None,
-        runbook_title=own.runbook_title if own else None,
+        runbook=_own(own),
     )
 
 
@@ -456,10 +458,7 @@ class MessageStore(Database):
             group_key=row.group_key,
             channel=row.channel,
             route=row.route,
-            runbook_id=row.runbook_id,
-            runbook_url=row.runbook_url,
-            runbook_title=row.runbook_title,
-            runbook_reason=row.runbook_reason,
+            runbook=_runbook(row._mapping),
             level=row.level,
             version=row.version,
             closed=row.closed,

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from router.alert import Alert
 from router.decide import Decision
+from router.records import NO_RUNBOOK
 from router.store.outbox import entries
 from router.store.schema import OPEN, chunks, members, messages, pk, ts
 
@@ -49,16 +50,17 @@ _NEW_MESSAGE = {"version": 0, "closed": False, "resolve_notified": False}
 def message_row(alert: Alert, decision: Decision) -> dict[str, Any]:
     """What a group's message is about: its source, group, channel, runbook and level."""
     link = decision.runbook
+    ref = link.ref if link else NO_RUNBOOK  # as MessageView.runbook reads it back
     return {
         "source": alert.source,
         "group_key": alert.group_key,
         "channel": decision.channel,
         "route": decision.route,
         "runbook_key": link.key if link else "-",
-        "runbook_id": link.runbook_id if link else None,
-        "runbook_url": link.url if link else None,
-        "runbook_title": link.title if link else None,
-        "runbook_reason": link.reason if link else None,
+        "runbook_id": ref.id,
+        "runbook_url": ref.url,
+        "runbook_title": ref.title,
+        "runbook_reason": ref.reason,
         "level": decision.severity.level,
     }
 

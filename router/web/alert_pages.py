@@ -204,7 +204,7 @@ def _postmortem(rt: AlertService, alert_id: int) -> str | None:
     _, view = _message(rt, alert_id)
     if view is None:
         return None
-    runbook = rt.ruleset.catalog.get(view.runbook_id) if view.runbook_id else None
+    runbook = rt.ruleset.catalog.get(view.runbook.id) if view.runbook.id else None
     events = rt.store.message_events(view.id)
     people = _known(rt, [m.ack_by for m in view.members]).names
     return postmortem(view, events, runbook, rt.clock.now(), people)

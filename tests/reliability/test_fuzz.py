@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from router.config import LEVEL_NAMES
 from router.decide import Ruleset
+from router.records import NO_RUNBOOK
 from router.render.message import MessageRenderer
 from router.render.mrkdwn import MAX_BLOCKS, MAX_HEADER_TEXT, MAX_SECTION_TEXT
 from router.store import Member, MessageView
@@ -137,8 +138,7 @@ def test_any_text_renders_inert_and_within_limits(
         for i in range(n)
     ]
     view = MessageView(
-        id=1, source="alertmanager", group_key="g", channel="#c", route=route, runbook_id=None,
-        runbook_url=None, runbook_title=None, runbook_reason=None, level=level, version=1, closed=False,
+        id=1, source="alertmanager", group_key="g", channel="#c", route=route, runbook=NO_RUNBOOK, level=level, version=1, closed=False,
         created_at=1_795_000_000.0, resolved_at=None, resolve_notified=False, slack_channel=None,
         slack_ts=None, members=members,
     )  # fmt: skip

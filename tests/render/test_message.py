@@ -9,6 +9,7 @@ import pytest
 
 from router.decide import Ruleset
 from router.deliveries.heartbeat import silent_alert
+from router.records import RunbookRef
 from router.render import Rendered
 from router.render.blocks import duration
 from router.render.message import MessageRenderer
@@ -55,10 +56,6 @@ def view(members: list[Member], **overrides: Any) -> MessageView:
         "group_key": "g",
         "channel": "#db-oncall",
         "route": "db-pool",
-        "runbook_id": "RUN-001",
-        "runbook_url": "http://localhost:8080/runbooks/RUN-001",
-        "runbook_title": "Database Connection Pool Exhaustion",
-        "runbook_reason": "route 'db-pool'",
         "level": "SEV1",
         "version": 1,
         "closed": False,
@@ -69,7 +66,16 @@ def view(members: list[Member], **overrides: Any) -> MessageView:
         "slack_ts": None,
         "members": members,
     }
-    return MessageView(**(values | overrides))
+    runbook = {
+        "id": "RUN-001",
+        "url": "http://localhost:8080/runbooks/RUN-001",
+        "title": "Database Connection Pool Exhaustion",
+        "reason": "route 'db-pool'",
+    }
+    for key in ("id", "url", "title", "reason"):  # flat in the tests: runbook_url=...
+        if f"runbook_{key}" in overrides:
+            runbook[key] = overrides.pop(f"runbook_{key}")
+    return MessageView(**(values | overrides), runbook=RunbookRef(**runbook))
 
 
 RUN_010 = {

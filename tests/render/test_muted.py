@@ -14,6 +14,7 @@ from router.alertmanagers import Alertmanagers
 from router.decide import Ruleset
 from router.matchers import parse_matcher
 from router.notifiers.alertmanager import AlertmanagerAPI
+from router.records import NO_RUNBOOK
 from router.render.message import MessageRenderer
 from router.render.muted import alertmanager_url, matcher_lines, muted_line, silence_buttons
 from router.slackapp import silence_modal
@@ -67,10 +68,7 @@ def view(members: list[Member], silences: list[SilenceView] = ()) -> MessageView
         group_key="g",
         channel="#alerts",
         route=None,
-        runbook_id=None,
-        runbook_url=None,
-        runbook_title=None,
-        runbook_reason=None,
+        runbook=NO_RUNBOOK,
         level="SEV3",
         version=1,
         closed=False,

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from router.decide import load_ruleset
 from router.errors import PayloadError
+from router.records import NO_RUNBOOK
 from router.render.buttons import Button
 from router.render.incident import drafts
 from router.slackapp import interactions
@@ -265,8 +266,7 @@ underscores, at most 80 characters."""
 @given(name=st.text(max_size=300), attempt=st.integers(min_value=0, max_value=4))
 def test_incident_channel_names_are_names_slack_accepts(name: str, attempt: int) -> None:
     view = MessageView(
-        id=1, source="alertmanager", group_key="g", channel="#c", route=None, runbook_id=None,
-        runbook_url=None, runbook_title=None, runbook_reason=None, level="SEV1", version=1,
+        id=1, source="alertmanager", group_key="g", channel="#c", route=None, runbook=NO_RUNBOOK, level="SEV1", version=1,
         closed=False, created_at=0.0, resolved_at=None, resolve_notified=False,
         slack_channel=None, slack_ts=None,
         members=[Member(fingerprint="f", name=name, status="firing", level="SEV1", reason="",

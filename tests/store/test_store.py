@@ -31,7 +31,7 @@ def test_alerts_of_one_group_share_one_message(store: Store, ruleset: Ruleset) -
     (item,) = store.claim("me", 60).items
     view = store.load_message(item.ref)
     assert view is not None
-    assert (view.channel, view.runbook_id, view.level, view.version) == (
+    assert (view.channel, view.runbook.id, view.level, view.version) == (
         "#db-oncall",
         "RUN-001",
         "SEV1",

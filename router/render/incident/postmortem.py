@@ -118,7 +118,7 @@ def _steps(
         return []
     known = {s.number: s.title for s in runbook.steps} if runbook else {}
     known |= {e.step: e.detail or "" for e in events if e.kind in TICKS and e.step is not None}
-    name = runbook.id if runbook else view.runbook_id or "the runbook"
+    name = runbook.id if runbook else view.runbook.id or "the runbook"
     lines = ["", f"## {name}'s steps, as ticked in Slack", ""]
     if start is None:
         lines.append("- The checklist was not used.")

@@ -119,7 +119,7 @@ def _learned(view: MessageView, events: Sequence[MessageEvent]) -> list[Entry]:
     """The checklist, each tick with the time its step took, and what people said after."""
     by_event = {t.event: t for t in ticks(events)}
     return [
-        Entry(e.at, learned_text(e, view.runbook_id, by_event.get(e.id)), e.who)
+        Entry(e.at, learned_text(e, view.runbook.id, by_event.get(e.id)), e.who)
         for e in events
         if e.kind in LEARNED or e.kind == CHECKLIST
     ]
