@@ -151,13 +151,16 @@ class Ruleset:
         return SearchIndex(self.catalog)
 
     @cached_property
-    def timed_levels(self) -> frozenset[str]:
-        """Levels with a response time (ack_within, resolve_within, update_every)."""
-        return frozenset(
-            name
-            for name, level in self.config.data.severity.levels.items()
-            if level.ack_within or level.resolve_within or level.update_every
-        )
+    def first_looks(self) -> dict[str, float]:
+        """Levels with a response time -> the soonest of their ``ack_within``,
+        ``resolve_within`` and ``update_every``: when a message's response-time clock
+        first has something to do."""
+        looks: dict[str, float] = {}
+        for name, level in self.config.data.severity.levels.items():
+            times = [t for t in (level.ack_within, level.resolve_within, level.update_every) if t]
+            if times:
+                looks[name] = min(times)
+        return looks
 
     @cached_property
     def storm_policy(self) -> StormPolicy | None:

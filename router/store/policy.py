@@ -9,7 +9,6 @@ from __future__ import annotations
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from router.decide import Ruleset
 from router.storm import StormPolicy
@@ -26,10 +25,6 @@ class IngestPolicy:
     pagerduty_notes: bool = False
     """A runbook note goes to each newly routed PagerDuty incident (REST API configured)."""
 
-    @cached_property
-    def timed_levels(self) -> frozenset[str]:
-        return frozenset(self.first_look)
-
     @classmethod
     def of(cls, ruleset: Ruleset, pagerduty_notes: bool = False) -> IngestPolicy:
         """The ruleset's policy; the same object for as long as the ruleset is in force."""
@@ -37,7 +32,7 @@ class IngestPolicy:
         policy = known.get(pagerduty_notes)
         if policy is None:
             policy = known[pagerduty_notes] = cls(
-                ruleset.storm_policy, _first_looks(ruleset), pagerduty_notes
+                ruleset.storm_policy, ruleset.first_looks, pagerduty_notes
             )
         return policy
 
@@ -48,12 +43,3 @@ PLAIN = IngestPolicy()
 _POLICIES: weakref.WeakKeyDictionary[Ruleset, dict[bool, IngestPolicy]] = (
     weakref.WeakKeyDictionary()
 )
-
-
-def _first_looks(ruleset: Ruleset) -> dict[str, float]:
-    looks: dict[str, float] = {}
-    for name, level in ruleset.config.data.severity.levels.items():
-        times = [t for t in (level.ack_within, level.resolve_within, level.update_every) if t]
-        if times:
-            looks[name] = min(times)
-    return looks

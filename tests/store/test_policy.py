@@ -33,7 +33,7 @@ def test_one_policy_per_ruleset(tmp_path: Path, ruleset: Ruleset) -> None:
     assert IngestPolicy.of(ruleset).storm == ruleset.storm_policy
     # SEV1: ack_within 5m, resolve_within 2h, update_every 15m: the soonest is 5 minutes.
     assert policy.first_look == {"SEV1": 300.0}
-    assert policy.timed_levels == timed.timed_levels == {"SEV1"}
+    assert policy.first_look is timed.first_looks  # read once, with the ruleset
 
 
 def test_a_new_message_s_clock_is_due_when_it_first_has_work(
