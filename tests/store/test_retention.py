@@ -289,17 +289,21 @@ def test_a_message_with_a_member_firing_or_resolved_lately_stays(
     assert count(store, alerts, alerts.c.fingerprint == b.fingerprint) == 0
 
 
-def test_a_storm_stays_until_it_ended_and_its_pointers_went(
-    store: Store, ruleset: Ruleset, clock: FakeClock
-) -> None:
+def a_storm_that_resolved(store: Store, ruleset: Ruleset) -> None:
+    """More alerts than STORM needs, at once: a storm, with its pointers; then all resolve."""
     storm_alerts = [
         make_alert("KubePodCrashLooping", group_key=f"g{i}", severity="warning", pod=f"p{i}")
         for i in range(STORM.alerts + 2)
     ]
-    store.ingest([(a, ruleset.decide(a)) for a in storm_alerts], policy=IngestPolicy(storm=STORM))
-    store.ingest(
-        [(resolved(a), ruleset.decide(a)) for a in storm_alerts], policy=IngestPolicy(storm=STORM)
-    )
+    policy = IngestPolicy(storm=STORM)
+    store.ingest([(a, ruleset.decide(a)) for a in storm_alerts], policy=policy)
+    store.ingest([(resolved(a), ruleset.decide(a)) for a in storm_alerts], policy=policy)
+
+
+def test_a_storm_stays_until_it_ended_and_its_pointers_went(
+    store: Store, ruleset: Ruleset, clock: FakeClock
+) -> None:
+    a_storm_that_resolved(store, ruleset)
     deliver(store)
     (storm,) = ids(store, messages, messages.c.kind == MessageKind.STORM)
     pointers = ids(store, messages, messages.c.kind == MessageKind.POINTER)
@@ -323,14 +327,7 @@ def test_a_storm_stays_until_it_ended_and_its_pointers_went(
 def test_a_storm_is_kept_while_a_pointer_is_left(
     store: Store, ruleset: Ruleset, clock: FakeClock
 ) -> None:
-    storm_alerts = [
-        make_alert("KubePodCrashLooping", group_key=f"g{i}", severity="warning", pod=f"p{i}")
-        for i in range(STORM.alerts + 2)
-    ]
-    store.ingest([(a, ruleset.decide(a)) for a in storm_alerts], policy=IngestPolicy(storm=STORM))
-    store.ingest(
-        [(resolved(a), ruleset.decide(a)) for a in storm_alerts], policy=IngestPolicy(storm=STORM)
-    )
+    a_storm_that_resolved(store, ruleset)
     clock.advance(STORM.within + 1)
     store.end_storms()
     deliver(store)
